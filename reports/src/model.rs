@@ -1,0 +1,189 @@
+//! The data a run hands to the reports: the machine-readable result (the
+//! `--json` object and `result.json`) and the time series behind the plots.
+//!
+//! Latencies are recorded in microseconds in the histograms and reported in
+//! milliseconds (as `f64`) in the result, because the simulation clock
+//! resolves to 1 ms and readers think in milliseconds.
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+/// Outcome of a run.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every invariant and budget held.
+    Pass,
+    /// At least one invariant or budget was violated.
+    Violation,
+}
+
+/// One violated invariant or budget, with a small witness.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Violation {
+    /// Invariant name, e.g. `no_loss`, `no_duplicates`, `per_key_order`, `budget.ack_p99`.
+    pub invariant: String,
+    /// Human-readable witness: the few events involved and what happened to them.
+    pub detail: String,
+    /// Virtual time (ms since the start of the run) at which it was observed.
+    pub at_ms: u64,
+}
+
+/// Latency percentiles in milliseconds.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq)]
+pub struct Percentiles {
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p999: f64,
+    /// Largest value seen.
+    pub max: f64,
+}
+
+impl Percentiles {
+    /// Percentiles of a histogram recorded in microseconds, in milliseconds.
+    pub fn from_micros(h: &Histogram<u64>) -> Self {
+        if h.is_empty() {
+            return Self::default();
+        }
+        let ms = |v: u64| v as f64 / 1000.0;
+        Percentiles {
+            p50: ms(h.value_at_quantile(0.50)),
+            p99: ms(h.value_at_quantile(0.99)),
+            p999: ms(h.value_at_quantile(0.999)),
+            max: ms(h.max()),
+        }
+    }
+}
+
+/// One budget from the scenario compared with what the run measured.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct BudgetCheck {
+    /// Budget name, e.g. `ack_latency.p99_ms`.
+    pub name: String,
+    /// The limit the scenario set.
+    pub limit: f64,
+    /// The measured value.
+    pub measured: f64,
+    /// Whether the measured value is within the limit.
+    pub ok: bool,
+}
+
+/// The machine-readable result of one run: the `--json` object.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct RunResult {
+    /// Scenario name (from the file).
+    pub scenario: String,
+    /// Path of the scenario file as given on the command line.
+    pub scenario_path: String,
+    /// Seed of the run.
+    pub seed: u64,
+    /// Overall verdict.
+    pub verdict: Verdict,
+    /// What the scenario file expected (`pass` or `violation`).
+    pub expect: Verdict,
+    /// Violations, first observed first.
+    pub violations: Vec<Violation>,
+    /// Hash of the protocol trace, hex; equal for equal (binary, scenario, seed).
+    pub trace_hash: String,
+    /// Distinct events the clients generated and sent at least once.
+    pub events_sent: u64,
+    /// Distinct events acknowledged to a client.
+    pub events_acked: u64,
+    /// Acknowledged events missing from the committed log after drain.
+    pub events_lost: u64,
+    /// Events with more committed copies than client attempts (duplicates idempotence must prevent).
+    pub events_duplicated: u64,
+    /// Events whose outcome the client never learned (timed out, never acknowledged).
+    pub events_uncertain: u64,
+    /// Extra committed copies caused by client retries after a timeout (at-least-once into the log).
+    pub retry_copies: u64,
+    /// Events rejected by validation and written to the dead-letter topic.
+    pub events_dead_lettered: u64,
+    /// Client requests rejected by gateway backpressure (each was retried).
+    pub backpressure_rejections: u64,
+    /// Acknowledgement latency, client first send to acknowledgement.
+    pub ack_latency_ms: Percentiles,
+    /// Budgets checked.
+    pub budgets: Vec<BudgetCheck>,
+    /// Virtual seconds simulated, drain included.
+    pub virtual_s: f64,
+    /// Wall-clock seconds the run took.
+    pub wall_s: f64,
+    /// Command that replays this run.
+    pub replay: String,
+}
+
+/// A window of virtual time during which a fault was active.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct FaultWindow {
+    /// Short label, e.g. `crash broker-1` or `isolate broker-2`.
+    pub label: String,
+    /// Start, ms of virtual time.
+    pub start_ms: u64,
+    /// End (heal), ms of virtual time; `None` if it never healed during the run.
+    pub end_ms: Option<u64>,
+}
+
+/// Per-node resource utilisation in one bucket, each a fraction in `[0, 1]`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq)]
+pub struct Utilisation {
+    /// CPU busy fraction (averaged over cores).
+    pub cpu: f64,
+    /// Disk busy fraction.
+    pub disk: f64,
+    /// NIC egress busy fraction.
+    pub nic: f64,
+}
+
+/// One time bucket of the run's series (normally 1 s of virtual time).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct Bucket {
+    /// Bucket start, ms of virtual time.
+    pub start_ms: u64,
+    /// Events first sent by clients in the bucket.
+    pub sent: u64,
+    /// Events acknowledged to clients in the bucket.
+    pub acked: u64,
+    /// Records appended to partition leaders in the bucket (throughput into the log).
+    pub appended: u64,
+    /// Acknowledgement latency percentiles of events acknowledged in the bucket.
+    pub ack_latency_ms: Percentiles,
+    /// Records appended per partition in the bucket (skew, hot partitions).
+    pub partition_appends: Vec<u64>,
+    /// Replication lag per partition at the end of the bucket: leader end offset minus high watermark.
+    pub partition_hw_lag: Vec<u64>,
+    /// Utilisation per broker, indexed by broker id.
+    pub brokers: Vec<Utilisation>,
+}
+
+/// Everything a report needs about one run.
+#[derive(Clone, Debug)]
+pub struct RunReport {
+    /// The `--json` object.
+    pub result: RunResult,
+    /// Bucket width in ms (1000 by default).
+    pub bucket_ms: u64,
+    /// Time series, one entry per bucket from 0.
+    pub buckets: Vec<Bucket>,
+    /// Acknowledgement latency of each bucket as a histogram in microseconds,
+    /// same indexing as `buckets` (for the HdrHistogram interval log).
+    pub ack_intervals: Vec<Histogram<u64>>,
+    /// Whole-run acknowledgement latency, microseconds.
+    pub ack_latency_us: Histogram<u64>,
+    /// Fault windows to shade on time plots.
+    pub faults: Vec<FaultWindow>,
+    /// Topology and knobs, in display order, for the summary.
+    pub knobs: Vec<(String, String)>,
+    /// Number of brokers (names are `broker-<i>`).
+    pub brokers: usize,
+    /// Number of partitions.
+    pub partitions: usize,
+}
+
+/// A fresh latency histogram in microseconds: 1 µs to 1 hour, 3 significant digits.
+pub fn latency_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("static histogram bounds are valid")
+}

@@ -1,0 +1,78 @@
+//! A set of u64 kept as disjoint half-open ranges: a client's acknowledged
+//! sequence numbers are mostly contiguous, so a ledger of millions of
+//! events takes a handful of ranges.
+
+use std::collections::BTreeMap;
+
+/// Disjoint, non-adjacent ranges `[start, end)` keyed by start.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IntervalSet {
+    ranges: BTreeMap<u64, u64>,
+    len: u64,
+}
+
+impl IntervalSet {
+    /// Insert `x`; returns whether it was new.
+    pub fn insert(&mut self, x: u64) -> bool {
+        if self.contains(x) {
+            return false;
+        }
+        let mut start = x;
+        let mut end = x + 1;
+        if let Some((&s, &e)) = self.ranges.range(..=x).next_back() {
+            if e == x {
+                start = s;
+                self.ranges.remove(&s);
+            }
+        }
+        if let Some(&e) = self.ranges.get(&end) {
+            self.ranges.remove(&end);
+            end = e;
+        }
+        self.ranges.insert(start, end);
+        self.len += 1;
+        true
+    }
+
+    /// Whether `x` is in the set.
+    pub fn contains(&self, x: u64) -> bool {
+        self.ranges.range(..=x).next_back().is_some_and(|(_, &e)| x < e)
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Number of ranges (memory footprint).
+    pub fn ranges(&self) -> usize {
+        self.ranges.len()
+    }
+
+    /// All elements in order.
+    pub fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        self.ranges.iter().flat_map(|(&s, &e)| s..e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merges_neighbours_and_counts() {
+        let mut s = IntervalSet::default();
+        for x in [5, 3, 4, 10, 11, 9, 4] {
+            s.insert(x);
+        }
+        assert_eq!(s.len(), 6);
+        assert_eq!(s.ranges(), 2);
+        assert!(s.contains(4) && s.contains(11) && !s.contains(6) && !s.contains(2));
+        assert_eq!(s.iter().collect::<Vec<_>>(), vec![3, 4, 5, 9, 10, 11]);
+    }
+}

@@ -1,0 +1,111 @@
+//! What the clients know: every event generated, how many times it was
+//! sent, whether it was acknowledged or dead-lettered, and whether any
+//! attempt timed out without an answer.
+
+use super::interval_set::IntervalSet;
+use crate::msg::{EventId, Record};
+use std::collections::BTreeMap;
+
+/// One client's ledger.
+#[derive(Debug, Default, Clone)]
+pub struct ClientLedger {
+    /// Events generated: sequences `[0, generated)`.
+    pub generated: u64,
+    /// Highest sequence sent at least once, plus one (new events go out in order).
+    pub sent_hi: u64,
+    /// Attempts beyond the first, by sequence (retries and duplicate sends are rare).
+    pub extra_attempts: BTreeMap<u64, u32>,
+    /// Acknowledged sequences.
+    pub acked: IntervalSet,
+    /// Dead-lettered sequences.
+    pub dead: IntervalSet,
+    /// Sequences with at least one attempt that timed out unanswered.
+    pub timed_out: IntervalSet,
+}
+
+impl ClientLedger {
+    /// Attempts made for a sequence.
+    pub fn attempts(&self, seq: u64) -> u32 {
+        if seq >= self.sent_hi {
+            0
+        } else {
+            1 + self.extra_attempts.get(&seq).copied().unwrap_or(0)
+        }
+    }
+
+    /// Whether the event reached a final answer.
+    pub fn settled(&self, seq: u64) -> bool {
+        self.acked.contains(seq) || self.dead.contains(seq)
+    }
+}
+
+/// All clients' ledgers.
+#[derive(Debug, Default, Clone)]
+pub struct Ledger {
+    /// By client index.
+    pub clients: Vec<ClientLedger>,
+}
+
+impl Ledger {
+    /// Empty ledgers for `clients` clients.
+    pub fn new(clients: usize) -> Self {
+        Ledger {
+            clients: vec![ClientLedger::default(); clients],
+        }
+    }
+
+    /// The client generated events up to (not including) `upto`.
+    pub fn generated(&mut self, client: usize, upto: u64) {
+        self.clients[client].generated = upto;
+    }
+
+    /// Records are being sent.
+    pub fn attempted(&mut self, records: &[Record]) {
+        for r in records {
+            let c = &mut self.clients[r.id.client as usize];
+            if r.id.seq >= c.sent_hi {
+                c.sent_hi = r.id.seq + 1;
+            } else {
+                *c.extra_attempts.entry(r.id.seq).or_insert(0) += 1;
+            }
+        }
+    }
+
+    /// Records were refused by backpressure before the gateway took them.
+    pub fn unattempted(&mut self, records: &[Record]) {
+        for r in records {
+            let c = &mut self.clients[r.id.client as usize];
+            if let Some(n) = c.extra_attempts.get_mut(&r.id.seq) {
+                *n -= 1;
+                if *n == 0 {
+                    c.extra_attempts.remove(&r.id.seq);
+                }
+            }
+        }
+    }
+
+    /// Records whose request timed out.
+    pub fn timed_out(&mut self, records: &[Record]) {
+        for r in records {
+            self.clients[r.id.client as usize].timed_out.insert(r.id.seq);
+        }
+    }
+
+    /// An acknowledgement; returns whether it is the first for this event.
+    pub fn acked(&mut self, id: EventId) -> bool {
+        self.clients[id.client as usize].acked.insert(id.seq)
+    }
+
+    /// A dead-letter answer.
+    pub fn dead_lettered(&mut self, id: EventId) {
+        self.clients[id.client as usize].dead.insert(id.seq);
+    }
+
+    /// Events generated but not settled.
+    pub fn unsettled(&self) -> u64 {
+        self.clients
+            .iter()
+            .map(|c| c.generated - c.acked.len() - c.dead.len())
+            .sum()
+    }
+}

@@ -1,0 +1,331 @@
+//! A gateway instance: validates client events (malformed ones go to the
+//! dead-letter topic with a reason), bounds its queue (backpressure with a
+//! retry-after), partitions by key, and produces to the log as a Kafka
+//! producer would (linger, batching, one batch in flight per partition,
+//! idempotence, retries with the same sequence). A client hears back only
+//! once the log acknowledged under the configured `acks`.
+
+use crate::clock;
+use crate::ids::{Addr, BrokerId, PartitionId};
+use crate::msg::{EventId, EventResult, Msg, ProduceBatch, ProduceError, ProducerStamp, Record};
+use crate::scenario::Acks;
+use crate::world::Shared;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+/// Deterministic key hash for partitioning (the murmur3 finaliser; Kafka
+/// uses murmur2 over the key bytes, any well-mixed hash shows the same skew).
+pub fn partition_of(key: u64, partitions: usize) -> PartitionId {
+    let mut h = key;
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^= h >> 33;
+    (h % partitions as u64) as usize
+}
+
+#[derive(Clone, Copy)]
+struct Owner {
+    client: Addr,
+    req: u64,
+}
+
+struct OpenBatch {
+    records: Arc<Vec<Record>>,
+    owners: Vec<Owner>,
+    stamp: Option<ProducerStamp>,
+    first_sent_ms: u64,
+    in_flight_req: Option<u64>,
+    retry_at_ms: u64,
+}
+
+#[derive(Default)]
+struct PartQueue {
+    queue: VecDeque<(Record, Owner)>,
+    queued_bytes: u64,
+    oldest_ms: u64,
+    batch: Option<OpenBatch>,
+    next_seq: u64,
+}
+
+struct ClientReq {
+    results: Vec<(EventId, EventResult)>,
+    outstanding: usize,
+}
+
+struct Gateway {
+    sh: Arc<Shared>,
+    addr: Addr,
+    pid: u64,
+    epoch: u16,
+    leaders: Vec<Option<BrokerId>>,
+    metadata_ms: u64,
+    metadata_stale: bool,
+    queued: usize,
+    requests: BTreeMap<(Addr, u64), ClientReq>,
+    parts: Vec<PartQueue>,
+    inflight: BTreeMap<u64, (Vec<PartitionId>, u64)>,
+    next_req: u64,
+}
+
+/// Entry point of a gateway node (also after a restart).
+pub async fn gateway_main(sh: Arc<Shared>, idx: usize) {
+    let addr = sh.layout.gateway(idx);
+    let incarnation = sh.next_incarnation(addr);
+    let total = sh.assignment.len();
+    let mut g = Gateway {
+        addr,
+        // A restarted producer gets a new id, as a Kafka producer without a transactional id does.
+        pid: ((idx as u64 + 1) << 32) | incarnation,
+        epoch: 0,
+        leaders: vec![None; total],
+        metadata_ms: 0,
+        metadata_stale: true,
+        queued: 0,
+        requests: BTreeMap::new(),
+        parts: (0..total).map(|_| PartQueue::default()).collect(),
+        inflight: BTreeMap::new(),
+        next_req: 0,
+        sh: sh.clone(),
+    };
+    loop {
+        let now = clock::now_ms();
+        let busy = g.queued > 0;
+        let until = if busy { now + 1 } else { now + 50 };
+        let batch = sh.fabric.recv(addr, until).await;
+        let now_us = clock::now_us();
+        for env in batch {
+            match env.msg {
+                Msg::Submit { req, events } => g.on_submit(env.src, req, events, now_us),
+                Msg::ProduceReply { req, results } => g.on_produce_reply(req, results, now_us),
+                _ => {}
+            }
+        }
+        g.pump(now_us);
+    }
+}
+
+impl Gateway {
+    fn refresh_metadata(&mut self, now_ms: u64) {
+        let md = self.sh.metadata.lock().expect("metadata lock");
+        for s in md.iter() {
+            self.leaders[s.partition] = s.leader;
+        }
+        self.metadata_ms = now_ms;
+        self.metadata_stale = false;
+    }
+
+    fn on_submit(&mut self, src: Addr, req: u64, events: Vec<Record>, now_us: u64) {
+        let cfg = &self.sh.scenario.gateway;
+        if self.queued + events.len() > cfg.queue_capacity_events {
+            let m = Msg::Backpressure {
+                req,
+                retry_after_ms: cfg.retry_after_ms,
+            };
+            self.sh.fabric.send(self.addr, src, m, now_us);
+            return;
+        }
+        let now_ms = now_us / 1000;
+        let p_events = self.sh.event_partitions;
+        let dlq = self.sh.scenario.gateway.dead_letter_partitions;
+        self.requests.insert(
+            (src, req),
+            ClientReq {
+                results: Vec::with_capacity(events.len()),
+                outstanding: events.len(),
+            },
+        );
+        self.queued += events.len();
+        for r in events {
+            let p = if r.malformed {
+                // Invalid events are kept, with their reason, on the dead-letter topic.
+                p_events + partition_of(r.key, dlq)
+            } else {
+                partition_of(r.key, p_events)
+            };
+            let q = &mut self.parts[p];
+            if q.queue.is_empty() {
+                q.oldest_ms = now_ms;
+            }
+            q.queued_bytes += r.size as u64 + crate::msg::RECORD_OVERHEAD;
+            q.queue.push_back((r, Owner { client: src, req }));
+        }
+    }
+
+    fn resolve(&mut self, owners: &[Owner], records: &[Record], result: EventResult, now_us: u64) {
+        for (o, r) in owners.iter().zip(records) {
+            let key = (o.client, o.req);
+            let Some(cr) = self.requests.get_mut(&key) else {
+                continue;
+            };
+            cr.results.push((r.id, result));
+            cr.outstanding -= 1;
+            self.queued -= 1;
+            if cr.outstanding == 0 {
+                let cr = self.requests.remove(&key).expect("present");
+                self.sh.fabric.send(
+                    self.addr,
+                    o.client,
+                    Msg::SubmitReply {
+                        req: o.req,
+                        results: cr.results,
+                    },
+                    now_us,
+                );
+            }
+        }
+    }
+
+    /// Close batches that are due and send every batch not in flight to its leader.
+    fn pump(&mut self, now_us: u64) {
+        let now_ms = now_us / 1000;
+        let cfg = self.sh.scenario.producer.clone();
+        let acks = self.sh.scenario.log.acks;
+        if self.metadata_stale || now_ms >= self.metadata_ms + cfg.metadata_max_age_ms {
+            self.refresh_metadata(now_ms);
+        }
+        let mut per_broker: BTreeMap<BrokerId, Vec<ProduceBatch>> = BTreeMap::new();
+        for p in 0..self.parts.len() {
+            let (pid, epoch) = (self.pid, self.epoch);
+            let q = &mut self.parts[p];
+            if q.batch.is_none()
+                && !q.queue.is_empty()
+                && (now_ms >= q.oldest_ms + cfg.linger_ms || q.queued_bytes >= cfg.batch_max_bytes)
+            {
+                let mut records = Vec::new();
+                let mut owners = Vec::new();
+                let mut bytes = 0;
+                while let Some((r, _)) = q.queue.front() {
+                    let b = r.size as u64 + crate::msg::RECORD_OVERHEAD;
+                    if !records.is_empty() && bytes + b > cfg.batch_max_bytes {
+                        break;
+                    }
+                    bytes += b;
+                    let (r, o) = q.queue.pop_front().expect("front");
+                    records.push(r);
+                    owners.push(o);
+                }
+                q.queued_bytes -= bytes;
+                q.oldest_ms = now_ms;
+                let stamp = cfg.idempotence.then(|| {
+                    let s = ProducerStamp {
+                        pid,
+                        epoch,
+                        base_seq: q.next_seq,
+                    };
+                    q.next_seq += records.len() as u64;
+                    s
+                });
+                q.batch = Some(OpenBatch {
+                    records: Arc::new(records),
+                    owners,
+                    stamp,
+                    first_sent_ms: now_ms,
+                    in_flight_req: None,
+                    retry_at_ms: 0,
+                });
+            }
+            let Some(b) = &q.batch else { continue };
+            if b.in_flight_req.is_some() || b.retry_at_ms > now_ms {
+                continue;
+            }
+            let Some(leader) = self.leaders[p] else {
+                self.metadata_stale = true;
+                continue;
+            };
+            per_broker.entry(leader).or_default().push(ProduceBatch {
+                partition: p,
+                producer: b.stamp,
+                records: b.records.clone(),
+            });
+        }
+        for (broker, batches) in per_broker {
+            self.next_req += 1;
+            let req = self.next_req;
+            let parts: Vec<PartitionId> = batches.iter().map(|b| b.partition).collect();
+            for &p in &parts {
+                self.parts[p].batch.as_mut().expect("open batch").in_flight_req = Some(req);
+            }
+            let dst = self.sh.layout.broker(broker);
+            self.sh
+                .fabric
+                .send(self.addr, dst, Msg::Produce { req, acks, batches }, now_us);
+            if acks == Acks::Zero {
+                // Fire and forget: the producer counts it written once sent.
+                let results = parts.iter().map(|&p| (p, Ok(0))).collect();
+                self.on_produce_reply_inner(req, results, now_us, false);
+            } else {
+                self.inflight.insert(req, (parts, now_ms));
+            }
+        }
+        let timeout = cfg.request_timeout_ms;
+        let expired: Vec<u64> = self
+            .inflight
+            .iter()
+            .filter(|(_, (_, t))| now_ms >= t + timeout)
+            .map(|(r, _)| *r)
+            .collect();
+        for req in expired {
+            let (parts, _) = self.inflight.remove(&req).expect("present");
+            let results = parts.into_iter().map(|p| (p, Err(ProduceError::Timeout))).collect();
+            self.on_produce_reply_inner(req, results, now_us, false);
+        }
+    }
+
+    fn on_produce_reply(&mut self, req: u64, results: Vec<(PartitionId, Result<u64, ProduceError>)>, now_us: u64) {
+        if self.inflight.remove(&req).is_some() {
+            self.on_produce_reply_inner(req, results, now_us, true);
+        }
+    }
+
+    fn on_produce_reply_inner(
+        &mut self,
+        req: u64,
+        results: Vec<(PartitionId, Result<u64, ProduceError>)>,
+        now_us: u64,
+        _answered: bool,
+    ) {
+        let now_ms = now_us / 1000;
+        let cfg = self.sh.scenario.producer.clone();
+        for (p, res) in results {
+            let matches = self.parts[p]
+                .batch
+                .as_ref()
+                .is_some_and(|b| b.in_flight_req == Some(req));
+            if !matches {
+                continue;
+            }
+            match res {
+                Ok(_) => {
+                    let b = self.parts[p].batch.take().expect("batch");
+                    let ok = if p >= self.sh.event_partitions {
+                        EventResult::DeadLettered
+                    } else {
+                        EventResult::Acked
+                    };
+                    self.resolve(&b.owners, &b.records, ok, now_us);
+                }
+                Err(e) => {
+                    self.metadata_stale = true;
+                    let b = self.parts[p].batch.as_mut().expect("batch");
+                    b.in_flight_req = None;
+                    b.retry_at_ms = now_ms + cfg.retry_backoff_ms;
+                    let give_up =
+                        e == ProduceError::OutOfOrderSequence || now_ms >= b.first_sent_ms + cfg.delivery_timeout_ms;
+                    if give_up {
+                        let b = self.parts[p].batch.take().expect("batch");
+                        self.resolve(&b.owners, &b.records, EventResult::Failed, now_us);
+                        if b.stamp.is_some() {
+                            // The failed batch's sequences are burnt: bump the epoch so sequences restart (KIP-360).
+                            self.epoch = self.epoch.wrapping_add(1);
+                            for q in &mut self.parts {
+                                q.next_seq = 0;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

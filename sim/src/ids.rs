@@ -1,0 +1,85 @@
+//! Addresses of the simulated nodes. Every node has a dense index into the
+//! fabric; roles occupy fixed ranges so that an address tells its role.
+
+use std::fmt;
+
+/// Index of a node on the fabric.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Addr(pub u32);
+
+/// A broker id, 0-based.
+pub type BrokerId = usize;
+
+/// A partition index over all topics (events topic first, then the dead-letter topic).
+pub type PartitionId = usize;
+
+/// The layout of roles on the fabric: controller, brokers, gateways, clients.
+#[derive(Clone, Copy, Debug)]
+pub struct Layout {
+    /// Number of brokers.
+    pub brokers: usize,
+    /// Number of gateways.
+    pub gateways: usize,
+    /// Number of clients.
+    pub clients: usize,
+}
+
+/// What a node is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// The controller.
+    Controller,
+    /// Broker with id.
+    Broker(BrokerId),
+    /// Gateway instance.
+    Gateway(usize),
+    /// Client.
+    Client(usize),
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Role::Controller => write!(f, "controller"),
+            Role::Broker(i) => write!(f, "broker-{i}"),
+            Role::Gateway(i) => write!(f, "gateway-{i}"),
+            Role::Client(i) => write!(f, "client-{i}"),
+        }
+    }
+}
+
+impl Layout {
+    /// Total nodes.
+    pub fn nodes(&self) -> usize {
+        1 + self.brokers + self.gateways + self.clients
+    }
+    /// The controller's address.
+    pub fn controller(&self) -> Addr {
+        Addr(0)
+    }
+    /// A broker's address.
+    pub fn broker(&self, b: BrokerId) -> Addr {
+        Addr(1 + b as u32)
+    }
+    /// A gateway's address.
+    pub fn gateway(&self, g: usize) -> Addr {
+        Addr((1 + self.brokers + g) as u32)
+    }
+    /// A client's address.
+    pub fn client(&self, c: usize) -> Addr {
+        Addr((1 + self.brokers + self.gateways + c) as u32)
+    }
+    /// The role at an address.
+    pub fn role(&self, a: Addr) -> Role {
+        let i = a.0 as usize;
+        if i == 0 {
+            Role::Controller
+        } else if i <= self.brokers {
+            Role::Broker(i - 1)
+        } else if i <= self.brokers + self.gateways {
+            Role::Gateway(i - 1 - self.brokers)
+        } else {
+            Role::Client(i - 1 - self.brokers - self.gateways)
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! The simulated world of streamsim.
+//!
+//! Everything here runs inside madsim's seeded, single-threaded executor:
+//! clients, gateways, brokers and the controller are madsim nodes that can be
+//! killed, paused and restarted; messages between them travel over the
+//! project's own [`net::Fabric`], which delivers every message due at a 1 ms
+//! tick together and models latency, bandwidth, partitions, loss,
+//! duplication and reordering.
+
+#[cfg(not(madsim))]
+compile_error!(
+    "streamsim-sim must be built with `--cfg madsim` (set in .cargo/config.toml). \
+     A RUSTFLAGS variable in the environment replaces those flags: unset it, or add `--cfg madsim` to it."
+);
+
+pub mod checker;
+pub mod client;
+pub mod clock;
+pub mod faults;
+pub mod gateway;
+pub mod ids;
+pub mod log;
+pub mod msg;
+pub mod net;
+pub mod resources;
+pub mod run;
+pub mod sampler;
+pub mod scenario;
+pub mod trace;
+pub mod world;
+
+pub use run::{run_scenario, RunOptions, RunOutcome};
+pub use scenario::{load_scenario, LoadedScenario, Scenario, ScenarioError};

@@ -1,0 +1,299 @@
+//! A broker node: its main loop, its reaction to the controller's
+//! decisions, heartbeats, flushing and high-watermark checkpoints. The
+//! leader side of replication is in `leader.rs`, the follower side in
+//! `follower.rs`.
+
+use super::replica::{LeaderState, Replica, Role};
+use crate::clock;
+use crate::ids::{Addr, BrokerId, PartitionId};
+use crate::msg::{Msg, PartitionState};
+use crate::scenario::{FlushPolicy, Truncation};
+use crate::world::{Shared, TimelineKind};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Housekeeping period: ISR checks, parked-fetch expiry, timeouts.
+const TICK_MS: u64 = 10;
+
+/// A produce request waiting for its records to be replicated (Kafka's purgatory).
+pub(super) struct PendingProduce {
+    pub src: Addr,
+    pub req: u64,
+    pub results: Vec<(PartitionId, Result<u64, crate::msg::ProduceError>)>,
+    /// (partition, base offset, end offset, leader epoch at append).
+    pub waits: Vec<(PartitionId, u64, u64, u32)>,
+    pub deadline_ms: u64,
+}
+
+/// A follower fetch with nothing to return yet, parked until data arrives or it expires.
+pub(super) struct ParkedFetch {
+    pub src: Addr,
+    pub session: u64,
+    pub parts: Vec<crate::msg::FetchPart>,
+    pub deadline_ms: u64,
+}
+
+/// This broker's fetch session towards one leader.
+#[derive(Default)]
+pub(super) struct FetchSession {
+    pub id: u64,
+    pub in_flight: bool,
+    pub sent_ms: u64,
+}
+
+/// A running broker. Everything here dies with the node; the logs live in
+/// the shared per-broker disk.
+pub struct Broker {
+    pub(super) sh: Arc<Shared>,
+    pub(super) id: BrokerId,
+    pub(super) addr: Addr,
+    pub(super) incarnation: u64,
+    pub(super) parts: BTreeMap<PartitionId, Replica>,
+    pub(super) purgatory: Vec<PendingProduce>,
+    pub(super) parked: BTreeMap<BrokerId, ParkedFetch>,
+    pub(super) sessions: BTreeMap<BrokerId, FetchSession>,
+    pub(super) next_session: u64,
+    next_heartbeat_ms: u64,
+    next_flush_ms: u64,
+    next_checkpoint_ms: u64,
+    next_tick_ms: u64,
+}
+
+/// Entry point of a broker node (also after a restart).
+pub async fn broker_main(sh: Arc<Shared>, id: BrokerId) {
+    let mut b = Broker::start(sh.clone(), id);
+    loop {
+        let until = b.next_timer_ms();
+        let batch = sh.fabric.recv(b.addr, until).await;
+        let now_us = clock::now_us();
+        for env in batch {
+            b.handle(env.src, env.msg, now_us);
+        }
+        b.on_timers(now_us);
+        b.send_fetches(now_us);
+    }
+}
+
+impl Broker {
+    fn start(sh: Arc<Shared>, id: BrokerId) -> Self {
+        let addr = sh.layout.broker(id);
+        let incarnation = sh.next_incarnation(addr);
+        let now = clock::now_ms();
+        let hw_mode = sh.scenario.log.truncation == Truncation::HighWatermark;
+        let mut parts = BTreeMap::new();
+        {
+            let mut disk = sh.disks[id].lock().expect("disk lock");
+            for (p, replicas) in sh.assignment.iter().enumerate() {
+                if !replicas.contains(&id) {
+                    continue;
+                }
+                let log = disk.logs.entry(p).or_default();
+                let hw = log.hw_checkpoint.min(log.leo());
+                if hw_mode {
+                    // Pre-KIP-101 recovery: anything above the checkpointed high watermark is suspect.
+                    log.truncate_to(hw);
+                }
+                parts.insert(p, Replica::idle(hw));
+            }
+        }
+        sh.resources[id].lock().expect("resources lock").reset_queues();
+        sh.timeline(
+            TimelineKind::NodeStarted,
+            &format!("broker-{id} started (incarnation {incarnation})"),
+            &[addr.0 as u64],
+        );
+        Broker {
+            sh,
+            id,
+            addr,
+            incarnation,
+            parts,
+            purgatory: Vec::new(),
+            parked: BTreeMap::new(),
+            sessions: BTreeMap::new(),
+            next_session: incarnation << 32,
+            next_heartbeat_ms: now,
+            next_flush_ms: now,
+            next_checkpoint_ms: now,
+            next_tick_ms: now,
+        }
+    }
+
+    fn next_timer_ms(&self) -> u64 {
+        self.next_heartbeat_ms
+            .min(self.next_flush_ms)
+            .min(self.next_checkpoint_ms)
+            .min(self.next_tick_ms)
+            .max(clock::now_ms() + 1)
+    }
+
+    /// Send a message, leaving when the CPU finished with it.
+    pub(super) fn send(&self, dst: Addr, msg: Msg, depart_us: u64) {
+        self.sh.fabric.send(self.addr, dst, msg, depart_us);
+    }
+
+    /// Charge the CPU for a request of `bytes`.
+    pub(super) fn cpu(&self, now_us: u64, bytes: u64) -> u64 {
+        self.sh.resources[self.id]
+            .lock()
+            .expect("resources lock")
+            .handle(now_us, bytes)
+    }
+
+    fn handle(&mut self, src: Addr, msg: Msg, now_us: u64) {
+        match msg {
+            Msg::Produce { req, acks, batches } => self.on_produce(src, req, acks, batches, now_us),
+            Msg::Fetch {
+                follower,
+                session,
+                parts,
+            } => self.on_fetch(src, follower, session, parts, now_us),
+            Msg::FetchReply { leader, session, parts } => self.on_fetch_reply(leader, session, parts, now_us),
+            Msg::LeaderAndIsr { states } => {
+                let done = self.cpu(now_us, 0);
+                for s in states {
+                    let p = s.partition;
+                    self.apply_state(s, done);
+                    self.advance_hw(p, done);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Apply the controller's decision for one partition.
+    fn apply_state(&mut self, s: PartitionState, now_us: u64) {
+        let now_ms = now_us / 1000;
+        let id = self.id;
+        let hw_mode = self.sh.scenario.log.truncation == Truncation::HighWatermark;
+        let Some(r) = self.parts.get_mut(&s.partition) else {
+            return;
+        };
+        if s.leader_epoch < r.leader_epoch
+            || (s.leader_epoch == r.leader_epoch && s.partition_epoch < r.partition_epoch)
+        {
+            return;
+        }
+        let new_epoch = s.leader_epoch > r.leader_epoch;
+        let was_leader = matches!(r.role, Role::Leader(_));
+        r.leader_epoch = s.leader_epoch;
+        r.partition_epoch = s.partition_epoch;
+        r.isr = s.isr.clone();
+        match s.leader {
+            Some(l) if l == id => {
+                if let Role::Leader(ls) = &mut r.role {
+                    if !new_epoch {
+                        ls.pending_isr = None;
+                        return;
+                    }
+                }
+                let mut disk = self.sh.disks[id].lock().expect("disk lock");
+                let log = disk.logs.get_mut(&s.partition).expect("hosted partition");
+                log.assign_epoch(s.leader_epoch);
+                let followers = s
+                    .replicas
+                    .iter()
+                    .filter(|&&f| f != id)
+                    .map(|&f| {
+                        (
+                            f,
+                            super::replica::FollowerView {
+                                last_caught_up_ms: now_ms,
+                                ..Default::default()
+                            },
+                        )
+                    })
+                    .collect();
+                r.role = Role::Leader(LeaderState {
+                    followers,
+                    pending_isr: None,
+                    alter_sent_ms: 0,
+                    epoch_start: log.leo(),
+                });
+                drop(disk);
+                self.sh.timeline(
+                    TimelineKind::BecameLeader,
+                    &format!(
+                        "broker-{id} leads partition {} at epoch {} (isr {:?})",
+                        s.partition, s.leader_epoch, s.isr
+                    ),
+                    &[s.partition as u64, id as u64, s.leader_epoch as u64],
+                );
+            }
+            Some(l) => {
+                if new_epoch || !matches!(r.role, Role::Follower { leader, .. } if leader == l) {
+                    r.role = Role::Follower {
+                        leader: l,
+                        backoff_until_ms: 0,
+                    };
+                    if hw_mode {
+                        let hw = r.hw;
+                        let mut disk = self.sh.disks[id].lock().expect("disk lock");
+                        disk.logs
+                            .get_mut(&s.partition)
+                            .expect("hosted partition")
+                            .truncate_to(hw);
+                    }
+                }
+            }
+            None => r.role = Role::Idle,
+        }
+        if was_leader && !matches!(r.role, Role::Leader(_)) {
+            self.fail_purgatory_for(s.partition, now_us);
+        }
+    }
+
+    fn on_timers(&mut self, now_us: u64) {
+        let now = now_us / 1000;
+        let cfg = &self.sh.scenario.log;
+        if now >= self.next_heartbeat_ms {
+            self.next_heartbeat_ms = now + cfg.broker_heartbeat_interval_ms;
+            let ctl = self.sh.layout.controller();
+            self.send(
+                ctl,
+                Msg::Heartbeat {
+                    broker: self.id,
+                    incarnation: self.incarnation,
+                },
+                now_us,
+            );
+        }
+        if now >= self.next_flush_ms {
+            let interval = match cfg.flush {
+                FlushPolicy::Interval { interval_ms } => Some(interval_ms),
+                FlushPolicy::Os => Some(5_000),
+                FlushPolicy::EveryBatch | FlushPolicy::Never => None,
+            };
+            self.next_flush_ms = now + interval.unwrap_or(u64::MAX / 4);
+            if interval.is_some() {
+                let mut disk = self.sh.disks[self.id].lock().expect("disk lock");
+                let dirty: u64 = disk.logs.values().map(|l| l.unflushed_bytes()).sum();
+                for l in disk.logs.values_mut() {
+                    l.flush();
+                }
+                drop(disk);
+                self.sh.resources[self.id]
+                    .lock()
+                    .expect("resources lock")
+                    .disk
+                    .write(now_us, dirty, true);
+            }
+        }
+        if now >= self.next_checkpoint_ms {
+            self.next_checkpoint_ms = now + cfg.hw_checkpoint_interval_ms;
+            let mut disk = self.sh.disks[self.id].lock().expect("disk lock");
+            for (p, r) in &self.parts {
+                if let Some(l) = disk.logs.get_mut(p) {
+                    l.hw_checkpoint = r.hw.min(l.leo());
+                }
+            }
+        }
+        if now >= self.next_tick_ms {
+            self.next_tick_ms = now + TICK_MS;
+            self.check_isr(now_us);
+            self.expire_parked(now_us);
+            self.expire_purgatory(now_us);
+            self.expire_sessions(now);
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! The follower side of replication: one fetch session per leader broker
+//! carrying all partitions followed from it, appending what comes back,
+//! and truncating where the logs diverge.
+
+use super::broker::{Broker, FetchSession};
+use super::replica::Role;
+use crate::ids::{BrokerId, PartitionId};
+use crate::msg::{FetchPart, FetchResult, Msg};
+use crate::scenario::FlushPolicy;
+use std::collections::BTreeMap;
+
+/// After an error answer, wait this long before fetching that partition again.
+const ERROR_BACKOFF_MS: u64 = 100;
+/// A fetch unanswered this long past the leader's wait is considered lost.
+const SESSION_TIMEOUT_SLACK_MS: u64 = 2_000;
+
+impl Broker {
+    /// Start a fetch towards every leader we follow and have nothing in flight to.
+    pub(super) fn send_fetches(&mut self, now_us: u64) {
+        let now_ms = now_us / 1000;
+        let mut by_leader: BTreeMap<BrokerId, Vec<FetchPart>> = BTreeMap::new();
+        {
+            let disk = self.sh.disks[self.id].lock().expect("disk lock");
+            for (&p, r) in &self.parts {
+                if let Role::Follower {
+                    leader,
+                    backoff_until_ms,
+                } = r.role
+                {
+                    if backoff_until_ms > now_ms || self.sessions.get(&leader).is_some_and(|s| s.in_flight) {
+                        continue;
+                    }
+                    let log = disk.logs.get(&p).expect("hosted partition");
+                    by_leader.entry(leader).or_default().push(FetchPart {
+                        partition: p,
+                        fetch_offset: log.leo(),
+                        current_epoch: r.leader_epoch,
+                        last_fetched_epoch: log.last_epoch(),
+                    });
+                }
+            }
+        }
+        for (leader, parts) in by_leader {
+            self.next_session += 1;
+            let session = self.next_session;
+            self.sessions.insert(
+                leader,
+                FetchSession {
+                    id: session,
+                    in_flight: true,
+                    sent_ms: now_ms,
+                },
+            );
+            let dst = self.sh.layout.broker(leader);
+            self.send(
+                dst,
+                Msg::Fetch {
+                    follower: self.id,
+                    session,
+                    parts,
+                },
+                now_us,
+            );
+        }
+    }
+
+    /// Forget fetches that were never answered (lost messages, dead leader).
+    pub(super) fn expire_sessions(&mut self, now_ms: u64) {
+        let limit = self.sh.scenario.log.replica_fetch_wait_max_ms + SESSION_TIMEOUT_SLACK_MS;
+        for s in self.sessions.values_mut() {
+            if s.in_flight && now_ms >= s.sent_ms + limit {
+                s.in_flight = false;
+            }
+        }
+    }
+
+    pub(super) fn on_fetch_reply(
+        &mut self,
+        leader: BrokerId,
+        session: u64,
+        parts: Vec<(PartitionId, FetchResult)>,
+        now_us: u64,
+    ) {
+        match self.sessions.get_mut(&leader) {
+            Some(s) if s.id == session => s.in_flight = false,
+            _ => return,
+        }
+        let bytes: u64 = parts
+            .iter()
+            .map(|(_, r)| match r {
+                FetchResult::Records { batches, .. } => batches.iter().map(|b| b.bytes).sum(),
+                _ => 0,
+            })
+            .sum();
+        let done = self.cpu(now_us, bytes);
+        let now_ms = now_us / 1000;
+        let fsync = self.sh.scenario.log.flush == FlushPolicy::EveryBatch;
+        let mut disk_bytes = 0;
+        let mut disk = self.sh.disks[self.id].lock().expect("disk lock");
+        for (p, res) in parts {
+            let Some(r) = self.parts.get_mut(&p) else { continue };
+            if !matches!(r.role, Role::Follower { leader: l, .. } if l == leader) {
+                continue;
+            }
+            let log = disk.logs.get_mut(&p).expect("hosted partition");
+            match res {
+                FetchResult::Records { batches, hw } => {
+                    for b in batches {
+                        let leo = log.leo();
+                        if b.end_offset() <= leo {
+                            continue;
+                        }
+                        if b.base_offset != leo {
+                            // A gap means our view is stale; the next fetch starts from our end.
+                            break;
+                        }
+                        disk_bytes += b.bytes;
+                        log.append(b);
+                    }
+                    if fsync {
+                        log.flush();
+                    }
+                    r.hw = r.hw.max(hw.min(log.leo()));
+                }
+                FetchResult::Diverging { epoch, end_offset } => {
+                    let (_, own_end) = log.end_offset_for_epoch(epoch);
+                    let to = end_offset.min(own_end);
+                    let before = log.leo();
+                    log.truncate_to(to);
+                    r.hw = r.hw.min(log.leo());
+                    self.sh.timeline(
+                        crate::world::TimelineKind::Truncation,
+                        &format!(
+                            "broker-{} truncates partition {p} from {before} to {} (diverged at epoch {epoch})",
+                            self.id,
+                            log.leo()
+                        ),
+                        &[p as u64, before, log.leo()],
+                    );
+                }
+                FetchResult::FencedEpoch | FetchResult::NotLeader => {
+                    if let Role::Follower { backoff_until_ms, .. } = &mut r.role {
+                        *backoff_until_ms = now_ms + ERROR_BACKOFF_MS;
+                    }
+                }
+            }
+        }
+        drop(disk);
+        if fsync && disk_bytes > 0 {
+            self.sh.resources[self.id]
+                .lock()
+                .expect("resources lock")
+                .disk
+                .write(done, disk_bytes, true);
+        }
+    }
+}

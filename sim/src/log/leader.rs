@@ -1,0 +1,456 @@
+//! The leader side of replication: produce with acks and idempotence,
+//! serving follower fetches with divergence detection, the high watermark,
+//! ISR shrink and expand through the controller, and the purgatory of
+//! acks=all requests.
+
+use super::broker::{Broker, ParkedFetch, PendingProduce};
+use super::idempotence::SeqCheck;
+use super::replica::Role;
+use crate::ids::{Addr, BrokerId, PartitionId};
+use crate::msg::{Batch, FetchPart, FetchResult, Msg, ProduceBatch, ProduceError};
+use crate::scenario::{Acks, FlushPolicy, Truncation};
+use crate::world::TimelineKind;
+
+impl Broker {
+    pub(super) fn on_produce(&mut self, src: Addr, req: u64, acks: Acks, batches: Vec<ProduceBatch>, now_us: u64) {
+        let bytes: u64 = batches.iter().map(|b| crate::msg::records_bytes(&b.records)).sum();
+        let cpu_done = self.cpu(now_us, bytes);
+        let cfg = &self.sh.scenario.log;
+        let fsync = cfg.flush == FlushPolicy::EveryBatch;
+        let mut reply_at = cpu_done;
+        let mut results = Vec::new();
+        let mut waits = Vec::new();
+        let mut touched = Vec::new();
+        for pb in batches {
+            let p = pb.partition;
+            let Some(r) = self.parts.get(&p) else {
+                results.push((p, Err(ProduceError::NotLeader)));
+                continue;
+            };
+            if !matches!(r.role, Role::Leader(_)) {
+                results.push((p, Err(ProduceError::NotLeader)));
+                continue;
+            }
+            if acks == Acks::All && r.isr.len() < cfg.min_insync_replicas {
+                results.push((p, Err(ProduceError::NotEnoughReplicas)));
+                continue;
+            }
+            let epoch = r.leader_epoch;
+            let n = pb.records.len() as u64;
+            let mut disk = self.sh.disks[self.id].lock().expect("disk lock");
+            let log = disk.logs.get_mut(&p).expect("hosted partition");
+            if let Some(stamp) = &pb.producer {
+                match log.producers.check(stamp) {
+                    SeqCheck::Append => {}
+                    SeqCheck::Duplicate(base) => {
+                        // Already written by an earlier attempt: answer as that attempt would have.
+                        if acks == Acks::All {
+                            waits.push((p, base, base + n, epoch));
+                        } else {
+                            results.push((p, Ok(base)));
+                        }
+                        continue;
+                    }
+                    SeqCheck::OutOfOrder => {
+                        results.push((p, Err(ProduceError::OutOfOrderSequence)));
+                        continue;
+                    }
+                }
+            }
+            let batch_bytes = crate::msg::records_bytes(&pb.records);
+            let base = log.append(Batch {
+                base_offset: 0,
+                epoch,
+                producer: pb.producer,
+                records: pb.records,
+                bytes: batch_bytes,
+            });
+            if fsync {
+                log.flush();
+                drop(disk);
+                let done =
+                    self.sh.resources[self.id]
+                        .lock()
+                        .expect("resources lock")
+                        .disk
+                        .write(cpu_done, batch_bytes, true);
+                reply_at = reply_at.max(done);
+            } else {
+                drop(disk);
+            }
+            self.sh.metrics_append(p, n);
+            touched.push(p);
+            match acks {
+                Acks::All => waits.push((p, base, base + n, epoch)),
+                Acks::One | Acks::Zero => results.push((p, Ok(base))),
+            }
+        }
+        if acks != Acks::Zero {
+            if waits.is_empty() {
+                self.send(src, Msg::ProduceReply { req, results }, reply_at);
+            } else {
+                let deadline_ms = now_us / 1000 + cfg.request_timeout_ms;
+                self.purgatory.push(PendingProduce {
+                    src,
+                    req,
+                    results,
+                    waits,
+                    deadline_ms,
+                });
+            }
+        }
+        for p in touched {
+            self.advance_hw(p, reply_at);
+        }
+        self.wake_parked(reply_at);
+    }
+
+    pub(super) fn on_fetch(&mut self, src: Addr, follower: BrokerId, session: u64, parts: Vec<FetchPart>, now_us: u64) {
+        let done = self.cpu(now_us, 0);
+        let (results, has_data) = self.serve_fetch(follower, &parts, done, true);
+        if has_data {
+            self.send(
+                src,
+                Msg::FetchReply {
+                    leader: self.id,
+                    session,
+                    parts: results,
+                },
+                done,
+            );
+        } else {
+            let deadline_ms = now_us / 1000 + self.sh.scenario.log.replica_fetch_wait_max_ms;
+            self.parked.insert(
+                follower,
+                ParkedFetch {
+                    src,
+                    session,
+                    parts,
+                    deadline_ms,
+                },
+            );
+        }
+    }
+
+    /// Evaluate a follower fetch. Returns the per-partition results and
+    /// whether anything (data, divergence, error) is worth answering now.
+    fn serve_fetch(
+        &mut self,
+        follower: BrokerId,
+        parts: &[FetchPart],
+        now_us: u64,
+        update: bool,
+    ) -> (Vec<(PartitionId, FetchResult)>, bool) {
+        let now_ms = now_us / 1000;
+        let epoch_mode = self.sh.scenario.log.truncation == Truncation::LeaderEpoch;
+        let max_bytes = self.sh.scenario.log.replica_fetch_max_bytes;
+        let mut out = Vec::with_capacity(parts.len());
+        let mut urgent = false;
+        let mut advanced = Vec::new();
+        for fp in parts {
+            let p = fp.partition;
+            let Some(r) = self.parts.get_mut(&p) else {
+                out.push((p, FetchResult::NotLeader));
+                urgent = true;
+                continue;
+            };
+            if !matches!(r.role, Role::Leader(_)) || fp.current_epoch > r.leader_epoch {
+                out.push((p, FetchResult::NotLeader));
+                urgent = true;
+                continue;
+            }
+            if fp.current_epoch < r.leader_epoch {
+                out.push((p, FetchResult::FencedEpoch));
+                urgent = true;
+                continue;
+            }
+            let disk = self.sh.disks[self.id].lock().expect("disk lock");
+            let log = disk.logs.get(&p).expect("hosted partition");
+            let leo = log.leo();
+            if epoch_mode && fp.fetch_offset > 0 {
+                let (e, end) = log.end_offset_for_epoch(fp.last_fetched_epoch);
+                if e != fp.last_fetched_epoch || end < fp.fetch_offset {
+                    out.push((
+                        p,
+                        FetchResult::Diverging {
+                            epoch: e,
+                            end_offset: end,
+                        },
+                    ));
+                    urgent = true;
+                    continue;
+                }
+            }
+            if fp.fetch_offset > leo {
+                // Pre-KIP-101 brokers answer OFFSET_OUT_OF_RANGE and the follower truncates to the leader's end.
+                let e = log.last_epoch();
+                out.push((
+                    p,
+                    FetchResult::Diverging {
+                        epoch: e,
+                        end_offset: leo,
+                    },
+                ));
+                urgent = true;
+                continue;
+            }
+            let batches = log.read(fp.fetch_offset, max_bytes);
+            drop(disk);
+            if update {
+                let Role::Leader(ls) = &mut r.role else {
+                    unreachable!("checked above")
+                };
+                let v = ls.followers.entry(follower).or_default();
+                if fp.fetch_offset >= leo {
+                    v.last_caught_up_ms = now_ms;
+                } else if fp.fetch_offset >= v.prev_leader_leo {
+                    v.last_caught_up_ms = v.last_caught_up_ms.max(v.prev_fetch_ms);
+                }
+                v.prev_fetch_ms = now_ms;
+                v.prev_leader_leo = leo;
+                v.leo = fp.fetch_offset;
+                advanced.push(p);
+            }
+            if !batches.is_empty() {
+                urgent = true;
+            }
+            out.push((p, FetchResult::Records { batches, hw: 0 }));
+        }
+        for p in advanced {
+            self.maybe_expand_isr(p, follower, now_us);
+            self.advance_hw(p, now_us);
+        }
+        // The high watermark is read after this fetch moved it, so followers learn it promptly.
+        for (p, res) in &mut out {
+            if let FetchResult::Records { hw, .. } = res {
+                *hw = self.parts.get(p).map_or(0, |r| r.hw);
+            }
+        }
+        (out, urgent)
+    }
+
+    /// Answer parked fetches that now have data.
+    fn wake_parked(&mut self, now_us: u64) {
+        let followers: Vec<BrokerId> = self.parked.keys().copied().collect();
+        for f in followers {
+            let parts = self.parked[&f].parts.clone();
+            let (results, urgent) = self.serve_fetch(f, &parts, now_us, false);
+            if urgent {
+                let pf = self.parked.remove(&f).expect("parked");
+                self.send(
+                    pf.src,
+                    Msg::FetchReply {
+                        leader: self.id,
+                        session: pf.session,
+                        parts: results,
+                    },
+                    now_us,
+                );
+            }
+        }
+    }
+
+    pub(super) fn expire_parked(&mut self, now_us: u64) {
+        let now_ms = now_us / 1000;
+        let due: Vec<BrokerId> = self
+            .parked
+            .iter()
+            .filter(|(_, pf)| pf.deadline_ms <= now_ms)
+            .map(|(f, _)| *f)
+            .collect();
+        for f in due {
+            let pf = self.parked.remove(&f).expect("parked");
+            let (results, _) = self.serve_fetch(f, &pf.parts, now_us, false);
+            self.send(
+                pf.src,
+                Msg::FetchReply {
+                    leader: self.id,
+                    session: pf.session,
+                    parts: results,
+                },
+                now_us,
+            );
+        }
+    }
+
+    /// Move the high watermark to the smallest end offset in the maximal ISR.
+    pub(super) fn advance_hw(&mut self, p: PartitionId, now_us: u64) {
+        let Some(r) = self.parts.get_mut(&p) else { return };
+        let Role::Leader(ls) = &r.role else { return };
+        let leo = self.sh.disks[self.id]
+            .lock()
+            .expect("disk lock")
+            .logs
+            .get(&p)
+            .map_or(0, |l| l.leo());
+        let mut hw = leo;
+        for b in r.maximal_isr() {
+            if b != self.id {
+                hw = hw.min(ls.followers.get(&b).map_or(0, |v| v.leo));
+            }
+        }
+        let epoch = r.leader_epoch;
+        let raised = hw > r.hw;
+        if raised {
+            r.hw = hw;
+        }
+        let published = r.hw;
+        let mut board = self.sh.hw_board.lock().expect("hw board lock");
+        // A deposed leader that has not heard the news must not overwrite its successor.
+        if epoch >= board[p].1 {
+            board[p] = (self.id, epoch, published);
+        }
+        drop(board);
+        if raised {
+            self.complete_purgatory(now_us);
+        }
+    }
+
+    fn maybe_expand_isr(&mut self, p: PartitionId, follower: BrokerId, now_us: u64) {
+        let Some(r) = self.parts.get_mut(&p) else { return };
+        if r.isr.contains(&follower) {
+            return;
+        }
+        let hw = r.hw;
+        let Role::Leader(ls) = &mut r.role else { return };
+        let Some(v) = ls.followers.get(&follower) else { return };
+        if ls.pending_isr.is_some() || v.leo < hw || v.leo < ls.epoch_start {
+            return;
+        }
+        let mut isr = r.isr.clone();
+        isr.push(follower);
+        isr.sort_unstable();
+        ls.pending_isr = Some(isr.clone());
+        ls.alter_sent_ms = now_us / 1000;
+        let msg = Msg::AlterPartition {
+            broker: self.id,
+            partition: p,
+            leader_epoch: r.leader_epoch,
+            partition_epoch: r.partition_epoch,
+            isr,
+        };
+        self.send(self.sh.layout.controller(), msg, now_us);
+    }
+
+    /// Shrink the ISR of followers that have not caught up within
+    /// `replica.lag.time.max.ms`; resend unanswered ISR changes.
+    pub(super) fn check_isr(&mut self, now_us: u64) {
+        let now_ms = now_us / 1000;
+        let lag_max = self.sh.scenario.log.replica_lag_time_max_ms;
+        let resend_after = self.sh.scenario.log.broker_heartbeat_interval_ms;
+        let ctl = self.sh.layout.controller();
+        let mut sends = Vec::new();
+        for (&p, r) in self.parts.iter_mut() {
+            let (isr, le, pe) = (r.isr.clone(), r.leader_epoch, r.partition_epoch);
+            let Role::Leader(ls) = &mut r.role else { continue };
+            if let Some(pending) = &ls.pending_isr {
+                if now_ms >= ls.alter_sent_ms + resend_after {
+                    ls.alter_sent_ms = now_ms;
+                    sends.push(Msg::AlterPartition {
+                        broker: self.id,
+                        partition: p,
+                        leader_epoch: le,
+                        partition_epoch: pe,
+                        isr: pending.clone(),
+                    });
+                }
+                continue;
+            }
+            let lagging: Vec<BrokerId> = isr
+                .iter()
+                .copied()
+                .filter(|&b| {
+                    b != self.id
+                        && ls
+                            .followers
+                            .get(&b)
+                            .is_none_or(|v| now_ms.saturating_sub(v.last_caught_up_ms) > lag_max)
+                })
+                .collect();
+            if lagging.is_empty() {
+                continue;
+            }
+            let new_isr: Vec<BrokerId> = isr.iter().copied().filter(|b| !lagging.contains(b)).collect();
+            self.sh.timeline(
+                TimelineKind::IsrShrink,
+                &format!(
+                    "broker-{} proposes ISR {:?} -> {:?} for partition {p} (lagging {:?})",
+                    self.id, isr, new_isr, lagging
+                ),
+                &[p as u64, new_isr.len() as u64],
+            );
+            ls.pending_isr = Some(new_isr.clone());
+            ls.alter_sent_ms = now_ms;
+            sends.push(Msg::AlterPartition {
+                broker: self.id,
+                partition: p,
+                leader_epoch: le,
+                partition_epoch: pe,
+                isr: new_isr,
+            });
+        }
+        for m in sends {
+            self.send(ctl, m, now_us);
+        }
+    }
+
+    /// Answer every pending produce whose records are now committed, or whose partition moved.
+    pub(super) fn complete_purgatory(&mut self, now_us: u64) {
+        self.settle_purgatory(now_us, false, None);
+    }
+
+    pub(super) fn expire_purgatory(&mut self, now_us: u64) {
+        self.settle_purgatory(now_us, true, None);
+    }
+
+    pub(super) fn fail_purgatory_for(&mut self, p: PartitionId, now_us: u64) {
+        self.settle_purgatory(now_us, false, Some(p));
+    }
+
+    fn settle_purgatory(&mut self, now_us: u64, expire: bool, lost: Option<PartitionId>) {
+        let now_ms = now_us / 1000;
+        let min_isr = self.sh.scenario.log.min_insync_replicas;
+        let mut replies = Vec::new();
+        let parts = &self.parts;
+        self.purgatory.retain_mut(|pp| {
+            pp.waits.retain(|&(p, base, end, epoch)| {
+                let r = &parts[&p];
+                let res = if lost == Some(p) || r.leader_epoch != epoch || !matches!(r.role, Role::Leader(_)) {
+                    Some(Err(ProduceError::NotLeader))
+                } else if r.hw >= end {
+                    Some(if r.isr.len() < min_isr {
+                        Err(ProduceError::NotEnoughReplicasAfterAppend)
+                    } else {
+                        Ok(base)
+                    })
+                } else if expire && now_ms >= pp.deadline_ms {
+                    Some(Err(ProduceError::Timeout))
+                } else {
+                    None
+                };
+                match res {
+                    Some(res) => {
+                        pp.results.push((p, res));
+                        false
+                    }
+                    None => true,
+                }
+            });
+            if pp.waits.is_empty() {
+                replies.push((
+                    pp.src,
+                    Msg::ProduceReply {
+                        req: pp.req,
+                        results: std::mem::take(&mut pp.results),
+                    },
+                ));
+                false
+            } else {
+                true
+            }
+        });
+        for (dst, m) in replies {
+            self.send(dst, m, now_us);
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! The replicated log with Kafka's semantics: partition logs with leader
+//! epochs, idempotent producers, ISR and high watermark on the leader,
+//! follower fetching and truncation, and a controller that fences silent
+//! brokers and elects leaders.
+
+pub mod broker;
+pub mod controller;
+mod follower;
+pub mod idempotence;
+mod leader;
+pub mod partition_log;
+mod replica;
+
+pub use partition_log::PartitionLog;
+
+use crate::ids::{BrokerId, PartitionId};
+use std::collections::BTreeMap;
+
+/// What a broker keeps on disk: one log per hosted partition.
+#[derive(Debug, Default)]
+pub struct BrokerDisk {
+    /// Logs by partition.
+    pub logs: BTreeMap<PartitionId, PartitionLog>,
+}
+
+impl BrokerDisk {
+    /// A power loss: every log loses its unflushed tail.
+    pub fn crash(&mut self) {
+        for l in self.logs.values_mut() {
+            l.crash();
+        }
+    }
+}
+
+/// Kafka's rack-unaware replica placement: partition p on brokers p, p+1, ... modulo the cluster.
+pub fn assign_replicas(partitions: usize, brokers: usize, rf: usize) -> Vec<Vec<BrokerId>> {
+    (0..partitions)
+        .map(|p| (0..rf).map(|i| (p + i) % brokers).collect())
+        .collect()
+}

@@ -1,0 +1,296 @@
+//! Protocol messages between simulated nodes. Payloads that several nodes
+//! read (record batches) are shared behind `Arc` so that replication and
+//! retries do not copy them.
+
+use crate::ids::{BrokerId, PartitionId};
+use crate::scenario::Acks;
+use std::sync::Arc;
+
+/// A client-assigned event id: the client and its own sequence number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EventId {
+    /// Client index.
+    pub client: u32,
+    /// Client-local sequence, dense from 0.
+    pub seq: u64,
+}
+
+impl std::fmt::Display for EventId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "c{}#{}", self.client, self.seq)
+    }
+}
+
+/// An event as it travels and as it is stored in the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// Unique id (the same on every retry).
+    pub id: EventId,
+    /// Partitioning key.
+    pub key: u64,
+    /// Payload size in bytes.
+    pub size: u32,
+    /// Event time, ms of virtual time.
+    pub event_time_ms: u64,
+    /// Schema version the client wrote.
+    pub schema_version: u16,
+    /// Fails gateway validation (a workload fault).
+    pub malformed: bool,
+}
+
+/// Overhead of a record in a Kafka batch (headers, varints), bytes.
+pub const RECORD_OVERHEAD: u64 = 40;
+/// Overhead of a request on the wire, bytes.
+pub const REQUEST_OVERHEAD: u64 = 120;
+
+/// Bytes a record set occupies on disk and on the wire.
+pub fn records_bytes(records: &[Record]) -> u64 {
+    records.iter().map(|r| r.size as u64 + RECORD_OVERHEAD).sum()
+}
+
+/// Identity of an idempotent producer session, with the batch's first sequence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProducerStamp {
+    /// Producer id.
+    pub pid: u64,
+    /// Producer epoch.
+    pub epoch: u16,
+    /// Sequence of the batch's first record in this partition.
+    pub base_seq: u64,
+}
+
+/// A record batch as stored in a partition log.
+#[derive(Clone, Debug)]
+pub struct Batch {
+    /// Offset of the first record.
+    pub base_offset: u64,
+    /// Leader epoch under which it was appended.
+    pub epoch: u32,
+    /// Idempotent producer stamp, if any.
+    pub producer: Option<ProducerStamp>,
+    /// The records.
+    pub records: Arc<Vec<Record>>,
+    /// Bytes of the batch.
+    pub bytes: u64,
+}
+
+impl Batch {
+    /// Offset one past the last record.
+    pub fn end_offset(&self) -> u64 {
+        self.base_offset + self.records.len() as u64
+    }
+}
+
+/// What happened to one event a client submitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventResult {
+    /// Written to the log under the configured acks.
+    Acked,
+    /// Failed validation; written to the dead-letter topic.
+    DeadLettered,
+    /// The gateway gave up (delivery timeout, gateway lost leadership info): retry.
+    Failed,
+}
+
+/// Errors a partition leader returns for a produced batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProduceError {
+    /// This broker does not lead the partition (or its epoch is stale).
+    NotLeader,
+    /// ISR below `min.insync.replicas` at append time.
+    NotEnoughReplicas,
+    /// ISR shrank below `min.insync.replicas` while waiting for replication.
+    NotEnoughReplicasAfterAppend,
+    /// Replication did not complete within `request.timeout.ms`.
+    Timeout,
+    /// Sequence gap for an idempotent producer.
+    OutOfOrderSequence,
+}
+
+/// One partition's record batch in a produce request.
+#[derive(Clone, Debug)]
+pub struct ProduceBatch {
+    /// Target partition.
+    pub partition: PartitionId,
+    /// Idempotence stamp.
+    pub producer: Option<ProducerStamp>,
+    /// Records.
+    pub records: Arc<Vec<Record>>,
+}
+
+/// A follower's position in one partition, sent with each fetch.
+#[derive(Clone, Copy, Debug)]
+pub struct FetchPart {
+    /// Partition.
+    pub partition: PartitionId,
+    /// Next offset the follower wants (its log end offset).
+    pub fetch_offset: u64,
+    /// The leader epoch the follower believes current.
+    pub current_epoch: u32,
+    /// Epoch of the follower's last record (for divergence detection).
+    pub last_fetched_epoch: u32,
+}
+
+/// The leader's answer for one partition of a fetch.
+#[derive(Clone, Debug)]
+pub enum FetchResult {
+    /// Records from the fetch offset, and the leader's high watermark.
+    Records {
+        /// Batches from the fetch offset on.
+        batches: Vec<Batch>,
+        /// Leader high watermark.
+        hw: u64,
+    },
+    /// The follower's log diverges: truncate to `end_offset` of `epoch` and fetch again.
+    Diverging {
+        /// Largest epoch both logs share.
+        epoch: u32,
+        /// Leader's end offset of that epoch.
+        end_offset: u64,
+    },
+    /// The fetch carried an older epoch than the leader's.
+    FencedEpoch,
+    /// The receiver does not lead this partition (any more).
+    NotLeader,
+}
+
+/// Partition state as the controller decides it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionState {
+    /// Partition.
+    pub partition: PartitionId,
+    /// Leader, or `None` while offline.
+    pub leader: Option<BrokerId>,
+    /// Leader epoch, bumped at each leader change.
+    pub leader_epoch: u32,
+    /// Partition epoch, bumped at every change (ISR too).
+    pub partition_epoch: u32,
+    /// In-sync replicas.
+    pub isr: Vec<BrokerId>,
+    /// Assigned replicas, preferred leader first.
+    pub replicas: Vec<BrokerId>,
+}
+
+/// Every message on the fabric.
+#[derive(Clone, Debug)]
+pub enum Msg {
+    /// Client to gateway: produce these events.
+    Submit {
+        /// Client request id.
+        req: u64,
+        /// Events.
+        events: Vec<Record>,
+    },
+    /// Gateway to client: outcome of every event of the request.
+    SubmitReply {
+        /// Client request id.
+        req: u64,
+        /// Per-event results.
+        results: Vec<(crate::msg::EventId, EventResult)>,
+    },
+    /// Gateway to client: queue full, try again later; none of the events was taken.
+    Backpressure {
+        /// Client request id.
+        req: u64,
+        /// Suggested wait.
+        retry_after_ms: u64,
+    },
+    /// Gateway to broker.
+    Produce {
+        /// Gateway request id.
+        req: u64,
+        /// Acks requested.
+        acks: Acks,
+        /// Batches, one per partition.
+        batches: Vec<ProduceBatch>,
+    },
+    /// Broker to gateway.
+    ProduceReply {
+        /// Gateway request id.
+        req: u64,
+        /// Per-partition result: base offset or error.
+        results: Vec<(PartitionId, Result<u64, ProduceError>)>,
+    },
+    /// Follower to leader.
+    Fetch {
+        /// Follower.
+        follower: BrokerId,
+        /// Session id: replies to older sessions are ignored.
+        session: u64,
+        /// Positions.
+        parts: Vec<FetchPart>,
+    },
+    /// Leader to follower.
+    FetchReply {
+        /// Leader.
+        leader: BrokerId,
+        /// Echo of the session id.
+        session: u64,
+        /// Per-partition results.
+        parts: Vec<(PartitionId, FetchResult)>,
+    },
+    /// Broker to controller, periodically.
+    Heartbeat {
+        /// Broker.
+        broker: BrokerId,
+        /// Changes at every restart, so the controller sees a restart it missed.
+        incarnation: u64,
+    },
+    /// Leader to controller: change the ISR.
+    AlterPartition {
+        /// Leader.
+        broker: BrokerId,
+        /// Partition.
+        partition: PartitionId,
+        /// Leader epoch the leader holds.
+        leader_epoch: u32,
+        /// Partition epoch the leader holds.
+        partition_epoch: u32,
+        /// Proposed ISR.
+        isr: Vec<BrokerId>,
+    },
+    /// Controller to broker: the state of these partitions.
+    LeaderAndIsr {
+        /// States.
+        states: Vec<PartitionState>,
+    },
+}
+
+impl Msg {
+    /// Approximate wire size, for NIC and CPU accounting.
+    pub fn bytes(&self) -> u64 {
+        REQUEST_OVERHEAD
+            + match self {
+                Msg::Submit { events, .. } => records_bytes(events),
+                Msg::SubmitReply { results, .. } => 12 * results.len() as u64,
+                Msg::Produce { batches, .. } => batches.iter().map(|b| 60 + records_bytes(&b.records)).sum(),
+                Msg::ProduceReply { results, .. } => 16 * results.len() as u64,
+                Msg::Fetch { parts, .. } => 24 * parts.len() as u64,
+                Msg::FetchReply { parts, .. } => parts
+                    .iter()
+                    .map(|(_, r)| match r {
+                        FetchResult::Records { batches, .. } => 30 + batches.iter().map(|b| 60 + b.bytes).sum::<u64>(),
+                        _ => 30,
+                    })
+                    .sum(),
+                Msg::LeaderAndIsr { states } => 40 * states.len() as u64,
+                _ => 0,
+            }
+    }
+
+    /// A small stable code per message kind, for the trace hash.
+    pub fn kind_code(&self) -> u64 {
+        match self {
+            Msg::Submit { .. } => 1,
+            Msg::SubmitReply { .. } => 2,
+            Msg::Backpressure { .. } => 3,
+            Msg::Produce { .. } => 4,
+            Msg::ProduceReply { .. } => 5,
+            Msg::Fetch { .. } => 6,
+            Msg::FetchReply { .. } => 7,
+            Msg::Heartbeat { .. } => 8,
+            Msg::AlterPartition { .. } => 9,
+            Msg::LeaderAndIsr { .. } => 10,
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! The fabric: mailboxes, links, cuts, and the receive future.
+
+use super::link::{draw_latency_us, Cut};
+use super::mailbox::{Item, NodeNet};
+use crate::clock;
+use crate::ids::Addr;
+use crate::msg::Msg;
+use crate::scenario::NetworkConfig;
+use crate::trace::TraceHash;
+use madsim::task::NodeId;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+/// A message with its sender.
+#[derive(Clone, Debug)]
+pub struct Envelope {
+    /// Sender.
+    pub src: Addr,
+    /// Payload.
+    pub msg: Msg,
+}
+
+struct Inner {
+    nodes: Vec<NodeNet>,
+    by_madsim: BTreeMap<NodeId, Addr>,
+    link: NetworkConfig,
+    /// Per-link overrides (slow or lossy links), keyed by (src, dst).
+    overrides: BTreeMap<(Addr, Addr), NetworkConfig>,
+    cuts: Vec<Cut>,
+    rng: ChaCha8Rng,
+    seq: u64,
+    nic_bytes_per_us: f64,
+    trace: Option<Arc<TraceHash>>,
+    delivered: u64,
+    dropped: u64,
+}
+
+/// The simulated network. Registered as a madsim simulator so that madsim
+/// tells it when a node is killed or restarted: a dead node's mailbox and
+/// in-flight deliveries to it vanish, as on a real host.
+pub struct Fabric {
+    inner: Mutex<Inner>,
+}
+
+impl madsim::plugin::Simulator for Fabric {
+    fn new(_rand: &madsim::rand::GlobalRng, _time: &madsim::time::TimeHandle, _config: &madsim::Config) -> Self {
+        Fabric {
+            inner: Mutex::new(Inner {
+                nodes: Vec::new(),
+                by_madsim: BTreeMap::new(),
+                link: NetworkConfig::default(),
+                overrides: BTreeMap::new(),
+                cuts: Vec::new(),
+                rng: ChaCha8Rng::seed_from_u64(0),
+                seq: 0,
+                nic_bytes_per_us: 25e9 / 8.0 / 1e6,
+                trace: None,
+                delivered: 0,
+                dropped: 0,
+            }),
+        }
+    }
+
+    fn reset_node(&self, id: NodeId) {
+        let mut g = self.lock();
+        if let Some(&a) = g.by_madsim.get(&id) {
+            let n = &mut g.nodes[a.0 as usize];
+            n.queue.clear();
+            n.waker = None;
+            n.armed_ms = u64::MAX;
+        }
+    }
+}
+
+impl Fabric {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().expect("fabric lock")
+    }
+
+    /// Set up the fabric for a run: node count, link model, NIC speed, seed.
+    pub fn configure(&self, nodes: usize, link: NetworkConfig, nic_gbps: f64, seed: u64, trace: Arc<TraceHash>) {
+        let mut g = self.lock();
+        g.nodes = (0..nodes)
+            .map(|_| NodeNet {
+                up: true,
+                armed_ms: u64::MAX,
+                ..Default::default()
+            })
+            .collect();
+        g.link = link;
+        g.nic_bytes_per_us = nic_gbps * 1e9 / 8.0 / 1e6;
+        g.rng = crate::world::stream_rng(seed, "fabric");
+        g.trace = Some(trace);
+    }
+
+    /// Remember which madsim node carries which address.
+    pub fn bind(&self, addr: Addr, id: NodeId) {
+        self.lock().by_madsim.insert(id, addr);
+    }
+
+    /// Mark a node up or down; a down node neither sends nor receives.
+    pub fn set_up(&self, addr: Addr, up: bool) {
+        let mut g = self.lock();
+        let n = &mut g.nodes[addr.0 as usize];
+        n.up = up;
+        if !up {
+            n.queue.clear();
+        }
+    }
+
+    /// Install a cut.
+    pub fn add_cut(&self, cut: Cut) {
+        self.lock().cuts.push(cut);
+    }
+
+    /// Remove a cut.
+    pub fn heal_cut(&self, id: u64) {
+        self.lock().cuts.retain(|c| c.id != id);
+    }
+
+    /// Remove every cut and link override.
+    pub fn heal_all(&self) {
+        let mut g = self.lock();
+        g.cuts.clear();
+        g.overrides.clear();
+    }
+
+    /// Accumulated NIC busy time of a node, µs.
+    pub fn nic_busy_us(&self, addr: Addr) -> u64 {
+        self.lock().nodes[addr.0 as usize].nic_busy_us
+    }
+
+    /// Messages delivered and dropped so far.
+    pub fn counters(&self) -> (u64, u64) {
+        let g = self.lock();
+        (g.delivered, g.dropped)
+    }
+
+    /// Send `msg` from `src` to `dst`, leaving `src` no earlier than `depart_us`
+    /// (when the sender's CPU finished producing it).
+    pub fn send(&self, src: Addr, dst: Addr, msg: Msg, depart_us: u64) {
+        let bytes = msg.bytes();
+        let now_ms = clock::now_ms();
+        let mut g = self.lock();
+        let g = &mut *g;
+        if !g.nodes[src.0 as usize].up || !g.nodes[dst.0 as usize].up || g.cuts.iter().any(|c| c.blocks(src, dst)) {
+            g.dropped += 1;
+            return;
+        }
+        let link = g.overrides.get(&(src, dst)).unwrap_or(&g.link).clone();
+        if link.loss > 0.0 && g.rng.gen_bool(link.loss) {
+            g.dropped += 1;
+            return;
+        }
+        // Egress serialisation queues behind whatever the NIC is already sending.
+        let tx_us = (bytes as f64 / g.nic_bytes_per_us).ceil() as u64;
+        let sn = &mut g.nodes[src.0 as usize];
+        let start = sn.nic_free_us.max(depart_us);
+        sn.nic_free_us = start + tx_us;
+        sn.nic_busy_us += tx_us;
+        let wire_done = start + tx_us;
+        let copies = if link.duplicate > 0.0 && g.rng.gen_bool(link.duplicate) {
+            2
+        } else {
+            1
+        };
+        for copy in 0..copies {
+            let mut arrive = wire_done + draw_latency_us(&link, &mut g.rng);
+            if copy == 1 || (link.reorder > 0.0 && g.rng.gen_bool(link.reorder)) {
+                arrive += g.rng.gen_range(0..=link.reorder_max_ms.max(1) * 1000);
+            }
+            let due_ms = arrive.div_ceil(1000).max(now_ms + 1);
+            g.seq += 1;
+            let seq = g.seq;
+            let dn = &mut g.nodes[dst.0 as usize];
+            dn.queue.push(Item {
+                due_ms,
+                seq,
+                env: Envelope { src, msg: msg.clone() },
+            });
+            if due_ms < dn.armed_ms {
+                if let Some(w) = dn.waker.take() {
+                    w.wake();
+                }
+            }
+        }
+    }
+
+    /// Receive every message due at the current tick, waiting until one is
+    /// due or until the tick `until_ms`, whichever is first (then the batch
+    /// may be empty: it is the caller's timer).
+    pub fn recv(self: &Arc<Self>, addr: Addr, until_ms: u64) -> Recv {
+        Recv {
+            fabric: self.clone(),
+            addr,
+            until_ms,
+            sleep: None,
+        }
+    }
+
+    fn take_due(&self, addr: Addr, now_ms: u64) -> Vec<Envelope> {
+        let mut g = self.lock();
+        let g = &mut *g;
+        let n = &mut g.nodes[addr.0 as usize];
+        let mut out = Vec::new();
+        while n.head_due().is_some_and(|d| d <= now_ms) {
+            let item = n.queue.pop().expect("peeked");
+            out.push(item.env);
+        }
+        g.delivered += out.len() as u64;
+        if let Some(t) = &g.trace {
+            for e in &out {
+                t.record(&[now_ms, e.src.0 as u64, addr.0 as u64, e.msg.kind_code()]);
+            }
+        }
+        out
+    }
+}
+
+/// Future of [`Fabric::recv`].
+pub struct Recv {
+    fabric: Arc<Fabric>,
+    addr: Addr,
+    until_ms: u64,
+    sleep: Option<(u64, Pin<Box<madsim::time::Sleep>>)>,
+}
+
+impl Future for Recv {
+    type Output = Vec<Envelope>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<Envelope>> {
+        loop {
+            let now = clock::now_ms();
+            let head = {
+                let mut g = self.fabric.lock();
+                let n = &mut g.nodes[self.addr.0 as usize];
+                let head = n.head_due();
+                if head.is_some_and(|d| d <= now) || now >= self.until_ms {
+                    n.waker = None;
+                    n.armed_ms = u64::MAX;
+                    drop(g);
+                    return Poll::Ready(self.fabric.take_due(self.addr, now));
+                }
+                let target = head.map_or(self.until_ms, |d| d.min(self.until_ms));
+                n.waker = Some(cx.waker().clone());
+                n.armed_ms = target;
+                target
+            };
+            // Re-arm the timer only when the target moved: every poll of a
+            // madsim Sleep registers another timer.
+            if self.sleep.as_ref().is_none_or(|(t, _)| *t != head) {
+                let s = Box::pin(madsim::time::sleep_until(clock::instant_at_ms(head)));
+                self.sleep = Some((head, s));
+            }
+            let (_, s) = self.sleep.as_mut().expect("armed");
+            match s.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    self.sleep = None;
+                    continue;
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! A node's mailbox: messages ordered by the tick they are due, then by
+//! send order, so delivery is deterministic.
+
+use super::fabric::Envelope;
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::task::Waker;
+
+pub(super) struct Item {
+    pub due_ms: u64,
+    pub seq: u64,
+    pub env: Envelope,
+}
+
+impl PartialEq for Item {
+    fn eq(&self, o: &Self) -> bool {
+        (self.due_ms, self.seq) == (o.due_ms, o.seq)
+    }
+}
+impl Eq for Item {}
+impl PartialOrd for Item {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Item {
+    // Reversed: BinaryHeap is a max-heap and we want the earliest first.
+    fn cmp(&self, o: &Self) -> Ordering {
+        (o.due_ms, o.seq).cmp(&(self.due_ms, self.seq))
+    }
+}
+
+/// Per-node network state.
+#[derive(Default)]
+pub(super) struct NodeNet {
+    pub up: bool,
+    pub queue: BinaryHeap<Item>,
+    pub waker: Option<Waker>,
+    /// The tick the node's receive is sleeping until; a message due
+    /// earlier must wake it, a later one need not.
+    pub armed_ms: u64,
+    /// When the NIC's egress queue drains, µs.
+    pub nic_free_us: u64,
+    /// NIC busy time accumulated, µs (for utilisation).
+    pub nic_busy_us: u64,
+}
+
+impl NodeNet {
+    pub fn head_due(&self) -> Option<u64> {
+        self.queue.peek().map(|i| i.due_ms)
+    }
+}

@@ -1,0 +1,114 @@
+//! The resource model. madsim charges nothing for CPU or disk, so p99
+//! under load would mean nothing without one: each broker has CPU cores,
+//! a disk with bandwidth and fsync latency, and (in the fabric) a NIC, each
+//! a FIFO queue. A request's reply leaves when the queues it went through
+//! have served it, so latency rises and throughput saturates with load.
+//!
+//! Defaults and their sources are in docs/RESOURCES.md.
+
+use crate::scenario::ResourceConfig;
+
+/// CPU cores as parallel FIFO servers.
+#[derive(Debug, Clone)]
+pub struct Cpu {
+    free_at_us: Vec<u64>,
+    /// Total busy time, µs, over all cores.
+    pub busy_us: u64,
+}
+
+impl Cpu {
+    /// `cores` idle cores.
+    pub fn new(cores: usize) -> Self {
+        Cpu {
+            free_at_us: vec![0; cores.max(1)],
+            busy_us: 0,
+        }
+    }
+
+    /// Run a job of `cost_us` arriving at `now_us` on the first free core; returns when it finishes.
+    pub fn run(&mut self, now_us: u64, cost_us: u64) -> u64 {
+        let (i, free) = self
+            .free_at_us
+            .iter()
+            .copied()
+            .enumerate()
+            .min_by_key(|&(i, f)| (f, i))
+            .expect("at least one core");
+        let done = free.max(now_us) + cost_us;
+        self.free_at_us[i] = done;
+        self.busy_us += cost_us;
+        done
+    }
+
+    /// Number of cores.
+    pub fn cores(&self) -> usize {
+        self.free_at_us.len()
+    }
+}
+
+/// A disk: sequential writes at a bandwidth, plus fsync latency.
+#[derive(Debug, Clone)]
+pub struct Disk {
+    free_at_us: u64,
+    bytes_per_us: f64,
+    fsync_us: u64,
+    /// Total busy time, µs.
+    pub busy_us: u64,
+}
+
+impl Disk {
+    /// A disk of `mb_per_s` MB/s with `fsync_us` per fsync.
+    pub fn new(mb_per_s: f64, fsync_us: u64) -> Self {
+        Disk {
+            free_at_us: 0,
+            bytes_per_us: mb_per_s,
+            fsync_us,
+            busy_us: 0,
+        }
+    }
+
+    /// Write `bytes` (and fsync if asked) arriving at `now_us`; returns when durable.
+    pub fn write(&mut self, now_us: u64, bytes: u64, fsync: bool) -> u64 {
+        let cost = (bytes as f64 / self.bytes_per_us).ceil() as u64 + if fsync { self.fsync_us } else { 0 };
+        let done = self.free_at_us.max(now_us) + cost;
+        self.free_at_us = done;
+        self.busy_us += cost;
+        done
+    }
+}
+
+/// A broker's CPU and disk, with the per-request costs of the config.
+#[derive(Debug, Clone)]
+pub struct BrokerResources {
+    /// CPU.
+    pub cpu: Cpu,
+    /// Disk.
+    pub disk: Disk,
+    cfg: ResourceConfig,
+}
+
+impl BrokerResources {
+    /// Idle resources of a broker.
+    pub fn new(cfg: &ResourceConfig) -> Self {
+        BrokerResources {
+            cpu: Cpu::new(cfg.cores),
+            disk: Disk::new(cfg.disk_mb_per_s, cfg.fsync_us),
+            cfg: cfg.clone(),
+        }
+    }
+
+    /// Charge the CPU for handling a request of `bytes`; returns when done.
+    pub fn handle(&mut self, now_us: u64, bytes: u64) -> u64 {
+        let cost = self.cfg.cpu_per_request_us + self.cfg.cpu_per_kib_us * bytes as f64 / 1024.0;
+        self.cpu.run(now_us, cost.ceil() as u64)
+    }
+
+    /// Queues emptied by a crash; the busy counters (history) stay.
+    pub fn reset_queues(&mut self) {
+        let busy_cpu = self.cpu.busy_us;
+        let busy_disk = self.disk.busy_us;
+        *self = BrokerResources::new(&self.cfg);
+        self.cpu.busy_us = busy_cpu;
+        self.disk.busy_us = busy_disk;
+    }
+}

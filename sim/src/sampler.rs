@@ -1,0 +1,75 @@
+//! Once per virtual second, the state that is not an event count:
+//! replication lag per partition and resource utilisation per broker.
+
+use crate::world::Shared;
+use streamsim_reports::Utilisation;
+
+/// One sample, taken at a bucket's end.
+#[derive(Clone, Debug, Default)]
+pub struct Sample {
+    /// Leader end offset minus the furthest-behind live replica, per events partition.
+    pub hw_lag: Vec<u64>,
+    /// Per broker.
+    pub brokers: Vec<Utilisation>,
+}
+
+/// Keeps the previous busy counters to turn them into fractions.
+pub struct Sampler {
+    prev: Vec<(u64, u64, u64)>,
+    prev_us: u64,
+}
+
+impl Sampler {
+    /// A sampler starting at `now_us`.
+    pub fn new(brokers: usize, now_us: u64) -> Self {
+        Sampler {
+            prev: vec![(0, 0, 0); brokers],
+            prev_us: now_us,
+        }
+    }
+
+    /// Take a sample; `up` tells which brokers are running.
+    pub fn sample(&mut self, sh: &Shared, now_us: u64, up: &dyn Fn(usize) -> bool) -> Sample {
+        let span = (now_us - self.prev_us).max(1) as f64;
+        self.prev_us = now_us;
+        let mut brokers = Vec::with_capacity(self.prev.len());
+        for (b, prev) in self.prev.iter_mut().enumerate() {
+            let r = sh.resources[b].lock().expect("resources lock");
+            let (cpu, disk, cores) = (r.cpu.busy_us, r.disk.busy_us, r.cpu.cores());
+            drop(r);
+            let nic = sh.fabric.nic_busy_us(sh.layout.broker(b));
+            brokers.push(Utilisation {
+                cpu: ((cpu - prev.0) as f64 / (span * cores as f64)).min(1.0),
+                disk: ((disk - prev.1) as f64 / span).min(1.0),
+                nic: ((nic - prev.2) as f64 / span).min(1.0),
+            });
+            *prev = (cpu, disk, nic);
+        }
+        let md = sh.metadata.lock().expect("metadata lock").clone();
+        let mut hw_lag = Vec::with_capacity(sh.event_partitions);
+        for s in md.iter().take(sh.event_partitions) {
+            let leo = |b: usize| {
+                sh.disks[b]
+                    .lock()
+                    .expect("disk lock")
+                    .logs
+                    .get(&s.partition)
+                    .map_or(0, |l| l.leo())
+            };
+            let lag = match s.leader {
+                Some(l) => {
+                    let lead = leo(l);
+                    s.replicas
+                        .iter()
+                        .filter(|&&r| r != l && up(r))
+                        .map(|&r| lead.saturating_sub(leo(r)))
+                        .max()
+                        .unwrap_or(0)
+                }
+                None => 0,
+            };
+            hw_lag.push(lag);
+        }
+        Sample { hw_lag, brokers }
+    }
+}

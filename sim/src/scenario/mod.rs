@@ -1,0 +1,117 @@
+//! Scenario files: parsing with precise errors, and validation that
+//! refuses impossible settings before a run starts.
+
+mod locate;
+pub mod model;
+mod validate;
+
+pub use model::*;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Clock resolution of the simulation: budgets finer than this cannot be judged.
+pub const CLOCK_RESOLUTION_MS: f64 = 1.0;
+
+/// A problem with a scenario file, pointing at the file, line and field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioError {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line, when the problem can be placed.
+    pub line: Option<usize>,
+    /// Dotted field path, e.g. `log.min_insync_replicas` or `faults[1].target`.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if self.field.is_empty() {
+            write!(f, ": {}", self.message)
+        } else {
+            write!(f, ": field `{}`: {}", self.field, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// A scenario as loaded: the parsed file plus where it came from.
+#[derive(Clone, Debug)]
+pub struct LoadedScenario {
+    /// Parsed and validated scenario.
+    pub scenario: Scenario,
+    /// Path as given.
+    pub path: PathBuf,
+    /// Raw text (kept for the report).
+    pub text: String,
+}
+
+/// Read, parse and validate a scenario file.
+pub fn load_scenario(path: &Path) -> Result<LoadedScenario, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: path.to_path_buf(),
+        line: None,
+        field: String::new(),
+        message: format!("cannot read the file: {e}"),
+    })?;
+    parse_scenario(path, &text)
+}
+
+/// Parse and validate scenario text; `path` is used in errors and to resolve relative files.
+pub fn parse_scenario(path: &Path, text: &str) -> Result<LoadedScenario, ScenarioError> {
+    let scenario: Scenario = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| locate::line_of_offset(text, s.start));
+        let (field, message) = locate::split_toml_message(e.message());
+        ScenarioError {
+            file: path.to_path_buf(),
+            line,
+            field: field.unwrap_or_else(|| locate::field_at(text, e.span())),
+            message,
+        }
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    validate::validate(&scenario, base).map_err(|(field, message)| ScenarioError {
+        file: path.to_path_buf(),
+        line: locate::line_of_field(text, &field),
+        field,
+        message,
+    })?;
+    Ok(LoadedScenario {
+        scenario,
+        path: path.to_path_buf(),
+        text: text.to_string(),
+    })
+}
+
+/// Topology and knobs of a scenario in display order, for summaries.
+pub fn knobs(s: &Scenario) -> Vec<(String, String)> {
+    let t = &s.topology;
+    let l = &s.log;
+    let kv = |k: &str, v: String| (k.to_string(), v);
+    vec![
+        kv("brokers", t.brokers.to_string()),
+        kv("partitions", t.partitions.to_string()),
+        kv("replication_factor", t.replication_factor.to_string()),
+        kv("gateways", format!("{} ({:?})", t.gateways, t.balancer)),
+        kv("clients", t.clients.to_string()),
+        kv("acks", serde_json::to_string(&l.acks).unwrap_or_default()),
+        kv("min_insync_replicas", l.min_insync_replicas.to_string()),
+        kv("unclean_leader_election", l.unclean_leader_election.to_string()),
+        kv("truncation", format!("{:?}", l.truncation)),
+        kv("flush", format!("{:?}", l.flush)),
+        kv("replica_lag_time_max_ms", l.replica_lag_time_max_ms.to_string()),
+        kv("broker_session_timeout_ms", l.broker_session_timeout_ms.to_string()),
+        kv("idempotence", s.producer.idempotence.to_string()),
+        kv("client.max_in_flight", s.client.max_in_flight.to_string()),
+        kv("client.request_timeout_ms", s.client.request_timeout_ms.to_string()),
+        kv("duration_s", s.duration_s.to_string()),
+        kv("faults", s.faults.len().to_string()),
+    ]
+}

@@ -1,0 +1,552 @@
+//! The scenario file, as serde reads it. Every knob has a default that
+//! matches the real system's default or a documented calibration, so a
+//! scenario only states what it changes.
+
+use serde::{Deserialize, Serialize};
+use streamsim_workloads::WorkloadSpec;
+
+/// What the scenario author expects of every seed.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Expect {
+    /// All invariants and budgets hold.
+    Pass,
+    /// A negative control: some seed must violate an invariant.
+    Violation,
+}
+
+/// A whole scenario file.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Short name used in reports.
+    pub name: String,
+    /// What the scenario shows, one or two sentences.
+    #[serde(default)]
+    pub description: String,
+    /// Expected outcome.
+    pub expect: Expect,
+    /// Virtual seconds during which clients generate events.
+    pub duration_s: f64,
+    /// Virtual seconds allowed, after the workload ends and faults heal,
+    /// for every client request to settle and replicas to catch up.
+    #[serde(default = "d_drain_timeout_s")]
+    pub drain_timeout_s: f64,
+    /// Cluster shape.
+    #[serde(default)]
+    pub topology: Topology,
+    /// Log (Kafka broker and topic) settings.
+    #[serde(default)]
+    pub log: LogConfig,
+    /// The gateway's producer into the log.
+    #[serde(default)]
+    pub producer: ProducerConfig,
+    /// Client behaviour.
+    #[serde(default)]
+    pub client: ClientConfig,
+    /// Gateway behaviour.
+    #[serde(default)]
+    pub gateway: GatewayConfig,
+    /// Default link model.
+    #[serde(default)]
+    pub network: NetworkConfig,
+    /// Per-broker resources.
+    #[serde(default)]
+    pub resources: ResourceConfig,
+    /// Traffic.
+    pub workload: WorkloadSpec,
+    /// Faults at fixed virtual times.
+    #[serde(default)]
+    pub faults: Vec<FaultSpec>,
+    /// Latency budgets and floors.
+    #[serde(default)]
+    pub budgets: Budgets,
+    /// Which optional invariants to check.
+    #[serde(default)]
+    pub invariants: InvariantConfig,
+}
+
+fn d_drain_timeout_s() -> f64 {
+    120.0
+}
+
+/// How clients pick a gateway.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Balancer {
+    /// Each request to the next gateway in turn.
+    #[default]
+    RoundRobin,
+    /// The gateway with the fewest requests in flight from this client.
+    LeastConnections,
+    /// By hash of the event key on a ring of virtual nodes, so a key sticks to a gateway.
+    ConsistentHash,
+}
+
+/// Cluster shape.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(deny_unknown_fields, default)]
+pub struct Topology {
+    /// Number of brokers.
+    pub brokers: usize,
+    /// Partitions of the events topic.
+    pub partitions: usize,
+    /// Replicas per partition.
+    pub replication_factor: usize,
+    /// Gateway instances behind the balancer.
+    pub gateways: usize,
+    /// Simulated clients sharing the workload.
+    pub clients: usize,
+    /// How clients spread requests over gateways.
+    pub balancer: Balancer,
+}
+
+impl Default for Topology {
+    fn default() -> Self {
+        Topology {
+            brokers: 3,
+            partitions: 12,
+            replication_factor: 3,
+            gateways: 2,
+            clients: 16,
+            balancer: Balancer::RoundRobin,
+        }
+    }
+}
+
+/// Kafka's `acks`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Acks {
+    /// Fire and forget: acknowledged when sent.
+    Zero,
+    /// Acknowledged once the leader appended.
+    One,
+    /// Acknowledged once every in-sync replica has it (high watermark passed it).
+    #[default]
+    All,
+}
+
+impl Serialize for Acks {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(match self {
+            Acks::Zero => "0",
+            Acks::One => "1",
+            Acks::All => "all",
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Acks {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Kafka users write acks as a number or as "all"/"-1": accept all of them.
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            I(i64),
+            S(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::I(0) => Ok(Acks::Zero),
+            Raw::I(1) => Ok(Acks::One),
+            Raw::I(-1) => Ok(Acks::All),
+            Raw::S(s) => match s.as_str() {
+                "0" => Ok(Acks::Zero),
+                "1" => Ok(Acks::One),
+                "all" | "-1" => Ok(Acks::All),
+                other => Err(serde::de::Error::custom(format!(
+                    "acks must be 0, 1 or \"all\", not {other:?}"
+                ))),
+            },
+            Raw::I(n) => Err(serde::de::Error::custom(format!(
+                "acks must be 0, 1 or \"all\", not {n}"
+            ))),
+        }
+    }
+}
+
+/// How a follower reconciles its log with a new leader.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Truncation {
+    /// KIP-101/KIP-279: truncate to the end offset of the last common leader epoch.
+    #[default]
+    LeaderEpoch,
+    /// Pre-KIP-101 Kafka: truncate to the local high watermark, with its known losses.
+    HighWatermark,
+}
+
+/// When a broker fsyncs its log. A crash loses whatever was not flushed.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Default)]
+#[serde(rename_all = "snake_case", tag = "policy", deny_unknown_fields)]
+pub enum FlushPolicy {
+    /// fsync every appended batch before it counts as written (`flush.messages=1`).
+    EveryBatch,
+    /// Background writeback every `interval_ms` (Kafka's default relies on the
+    /// OS page cache; Linux writes dirty pages back within about 5 s).
+    Interval {
+        /// Writeback period.
+        interval_ms: u64,
+    },
+    /// Never flushed: a crash loses the whole local log.
+    Never,
+    /// The Linux default writeback, every 5 s.
+    #[default]
+    Os,
+}
+
+/// Log settings, named after the Kafka configs they model.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `acks` used by the gateway's producer.
+    pub acks: Acks,
+    /// `min.insync.replicas`.
+    pub min_insync_replicas: usize,
+    /// `unclean.leader.election.enable`.
+    pub unclean_leader_election: bool,
+    /// Follower truncation rule on leader change.
+    pub truncation: Truncation,
+    /// `replica.lag.time.max.ms`.
+    pub replica_lag_time_max_ms: u64,
+    /// `replica.fetch.wait.max.ms`: how long a leader parks an empty follower fetch.
+    pub replica_fetch_wait_max_ms: u64,
+    /// `replica.fetch.max.bytes` per partition per fetch.
+    pub replica_fetch_max_bytes: u64,
+    /// `broker.session.timeout.ms`: the controller fences a broker silent this long.
+    pub broker_session_timeout_ms: u64,
+    /// `broker.heartbeat.interval.ms`.
+    pub broker_heartbeat_interval_ms: u64,
+    /// Flush policy.
+    pub flush: FlushPolicy,
+    /// How often the high watermark is checkpointed to disk.
+    pub hw_checkpoint_interval_ms: u64,
+    /// `request.timeout.ms` on the broker for acks=all produce requests.
+    pub request_timeout_ms: u64,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            acks: Acks::All,
+            min_insync_replicas: 2,
+            unclean_leader_election: false,
+            truncation: Truncation::LeaderEpoch,
+            replica_lag_time_max_ms: 30_000,
+            replica_fetch_wait_max_ms: 500,
+            replica_fetch_max_bytes: 1 << 20,
+            broker_session_timeout_ms: 9_000,
+            broker_heartbeat_interval_ms: 2_000,
+            flush: FlushPolicy::Os,
+            hw_checkpoint_interval_ms: 5_000,
+            request_timeout_ms: 30_000,
+        }
+    }
+}
+
+/// The gateway's Kafka producer.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProducerConfig {
+    /// `enable.idempotence`: producer id, epoch and per-partition sequence.
+    pub idempotence: bool,
+    /// `linger.ms`.
+    pub linger_ms: u64,
+    /// `batch.size` in bytes.
+    pub batch_max_bytes: u64,
+    /// `retry.backoff.ms`.
+    pub retry_backoff_ms: u64,
+    /// `delivery.timeout.ms`: after this the gateway fails the events back to the client.
+    pub delivery_timeout_ms: u64,
+    /// `request.timeout.ms` on the producer side.
+    pub request_timeout_ms: u64,
+    /// `metadata.max.age.ms`: periodic metadata refresh.
+    pub metadata_max_age_ms: u64,
+}
+
+impl Default for ProducerConfig {
+    fn default() -> Self {
+        ProducerConfig {
+            idempotence: true,
+            linger_ms: 5,
+            batch_max_bytes: 256 * 1024,
+            retry_backoff_ms: 100,
+            delivery_timeout_ms: 120_000,
+            request_timeout_ms: 30_000,
+            metadata_max_age_ms: 300_000,
+        }
+    }
+}
+
+/// Client behaviour.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientConfig {
+    /// Clients gather events this long before sending a request.
+    pub linger_ms: u64,
+    /// Largest request, in events.
+    pub max_batch_events: usize,
+    /// A request unanswered this long is uncertain and retried with the same ids.
+    pub request_timeout_ms: u64,
+    /// First retry backoff; doubles per attempt.
+    pub retry_backoff_ms: u64,
+    /// Largest retry backoff.
+    pub retry_backoff_max_ms: u64,
+    /// Requests in flight per client. 1 keeps per-key order across retries.
+    pub max_in_flight: usize,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            linger_ms: 5,
+            max_batch_events: 500,
+            request_timeout_ms: 10_000,
+            retry_backoff_ms: 100,
+            retry_backoff_max_ms: 5_000,
+            max_in_flight: 1,
+        }
+    }
+}
+
+/// Gateway behaviour.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewayConfig {
+    /// Events a gateway holds (queued or in flight to the log) before it rejects.
+    pub queue_capacity_events: usize,
+    /// Retry-after hint sent with a backpressure rejection.
+    pub retry_after_ms: u64,
+    /// Partitions of the dead-letter topic.
+    pub dead_letter_partitions: usize,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            queue_capacity_events: 100_000,
+            retry_after_ms: 50,
+            dead_letter_partitions: 1,
+        }
+    }
+}
+
+/// A link model.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkConfig {
+    /// Fixed one-way latency, microseconds.
+    pub latency_base_us: u64,
+    /// Mean of the exponential jitter added to the base, microseconds.
+    pub latency_jitter_us: u64,
+    /// Probability that a message is dropped.
+    pub loss: f64,
+    /// Probability that a message is delivered twice.
+    pub duplicate: f64,
+    /// Probability that a message is held back by up to `reorder_max_ms`.
+    pub reorder: f64,
+    /// Largest extra delay of a reordered message.
+    pub reorder_max_ms: u64,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        // Same-zone datacenter round trips are 0.2 to 0.5 ms.
+        NetworkConfig {
+            latency_base_us: 150,
+            latency_jitter_us: 50,
+            loss: 0.0,
+            duplicate: 0.0,
+            reorder: 0.0,
+            reorder_max_ms: 10,
+        }
+    }
+}
+
+/// Per-broker resources. Defaults model an i3en.2xlarge-class broker
+/// (8 vCPU, NVMe, 25 Gbit/s); see docs/RESOURCES.md for the calibration.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ResourceConfig {
+    /// CPU cores.
+    pub cores: usize,
+    /// CPU cost of handling one request, microseconds.
+    pub cpu_per_request_us: f64,
+    /// CPU cost per KiB of payload handled, microseconds.
+    pub cpu_per_kib_us: f64,
+    /// Sequential disk write bandwidth, MB/s.
+    pub disk_mb_per_s: f64,
+    /// Latency of one fsync, microseconds.
+    pub fsync_us: u64,
+    /// NIC bandwidth, Gbit/s.
+    pub nic_gbps: f64,
+}
+
+impl Default for ResourceConfig {
+    fn default() -> Self {
+        ResourceConfig {
+            cores: 8,
+            cpu_per_request_us: 25.0,
+            cpu_per_kib_us: 2.0,
+            disk_mb_per_s: 1_000.0,
+            fsync_us: 1_000,
+            nic_gbps: 25.0,
+        }
+    }
+}
+
+/// Who a fault hits. Written as a string in the file: `broker:2`,
+/// `leader:5` (the leader of partition 5 when the fault fires),
+/// `controller`, `gateway:0`, `client:3`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A broker by id.
+    Broker(usize),
+    /// Whichever broker leads the partition when the fault fires.
+    LeaderOf(usize),
+    /// The controller.
+    Controller,
+    /// A gateway instance.
+    Gateway(usize),
+    /// A client.
+    Client(usize),
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Broker(i) => write!(f, "broker:{i}"),
+            Target::LeaderOf(p) => write!(f, "leader:{p}"),
+            Target::Controller => write!(f, "controller"),
+            Target::Gateway(i) => write!(f, "gateway:{i}"),
+            Target::Client(i) => write!(f, "client:{i}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Target {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "controller" {
+            return Ok(Target::Controller);
+        }
+        let (role, idx) = s.split_once(':').ok_or_else(|| {
+            format!("target {s:?} must be `broker:N`, `leader:P`, `controller`, `gateway:N` or `client:N`")
+        })?;
+        let n: usize = idx
+            .parse()
+            .map_err(|_| format!("target {s:?}: {idx:?} is not a number"))?;
+        match role {
+            "broker" => Ok(Target::Broker(n)),
+            "leader" => Ok(Target::LeaderOf(n)),
+            "gateway" => Ok(Target::Gateway(n)),
+            "client" => Ok(Target::Client(n)),
+            _ => Err(format!(
+                "target {s:?}: unknown role {role:?} (broker, leader, controller, gateway, client)"
+            )),
+        }
+    }
+}
+
+impl Serialize for Target {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Target {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A fault at a fixed virtual time.
+// No `deny_unknown_fields` here: serde does not support it next to
+// `flatten`; the flattened `FaultKind` rejects unknown keys instead.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct FaultSpec {
+    /// When it starts, virtual seconds.
+    pub at_s: f64,
+    /// What happens.
+    #[serde(flatten)]
+    pub kind: FaultKind,
+}
+
+/// The kinds of scheduled fault.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum FaultKind {
+    /// Power loss of a node: tasks die, unflushed log data is lost. Restarted after `restart_after_s` if given.
+    Crash {
+        /// Who.
+        target: Target,
+        /// Restart delay; omitted means it stays down until the drain.
+        #[serde(default)]
+        restart_after_s: Option<f64>,
+    },
+    /// Cut every link of one node, both ways.
+    Isolate {
+        /// Who.
+        target: Target,
+        /// How long.
+        duration_s: f64,
+    },
+    /// Cut every link between two sets of nodes, both ways.
+    Partition {
+        /// One side.
+        side_a: Vec<Target>,
+        /// The other side.
+        side_b: Vec<Target>,
+        /// How long.
+        duration_s: f64,
+    },
+    /// Cut links from `from` to `to` only; replies still flow.
+    OneWay {
+        /// Senders whose messages are dropped.
+        from: Vec<Target>,
+        /// Receivers.
+        to: Vec<Target>,
+        /// How long.
+        duration_s: f64,
+    },
+    /// Freeze a node (GC pause, VM stall): it keeps its state and its mail queues up.
+    Pause {
+        /// Who.
+        target: Target,
+        /// How long.
+        duration_s: f64,
+    },
+}
+
+/// Budgets; each omitted one is not checked.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Budgets {
+    /// Acknowledgement latency p50, ms.
+    pub ack_p50_ms: Option<f64>,
+    /// Acknowledgement latency p99, ms.
+    pub ack_p99_ms: Option<f64>,
+    /// Acknowledgement latency p99.9, ms.
+    pub ack_p999_ms: Option<f64>,
+    /// Floor on acknowledged events per virtual second over the workload.
+    pub min_acked_per_s: Option<f64>,
+}
+
+/// Optional invariants.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct InvariantConfig {
+    /// Check that events of one key from one client appear in the log in send order.
+    pub per_key_order: bool,
+    /// Require every request to settle (acknowledged or refused) within the drain.
+    pub settle_within_drain: bool,
+}
+
+impl Default for InvariantConfig {
+    fn default() -> Self {
+        InvariantConfig {
+            per_key_order: true,
+            settle_within_drain: true,
+        }
+    }
+}

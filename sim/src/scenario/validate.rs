@@ -1,0 +1,319 @@
+//! Settings that cannot work are refused before a run starts, with the
+//! field that is wrong and why, rather than discovered as a strange result.
+
+use super::model::*;
+use super::CLOCK_RESOLUTION_MS;
+use std::path::Path;
+
+type Problem = (String, String);
+
+fn fail<T>(field: impl Into<String>, message: impl Into<String>) -> Result<T, Problem> {
+    Err((field.into(), message.into()))
+}
+
+fn positive(field: &str, v: f64) -> Result<(), Problem> {
+    if !(v.is_finite() && v > 0.0) {
+        return fail(field, format!("must be a positive number, got {v}"));
+    }
+    Ok(())
+}
+
+fn probability(field: &str, v: f64) -> Result<(), Problem> {
+    if !(0.0..1.0).contains(&v) {
+        return fail(field, format!("must be a probability in [0, 1), got {v}"));
+    }
+    Ok(())
+}
+
+/// Check a parsed scenario; `base` resolves files it names.
+pub fn validate(s: &Scenario, base: &Path) -> Result<(), Problem> {
+    if s.name.trim().is_empty() {
+        return fail("name", "must not be empty");
+    }
+    positive("duration_s", s.duration_s)?;
+    positive("drain_timeout_s", s.drain_timeout_s)?;
+    topology(&s.topology)?;
+    log(&s.log, &s.topology)?;
+    producer(&s.producer)?;
+    client(&s.client, &s.gateway)?;
+    network(&s.network)?;
+    resources(&s.resources)?;
+    s.workload
+        .validate()
+        .map_err(|e| (format!("workload.{}", e.field), e.message.clone()))?;
+    streamsim_workloads::Workload::new(&s.workload, base)
+        .map_err(|e| (format!("workload.{}", e.field), e.message.clone()))?;
+    if s.invariants.per_key_order && s.client.max_in_flight > 1 {
+        return fail(
+            "invariants.per_key_order",
+            format!(
+                "per-key order cannot hold with client.max_in_flight = {}: requests in flight to different gateways overtake each other (set max_in_flight = 1 or per_key_order = false)",
+                s.client.max_in_flight
+            ),
+        );
+    }
+    for (i, f) in s.faults.iter().enumerate() {
+        fault(i, f, s)?;
+    }
+    budgets(&s.budgets)
+}
+
+fn topology(t: &Topology) -> Result<(), Problem> {
+    for (field, v) in [
+        ("topology.brokers", t.brokers),
+        ("topology.partitions", t.partitions),
+        ("topology.replication_factor", t.replication_factor),
+        ("topology.gateways", t.gateways),
+        ("topology.clients", t.clients),
+    ] {
+        if v == 0 {
+            return fail(field, "must be at least 1");
+        }
+    }
+    if t.replication_factor > t.brokers {
+        return fail(
+            "topology.replication_factor",
+            format!(
+                "replication factor {} is above the number of brokers {}: replicas of a partition must sit on distinct brokers",
+                t.replication_factor, t.brokers
+            ),
+        );
+    }
+    if t.partitions > 10_000 {
+        return fail("topology.partitions", "more than 10000 partitions is not supported");
+    }
+    Ok(())
+}
+
+fn log(l: &LogConfig, t: &Topology) -> Result<(), Problem> {
+    if l.min_insync_replicas == 0 {
+        return fail("log.min_insync_replicas", "must be at least 1");
+    }
+    if l.min_insync_replicas > t.replication_factor {
+        return fail(
+            "log.min_insync_replicas",
+            format!(
+                "min.insync.replicas {} is above the replication factor {}: every acks=all produce would fail with NOT_ENOUGH_REPLICAS",
+                l.min_insync_replicas, t.replication_factor
+            ),
+        );
+    }
+    for (field, v) in [
+        ("log.replica_lag_time_max_ms", l.replica_lag_time_max_ms),
+        ("log.replica_fetch_wait_max_ms", l.replica_fetch_wait_max_ms),
+        ("log.replica_fetch_max_bytes", l.replica_fetch_max_bytes),
+        ("log.broker_heartbeat_interval_ms", l.broker_heartbeat_interval_ms),
+        ("log.hw_checkpoint_interval_ms", l.hw_checkpoint_interval_ms),
+        ("log.request_timeout_ms", l.request_timeout_ms),
+    ] {
+        if v == 0 {
+            return fail(field, "must be positive");
+        }
+    }
+    if l.broker_session_timeout_ms <= l.broker_heartbeat_interval_ms {
+        return fail(
+            "log.broker_session_timeout_ms",
+            format!(
+                "session timeout {} ms must exceed the heartbeat interval {} ms, or live brokers get fenced",
+                l.broker_session_timeout_ms, l.broker_heartbeat_interval_ms
+            ),
+        );
+    }
+    if let FlushPolicy::Interval { interval_ms: 0 } = l.flush {
+        return fail(
+            "log.flush.interval_ms",
+            "must be positive (use policy = \"every_batch\")",
+        );
+    }
+    Ok(())
+}
+
+fn producer(p: &ProducerConfig) -> Result<(), Problem> {
+    if p.batch_max_bytes == 0 {
+        return fail("producer.batch_max_bytes", "must be positive");
+    }
+    if p.request_timeout_ms == 0 {
+        return fail("producer.request_timeout_ms", "must be positive");
+    }
+    if p.delivery_timeout_ms < p.linger_ms + p.request_timeout_ms {
+        return fail(
+            "producer.delivery_timeout_ms",
+            format!(
+                "delivery.timeout.ms {} must be at least linger.ms + request.timeout.ms = {} (Kafka refuses this too)",
+                p.delivery_timeout_ms,
+                p.linger_ms + p.request_timeout_ms
+            ),
+        );
+    }
+    if p.metadata_max_age_ms == 0 {
+        return fail("producer.metadata_max_age_ms", "must be positive");
+    }
+    Ok(())
+}
+
+fn client(c: &ClientConfig, g: &GatewayConfig) -> Result<(), Problem> {
+    if c.linger_ms == 0 {
+        return fail("client.linger_ms", "must be at least 1 (the clock resolution)");
+    }
+    if c.max_batch_events == 0 {
+        return fail("client.max_batch_events", "must be at least 1");
+    }
+    if c.max_in_flight == 0 {
+        return fail("client.max_in_flight", "must be at least 1");
+    }
+    if c.request_timeout_ms == 0 {
+        return fail("client.request_timeout_ms", "must be positive");
+    }
+    if c.retry_backoff_ms == 0 || c.retry_backoff_ms > c.retry_backoff_max_ms {
+        return fail(
+            "client.retry_backoff_ms",
+            format!(
+                "must be positive and at most retry_backoff_max_ms ({})",
+                c.retry_backoff_max_ms
+            ),
+        );
+    }
+    if g.queue_capacity_events < c.max_batch_events {
+        return fail(
+            "gateway.queue_capacity_events",
+            format!(
+                "queue capacity {} is below one client request ({} events): every full request would be rejected forever",
+                g.queue_capacity_events, c.max_batch_events
+            ),
+        );
+    }
+    if g.dead_letter_partitions == 0 {
+        return fail("gateway.dead_letter_partitions", "must be at least 1");
+    }
+    if g.retry_after_ms == 0 {
+        return fail("gateway.retry_after_ms", "must be positive");
+    }
+    Ok(())
+}
+
+fn network(n: &NetworkConfig) -> Result<(), Problem> {
+    probability("network.loss", n.loss)?;
+    probability("network.duplicate", n.duplicate)?;
+    probability("network.reorder", n.reorder)?;
+    if n.reorder > 0.0 && n.reorder_max_ms == 0 {
+        return fail("network.reorder_max_ms", "must be positive when reorder > 0");
+    }
+    Ok(())
+}
+
+fn resources(r: &ResourceConfig) -> Result<(), Problem> {
+    if r.cores == 0 {
+        return fail("resources.cores", "must be at least 1");
+    }
+    positive("resources.disk_mb_per_s", r.disk_mb_per_s)?;
+    positive("resources.nic_gbps", r.nic_gbps)?;
+    if !(r.cpu_per_request_us >= 0.0 && r.cpu_per_request_us.is_finite()) {
+        return fail("resources.cpu_per_request_us", "must be zero or positive");
+    }
+    if !(r.cpu_per_kib_us >= 0.0 && r.cpu_per_kib_us.is_finite()) {
+        return fail("resources.cpu_per_kib_us", "must be zero or positive");
+    }
+    Ok(())
+}
+
+fn target(field: &str, t: &Target, s: &Scenario) -> Result<(), Problem> {
+    let (n, max, what) = match t {
+        Target::Broker(i) => (*i, s.topology.brokers, "brokers"),
+        Target::LeaderOf(p) => (*p, s.topology.partitions, "partitions"),
+        Target::Gateway(i) => (*i, s.topology.gateways, "gateways"),
+        Target::Client(i) => (*i, s.topology.clients, "clients"),
+        Target::Controller => return Ok(()),
+    };
+    if n >= max {
+        return fail(
+            field,
+            format!("{t} does not exist: the topology has {max} {what}, numbered from 0"),
+        );
+    }
+    Ok(())
+}
+
+fn fault(i: usize, f: &FaultSpec, s: &Scenario) -> Result<(), Problem> {
+    let at = format!("faults[{i}]");
+    if !(f.at_s.is_finite() && f.at_s >= 0.0) {
+        return fail(format!("{at}.at_s"), "must be zero or positive");
+    }
+    if f.at_s >= s.duration_s {
+        return fail(
+            format!("{at}.at_s"),
+            format!("fault at {} s is not within the workload's {} s", f.at_s, s.duration_s),
+        );
+    }
+    match &f.kind {
+        FaultKind::Crash {
+            target: t,
+            restart_after_s,
+        } => {
+            target(&format!("{at}.target"), t, s)?;
+            if let Some(r) = restart_after_s {
+                positive(&format!("{at}.restart_after_s"), *r)?;
+            }
+            if matches!(t, Target::Client(_)) {
+                return fail(
+                    format!("{at}.target"),
+                    "clients are the observers of the run and cannot be crashed",
+                );
+            }
+        }
+        FaultKind::Isolate { target: t, duration_s } | FaultKind::Pause { target: t, duration_s } => {
+            target(&format!("{at}.target"), t, s)?;
+            positive(&format!("{at}.duration_s"), *duration_s)?;
+        }
+        FaultKind::Partition {
+            side_a,
+            side_b,
+            duration_s,
+        } => {
+            sides(&at, ("side_a", side_a), ("side_b", side_b), s)?;
+            positive(&format!("{at}.duration_s"), *duration_s)?;
+        }
+        FaultKind::OneWay { from, to, duration_s } => {
+            sides(&at, ("from", from), ("to", to), s)?;
+            positive(&format!("{at}.duration_s"), *duration_s)?;
+        }
+    }
+    Ok(())
+}
+
+fn sides(at: &str, a: (&str, &[Target]), b: (&str, &[Target]), s: &Scenario) -> Result<(), Problem> {
+    for (name, side) in [a, b] {
+        if side.is_empty() {
+            return fail(format!("{at}.{name}"), "must name at least one node");
+        }
+        for t in side {
+            target(&format!("{at}.{name}"), t, s)?;
+        }
+    }
+    if let Some(t) = a.1.iter().find(|t| b.1.contains(t)) {
+        return fail(format!("{at}.{}", b.0), format!("{t} is on both sides"));
+    }
+    Ok(())
+}
+
+fn budgets(b: &Budgets) -> Result<(), Problem> {
+    for (field, v) in [
+        ("budgets.ack_p50_ms", b.ack_p50_ms),
+        ("budgets.ack_p99_ms", b.ack_p99_ms),
+        ("budgets.ack_p999_ms", b.ack_p999_ms),
+    ] {
+        if let Some(v) = v {
+            if !v.is_finite() || v < CLOCK_RESOLUTION_MS {
+                return fail(
+                    field,
+                    format!(
+                        "budget {v} ms is below the simulation's clock resolution of {CLOCK_RESOLUTION_MS} ms and cannot be judged"
+                    ),
+                );
+            }
+        }
+    }
+    if let Some(v) = b.min_acked_per_s {
+        positive("budgets.min_acked_per_s", v)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,244 @@
+//! The shared world of one run: what outlives any single node (disks, the
+//! controller's metadata log, the clients' ledger, metrics, the trace) and
+//! the helpers nodes use to reach it.
+
+use crate::checker::ledger::Ledger;
+use crate::ids::{Addr, BrokerId, Layout, PartitionId};
+use crate::log::controller::ControllerStore;
+use crate::log::BrokerDisk;
+use crate::msg::PartitionState;
+use crate::net::Fabric;
+use crate::resources::BrokerResources;
+use crate::scenario::Scenario;
+use crate::trace::TraceHash;
+use hdrhistogram::Histogram;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::sync::{Arc, Mutex};
+use streamsim_reports::latency_histogram;
+use streamsim_workloads::Workload;
+
+/// An independent random stream for (seed, name), stable across platforms:
+/// the name is folded with FNV-1a, then mixed with the seed by SplitMix64.
+pub fn stream_rng(seed: u64, name: &str) -> ChaCha8Rng {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let mut z = seed ^ h;
+    let mut out = [0u8; 32];
+    for chunk in out.chunks_mut(8) {
+        z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut x = z;
+        x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        chunk.copy_from_slice(&(x ^ (x >> 31)).to_le_bytes());
+    }
+    ChaCha8Rng::from_seed(out)
+}
+
+/// Kinds of timeline entries (protocol steps and faults).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimelineKind {
+    /// A fault was injected.
+    FaultStart,
+    /// A fault healed.
+    FaultEnd,
+    /// A node (re)started.
+    NodeStarted,
+    /// The controller fenced a broker.
+    Fenced,
+    /// A broker registered with the controller.
+    Registered,
+    /// A leader changed.
+    Election,
+    /// A broker took leadership of a partition.
+    BecameLeader,
+    /// A leader proposed a smaller ISR.
+    IsrShrink,
+    /// A follower truncated its log.
+    Truncation,
+    /// The workload ended and the drain began.
+    Drain,
+}
+
+/// One timeline entry.
+#[derive(Clone, Debug)]
+pub struct TimelineEntry {
+    /// Virtual ms.
+    pub at_ms: u64,
+    /// Kind.
+    pub kind: TimelineKind,
+    /// Human text.
+    pub text: String,
+}
+
+/// Throughput and latency accumulators for one bucket.
+#[derive(Clone, Debug)]
+pub struct BucketAcc {
+    /// Events first sent.
+    pub sent: u64,
+    /// Events acknowledged.
+    pub acked: u64,
+    /// Records appended at leaders.
+    pub appended: u64,
+    /// Appends per events-topic partition.
+    pub partition_appends: Vec<u64>,
+    /// Ack latency, µs.
+    pub ack: Histogram<u64>,
+}
+
+/// Run-wide metrics.
+pub struct Metrics {
+    /// Bucket width.
+    pub bucket_ms: u64,
+    /// Buckets from time zero.
+    pub buckets: Vec<BucketAcc>,
+    /// Whole-run ack latency, µs.
+    pub ack: Histogram<u64>,
+    partitions: usize,
+}
+
+impl Metrics {
+    fn new(partitions: usize) -> Self {
+        Metrics {
+            bucket_ms: 1000,
+            buckets: Vec::new(),
+            ack: latency_histogram(),
+            partitions,
+        }
+    }
+
+    /// The bucket covering `ms`.
+    pub fn bucket(&mut self, ms: u64) -> &mut BucketAcc {
+        let i = (ms / self.bucket_ms) as usize;
+        while self.buckets.len() <= i {
+            self.buckets.push(BucketAcc {
+                sent: 0,
+                acked: 0,
+                appended: 0,
+                partition_appends: vec![0; self.partitions],
+                ack: latency_histogram(),
+            });
+        }
+        &mut self.buckets[i]
+    }
+}
+
+/// Everything nodes share in one run.
+pub struct Shared {
+    /// The scenario.
+    pub scenario: Arc<Scenario>,
+    /// Seed.
+    pub seed: u64,
+    /// Node layout.
+    pub layout: Layout,
+    /// The network.
+    pub fabric: Arc<Fabric>,
+    /// Trace digest.
+    pub trace: Arc<TraceHash>,
+    /// Replicas per partition (events topic, then dead-letter topic).
+    pub assignment: Vec<Vec<BrokerId>>,
+    /// Partitions of the events topic; dead-letter partitions follow.
+    pub event_partitions: usize,
+    /// Broker disks.
+    pub disks: Vec<Mutex<BrokerDisk>>,
+    /// Broker CPU and disk queues.
+    pub resources: Vec<Mutex<BrokerResources>>,
+    /// The controller's metadata log.
+    pub controller: Mutex<ControllerStore>,
+    /// Metadata as last published (what a client's metadata request would return).
+    pub metadata: Mutex<Vec<PartitionState>>,
+    /// Clients' records of what they sent and what was acknowledged.
+    pub ledger: Mutex<Ledger>,
+    /// Metrics.
+    pub metrics: Mutex<Metrics>,
+    /// Timeline of protocol steps and faults.
+    pub timeline: Mutex<Vec<TimelineEntry>>,
+    /// The workload.
+    pub workload: Workload,
+    /// High watermark last published by each partition's leader: (broker, leader epoch, hw).
+    pub hw_board: Mutex<Vec<(BrokerId, u32, u64)>>,
+    /// Incarnation counter per node.
+    incarnations: Mutex<Vec<u64>>,
+    /// Set when the workload is over: clients stop generating.
+    pub workload_over: std::sync::atomic::AtomicBool,
+}
+
+impl Shared {
+    /// Build the shared state of a run.
+    pub fn new(scenario: Arc<Scenario>, seed: u64, fabric: Arc<Fabric>, workload: Workload) -> Self {
+        let t = &scenario.topology;
+        let layout = Layout {
+            brokers: t.brokers,
+            gateways: t.gateways,
+            clients: t.clients,
+        };
+        let dlq = scenario.gateway.dead_letter_partitions;
+        let assignment = crate::log::assign_replicas(t.partitions + dlq, t.brokers, t.replication_factor);
+        Shared {
+            seed,
+            layout,
+            fabric,
+            trace: Arc::new(TraceHash::default()),
+            assignment,
+            event_partitions: t.partitions,
+            disks: (0..t.brokers).map(|_| Mutex::new(BrokerDisk::default())).collect(),
+            resources: (0..t.brokers)
+                .map(|_| Mutex::new(BrokerResources::new(&scenario.resources)))
+                .collect(),
+            controller: Mutex::new(ControllerStore::default()),
+            metadata: Mutex::new(Vec::new()),
+            ledger: Mutex::new(Ledger::new(t.clients)),
+            metrics: Mutex::new(Metrics::new(t.partitions)),
+            timeline: Mutex::new(Vec::new()),
+            workload,
+            hw_board: Mutex::new(vec![(usize::MAX, 0, 0); t.partitions + dlq]),
+            incarnations: Mutex::new(vec![0; layout.nodes()]),
+            workload_over: std::sync::atomic::AtomicBool::new(false),
+            scenario,
+        }
+    }
+
+    /// A fresh incarnation number for a node that is starting.
+    pub fn next_incarnation(&self, a: Addr) -> u64 {
+        let mut g = self.incarnations.lock().expect("incarnation lock");
+        g[a.0 as usize] += 1;
+        g[a.0 as usize]
+    }
+
+    /// Append to the timeline (and the trace).
+    pub fn timeline(&self, kind: TimelineKind, text: &str, words: &[u64]) {
+        let at_ms = crate::clock::now_ms();
+        let mut w = vec![at_ms, 1000 + kind as u64];
+        w.extend_from_slice(words);
+        self.trace.record(&w);
+        self.timeline.lock().expect("timeline lock").push(TimelineEntry {
+            at_ms,
+            kind,
+            text: text.to_string(),
+        });
+    }
+
+    /// Count records appended at a leader.
+    pub fn metrics_append(&self, p: PartitionId, n: u64) {
+        let now = crate::clock::now_ms();
+        let mut m = self.metrics.lock().expect("metrics lock");
+        let b = m.bucket(now);
+        b.appended += n;
+        if let Some(x) = b.partition_appends.get_mut(p) {
+            *x += n;
+        }
+    }
+
+    /// Replace the published metadata.
+    pub fn publish_metadata(&self, parts: &[PartitionState]) {
+        *self.metadata.lock().expect("metadata lock") = parts.to_vec();
+    }
+
+    /// Whether the workload is over.
+    pub fn is_workload_over(&self) -> bool {
+        self.workload_over.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
