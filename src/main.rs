@@ -34,6 +34,12 @@ enum Command {
         /// Wall-clock seconds before the watchdog abandons the run.
         #[arg(long, default_value_t = 600)]
         wall_limit_s: u64,
+        /// Report directory (default: target/streamsim/<scenario>/seed-<N>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Write no report (the summary or JSON is still printed).
+        #[arg(long, conflicts_with = "out")]
+        no_report: bool,
     },
     /// Parse and validate scenario files without running them.
     Check {
@@ -51,6 +57,8 @@ fn main() -> ExitCode {
             json,
             timeline,
             wall_limit_s,
+            out: out_dir,
+            no_report,
         } => {
             let loaded = match load_scenario(&scenario) {
                 Ok(l) => l,
@@ -82,6 +90,20 @@ fn main() -> ExitCode {
                 }
             }
             let r = &out.report.result;
+            if !no_report {
+                let dir = out_dir.unwrap_or_else(|| {
+                    PathBuf::from("target/streamsim")
+                        .join(&r.scenario)
+                        .join(format!("seed-{seed}"))
+                });
+                match streamsim_reports::write_run_report(&out.report, &dir) {
+                    Ok(_) => eprintln!("report: {}", dir.display()),
+                    Err(e) => {
+                        eprintln!("error: cannot write the report to {}: {e}", dir.display());
+                        return ExitCode::from(2);
+                    }
+                }
+            }
             if json {
                 println!("{}", serde_json::to_string(r).expect("result serialises"));
             } else {

@@ -175,7 +175,10 @@ pub struct RunReport {
     pub ack_latency_us: Histogram<u64>,
     /// Fault windows to shade on time plots.
     pub faults: Vec<FaultWindow>,
-    /// Topology and knobs, in display order, for the summary.
+    /// Topology and knobs, in display order, for the summary. A knob named
+    /// `invariants` (comma-separated names) lists the invariants checked
+    /// beyond `no_loss` and `no_duplicates`, so the summary can show each
+    /// one passing, not only those that failed.
     pub knobs: Vec<(String, String)>,
     /// Number of brokers (names are `broker-<i>`).
     pub brokers: usize,

@@ -62,6 +62,7 @@ pub async fn client_main(sh: Arc<Shared>, idx: usize) {
         rr: idx,
     };
     let linger = sh.scenario.client.linger_ms;
+    let workload_end_ms = (sh.scenario.duration_s * 1000.0) as u64;
     let mut draws: Vec<EventDraw> = Vec::new();
     let mut drawn_to = clock::now_ms();
     let mut next_tick = drawn_to + linger;
@@ -78,10 +79,13 @@ pub async fn client_main(sh: Arc<Shared>, idx: usize) {
         }
         if now_ms >= next_tick {
             next_tick = now_ms + linger;
-            if !sh.is_workload_over() && now_ms > drawn_to {
+            // Generation stops at the workload's end exactly, whenever this
+            // tick falls, so the stream is the same whatever faults did to timing.
+            let upto = now_ms.min(workload_end_ms);
+            if upto > drawn_to {
                 draws.clear();
-                stream.draw(drawn_to, now_ms, &mut draws);
-                drawn_to = now_ms;
+                stream.draw(drawn_to, upto, &mut draws);
+                drawn_to = upto;
                 c.generate(&draws, now_us);
             }
             c.expire(now_ms);
@@ -106,6 +110,13 @@ impl Client {
                 schema_version: d.schema_version,
                 malformed: d.malformed,
             };
+            self.sh.workload_hash[self.idx].record(&[
+                r.id.client as u64,
+                r.id.seq,
+                r.key,
+                r.size as u64,
+                d.event_time_lag_ms,
+            ]);
             self.next_seq += 1;
             self.born_us.insert(r.id.seq, now_us);
             self.pending.push_back(r);

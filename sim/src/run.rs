@@ -30,6 +30,8 @@ pub struct RunOutcome {
     pub report: RunReport,
     /// Protocol steps and faults in virtual-time order.
     pub timeline: Vec<TimelineEntry>,
+    /// Digest of the generated event stream (independent of faults).
+    pub workload_hash: String,
 }
 
 /// A run that did not finish.
@@ -314,5 +316,6 @@ fn assemble(
             partitions: sh.event_partitions,
         },
         timeline: sh.timeline.lock().expect("timeline lock").clone(),
+        workload_hash: sh.workload_digest(),
     }
 }

@@ -138,6 +138,9 @@ pub struct Shared {
     pub fabric: Arc<Fabric>,
     /// Trace digest.
     pub trace: Arc<TraceHash>,
+    /// Digest of the generated events alone (ids, keys, sizes, lateness), which faults must not change.
+    /// One digest per client, so the interleaving of clients does not matter.
+    pub workload_hash: Vec<TraceHash>,
     /// Replicas per partition (events topic, then dead-letter topic).
     pub assignment: Vec<Vec<BrokerId>>,
     /// Partitions of the events topic; dead-letter partitions follow.
@@ -182,6 +185,7 @@ impl Shared {
             layout,
             fabric,
             trace: Arc::new(TraceHash::default()),
+            workload_hash: (0..t.clients).map(|_| TraceHash::default()).collect(),
             assignment,
             event_partitions: t.partitions,
             disks: (0..t.brokers).map(|_| Mutex::new(BrokerDisk::default())).collect(),
@@ -235,6 +239,15 @@ impl Shared {
     /// Replace the published metadata.
     pub fn publish_metadata(&self, parts: &[PartitionState]) {
         *self.metadata.lock().expect("metadata lock") = parts.to_vec();
+    }
+
+    /// Digest of every client's generated stream, in client order.
+    pub fn workload_digest(&self) -> String {
+        let all = TraceHash::default();
+        for h in &self.workload_hash {
+            all.record(&[u64::from_str_radix(&h.hex(), 16).unwrap_or(0)]);
+        }
+        all.hex()
     }
 
     /// Whether the workload is over.

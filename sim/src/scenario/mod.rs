@@ -113,5 +113,15 @@ pub fn knobs(s: &Scenario) -> Vec<(String, String)> {
         kv("client.request_timeout_ms", s.client.request_timeout_ms.to_string()),
         kv("duration_s", s.duration_s.to_string()),
         kv("faults", s.faults.len().to_string()),
+        kv("invariants", {
+            let mut v = vec!["no_loss", "no_duplicates"];
+            if s.invariants.per_key_order {
+                v.push("per_key_order");
+            }
+            if s.invariants.settle_within_drain {
+                v.push("liveness.settle");
+            }
+            v.join(",")
+        }),
     ]
 }

@@ -1,0 +1,74 @@
+//! `timeseries.csv`: the run's buckets as one wide table, for spreadsheets
+//! and notebooks.
+
+use std::io;
+
+use crate::model::RunReport;
+use crate::text::decimal;
+
+/// Column count per bucket is fixed by the widest bucket, so a bucket that
+/// lost a partition or broker entry still lines up with the header.
+pub fn timeseries_csv(report: &RunReport) -> io::Result<Vec<u8>> {
+    let partitions = partitions(report);
+    let brokers = brokers(report);
+
+    let mut header: Vec<String> = [
+        "start_s",
+        "sent",
+        "acked",
+        "appended",
+        "ack_p50_ms",
+        "ack_p99_ms",
+        "ack_p999_ms",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    header.extend((0..partitions).map(|p| format!("p{p}_appends")));
+    header.extend((0..partitions).map(|p| format!("p{p}_hw_lag")));
+    for b in 0..brokers {
+        header.extend(["cpu", "disk", "nic"].map(|r| format!("b{b}_{r}")));
+    }
+
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&header)?;
+    for bucket in &report.buckets {
+        let lat = &bucket.ack_latency_ms;
+        let mut row = vec![
+            decimal(bucket.start_ms as f64 / 1000.0, 3),
+            bucket.sent.to_string(),
+            bucket.acked.to_string(),
+            bucket.appended.to_string(),
+            decimal(lat.p50, 3),
+            decimal(lat.p99, 3),
+            decimal(lat.p999, 3),
+        ];
+        let at = |v: &[u64], i: usize| v.get(i).copied().unwrap_or(0).to_string();
+        row.extend((0..partitions).map(|p| at(&bucket.partition_appends, p)));
+        row.extend((0..partitions).map(|p| at(&bucket.partition_hw_lag, p)));
+        for b in 0..brokers {
+            let u = bucket.brokers.get(b).copied().unwrap_or_default();
+            row.extend([u.cpu, u.disk, u.nic].map(|f| decimal(f, 4)));
+        }
+        w.write_record(&row)?;
+    }
+    w.into_inner().map_err(|e| io::Error::other(e.to_string()))
+}
+
+/// Partitions shown: the topology's count, or more if a bucket carries more.
+pub fn partitions(report: &RunReport) -> usize {
+    report
+        .buckets
+        .iter()
+        .map(|b| b.partition_appends.len().max(b.partition_hw_lag.len()))
+        .fold(report.partitions, usize::max)
+}
+
+/// Brokers shown: the topology's count, or more if a bucket carries more.
+pub fn brokers(report: &RunReport) -> usize {
+    report
+        .buckets
+        .iter()
+        .map(|b| b.brokers.len())
+        .fold(report.brokers, usize::max)
+}

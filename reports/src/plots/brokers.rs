@@ -1,0 +1,129 @@
+//! `broker_utilisation`: CPU, disk and NIC busy fraction per broker, one
+//! panel per resource so a saturated resource stands out.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::decor::draw_fault_labels;
+use super::*;
+use crate::csv_series;
+use crate::model::{RunReport, Utilisation};
+
+/// Approximate plotting width of one panel, for fault-label layout.
+const PANEL_PLOT_PX: u32 = 280;
+
+/// Up to this many brokers get a line each; more become mean and max.
+const MAX_LINES: usize = 8;
+
+type Pick = fn(&Utilisation) -> f64;
+
+const RESOURCES: [(&str, Pick); 3] = [("CPU", |u| u.cpu), ("disk", |u| u.disk), ("NIC (egress)", |u| u.nic)];
+
+/// Small multiples of broker utilisation.
+pub(crate) struct BrokerUtilisation<'a> {
+    report: &'a RunReport,
+    time: &'a TimeAxis,
+}
+
+impl<'a> BrokerUtilisation<'a> {
+    /// The plot of `report` on `time`.
+    pub fn new(report: &'a RunReport, time: &'a TimeAxis) -> Self {
+        BrokerUtilisation { report, time }
+    }
+
+    /// Lines of one resource, in percent: per broker, or mean and max.
+    fn lines(&self, pick: Pick, brokers: usize) -> Vec<Vec<(f64, f64)>> {
+        let buckets = &self.report.buckets;
+        let at = |b: &crate::model::Bucket, i: usize| 100.0 * b.brokers.get(i).map(pick).unwrap_or(0.0);
+        if brokers <= MAX_LINES {
+            return (0..brokers)
+                .map(|i| buckets.iter().map(|b| (self.time.mid(b.start_ms), at(b, i))).collect())
+                .collect();
+        }
+        let mean = buckets
+            .iter()
+            .map(|b| {
+                let sum: f64 = (0..brokers).map(|i| at(b, i)).sum();
+                (self.time.mid(b.start_ms), sum / brokers as f64)
+            })
+            .collect();
+        let max = buckets
+            .iter()
+            .map(|b| {
+                let m = (0..brokers).map(|i| at(b, i)).fold(0.0, f64::max);
+                (self.time.mid(b.start_ms), m)
+            })
+            .collect();
+        vec![mean, max]
+    }
+}
+
+impl Figure for BrokerUtilisation<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, title: &str) -> Drawn
+    where
+        DB::ErrorType: 'static,
+    {
+        let brokers = csv_series::brokers(self.report);
+        let colors: Vec<RGBColor> = if brokers <= MAX_LINES {
+            (0..brokers).map(series_color).collect()
+        } else {
+            vec![PALETTE[0], BLACK]
+        };
+        let names: Vec<String> = if brokers <= MAX_LINES {
+            (0..brokers).map(|i| format!("broker-{i}")).collect()
+        } else {
+            vec![format!("mean of {brokers} brokers"), "busiest broker".to_string()]
+        };
+        let mut legend: Vec<LegendItem> = names
+            .iter()
+            .zip(&colors)
+            .map(|(n, c)| LegendItem::new(n.clone(), *c, LegendMark::Line))
+            .collect();
+        legend.extend(self.time.legend(PANEL_PLOT_PX));
+        let area = frame(root, title, &legend)?;
+        if brokers == 0 {
+            return draw_no_data(&area, "no brokers in this run");
+        }
+
+        // The first panel carries the y axis title, so it is wider by that much.
+        let narrow_y = 64u32;
+        let width = area.dim_in_pixel().0;
+        let plot_w = (width.saturating_sub(Y_AREA + 2 * narrow_y + 3 * 24)) / 3;
+        let (first, rest) = area.split_horizontally(Y_AREA + plot_w + 24);
+        let (second, third) = rest.split_horizontally(narrow_y + plot_w + 24);
+        let room = 100.0 * self.time.label_room(PANEL_PLOT_PX);
+
+        for (k, (panel, (name, pick))) in [first, second, third].iter().zip(RESOURCES.iter()).enumerate() {
+            let mut chart = ChartBuilder::on(panel)
+                .caption(*name, (crate::fonts::FAMILY, sizes::PANEL))
+                .margin_right(24)
+                .margin_top(2)
+                .margin_left(16)
+                .x_label_area_size(X_AREA)
+                .y_label_area_size(if k == 0 { Y_AREA } else { narrow_y })
+                .build_cartesian_2d(
+                    self.time.x(4),
+                    ticked(0f64..100.0 + room, vec![0.0, 25.0, 50.0, 75.0, 100.0]),
+                )?;
+            let x_fmt = |v: &f64| self.time.tick(*v);
+            let y_fmt = |v: &f64| format!("{}%", v.round());
+            let mut mesh = chart.configure_mesh();
+            mesh.x_desc(self.time.desc())
+                .axis_desc_style(axis_font())
+                .label_style(label_font())
+                .x_label_formatter(&x_fmt)
+                .y_label_formatter(&y_fmt)
+                .max_light_lines(0);
+            if k == 0 {
+                mesh.y_desc("busy (% of time)");
+            }
+            mesh.draw()?;
+            draw_fault_bands(&mut chart, self.time)?;
+            for (line, c) in self.lines(*pick, brokers).into_iter().zip(&colors) {
+                chart.draw_series(LineSeries::new(line, c.stroke_width(2)))?;
+            }
+            draw_fault_labels(&mut chart, self.time, self.time.labels(PANEL_PLOT_PX))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,147 @@
+//! `ack_latency`: p50, p99 and p99.9 of acknowledgement latency per bucket.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::decor::draw_fault_labels;
+use super::*;
+use crate::model::{BudgetCheck, Percentiles, RunReport, RunResult};
+
+/// Picks one percentile.
+pub(crate) type Pick = fn(&Percentiles) -> f64;
+
+/// The three percentiles drawn, with their colours.
+pub(crate) const SERIES: [(&str, Pick, RGBColor); 3] = [
+    ("p50", |p| p.p50, PALETTE[0]),
+    ("p99", |p| p.p99, PALETTE[1]),
+    ("p99.9", |p| p.p999, PALETTE[3]),
+];
+
+/// Acknowledgement-latency budgets, each with the index in [`SERIES`] of
+/// the percentile it limits, recognised by name (`ack_latency.p99_ms`,
+/// `budget.ack_p999`, ...).
+pub(crate) fn ack_budgets(result: &RunResult) -> Vec<(usize, &BudgetCheck)> {
+    result
+        .budgets
+        .iter()
+        .filter_map(|b| {
+            let n = b.name.to_ascii_lowercase();
+            if !n.contains("ack") || !b.limit.is_finite() || b.limit <= 0.0 {
+                return None;
+            }
+            let idx = if n.contains("p999") || n.contains("p99.9") || n.contains("p99_9") {
+                2
+            } else if n.contains("p99") {
+                1
+            } else if n.contains("p50") {
+                0
+            } else {
+                return None;
+            };
+            Some((idx, b))
+        })
+        .collect()
+}
+
+/// The time plot of acknowledgement latency.
+pub(crate) struct AckLatency<'a> {
+    report: &'a RunReport,
+    time: &'a TimeAxis,
+}
+
+impl<'a> AckLatency<'a> {
+    /// The plot of `report` on `time`.
+    pub fn new(report: &'a RunReport, time: &'a TimeAxis) -> Self {
+        AckLatency { report, time }
+    }
+
+    /// Runs of consecutive buckets with acknowledgements: a bucket without
+    /// any has no latency, and joining across it would invent one.
+    fn segments(&self, pick: Pick) -> Vec<Vec<(f64, f64)>> {
+        let mut out: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
+        for b in &self.report.buckets {
+            let v = pick(&b.ack_latency_ms);
+            if b.acked == 0 || !(v.is_finite() && v > 0.0) {
+                if !out.last().is_some_and(Vec::is_empty) {
+                    out.push(Vec::new());
+                }
+            } else if let Some(seg) = out.last_mut() {
+                seg.push((self.time.mid(b.start_ms), v));
+            }
+        }
+        out.retain(|s| !s.is_empty());
+        out
+    }
+}
+
+impl Figure for AckLatency<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, title: &str) -> Drawn
+    where
+        DB::ErrorType: 'static,
+    {
+        let budgets = ack_budgets(&self.report.result);
+        let mut legend: Vec<LegendItem> = SERIES
+            .iter()
+            .map(|(name, _, c)| LegendItem::new(*name, *c, LegendMark::Line))
+            .collect();
+        for (i, b) in &budgets {
+            legend.push(LegendItem::new(
+                format!("{} budget {}", SERIES[*i].0, crate::text::ms(b.limit)),
+                SERIES[*i].2,
+                LegendMark::Dashed,
+            ));
+        }
+        legend.extend(self.time.legend(MAIN_PLOT_PX));
+        let area = frame(root, title, &legend)?;
+
+        let lines: Vec<_> = SERIES.iter().map(|s| self.segments(s.1)).collect();
+        let values = lines
+            .iter()
+            .flatten()
+            .flatten()
+            .map(|p| p.1)
+            .chain(budgets.iter().map(|(_, b)| b.limit));
+        let (lo, hi) = values.fold((f64::MAX, 0f64), |(l, h), v| (l.min(v), h.max(v)));
+        let (y0, y1) = log_range(lo, hi, self.time.label_room(MAIN_PLOT_PX));
+
+        let mut chart = ChartBuilder::on(&area)
+            .margin_right(30)
+            .margin_top(6)
+            .margin_left(16)
+            .x_label_area_size(X_AREA)
+            .y_label_area_size(Y_AREA)
+            .build_cartesian_2d(self.time.x(10), (y0..y1).log_scale().with_key_points(log_ticks(y0, y1)))?;
+        chart
+            .configure_mesh()
+            .x_desc(self.time.desc())
+            .y_desc("ack latency (ms, log scale)")
+            .axis_desc_style(axis_font())
+            .label_style(label_font())
+            .y_label_formatter(&|v| ms_tick(*v))
+            .x_label_formatter(&|v| self.time.tick(*v))
+            .max_light_lines(0)
+            .draw()?;
+        draw_fault_bands(&mut chart, self.time)?;
+        for ((_, _, color), segs) in SERIES.iter().zip(&lines) {
+            for seg in segs {
+                chart.draw_series(LineSeries::new(seg.clone(), color.stroke_width(2)))?;
+                if seg.len() == 1 {
+                    chart.draw_series(std::iter::once(Circle::new(seg[0], 3, color.filled())))?;
+                }
+            }
+        }
+        for (i, b) in &budgets {
+            chart.draw_series(DashedLineSeries::new(
+                vec![(0.0, b.limit), (self.time.end_s, b.limit)],
+                10,
+                6,
+                SERIES[*i].2.stroke_width(2),
+            ))?;
+        }
+        draw_fault_labels(&mut chart, self.time, self.time.labels(MAIN_PLOT_PX))?;
+        if lines.iter().all(Vec::is_empty) {
+            draw_no_data(&chart.plotting_area().strip_coord_spec(), "no events were acknowledged")?;
+        }
+        Ok(())
+    }
+}

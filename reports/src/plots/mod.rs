@@ -1,0 +1,351 @@
+//! Plots of a run and of a sweep, each rendered once as SVG and once as PNG
+//! from the same drawing code.
+
+mod brokers;
+mod coarse;
+mod decor;
+mod distribution;
+mod latency;
+mod partitions;
+pub(crate) mod sweep;
+mod throughput;
+
+use std::error::Error;
+use std::io;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use crate::fonts;
+use crate::model::RunReport;
+
+pub(crate) use decor::{draw_fault_bands, draw_legend, legend_height, LegendItem, LegendMark, TimeAxis};
+
+/// Pixel size of a plot (the PNG's size; the SVG's view box).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlotSize {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+}
+
+/// Size of every run plot: wide enough for a minute of 1-second buckets,
+/// and legible when GitHub scales it to its content width.
+pub const PLOT_SIZE: PlotSize = PlotSize {
+    width: 1200,
+    height: 600,
+};
+
+/// Outcome of drawing; plotters errors are only ever reported, not handled.
+pub(crate) type Drawn = Result<(), Box<dyn Error>>;
+
+/// A plot that can draw itself on any plotters backend.
+pub(crate) trait Figure {
+    /// Pixel size.
+    fn size(&self) -> PlotSize {
+        PLOT_SIZE
+    }
+    /// Draws on `root`, which covers the whole image, under `title`.
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, title: &str) -> Drawn
+    where
+        DB::ErrorType: 'static;
+}
+
+/// One plot, rendered both ways.
+pub(crate) struct RenderedPlot {
+    /// File stem, e.g. `ack_latency`.
+    pub name: &'static str,
+    /// Title shown above the plot, also used as alt text.
+    pub title: String,
+    /// SVG document.
+    pub svg: String,
+    /// PNG file bytes.
+    pub png: Vec<u8>,
+}
+
+/// Renders `fig` as SVG and PNG.
+pub(crate) fn render(name: &'static str, title: &str, fig: &impl Figure) -> io::Result<RenderedPlot> {
+    fonts::ensure_registered();
+    let size = fig.size();
+    let dims = (size.width, size.height);
+    let fail = |e: Box<dyn Error>| io::Error::other(format!("plot {name}: {e}"));
+
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, dims).into_drawing_area();
+        fig.draw(&root, title).map_err(fail)?;
+        root.present().map_err(|e| fail(e.into()))?;
+    }
+
+    let mut rgb = vec![0u8; size.width as usize * size.height as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, dims).into_drawing_area();
+        fig.draw(&root, title).map_err(fail)?;
+        root.present().map_err(|e| fail(e.into()))?;
+    }
+    Ok(RenderedPlot {
+        name,
+        title: title.to_string(),
+        svg,
+        png: encode_png(&rgb, size)?,
+    })
+}
+
+fn encode_png(rgb: &[u8], size: PlotSize) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, size.width, size.height);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut w = enc.write_header().map_err(io::Error::other)?;
+    w.write_image_data(rgb).map_err(io::Error::other)?;
+    w.finish().map_err(io::Error::other)?;
+    Ok(out)
+}
+
+/// Titles of [`crate::RUN_PLOTS`], same order.
+pub(crate) const RUN_PLOT_TITLES: [&str; 6] = [
+    "Acknowledgement latency over time",
+    "Throughput",
+    "Load per partition",
+    "Replication lag per partition",
+    "Acknowledgement latency by percentile",
+    "Broker utilisation",
+];
+
+/// Renders every run plot, in [`crate::RUN_PLOTS`] order.
+pub(crate) fn render_run_plots(report: &RunReport) -> io::Result<Vec<RenderedPlot>> {
+    let report = &*coarse::for_plotting(report);
+    let time = TimeAxis::of(report);
+    let [lat, thr, load, lag, dist, util] = crate::RUN_PLOTS;
+    let [t_lat, t_thr, t_load, t_lag, t_dist, t_util] = RUN_PLOT_TITLES;
+    Ok(vec![
+        render(lat, t_lat, &latency::AckLatency::new(report, &time))?,
+        render(thr, t_thr, &throughput::Throughput::new(report, &time))?,
+        render(load, t_load, &partitions::PartitionLoad::new(report))?,
+        render(lag, t_lag, &partitions::ReplicationLag::new(report, &time))?,
+        render(dist, t_dist, &distribution::LatencyDistribution::new(report))?,
+        render(util, t_util, &brokers::BrokerUtilisation::new(report, &time))?,
+    ])
+}
+
+/// Text sizes, in plotters units (SVG font-size is this / 1.24): none
+/// under 20 so that labels stay near 16 px when GitHub shrinks the image.
+pub(crate) mod sizes {
+    /// Plot title.
+    pub const TITLE: u32 = 30;
+    /// Panel title in small multiples.
+    pub const PANEL: u32 = 24;
+    /// Axis titles.
+    pub const AXIS: u32 = 22;
+    /// Tick labels, legend entries, annotations.
+    pub const LABEL: u32 = 20;
+}
+
+/// A qualitative palette (Tableau 10 and two lighter tones) in which
+/// neighbours stay distinguishable for up to 12 series.
+pub(crate) const PALETTE: [RGBColor; 12] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+    RGBColor(174, 199, 232),
+    RGBColor(255, 187, 120),
+    RGBColor(152, 223, 138),
+];
+
+/// Series colour `i`; beyond the palette, hues spread around the wheel.
+pub(crate) fn series_color(i: usize) -> RGBColor {
+    if i < PALETTE.len() {
+        return PALETTE[i];
+    }
+    let (r, g, b) = HSLColor((i as f64 * 0.618_034) % 1.0, 0.55, 0.45).rgb();
+    RGBColor(r, g, b)
+}
+
+/// Colour reserved for faults and for what went wrong.
+pub(crate) const FAULT: RGBColor = RGBColor(214, 39, 40);
+/// Darker fault colour for text on a light band.
+pub(crate) const FAULT_TEXT: RGBColor = RGBColor(150, 20, 20);
+
+/// Title font.
+pub(crate) fn title_font() -> TextStyle<'static> {
+    (fonts::FAMILY, sizes::TITLE).into_font().color(&BLACK)
+}
+
+/// Label font (ticks, legends, annotations).
+pub(crate) fn label_font() -> TextStyle<'static> {
+    (fonts::FAMILY, sizes::LABEL).into_font().color(&BLACK)
+}
+
+/// Axis title font.
+pub(crate) fn axis_font() -> TextStyle<'static> {
+    (fonts::FAMILY, sizes::AXIS).into_font().color(&BLACK)
+}
+
+/// A tick value with an SI suffix so long numbers fit beside the axis.
+pub(crate) fn si(v: f64) -> String {
+    let a = v.abs();
+    let (x, suffix) = if a >= 1e9 {
+        (v / 1e9, "G")
+    } else if a >= 1e6 {
+        (v / 1e6, "M")
+    } else if a >= 1e3 {
+        (v / 1e3, "k")
+    } else {
+        (v, "")
+    };
+    format!("{}{suffix}", crate::text::decimal(x, 2))
+}
+
+/// A value to three significant digits, for annotations.
+pub(crate) fn sig3(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return crate::text::decimal(v, 0);
+    }
+    let digits = (2 - v.abs().log10().floor() as i32).max(0) as usize;
+    crate::text::decimal(v, digits)
+}
+
+/// A latency tick in ms: whole numbers without decimals, small ones with
+/// enough digits to tell them apart.
+pub(crate) fn ms_tick(v: f64) -> String {
+    if v >= 1000.0 {
+        si(v)
+    } else if v >= 1.0 {
+        crate::text::decimal(v, 1)
+    } else {
+        crate::text::decimal(v, 3)
+    }
+}
+
+/// Range of a log axis covering `lo..hi` (both > 0) out to whole decades'
+/// worth of margin, and at least one decade wide so ticks exist.
+pub(crate) fn log_range(lo: f64, hi: f64, top_room: f64) -> (f64, f64) {
+    let lo = if lo > 0.0 && lo.is_finite() { lo } else { 1.0 };
+    let hi = if hi > lo && hi.is_finite() { hi } else { lo * 10.0 };
+    let (l, h) = (lo.log10(), hi.log10());
+    let span = (h - l).max(1.0);
+    let bottom = l - 0.05 * span;
+    let top = h + (0.05 + top_room) * span;
+    (10f64.powf(bottom), 10f64.powf(top))
+}
+
+/// Width of the area left of a chart for tick labels and the axis title.
+pub(crate) const Y_AREA: u32 = 110;
+/// Height of the area below a chart for tick labels and the axis title.
+pub(crate) const X_AREA: u32 = 70;
+/// Approximate plotting width of a full-width chart, for fault-label layout.
+pub(crate) const MAIN_PLOT_PX: u32 = 1040;
+/// Where legends start, so they line up with the plotting area's left edge.
+pub(crate) const LEGEND_LEFT: i32 = Y_AREA as i32 + 16;
+
+/// Fills the background, writes the title and the legend strip, and
+/// returns the area left for the chart.
+pub(crate) fn frame<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    legend: &[LegendItem],
+) -> Result<DrawingArea<DB, Shift>, Box<dyn Error>>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    let (head, body) = root.split_vertically(52);
+    let width = head.dim_in_pixel().0 as i32;
+    head.draw(&Text::new(
+        title.to_string(),
+        (width / 2, 30),
+        title_font().pos(Pos::new(HPos::Center, VPos::Center)),
+    ))?;
+    let h = legend_height(&body, legend, LEGEND_LEFT)?;
+    let (strip, chart) = body.split_vertically(h);
+    draw_legend(&strip, legend, LEGEND_LEFT)?;
+    Ok(chart)
+}
+
+/// Tick values for a log axis over `lo..hi`: 1-2-5 steps when the range is
+/// short enough for them to fit, whole decades otherwise.
+pub(crate) fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let decades = (hi / lo).log10();
+    let steps: &[f64] = if decades <= 2.5 {
+        &[1.0, 2.0, 5.0]
+    } else if decades <= 4.5 {
+        &[1.0, 3.0]
+    } else {
+        &[1.0]
+    };
+    let mut out = Vec::new();
+    let mut exp = lo.log10().floor() as i32 - 1;
+    while 10f64.powi(exp) <= hi {
+        for s in steps {
+            let v = s * 10f64.powi(exp);
+            if v >= lo && v <= hi {
+                out.push(v);
+            }
+        }
+        exp += 1;
+    }
+    out
+}
+
+/// Draws a centred note where a chart would be, for runs without the data.
+pub(crate) fn draw_no_data<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, message: &str) -> Drawn
+where
+    DB::ErrorType: 'static,
+{
+    let (w, h) = area.dim_in_pixel();
+    area.draw(&Text::new(
+        message.to_string(),
+        (w as i32 / 2, h as i32 / 2),
+        axis_font()
+            .color(&RGBColor(90, 90, 90))
+            .pos(Pos::new(HPos::Center, VPos::Center)),
+    ))?;
+    Ok(())
+}
+
+/// A linear f64 axis with exactly the given ticks (plotters' own
+/// `with_key_points` on f64 loses the value formatter that meshes need).
+pub(crate) struct Ticked {
+    range: std::ops::Range<f64>,
+    ticks: Vec<f64>,
+}
+
+/// A linear axis over `range` with ticks at `ticks`.
+pub(crate) fn ticked(range: std::ops::Range<f64>, ticks: Vec<f64>) -> Ticked {
+    Ticked { range, ticks }
+}
+
+impl Ranged for Ticked {
+    type FormatOption = plotters::coord::ranged1d::DefaultFormatting;
+    type ValueType = f64;
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.range.clone()
+    }
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        let span = self.range.end - self.range.start;
+        let f = if span > 0.0 {
+            (value - self.range.start) / span
+        } else {
+            0.0
+        };
+        limit.0 + (f * f64::from(limit.1 - limit.0)).round() as i32
+    }
+
+    fn key_points<H: plotters::coord::ranged1d::KeyPointHint>(&self, hint: H) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! `throughput`: events per second sent, acknowledged and appended.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::decor::draw_fault_labels;
+use super::*;
+use crate::model::{Bucket, RunReport};
+
+type Pick = fn(&Bucket) -> u64;
+
+const SERIES: [(&str, Pick, RGBColor); 3] = [
+    ("sent by clients", |b| b.sent, PALETTE[0]),
+    ("acknowledged", |b| b.acked, PALETTE[2]),
+    ("appended to the log", |b| b.appended, PALETTE[1]),
+];
+
+/// The time plot of throughput.
+pub(crate) struct Throughput<'a> {
+    report: &'a RunReport,
+    time: &'a TimeAxis,
+}
+
+impl<'a> Throughput<'a> {
+    /// The plot of `report` on `time`.
+    pub fn new(report: &'a RunReport, time: &'a TimeAxis) -> Self {
+        Throughput { report, time }
+    }
+
+    /// Per-bucket counts as rates, so the axis reads the same whatever the
+    /// bucket width.
+    fn rates(&self, pick: Pick) -> Vec<(f64, f64)> {
+        self.report
+            .buckets
+            .iter()
+            .map(|b| (self.time.mid(b.start_ms), pick(b) as f64 / self.time.bucket_s))
+            .collect()
+    }
+}
+
+impl Figure for Throughput<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, title: &str) -> Drawn
+    where
+        DB::ErrorType: 'static,
+    {
+        let mut legend: Vec<LegendItem> = SERIES
+            .iter()
+            .map(|(n, _, c)| LegendItem::new(*n, *c, LegendMark::Line))
+            .collect();
+        legend.extend(self.time.legend(MAIN_PLOT_PX));
+        let area = frame(root, title, &legend)?;
+        let lines: Vec<_> = SERIES.iter().map(|s| self.rates(s.1)).collect();
+        let hi = lines.iter().flatten().map(|p| p.1).fold(0f64, f64::max);
+        let top = if hi > 0.0 { hi } else { 1.0 } * (1.08 + self.time.label_room(MAIN_PLOT_PX));
+
+        let mut chart = ChartBuilder::on(&area)
+            .margin_right(30)
+            .margin_top(6)
+            .margin_left(16)
+            .x_label_area_size(X_AREA)
+            .y_label_area_size(Y_AREA)
+            .build_cartesian_2d(self.time.x(10), 0f64..top)?;
+        chart
+            .configure_mesh()
+            .x_desc(self.time.desc())
+            .y_desc("events per second")
+            .axis_desc_style(axis_font())
+            .label_style(label_font())
+            .y_label_formatter(&|v| si(*v))
+            .x_label_formatter(&|v| self.time.tick(*v))
+            .max_light_lines(0)
+            .draw()?;
+        draw_fault_bands(&mut chart, self.time)?;
+        // The three often coincide; decreasing widths keep each visible as a
+        // stripe inside the one below it.
+        for (((_, _, color), line), width) in SERIES.iter().zip(lines).zip([7, 4, 2]) {
+            chart.draw_series(LineSeries::new(line, color.stroke_width(width)))?;
+        }
+        draw_fault_labels(&mut chart, self.time, self.time.labels(MAIN_PLOT_PX))?;
+        if hi <= 0.0 {
+            draw_no_data(&chart.plotting_area().strip_coord_spec(), "no events in this run")?;
+        }
+        Ok(())
+    }
+}

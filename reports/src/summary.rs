@@ -1,0 +1,300 @@
+//! `summary.md` of a run and the compact terminal summary.
+
+use std::fmt::Write;
+
+use crate::model::{RunReport, RunResult, Verdict};
+use crate::text::{at_s, count, decimal, md_cell, md_code_block, md_code_span, ms, verdict_str};
+
+/// Invariants the checker runs on every run; a scenario may list more under
+/// the knob `invariants` (comma-separated), e.g. `per_key_order`.
+pub(crate) const ALWAYS_CHECKED: [&str; 2] = ["no_loss", "no_duplicates"];
+
+/// One row of the invariants table.
+pub(crate) struct InvariantRow {
+    /// Invariant name.
+    pub name: String,
+    /// Violations recorded under it.
+    pub violations: usize,
+    /// What the counts say about it, if anything.
+    pub evidence: String,
+}
+
+/// The invariants a run checked, with their outcome: those always checked,
+/// those the scenario's `invariants` knob names, any other that was
+/// violated, and the budgets as one row.
+pub(crate) fn invariant_rows(report: &RunReport) -> Vec<InvariantRow> {
+    let r = &report.result;
+    let mut names: Vec<String> = ALWAYS_CHECKED.iter().map(|s| s.to_string()).collect();
+    let listed = report
+        .knobs
+        .iter()
+        .filter(|(k, _)| k == "invariants")
+        .flat_map(|(_, v)| v.split(',').map(str::trim).filter(|s| !s.is_empty()));
+    for name in listed.map(str::to_string) {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    let is_budget = |n: &str| n.starts_with("budget");
+    for v in &r.violations {
+        if !is_budget(&v.invariant) && !names.contains(&v.invariant) {
+            names.push(v.invariant.clone());
+        }
+    }
+    let mut rows: Vec<InvariantRow> = names
+        .into_iter()
+        .map(|name| {
+            let violations = r.violations.iter().filter(|v| v.invariant == name).count();
+            let evidence = match name.as_str() {
+                "no_loss" => format!(
+                    "{} of {} acknowledged events lost",
+                    count(r.events_lost),
+                    count(r.events_acked)
+                ),
+                "no_duplicates" => format!("{} events duplicated", count(r.events_duplicated)),
+                _ => String::new(),
+            };
+            InvariantRow {
+                name,
+                violations,
+                evidence,
+            }
+        })
+        .collect();
+    if !r.budgets.is_empty() || r.violations.iter().any(|v| is_budget(&v.invariant)) {
+        let exceeded = r.budgets.iter().filter(|b| !b.ok).count();
+        let budget_violations = r.violations.iter().filter(|v| is_budget(&v.invariant)).count();
+        rows.push(InvariantRow {
+            name: "budgets".to_string(),
+            violations: exceeded.max(budget_violations),
+            evidence: format!("{} of {} budgets exceeded", exceeded, r.budgets.len()),
+        });
+    }
+    rows
+}
+
+/// Whether the outcome is the one the scenario expected.
+pub(crate) fn as_expected(r: &RunResult) -> bool {
+    r.verdict == r.expect
+}
+
+/// The one-line verdict, e.g. `violation (expected pass): UNEXPECTED`.
+pub(crate) fn verdict_line(r: &RunResult) -> String {
+    let tail = match (as_expected(r), r.verdict) {
+        (true, Verdict::Pass) => "as expected",
+        (true, Verdict::Violation) => "as expected: the checker caught this unsafe setting",
+        (false, Verdict::Violation) => "UNEXPECTED: an invariant broke",
+        (false, Verdict::Pass) => "UNEXPECTED: the checker missed a known-unsafe setting",
+    };
+    format!(
+        "{} (expected {}): {tail}",
+        verdict_str(r.verdict),
+        verdict_str(r.expect)
+    )
+}
+
+fn mark(ok: bool) -> &'static str {
+    if ok {
+        "✅ pass"
+    } else {
+        "❌ fail"
+    }
+}
+
+/// The markdown summary of one run.
+pub(crate) fn run_summary_markdown(report: &RunReport) -> String {
+    let r = &report.result;
+    let mut s = String::new();
+    let icon = if as_expected(r) { "✅" } else { "❌" };
+    let _ = writeln!(s, "# {} — seed {}\n", md_cell(&r.scenario), r.seed);
+    let _ = writeln!(s, "**Verdict:** {icon} {}\n", md_cell(&verdict_line(r)));
+
+    s.push_str("| run | |\n| --- | --- |\n");
+    let rows = [
+        ("scenario", md_cell(&r.scenario)),
+        ("scenario file", md_code_span(&r.scenario_path)),
+        ("seed", r.seed.to_string()),
+        ("trace hash", md_code_span(&r.trace_hash)),
+        ("virtual time", format!("{} s", decimal(r.virtual_s, 3))),
+        ("wall time", format!("{} s", decimal(r.wall_s, 3))),
+    ];
+    for (k, v) in rows {
+        let _ = writeln!(s, "| {k} | {v} |");
+    }
+    s.push_str("\n## Replay\n\n");
+    s.push_str(&md_code_block("sh", &r.replay));
+
+    s.push_str("\n## Invariants\n\n| invariant | result | violations | evidence |\n| --- | --- | ---: | --- |\n");
+    for row in invariant_rows(report) {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            md_cell(&row.name),
+            mark(row.violations == 0),
+            row.violations,
+            md_cell(&row.evidence)
+        );
+    }
+    if !r.violations.is_empty() {
+        s.push_str("\n### Violations\n\n| invariant | at (virtual) | witness |\n| --- | ---: | --- |\n");
+        for v in &r.violations {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} |",
+                md_cell(&v.invariant),
+                at_s(v.at_ms),
+                md_cell(&v.detail)
+            );
+        }
+    }
+
+    s.push_str("\n## Budgets\n\n");
+    if r.budgets.is_empty() {
+        s.push_str("The scenario sets no budgets.\n");
+    } else {
+        s.push_str("| budget | limit | measured | result |\n| --- | ---: | ---: | --- |\n");
+        for b in &r.budgets {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} |",
+                md_cell(&b.name),
+                decimal(b.limit, 3),
+                decimal(b.measured, 3),
+                mark(b.ok)
+            );
+        }
+    }
+
+    let p = &r.ack_latency_ms;
+    s.push_str("\n## Acknowledgement latency\n\n| p50 | p99 | p99.9 | max |\n| ---: | ---: | ---: | ---: |\n");
+    let _ = writeln!(s, "| {} | {} | {} | {} |", ms(p.p50), ms(p.p99), ms(p.p999), ms(p.max));
+
+    s.push_str("\n## Events\n\n| events | count |\n| --- | ---: |\n");
+    for (k, v) in counts(r) {
+        let _ = writeln!(s, "| {k} | {} |", count(v));
+    }
+
+    s.push_str("\n## Faults\n\n");
+    if report.faults.is_empty() {
+        s.push_str("No faults were injected.\n");
+    } else {
+        s.push_str("| fault | start | end |\n| --- | ---: | ---: |\n");
+        for f in &report.faults {
+            let end = f.end_ms.map(at_s).unwrap_or_else(|| "not healed".into());
+            let _ = writeln!(s, "| {} | {} | {end} |", md_cell(&f.label), at_s(f.start_ms));
+        }
+    }
+
+    s.push_str("\n## Topology and knobs\n\n| knob | value |\n| --- | --- |\n");
+    let _ = writeln!(s, "| brokers | {} |", report.brokers);
+    let _ = writeln!(s, "| partitions | {} |", report.partitions);
+    let _ = writeln!(s, "| bucket width | {} ms |", report.bucket_ms);
+    for (k, v) in &report.knobs {
+        let _ = writeln!(s, "| {} | {} |", md_cell(k), md_cell(v));
+    }
+
+    s.push_str("\n## Plots\n\n");
+    for (name, title) in crate::RUN_PLOTS.iter().zip(crate::plots::RUN_PLOT_TITLES) {
+        let _ = writeln!(s, "### {title}\n\n![{title}]({name}.png)\n\n[SVG]({name}.svg)\n");
+    }
+    s.push_str("## Files\n\n");
+    for (f, what) in FILES {
+        let _ = writeln!(s, "- [{f}]({f}): {what}");
+    }
+    s
+}
+
+/// Data files of a run report, with what each holds.
+pub(crate) const FILES: [(&str, &str); 4] = [
+    ("result.json", "the machine-readable result (the `--json` object)"),
+    ("timeseries.csv", "one row per time bucket"),
+    (
+        "ack_latency.hlog",
+        "acknowledgement latency per bucket, HdrHistogram interval log (µs)",
+    ),
+    ("report.html", "this summary with the plots, in one file"),
+];
+
+/// The event counts of a run, labelled.
+pub(crate) fn counts(r: &RunResult) -> [(&'static str, u64); 8] {
+    [
+        ("sent", r.events_sent),
+        ("acknowledged", r.events_acked),
+        ("lost (acknowledged, missing after drain)", r.events_lost),
+        ("duplicated", r.events_duplicated),
+        ("uncertain (never acknowledged)", r.events_uncertain),
+        ("retry copies", r.retry_copies),
+        ("dead-lettered", r.events_dead_lettered),
+        ("backpressure rejections", r.backpressure_rejections),
+    ]
+}
+
+/// A compact summary of a run for the terminal: verdict, counts, latency,
+/// budgets, violations with their witness, and the replay command when the
+/// run violated something or surprised its scenario.
+pub fn render_summary_text(r: &RunResult) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{}  {} seed {}",
+        verdict_str(r.verdict).to_uppercase(),
+        r.scenario,
+        r.seed
+    );
+    let _ = writeln!(s, "  verdict     {}", verdict_line(r));
+    let _ = writeln!(
+        s,
+        "  events      sent {}  acked {}  lost {}  duplicated {}  uncertain {}",
+        count(r.events_sent),
+        count(r.events_acked),
+        count(r.events_lost),
+        count(r.events_duplicated),
+        count(r.events_uncertain)
+    );
+    let _ = writeln!(
+        s,
+        "              retry copies {}  dead-lettered {}  backpressure rejections {}",
+        count(r.retry_copies),
+        count(r.events_dead_lettered),
+        count(r.backpressure_rejections)
+    );
+    let p = &r.ack_latency_ms;
+    let _ = writeln!(
+        s,
+        "  ack latency p50 {}  p99 {}  p99.9 {}  max {}",
+        ms(p.p50),
+        ms(p.p99),
+        ms(p.p999),
+        ms(p.max)
+    );
+    for b in &r.budgets {
+        let _ = writeln!(
+            s,
+            "  budget      {}: measured {}, limit {}: {}",
+            b.name,
+            decimal(b.measured, 3),
+            decimal(b.limit, 3),
+            if b.ok { "ok" } else { "EXCEEDED" }
+        );
+    }
+    if !r.violations.is_empty() {
+        let _ = writeln!(s, "  violations  {}", r.violations.len());
+        for v in &r.violations {
+            let _ = writeln!(s, "    {} at {}", v.invariant, at_s(v.at_ms));
+            for line in v.detail.lines() {
+                let _ = writeln!(s, "      {line}");
+            }
+        }
+    }
+    let _ = writeln!(
+        s,
+        "  run         {} virtual s in {} s wall, trace {}",
+        decimal(r.virtual_s, 3),
+        decimal(r.wall_s, 3),
+        r.trace_hash
+    );
+    if r.verdict == Verdict::Violation || !as_expected(r) {
+        let _ = writeln!(s, "  replay      {}", r.replay);
+    }
+    s
+}

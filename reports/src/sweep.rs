@@ -1,0 +1,352 @@
+//! Sweep reports: many seeds of many scenarios, judged against what each
+//! scenario expects (negative controls are expected to fail).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+use crate::junit::{failure_headline, junit_xml};
+use crate::model::{RunResult, Verdict};
+use crate::plots::sweep::{P99AcrossSeeds, StripRow};
+use crate::text::{count, decimal, md_cell, md_code_block, md_code_span, median_sorted, verdict_str};
+use crate::{ReportFiles, SweepReportFiles};
+
+/// One run of a sweep.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepEntry {
+    /// The run's result.
+    pub result: RunResult,
+    /// Where the run's report was written, if one was.
+    pub report_dir: Option<PathBuf>,
+}
+
+/// What a sweep found for one scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepSummaryRow {
+    /// Scenario name.
+    pub scenario: String,
+    /// What the scenario expects (of its first run, should seeds disagree).
+    pub expect: Verdict,
+    /// Runs (seeds) of this scenario.
+    pub seeds_run: usize,
+    /// Runs whose verdict was `pass`.
+    pub passed: usize,
+    /// Runs whose verdict was `violation`.
+    pub violations: usize,
+    /// Runs whose verdict differs from what the scenario expects.
+    pub unexpected: usize,
+    /// Lowest ack p99 over the seeds, ms.
+    pub best_ack_p99_ms: f64,
+    /// Median ack p99 over the seeds, ms.
+    pub median_ack_p99_ms: f64,
+    /// Highest ack p99 over the seeds, ms.
+    pub worst_ack_p99_ms: f64,
+}
+
+/// Runs with an outcome the scenario did not expect, in report order.
+fn is_unexpected(e: &SweepEntry) -> bool {
+    e.result.verdict != e.result.expect
+}
+
+/// Entries grouped by scenario (by name), each group sorted by seed, so the
+/// report is the same however shards were merged.
+fn grouped(entries: &[SweepEntry]) -> Vec<(String, Vec<&SweepEntry>)> {
+    let mut map: BTreeMap<&str, Vec<&SweepEntry>> = BTreeMap::new();
+    for e in entries {
+        map.entry(e.result.scenario.as_str()).or_default().push(e);
+    }
+    map.into_iter()
+        .map(|(k, mut v)| {
+            v.sort_by_key(|e| e.result.seed);
+            (k.to_string(), v)
+        })
+        .collect()
+}
+
+/// One row per scenario, ordered by scenario name.
+pub fn summarize(entries: &[SweepEntry]) -> Vec<SweepSummaryRow> {
+    grouped(entries)
+        .into_iter()
+        .map(|(scenario, runs)| {
+            let mut p99: Vec<f64> = runs.iter().map(|e| e.result.ack_latency_ms.p99).collect();
+            p99.sort_by(f64::total_cmp);
+            SweepSummaryRow {
+                scenario,
+                expect: runs[0].result.expect,
+                seeds_run: runs.len(),
+                passed: runs.iter().filter(|e| e.result.verdict == Verdict::Pass).count(),
+                violations: runs.iter().filter(|e| e.result.verdict == Verdict::Violation).count(),
+                unexpected: runs.iter().filter(|e| is_unexpected(e)).count(),
+                best_ack_p99_ms: p99.first().copied().unwrap_or(0.0),
+                median_ack_p99_ms: median_sorted(&p99),
+                worst_ack_p99_ms: p99.last().copied().unwrap_or(0.0),
+            }
+        })
+        .collect()
+}
+
+/// At most this many unexpected runs are spelled out; results.csv has all.
+const MAX_LISTED: usize = 50;
+
+/// Markdown for a CI job summary: a verdict line, one row per scenario with
+/// the spread of p99 over seeds, and each unexpected run with its replay
+/// command. Report directories are shown as paths, since a job summary
+/// cannot link into the job's files.
+pub fn sweep_summary_markdown(entries: &[SweepEntry]) -> String {
+    sweep_markdown(entries, None)
+}
+
+fn sweep_markdown(entries: &[SweepEntry], link_base: Option<&Path>) -> String {
+    let rows = summarize(entries);
+    let unexpected: Vec<&SweepEntry> = grouped(entries)
+        .into_iter()
+        .flat_map(|g| g.1)
+        .filter(|e| is_unexpected(e))
+        .collect();
+    let mut s = String::new();
+    let runs = count(entries.len() as u64);
+    if unexpected.is_empty() {
+        let _ = writeln!(
+            s,
+            "## ✅ streamsim sweep: {} scenarios, {runs} runs, every outcome as expected\n",
+            rows.len()
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "## ❌ streamsim sweep: {} unexpected outcomes in {runs} runs of {} scenarios\n",
+            count(unexpected.len() as u64),
+            rows.len()
+        );
+    }
+    s.push_str("| scenario | expect | seeds | pass | violation | unexpected | ack p99 min / median / max |\n");
+    s.push_str("| --- | --- | ---: | ---: | ---: | ---: | ---: |\n");
+    for r in &rows {
+        let flag = if r.unexpected > 0 { "❌ " } else { "" };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {flag}{} | {} / {} / {} ms |",
+            md_cell(&r.scenario),
+            verdict_str(r.expect),
+            r.seeds_run,
+            r.passed,
+            r.violations,
+            r.unexpected,
+            decimal(r.best_ack_p99_ms, 3),
+            decimal(r.median_ack_p99_ms, 3),
+            decimal(r.worst_ack_p99_ms, 3),
+        );
+    }
+    if unexpected.is_empty() {
+        return s;
+    }
+    s.push_str("\n### Unexpected outcomes\n");
+    for e in unexpected.iter().take(MAX_LISTED) {
+        let r = &e.result;
+        let _ = writeln!(
+            s,
+            "\n#### {} seed {}: {} (expected {})\n",
+            md_cell(&r.scenario),
+            r.seed,
+            verdict_str(r.verdict),
+            verdict_str(r.expect)
+        );
+        let _ = writeln!(s, "{}\n", md_cell(&failure_headline(e)));
+        for v in r.violations.iter().take(3) {
+            let detail = v.detail.lines().next().unwrap_or("");
+            let _ = writeln!(
+                s,
+                "- {} at {}: {}",
+                md_code_span(&v.invariant),
+                crate::text::at_s(v.at_ms),
+                md_cell(detail)
+            );
+        }
+        if !r.violations.is_empty() {
+            s.push('\n');
+        }
+        if let Some(dir) = &e.report_dir {
+            match link_base {
+                Some(base) => {
+                    let rel = relative_link(dir, base);
+                    let _ = writeln!(s, "Report: [{}]({})\n", md_cell(&rel), link_target(&rel));
+                }
+                None => {
+                    let _ = writeln!(s, "Report: {}\n", md_code_span(&dir.display().to_string()));
+                }
+            }
+        }
+        s.push_str(&md_code_block("sh", &r.replay));
+    }
+    if unexpected.len() > MAX_LISTED {
+        let _ = writeln!(
+            s,
+            "\n…and {} more; results.csv lists every run.",
+            unexpected.len() - MAX_LISTED
+        );
+    }
+    s
+}
+
+/// Writes the report of a sweep into `dir`, creating it if missing:
+/// `results.csv`, `junit.xml`, `summary.md` and the `p99_across_seeds`
+/// plot as SVG and PNG.
+pub fn write_sweep_report(entries: &[SweepEntry], dir: &Path) -> io::Result<SweepReportFiles> {
+    fs::create_dir_all(dir)?;
+    let mut out = ReportFiles {
+        dir: dir.to_path_buf(),
+        files: Vec::new(),
+    };
+    let groups = grouped(entries);
+    out.write("results.csv", &results_csv(&groups, dir)?)?;
+    out.write("junit.xml", &junit_xml(&groups)?)?;
+
+    let strips = groups
+        .iter()
+        .map(|(scenario, runs)| StripRow {
+            scenario: scenario.clone(),
+            points: runs
+                .iter()
+                .map(|e| (e.result.seed, e.result.ack_latency_ms.p99, is_unexpected(e)))
+                .collect(),
+        })
+        .collect();
+    let plot = crate::plots::render(
+        "p99_across_seeds",
+        "Ack latency p99 across seeds",
+        &P99AcrossSeeds::new(strips),
+    )?;
+    out.write("p99_across_seeds.svg", plot.svg.as_bytes())?;
+    out.write("p99_across_seeds.png", &plot.png)?;
+
+    let mut md = String::from("# streamsim sweep\n\n");
+    md.push_str(&sweep_markdown(entries, Some(dir)));
+    md.push_str(
+        "\n## Ack latency p99 across seeds\n\n![Ack latency p99 across seeds](p99_across_seeds.png)\n\n\
+         [SVG](p99_across_seeds.svg)\n\n## Files\n\n\
+         - [results.csv](results.csv): one row per scenario and seed\n\
+         - [junit.xml](junit.xml): JUnit XML, one test case per seed\n",
+    );
+    out.write("summary.md", md.as_bytes())?;
+    Ok(out)
+}
+
+fn results_csv(groups: &[(String, Vec<&SweepEntry>)], dir: &Path) -> io::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "scenario",
+        "seed",
+        "verdict",
+        "expect",
+        "matches_expect",
+        "first_violation",
+        "first_violation_at_ms",
+        "ack_p50_ms",
+        "ack_p99_ms",
+        "ack_p999_ms",
+        "events_sent",
+        "events_acked",
+        "events_lost",
+        "events_duplicated",
+        "trace_hash",
+        "replay",
+        "report_dir",
+    ])?;
+    for e in groups.iter().flat_map(|g| &g.1) {
+        let r = &e.result;
+        let first = r.violations.first();
+        let lat = &r.ack_latency_ms;
+        w.write_record([
+            r.scenario.clone(),
+            r.seed.to_string(),
+            verdict_str(r.verdict).to_string(),
+            verdict_str(r.expect).to_string(),
+            (r.verdict == r.expect).to_string(),
+            first.map(|v| v.invariant.clone()).unwrap_or_default(),
+            first.map(|v| v.at_ms.to_string()).unwrap_or_default(),
+            decimal(lat.p50, 3),
+            decimal(lat.p99, 3),
+            decimal(lat.p999, 3),
+            r.events_sent.to_string(),
+            r.events_acked.to_string(),
+            r.events_lost.to_string(),
+            r.events_duplicated.to_string(),
+            r.trace_hash.clone(),
+            r.replay.clone(),
+            e.report_dir
+                .as_deref()
+                .map(|d| relative_link(d, dir))
+                .unwrap_or_default(),
+        ])?;
+    }
+    w.into_inner().map_err(|e| io::Error::other(e.to_string()))
+}
+
+/// `target` relative to the directory `base`, with `/` separators, worked
+/// out lexically (the directories need not exist yet).
+pub(crate) fn relative_link(target: &Path, base: &Path) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let norm = |p: &Path| -> Vec<String> {
+        let abs = if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) };
+        let mut out: Vec<String> = Vec::new();
+        for c in abs.components() {
+            match c {
+                Component::ParentDir => {
+                    out.pop();
+                }
+                Component::Normal(s) => out.push(s.to_string_lossy().into_owned()),
+                Component::Prefix(p) => out.push(p.as_os_str().to_string_lossy().into_owned()),
+                Component::RootDir | Component::CurDir => {}
+            }
+        }
+        out
+    };
+    let (t, b) = (norm(target), norm(base));
+    let common = t.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    // Nothing shared but the root: a climb to it says less than the path.
+    if common == 0 {
+        return format!("/{}", t.join("/"));
+    }
+    let mut parts: Vec<String> = vec!["..".to_string(); b.len() - common];
+    parts.extend(t[common..].iter().cloned());
+    if parts.is_empty() {
+        ".".to_string()
+    } else {
+        parts.join("/")
+    }
+}
+
+/// A markdown link target: characters that would end or break the link are
+/// percent-encoded.
+fn link_target(rel: &str) -> String {
+    let mut out = String::with_capacity(rel.len());
+    for c in rel.chars() {
+        match c {
+            ' ' => out.push_str("%20"),
+            '(' => out.push_str("%28"),
+            ')' => out.push_str("%29"),
+            '<' => out.push_str("%3C"),
+            '>' => out.push_str("%3E"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_links() {
+        assert_eq!(
+            relative_link(Path::new("out/runs/a"), Path::new("out/sweep")),
+            "../runs/a"
+        );
+        assert_eq!(relative_link(Path::new("out/sweep/a"), Path::new("out/sweep")), "a");
+        assert_eq!(relative_link(Path::new("/x/y"), Path::new("/x/y")), ".");
+        assert_eq!(link_target("a b(1)"), "a%20b%281%29");
+    }
+}

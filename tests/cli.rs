@@ -1,0 +1,168 @@
+//! The command line as a user meets it: exit codes, JSON, replay lines,
+//! errors that name file, line and field, and determinism across processes.
+
+mod common;
+
+use std::process::Command;
+
+fn streamsim(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_streamsim"))
+        .args(args)
+        .output()
+        .expect("run streamsim")
+}
+
+fn json_of(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn path(name: &str) -> String {
+    common::scenario(name).display().to_string()
+}
+
+#[test]
+fn same_seed_same_trace_hash_in_separate_processes() {
+    let s = path("leader-crash");
+    let a = json_of(&streamsim(&["run", &s, "--seed", "7", "--json", "--no-report"]));
+    let b = json_of(&streamsim(&["run", &s, "--seed", "7", "--json", "--no-report"]));
+    let c = json_of(&streamsim(&["run", &s, "--seed", "8", "--json", "--no-report"]));
+    assert_eq!(a["trace_hash"], b["trace_hash"]);
+    assert_eq!(a["events_acked"], b["events_acked"]);
+    assert_eq!(a["ack_latency_ms"], b["ack_latency_ms"]);
+    assert_ne!(a["trace_hash"], c["trace_hash"]);
+}
+
+#[test]
+fn json_has_the_documented_fields_and_pass_exits_0() {
+    let out = streamsim(&["run", &path("steady"), "--seed", "3", "--json", "--no-report"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let j = json_of(&out);
+    for k in [
+        "scenario",
+        "seed",
+        "verdict",
+        "violations",
+        "trace_hash",
+        "events_sent",
+        "events_acked",
+        "events_lost",
+        "events_duplicated",
+        "ack_latency_ms",
+        "virtual_s",
+        "wall_s",
+    ] {
+        assert!(j.get(k).is_some(), "missing {k} in {j}");
+    }
+    for k in ["p50", "p99", "p999", "max"] {
+        assert!(j["ack_latency_ms"][k].as_f64().is_some(), "missing ack_latency_ms.{k}");
+    }
+    assert_eq!(j["verdict"], "pass");
+    assert_eq!(j["seed"], 3);
+    assert!(j["events_acked"].as_u64().unwrap() > 100_000);
+    assert_eq!(j["events_acked"], j["events_sent"]);
+    assert!(j["trace_hash"].as_str().unwrap().len() == 16);
+}
+
+#[test]
+fn violation_exits_1_and_prints_the_replay_command() {
+    let s = path("neg-unclean-min-isr-1");
+    let out = streamsim(&["run", &s, "--seed", "1", "--no-report"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("streamsim run {s} --seed 1")), "{stderr}");
+    let j = json_of(&streamsim(&["run", &s, "--seed", "1", "--json", "--no-report"]));
+    assert_eq!(j["verdict"], "violation");
+    assert_eq!(j["violations"][0]["invariant"], "no_loss");
+    assert!(j["events_lost"].as_u64().unwrap() > 0);
+    assert!(j["violations"][0]["at_ms"].as_u64().unwrap() > 0);
+}
+
+fn bad(contents: &str) -> (i32, String) {
+    let dir = std::env::temp_dir().join(format!("streamsim-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join(format!(
+        "bad-{:x}.toml",
+        contents.len() * 7919 + contents.bytes().map(|b| b as usize).sum::<usize>()
+    ));
+    std::fs::write(&f, contents).unwrap();
+    let out = streamsim(&["run", f.to_str().unwrap(), "--seed", "1"]);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).replace(f.to_str().unwrap(), "FILE"),
+    )
+}
+
+const HEAD: &str =
+    "name = \"x\"\nexpect = \"pass\"\nduration_s = 5\n[workload]\nrate = { kind = \"constant\", events_per_s = 100 }\n";
+
+#[test]
+fn unknown_field_names_file_line_and_field() {
+    let (code, err) = bad(&format!("{HEAD}[log]\nacks = \"all\"\nmin_isr = 2\n"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("FILE:8"), "{err}");
+    assert!(err.contains("min_isr"), "{err}");
+}
+
+#[test]
+fn min_isr_above_replication_factor_is_refused_before_the_run() {
+    let (code, err) = bad(&format!(
+        "{HEAD}[topology]\nreplication_factor = 3\n[log]\nmin_insync_replicas = 4\n"
+    ));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("FILE:9"), "{err}");
+    assert!(err.contains("log.min_insync_replicas"), "{err}");
+    assert!(err.contains("above the replication factor"), "{err}");
+}
+
+#[test]
+fn budget_below_clock_resolution_is_refused() {
+    let (code, err) = bad(&format!("{HEAD}[budgets]\nack_p99_ms = 0.5\n"));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("FILE:7") && err.contains("budgets.ack_p99_ms") && err.contains("clock resolution"),
+        "{err}"
+    );
+}
+
+#[test]
+fn wrong_type_and_bad_target_are_reported_with_lines() {
+    let (code, err) = bad(&format!("{HEAD}[topology]\nbrokers = \"three\"\n"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("FILE:7"), "{err}");
+    let (code, err) = bad(&format!(
+        "{HEAD}[[faults]]\nat_s = 1\nkind = \"crash\"\ntarget = \"broker:9\"\n"
+    ));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("faults[0].target") && err.contains("broker:9 does not exist"),
+        "{err}"
+    );
+    let (code, err) = bad("name = \"x\"\nexpect = \"pass\"\nduration_s = 5\n[workload]\nrate = { kind = \"constant\", events_per_s = -3 }\n");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("workload.rate"), "{err}");
+}
+
+#[test]
+fn missing_file_is_a_clear_error() {
+    let out = streamsim(&["run", "/nonexistent/scenario.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the file"));
+}
+
+#[test]
+fn every_library_scenario_validates() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .map(|p| p.display().to_string())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 8);
+    let mut args = vec!["check"];
+    args.extend(files.iter().map(|s| s.as_str()));
+    let out = streamsim(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -1,0 +1,56 @@
+#![allow(dead_code)] // each test binary uses a different part
+//! Helpers shared by the end-to-end tests.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use streamsim_reports::{RunResult, Verdict};
+use streamsim_sim::run::{run_scenario, RunOptions};
+use streamsim_sim::scenario::load_scenario;
+
+/// Path of a scenario in the library.
+pub fn scenario(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(format!("{name}.toml"))
+}
+
+/// Run seeds `1..=n` of a scenario on all cores, each in its own thread;
+/// `stop_at_first_violation` ends early once a violation is seen.
+pub fn sweep(name: &str, n: u64, stop_at_first_violation: bool) -> Vec<RunResult> {
+    let loaded = Arc::new(load_scenario(&scenario(name)).expect("library scenario loads"));
+    let next = Arc::new(AtomicU64::new(1));
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let handles: Vec<_> = (0..jobs)
+        .map(|_| {
+            let (loaded, next, out, stop) = (loaded.clone(), next.clone(), out.clone(), stop.clone());
+            std::thread::spawn(move || loop {
+                let seed = next.fetch_add(1, Ordering::Relaxed);
+                if seed > n || stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let opts = RunOptions {
+                    seed,
+                    wall_limit: Duration::from_secs(300),
+                };
+                let r = run_scenario(&loaded, &opts)
+                    .unwrap_or_else(|e| panic!("{e}"))
+                    .report
+                    .result;
+                if stop_at_first_violation && r.verdict == Verdict::Violation {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                out.lock().unwrap().push(r);
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("sweep worker");
+    }
+    let mut v = Arc::try_unwrap(out).unwrap().into_inner().unwrap();
+    v.sort_by_key(|r| r.seed);
+    v
+}
