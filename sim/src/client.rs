@@ -49,7 +49,7 @@ pub async fn client_main(sh: Arc<Shared>, idx: usize) {
     let clients = sh.layout.clients as u32;
     let mut stream = sh.workload.client_stream(sh.seed, idx as u32, clients);
     let mut c = Client {
-        rng: crate::world::stream_rng(sh.seed, &format!("client-backoff/{idx}")),
+        rng: streamsim_workloads::stream_rng(sh.seed, &format!("client-backoff/{idx}")),
         sh: sh.clone(),
         idx,
         addr,

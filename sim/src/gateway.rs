@@ -254,7 +254,7 @@ impl Gateway {
             if acks == Acks::Zero {
                 // Fire and forget: the producer counts it written once sent.
                 let results = parts.iter().map(|&p| (p, Ok(0))).collect();
-                self.on_produce_reply_inner(req, results, now_us, false);
+                self.settle_batches(req, results, now_us);
             } else {
                 self.inflight.insert(req, (parts, now_ms));
             }
@@ -269,23 +269,19 @@ impl Gateway {
         for req in expired {
             let (parts, _) = self.inflight.remove(&req).expect("present");
             let results = parts.into_iter().map(|p| (p, Err(ProduceError::Timeout))).collect();
-            self.on_produce_reply_inner(req, results, now_us, false);
+            self.settle_batches(req, results, now_us);
         }
     }
 
     fn on_produce_reply(&mut self, req: u64, results: Vec<(PartitionId, Result<u64, ProduceError>)>, now_us: u64) {
         if self.inflight.remove(&req).is_some() {
-            self.on_produce_reply_inner(req, results, now_us, true);
+            self.settle_batches(req, results, now_us);
         }
     }
 
-    fn on_produce_reply_inner(
-        &mut self,
-        req: u64,
-        results: Vec<(PartitionId, Result<u64, ProduceError>)>,
-        now_us: u64,
-        _answered: bool,
-    ) {
+    /// Settle the batches of request `req`: answered by the leader, timed
+    /// out, or (acks=0) considered written once sent.
+    fn settle_batches(&mut self, req: u64, results: Vec<(PartitionId, Result<u64, ProduceError>)>, now_us: u64) {
         let now_ms = now_us / 1000;
         let cfg = self.sh.scenario.producer.clone();
         for (p, res) in results {

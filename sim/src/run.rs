@@ -210,12 +210,7 @@ fn drained(sh: &Shared) -> bool {
     let board = sh.hw_board.lock().expect("hw board lock").clone();
     md.iter().all(|s| {
         let Some(l) = s.leader else { return false };
-        let leo = sh.disks[l]
-            .lock()
-            .expect("disk lock")
-            .logs
-            .get(&s.partition)
-            .map_or(0, |x| x.leo());
+        let leo = sh.leo(l, s.partition);
         let (b, e, hw) = board[s.partition];
         leo == 0 || (b == l && e == s.leader_epoch && hw == leo)
     })

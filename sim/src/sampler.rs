@@ -48,14 +48,7 @@ impl Sampler {
         let md = sh.metadata.lock().expect("metadata lock").clone();
         let mut hw_lag = Vec::with_capacity(sh.event_partitions);
         for s in md.iter().take(sh.event_partitions) {
-            let leo = |b: usize| {
-                sh.disks[b]
-                    .lock()
-                    .expect("disk lock")
-                    .logs
-                    .get(&s.partition)
-                    .map_or(0, |l| l.leo())
-            };
+            let leo = |b: usize| sh.leo(b, s.partition);
             let lag = match s.leader {
                 Some(l) => {
                     let lead = leo(l);

@@ -35,8 +35,13 @@ impl TraceHash {
         }
     }
 
+    /// The digest so far.
+    pub fn value(&self) -> u64 {
+        *self.state.lock().expect("trace lock")
+    }
+
     /// The digest as 16 hex digits.
     pub fn hex(&self) -> String {
-        format!("{:016x}", *self.state.lock().expect("trace lock"))
+        format!("{:016x}", self.value())
     }
 }

@@ -12,31 +12,9 @@ use crate::resources::BrokerResources;
 use crate::scenario::Scenario;
 use crate::trace::TraceHash;
 use hdrhistogram::Histogram;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use std::sync::{Arc, Mutex};
 use streamsim_reports::latency_histogram;
 use streamsim_workloads::Workload;
-
-/// An independent random stream for (seed, name), stable across platforms:
-/// the name is folded with FNV-1a, then mixed with the seed by SplitMix64.
-pub fn stream_rng(seed: u64, name: &str) -> ChaCha8Rng {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in name.bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    let mut z = seed ^ h;
-    let mut out = [0u8; 32];
-    for chunk in out.chunks_mut(8) {
-        z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut x = z;
-        x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        chunk.copy_from_slice(&(x ^ (x >> 31)).to_le_bytes());
-    }
-    ChaCha8Rng::from_seed(out)
-}
 
 /// Kinds of timeline entries (protocol steps and faults).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -236,6 +214,16 @@ impl Shared {
         }
     }
 
+    /// Log end offset of a partition's replica on a broker (0 if it hosts none).
+    pub fn leo(&self, broker: BrokerId, p: PartitionId) -> u64 {
+        self.disks[broker]
+            .lock()
+            .expect("disk lock")
+            .logs
+            .get(&p)
+            .map_or(0, |l| l.leo())
+    }
+
     /// Replace the published metadata.
     pub fn publish_metadata(&self, parts: &[PartitionState]) {
         *self.metadata.lock().expect("metadata lock") = parts.to_vec();
@@ -245,7 +233,7 @@ impl Shared {
     pub fn workload_digest(&self) -> String {
         let all = TraceHash::default();
         for h in &self.workload_hash {
-            all.record(&[u64::from_str_radix(&h.hex(), 16).unwrap_or(0)]);
+            all.record(&[h.value()]);
         }
         all.hex()
     }

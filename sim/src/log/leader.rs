@@ -277,13 +277,7 @@ impl Broker {
     pub(super) fn advance_hw(&mut self, p: PartitionId, now_us: u64) {
         let Some(r) = self.parts.get_mut(&p) else { return };
         let Role::Leader(ls) = &r.role else { return };
-        let leo = self.sh.disks[self.id]
-            .lock()
-            .expect("disk lock")
-            .logs
-            .get(&p)
-            .map_or(0, |l| l.leo());
-        let mut hw = leo;
+        let mut hw = self.sh.leo(self.id, p);
         for b in r.maximal_isr() {
             if b != self.id {
                 hw = hw.min(ls.followers.get(&b).map_or(0, |v| v.leo));

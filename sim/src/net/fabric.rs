@@ -94,7 +94,7 @@ impl Fabric {
             .collect();
         g.link = link;
         g.nic_bytes_per_us = nic_gbps * 1e9 / 8.0 / 1e6;
-        g.rng = crate::world::stream_rng(seed, "fabric");
+        g.rng = streamsim_workloads::stream_rng(seed, "fabric");
         g.trace = Some(trace);
     }
 
