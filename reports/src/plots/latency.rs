@@ -104,24 +104,13 @@ impl Figure for AckLatency<'_> {
         let (lo, hi) = values.fold((f64::MAX, 0f64), |(l, h), v| (l.min(v), h.max(v)));
         let (y0, y1) = log_range(lo, hi, self.time.label_room(MAIN_PLOT_PX));
 
-        let mut chart = ChartBuilder::on(&area)
-            .margin_right(30)
-            .margin_top(6)
-            .margin_left(16)
-            .x_label_area_size(X_AREA)
-            .y_label_area_size(Y_AREA)
-            .build_cartesian_2d(self.time.x(10), (y0..y1).log_scale().with_key_points(log_ticks(y0, y1)))?;
-        chart
-            .configure_mesh()
-            .x_desc(self.time.desc())
-            .y_desc("ack latency (ms, log scale)")
-            .axis_desc_style(axis_font())
-            .label_style(label_font())
-            .y_label_formatter(&|v| ms_tick(*v))
-            .x_label_formatter(&|v| self.time.tick(*v))
-            .max_light_lines(0)
-            .draw()?;
-        draw_fault_bands(&mut chart, self.time)?;
+        let mut chart = time_chart(
+            &area,
+            self.time,
+            (y0..y1).log_scale().with_key_points(log_ticks(y0, y1)),
+            "ack latency (ms, log scale)",
+            &|v| ms_tick(*v),
+        )?;
         for ((_, _, color), segs) in SERIES.iter().zip(&lines) {
             for seg in segs {
                 chart.draw_series(LineSeries::new(seg.clone(), color.stroke_width(2)))?;

@@ -13,6 +13,7 @@ mod throughput;
 use std::error::Error;
 use std::io;
 
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -309,6 +310,45 @@ where
             .pos(Pos::new(HPos::Center, VPos::Center)),
     ))?;
     Ok(())
+}
+
+/// A chart whose x axis is the run's virtual time.
+pub(crate) type TimeChart<'a, DB, Y> = ChartContext<'a, DB, Cartesian2d<Ticked, Y>>;
+
+/// A full-width chart over the run's time axis: the house margins, a mesh
+/// with the time axis and `y_desc`, and the fault bands drawn under the data.
+pub(crate) fn time_chart<'a, DB, Y>(
+    area: &'a DrawingArea<DB, Shift>,
+    time: &'a TimeAxis,
+    y: Y,
+    y_desc: &str,
+    y_fmt: &dyn Fn(&f64) -> String,
+) -> Result<TimeChart<'a, DB, Y::CoordDescType>, Box<dyn Error>>
+where
+    DB: DrawingBackend,
+    DB::ErrorType: 'static,
+    Y: AsRangedCoord<Value = f64>,
+    Y::CoordDescType: ValueFormatter<f64>,
+{
+    let mut chart = ChartBuilder::on(area)
+        .margin_right(30)
+        .margin_top(6)
+        .margin_left(16)
+        .x_label_area_size(X_AREA)
+        .y_label_area_size(Y_AREA)
+        .build_cartesian_2d(time.x(10), y)?;
+    chart
+        .configure_mesh()
+        .x_desc(time.desc())
+        .y_desc(y_desc)
+        .axis_desc_style(axis_font())
+        .label_style(label_font())
+        .y_label_formatter(y_fmt)
+        .x_label_formatter(&|v| time.tick(*v))
+        .max_light_lines(0)
+        .draw()?;
+    draw_fault_bands(&mut chart, time)?;
+    Ok(chart)
 }
 
 /// A linear f64 axis with exactly the given ticks (plotters' own

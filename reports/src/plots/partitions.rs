@@ -170,24 +170,7 @@ impl Figure for ReplicationLag<'_> {
         let lines: Vec<_> = (0..n).map(|p| self.line(p)).collect();
         let hi = lines.iter().flatten().map(|p| p.1).fold(0f64, f64::max);
         let top = hi.max(1.0) * (1.08 + self.time.label_room(MAIN_PLOT_PX));
-        let mut chart = ChartBuilder::on(&area)
-            .margin_right(30)
-            .margin_top(6)
-            .margin_left(16)
-            .x_label_area_size(X_AREA)
-            .y_label_area_size(Y_AREA)
-            .build_cartesian_2d(self.time.x(10), 0f64..top)?;
-        chart
-            .configure_mesh()
-            .x_desc(self.time.desc())
-            .y_desc("high-watermark lag (records)")
-            .axis_desc_style(axis_font())
-            .label_style(label_font())
-            .y_label_formatter(&|v| si(*v))
-            .x_label_formatter(&|v| self.time.tick(*v))
-            .max_light_lines(0)
-            .draw()?;
-        draw_fault_bands(&mut chart, self.time)?;
+        let mut chart = time_chart(&area, self.time, 0f64..top, "high-watermark lag (records)", &|v| si(*v))?;
         for (p, line) in lines.into_iter().enumerate() {
             let style = if many {
                 series_color(p).mix(0.45).stroke_width(1)

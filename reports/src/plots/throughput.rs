@@ -53,24 +53,7 @@ impl Figure for Throughput<'_> {
         let hi = lines.iter().flatten().map(|p| p.1).fold(0f64, f64::max);
         let top = if hi > 0.0 { hi } else { 1.0 } * (1.08 + self.time.label_room(MAIN_PLOT_PX));
 
-        let mut chart = ChartBuilder::on(&area)
-            .margin_right(30)
-            .margin_top(6)
-            .margin_left(16)
-            .x_label_area_size(X_AREA)
-            .y_label_area_size(Y_AREA)
-            .build_cartesian_2d(self.time.x(10), 0f64..top)?;
-        chart
-            .configure_mesh()
-            .x_desc(self.time.desc())
-            .y_desc("events per second")
-            .axis_desc_style(axis_font())
-            .label_style(label_font())
-            .y_label_formatter(&|v| si(*v))
-            .x_label_formatter(&|v| self.time.tick(*v))
-            .max_light_lines(0)
-            .draw()?;
-        draw_fault_bands(&mut chart, self.time)?;
+        let mut chart = time_chart(&area, self.time, 0f64..top, "events per second", &|v| si(*v))?;
         // The three often coincide; decreasing widths keep each visible as a
         // stripe inside the one below it.
         for (((_, _, color), line), width) in SERIES.iter().zip(lines).zip([7, 4, 2]) {
