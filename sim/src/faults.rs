@@ -49,6 +49,8 @@ impl Injector {
             Target::Controller => Some(l.controller()),
             Target::Gateway(g) => Some(l.gateway(*g)),
             Target::Client(c) => Some(l.client(*c)),
+            Target::Processor(i) => Some(l.processor(*i)),
+            Target::Sink => l.sink.then(|| l.sink()),
             Target::LeaderOf(p) => {
                 let md = self.sh.metadata.lock().expect("metadata lock");
                 md.get(*p).and_then(|s| s.leader).map(|b| l.broker(b))

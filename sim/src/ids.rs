@@ -13,7 +13,9 @@ pub type BrokerId = usize;
 /// A partition index over all topics (events topic first, then the dead-letter topic).
 pub type PartitionId = usize;
 
-/// The layout of roles on the fabric: controller, brokers, gateways, clients.
+/// The layout of roles on the fabric: controller, brokers, gateways, clients,
+/// then the read path (stream processor instances and the sink database) when
+/// the scenario has one.
 #[derive(Clone, Copy, Debug)]
 pub struct Layout {
     /// Number of brokers.
@@ -22,6 +24,10 @@ pub struct Layout {
     pub gateways: usize,
     /// Number of clients.
     pub clients: usize,
+    /// Number of stream processor instances (0: no read path).
+    pub processors: usize,
+    /// Whether a sink database node exists (it does whenever processors do).
+    pub sink: bool,
 }
 
 /// What a node is.
@@ -35,6 +41,10 @@ pub enum Role {
     Gateway(usize),
     /// Client.
     Client(usize),
+    /// Stream processor instance.
+    Processor(usize),
+    /// The sink database.
+    Sink,
 }
 
 impl fmt::Display for Role {
@@ -44,6 +54,8 @@ impl fmt::Display for Role {
             Role::Broker(i) => write!(f, "broker-{i}"),
             Role::Gateway(i) => write!(f, "gateway-{i}"),
             Role::Client(i) => write!(f, "client-{i}"),
+            Role::Processor(i) => write!(f, "processor-{i}"),
+            Role::Sink => write!(f, "sink"),
         }
     }
 }
@@ -51,7 +63,7 @@ impl fmt::Display for Role {
 impl Layout {
     /// Total nodes.
     pub fn nodes(&self) -> usize {
-        1 + self.brokers + self.gateways + self.clients
+        1 + self.brokers + self.gateways + self.clients + self.processors + usize::from(self.sink)
     }
     /// The controller's address.
     pub fn controller(&self) -> Addr {
@@ -69,6 +81,14 @@ impl Layout {
     pub fn client(&self, c: usize) -> Addr {
         Addr((1 + self.brokers + self.gateways + c) as u32)
     }
+    /// A processor instance's address.
+    pub fn processor(&self, i: usize) -> Addr {
+        Addr((1 + self.brokers + self.gateways + self.clients + i) as u32)
+    }
+    /// The sink's address (meaningful only when `sink` is set).
+    pub fn sink(&self) -> Addr {
+        Addr((1 + self.brokers + self.gateways + self.clients + self.processors) as u32)
+    }
     /// The role at an address.
     pub fn role(&self, a: Addr) -> Role {
         let i = a.0 as usize;
@@ -78,8 +98,12 @@ impl Layout {
             Role::Broker(i - 1)
         } else if i <= self.brokers + self.gateways {
             Role::Gateway(i - 1 - self.brokers)
-        } else {
+        } else if i <= self.brokers + self.gateways + self.clients {
             Role::Client(i - 1 - self.brokers - self.gateways)
+        } else if i <= self.brokers + self.gateways + self.clients + self.processors {
+            Role::Processor(i - 1 - self.brokers - self.gateways - self.clients)
+        } else {
+            Role::Sink
         }
     }
 }

@@ -191,6 +191,9 @@ fn spawn_nodes(sh: &Arc<Shared>) -> Vec<madsim::task::NodeId> {
                         crate::ids::Role::Broker(b) => crate::log::broker::broker_main(s, b).await,
                         crate::ids::Role::Gateway(g) => crate::gateway::gateway_main(s, g).await,
                         crate::ids::Role::Client(c) => crate::client::client_main(s, c).await,
+                        crate::ids::Role::Processor(_) | crate::ids::Role::Sink => {
+                            unreachable!("the read path is not spawned yet")
+                        }
                     }
                 }
             })

@@ -143,6 +143,8 @@ pub struct Shared {
     pub hw_board: Mutex<Vec<(BrokerId, u32, u64)>>,
     /// Incarnation counter per node.
     incarnations: Mutex<Vec<u64>>,
+    /// Processor checkpoints (sink commits of offsets and state) under way now; fault targets can wait for one.
+    pub checkpoints_in_flight: std::sync::atomic::AtomicU64,
     /// Set when the workload is over: clients stop generating.
     pub workload_over: std::sync::atomic::AtomicBool,
 }
@@ -155,6 +157,8 @@ impl Shared {
             brokers: t.brokers,
             gateways: t.gateways,
             clients: t.clients,
+            processors: scenario.processor.instances,
+            sink: scenario.processor.instances > 0,
         };
         let dlq = scenario.gateway.dead_letter_partitions;
         let assignment = crate::log::assign_replicas(t.partitions + dlq, t.brokers, t.replication_factor);
@@ -179,6 +183,7 @@ impl Shared {
             hw_board: Mutex::new(vec![(usize::MAX, 0, 0); t.partitions + dlq]),
             incarnations: Mutex::new(vec![0; layout.nodes()]),
             workload_over: std::sync::atomic::AtomicBool::new(false),
+            checkpoints_in_flight: std::sync::atomic::AtomicU64::new(0),
             scenario,
         }
     }

@@ -3,9 +3,11 @@
 
 mod locate;
 pub mod model;
+pub mod pipeline;
 mod validate;
 
 pub use model::*;
+pub use pipeline::*;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

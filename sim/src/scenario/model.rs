@@ -55,6 +55,12 @@ pub struct Scenario {
     pub resources: ResourceConfig,
     /// Traffic.
     pub workload: WorkloadSpec,
+    /// The stream processing job (read path); absent means write path only.
+    #[serde(default)]
+    pub processor: super::pipeline::ProcessorConfig,
+    /// The sink database.
+    #[serde(default)]
+    pub sink: super::pipeline::SinkConfig,
     /// Faults at fixed virtual times.
     #[serde(default)]
     pub faults: Vec<FaultSpec>,
@@ -396,7 +402,7 @@ impl Default for ResourceConfig {
 
 /// Who a fault hits. Written as a string in the file: `broker:2`,
 /// `leader:5` (the leader of partition 5 when the fault fires),
-/// `controller`, `gateway:0`, `client:3`.
+/// `controller`, `gateway:0`, `client:3`, `processor:1`, `sink`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
     /// A broker by id.
@@ -409,6 +415,10 @@ pub enum Target {
     Gateway(usize),
     /// A client.
     Client(usize),
+    /// A stream processor instance.
+    Processor(usize),
+    /// The sink database.
+    Sink,
 }
 
 impl std::fmt::Display for Target {
@@ -419,6 +429,8 @@ impl std::fmt::Display for Target {
             Target::Controller => write!(f, "controller"),
             Target::Gateway(i) => write!(f, "gateway:{i}"),
             Target::Client(i) => write!(f, "client:{i}"),
+            Target::Processor(i) => write!(f, "processor:{i}"),
+            Target::Sink => write!(f, "sink"),
         }
     }
 }
@@ -429,8 +441,11 @@ impl std::str::FromStr for Target {
         if s == "controller" {
             return Ok(Target::Controller);
         }
+        if s == "sink" {
+            return Ok(Target::Sink);
+        }
         let (role, idx) = s.split_once(':').ok_or_else(|| {
-            format!("target {s:?} must be `broker:N`, `leader:P`, `controller`, `gateway:N` or `client:N`")
+            format!("target {s:?} must be `broker:N`, `leader:P`, `controller`, `gateway:N`, `client:N`, `processor:N` or `sink`")
         })?;
         let n: usize = idx
             .parse()
@@ -440,8 +455,9 @@ impl std::str::FromStr for Target {
             "leader" => Ok(Target::LeaderOf(n)),
             "gateway" => Ok(Target::Gateway(n)),
             "client" => Ok(Target::Client(n)),
+            "processor" => Ok(Target::Processor(n)),
             _ => Err(format!(
-                "target {s:?}: unknown role {role:?} (broker, leader, controller, gateway, client)"
+                "target {s:?}: unknown role {role:?} (broker, leader, controller, gateway, client, processor, sink)"
             )),
         }
     }

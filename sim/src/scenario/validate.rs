@@ -213,7 +213,11 @@ fn target(field: &str, t: &Target, s: &Scenario) -> Result<(), Problem> {
         Target::LeaderOf(p) => (*p, s.topology.partitions, "partitions"),
         Target::Gateway(i) => (*i, s.topology.gateways, "gateways"),
         Target::Client(i) => (*i, s.topology.clients, "clients"),
-        Target::Controller => return Ok(()),
+        Target::Processor(i) => (*i, s.processor.instances, "processor instances"),
+        Target::Sink if s.processor.instances == 0 => {
+            return fail(field, "sink does not exist: the scenario has no [processor] section");
+        }
+        Target::Controller | Target::Sink => return Ok(()),
     };
     if n >= max {
         return fail(
