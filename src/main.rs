@@ -1,12 +1,26 @@
-//! The `streamsim` command line.
+//! The `streamsim` command line. Each command lives in its own module;
+//! this file holds the command list and the exit codes they share.
+
+mod merge;
+mod outcome;
+mod progress;
+mod run_cmd;
+mod seeds;
+mod shard_file;
+mod shrink;
+mod sweep;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
-use streamsim_reports::Verdict;
-use streamsim_sim::run::{run_scenario, RunOptions};
 use streamsim_sim::scenario::load_scenario;
+
+/// Exit code of a violated invariant or budget, or an outcome a sweep did not expect.
+pub const EXIT_UNEXPECTED: u8 = 1;
+/// Exit code of bad input: a scenario file, an argument, an unwritable report.
+pub const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code of a run that could not finish (watchdog or harness panic).
+pub const EXIT_RUN_ERROR: u8 = 3;
 
 /// Deterministic simulation and load testing of event pipelines.
 #[derive(Parser)]
@@ -19,28 +33,13 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run one scenario with one seed; exit 0 on pass, 1 on a violation, 2 on bad input, 3 if the run could not finish.
-    Run {
-        /// Scenario file (TOML).
-        scenario: PathBuf,
-        /// Seed; the same binary, scenario and seed give the same trace hash.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Print one JSON object instead of the human summary.
-        #[arg(long)]
-        json: bool,
-        /// Print the timeline of faults and protocol steps.
-        #[arg(long)]
-        timeline: bool,
-        /// Wall-clock seconds before the watchdog abandons the run.
-        #[arg(long, default_value_t = 600)]
-        wall_limit_s: u64,
-        /// Report directory (default: target/streamsim/<scenario>/seed-<N>).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Write no report (the summary or JSON is still printed).
-        #[arg(long, conflicts_with = "out")]
-        no_report: bool,
-    },
+    Run(run_cmd::RunArgs),
+    /// Run scenarios over a range of seeds in parallel; exit 0 when every outcome is what its scenario expects, 1 otherwise, 2 on bad input, 3 if a run could not finish.
+    Sweep(sweep::SweepArgs),
+    /// Join the results of the shards of a sweep into one sweep report; exit codes as for sweep.
+    Merge(merge::MergeArgs),
+    /// Shrink a failing seed to the smallest scenario that still violates the same invariant; exit 0 when written, 2 on bad input or a passing seed, 3 if the run could not finish.
+    Shrink(shrink::ShrinkArgs),
     /// Parse and validate scenario files without running them.
     Check {
         /// Scenario files.
@@ -51,87 +50,28 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run {
-            scenario,
-            seed,
-            json,
-            timeline,
-            wall_limit_s,
-            out: out_dir,
-            no_report,
-        } => {
-            let loaded = match load_scenario(&scenario) {
-                Ok(l) => l,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            let opts = RunOptions {
-                seed,
-                wall_limit: Duration::from_secs(wall_limit_s),
-            };
-            let out = match run_scenario(&loaded, &opts) {
-                Ok(o) => o,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    eprintln!("replay: {}", streamsim_sim::run::replay_command(&scenario, seed));
-                    return ExitCode::from(3);
-                }
-            };
-            if timeline {
-                for t in &out.timeline {
-                    println!(
-                        "{:>10.3}s  {:<12} {}",
-                        t.at_ms as f64 / 1000.0,
-                        format!("{:?}", t.kind),
-                        t.text
-                    );
-                }
-            }
-            let r = &out.report.result;
-            if !no_report {
-                let dir = out_dir.unwrap_or_else(|| {
-                    PathBuf::from("target/streamsim")
-                        .join(&r.scenario)
-                        .join(format!("seed-{seed}"))
-                });
-                match streamsim_reports::write_run_report(&out.report, &dir) {
-                    Ok(_) => eprintln!("report: {}", dir.display()),
-                    Err(e) => {
-                        eprintln!("error: cannot write the report to {}: {e}", dir.display());
-                        return ExitCode::from(2);
-                    }
-                }
-            }
-            if json {
-                println!("{}", serde_json::to_string(r).expect("result serialises"));
-            } else {
-                print!("{}", streamsim_reports::render_summary_text(r));
-            }
-            if r.verdict == Verdict::Violation {
-                eprintln!("violation with seed {seed}; replay with: {}", r.replay);
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
+        Command::Run(args) => run_cmd::run(args),
+        Command::Sweep(args) => sweep::sweep(args),
+        Command::Merge(args) => merge::merge(args),
+        Command::Shrink(args) => shrink::main(args),
+        Command::Check { scenarios } => check(scenarios),
+    }
+}
+
+fn check(scenarios: Vec<PathBuf>) -> ExitCode {
+    let mut bad = false;
+    for s in scenarios {
+        match load_scenario(&s) {
+            Ok(l) => println!("ok: {} ({})", s.display(), l.scenario.name),
+            Err(e) => {
+                eprintln!("error: {e}");
+                bad = true;
             }
         }
-        Command::Check { scenarios } => {
-            let mut bad = false;
-            for s in scenarios {
-                match load_scenario(&s) {
-                    Ok(l) => println!("ok: {} ({})", s.display(), l.scenario.name),
-                    Err(e) => {
-                        eprintln!("error: {e}");
-                        bad = true;
-                    }
-                }
-            }
-            if bad {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            }
-        }
+    }
+    if bad {
+        ExitCode::from(EXIT_BAD_INPUT)
+    } else {
+        ExitCode::SUCCESS
     }
 }

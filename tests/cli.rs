@@ -34,6 +34,52 @@ fn same_seed_same_trace_hash_in_separate_processes() {
 }
 
 #[test]
+fn read_path_runs_are_deterministic_across_processes() {
+    for name in [
+        "processor-crash-eos",
+        "neg-processor-crash-alo",
+        "gateway-crash-dedup",
+        "sink-outage",
+    ] {
+        let s = path(name);
+        let run = || json_of(&streamsim(&["run", &s, "--seed", "5", "--json", "--no-report"]));
+        let (a, b) = (run(), run());
+        assert_eq!(a["trace_hash"], b["trace_hash"], "{name}");
+        assert_eq!(a["events_in_sink"], b["events_in_sink"], "{name}");
+        assert_eq!(a["e2e_latency_ms"], b["e2e_latency_ms"], "{name}");
+        assert_eq!(a["verdict"], b["verdict"], "{name}");
+    }
+}
+
+#[test]
+fn read_path_json_fields() {
+    let j = json_of(&streamsim(&[
+        "run",
+        &path("processor-crash-eos"),
+        "--seed",
+        "2",
+        "--json",
+        "--no-report",
+    ]));
+    assert_eq!(j["events_in_sink"], j["events_acked"]);
+    for k in ["p50", "p99", "p999", "max"] {
+        assert!(j["e2e_latency_ms"][k].as_f64().unwrap() > 0.0, "e2e_latency_ms.{k}");
+    }
+    assert!(j["max_consumer_lag"].as_u64().is_some());
+    assert!(j["drain_s"].as_f64().is_some());
+    // A write-path-only scenario reports the read-path fields as null.
+    let w = json_of(&streamsim(&[
+        "run",
+        &path("steady"),
+        "--seed",
+        "2",
+        "--json",
+        "--no-report",
+    ]));
+    assert!(w["events_in_sink"].is_null() && w["e2e_latency_ms"].is_null());
+}
+
+#[test]
 fn json_has_the_documented_fields_and_pass_exits_0() {
     let out = streamsim(&["run", &path("steady"), "--seed", "3", "--json", "--no-report"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));

@@ -3,49 +3,14 @@
 
 mod common;
 
-use common::sweep;
-use std::time::Instant;
-use streamsim_reports::Verdict;
-
 const SEEDS: u64 = 50;
 
 fn assert_passes_every_seed(name: &str) {
-    let t = Instant::now();
-    let results = sweep(name, SEEDS, false);
-    assert_eq!(results.len() as u64, SEEDS);
-    for r in &results {
-        assert_eq!(
-            r.verdict,
-            Verdict::Pass,
-            "{name} seed {} violated {:?}; replay: {}",
-            r.seed,
-            r.violations,
-            r.replay
-        );
-        assert!(r.events_acked > 0, "{name} seed {} acknowledged nothing", r.seed);
-        assert_eq!(r.events_lost, 0);
-        assert_eq!(r.events_duplicated, 0);
-    }
-    eprintln!("{name}: {SEEDS} seeds passed in {:.1} s", t.elapsed().as_secs_f64());
+    common::assert_passes_every_seed(name, SEEDS);
 }
 
 fn assert_caught(name: &str, invariant: &str) {
-    let t = Instant::now();
-    let results = sweep(name, SEEDS, true);
-    let caught = results
-        .iter()
-        .find(|r| r.violations.iter().any(|v| v.invariant == invariant));
-    let r = caught.unwrap_or_else(|| panic!("{name}: no seed of {SEEDS} violated {invariant}"));
-    assert_eq!(
-        r.expect,
-        Verdict::Violation,
-        "{name} must be marked as a negative control"
-    );
-    eprintln!(
-        "{name}: caught {invariant} on seed {} in {:.1} s",
-        r.seed,
-        t.elapsed().as_secs_f64()
-    );
+    common::assert_caught(name, invariant, SEEDS);
 }
 
 #[test]

@@ -29,6 +29,12 @@ pub fn timeseries_csv(report: &RunReport) -> io::Result<Vec<u8>> {
     for b in 0..brokers {
         header.extend(["cpu", "disk", "nic"].map(|r| format!("b{b}_{r}")));
     }
+    // The read path's columns come last, so write-path readers of the file see the same layout.
+    let read = report.e2e_latency_us.is_some();
+    if read {
+        header.extend(["sunk", "e2e_p50_ms", "e2e_p99_ms", "e2e_p999_ms"].map(String::from));
+        header.extend((0..partitions).map(|p| format!("p{p}_consumer_lag")));
+    }
 
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(&header)?;
@@ -49,6 +55,12 @@ pub fn timeseries_csv(report: &RunReport) -> io::Result<Vec<u8>> {
         for b in 0..brokers {
             let u = bucket.brokers.get(b).copied().unwrap_or_default();
             row.extend([u.cpu, u.disk, u.nic].map(|f| decimal(f, 4)));
+        }
+        if read {
+            let e = &bucket.e2e_latency_ms;
+            row.push(bucket.sunk.to_string());
+            row.extend([e.p50, e.p99, e.p999].map(|v| decimal(v, 3)));
+            row.extend((0..partitions).map(|p| at(&bucket.consumer_lag, p)));
         }
         w.write_record(&row)?;
     }

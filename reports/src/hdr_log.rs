@@ -1,5 +1,5 @@
-//! `ack_latency.hlog`: the per-bucket acknowledgement latency histograms in
-//! the HdrHistogram interval log format, so the standard tools
+//! `ack_latency.hlog` and `e2e_latency.hlog`: per-bucket latency histograms
+//! in the HdrHistogram interval log format, so the standard tools
 //! (`HistogramLogProcessor`, HdrHistogram plotters) read a run directly.
 
 use std::io::{self, Write};
@@ -7,6 +7,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use hdrhistogram::serialization::interval_log::IntervalLogWriterBuilder;
 use hdrhistogram::serialization::V2DeflateSerializer;
+use hdrhistogram::Histogram;
 
 use crate::model::RunReport;
 
@@ -14,16 +15,22 @@ use crate::model::RunReport;
 /// which is what HdrHistogram tools assume for a unit ratio of 1000.
 const MAX_VALUE_DIVISOR: f64 = 1000.0;
 
-/// The interval log of a run's buckets; timestamps are virtual seconds.
-pub fn interval_log(report: &RunReport) -> io::Result<Vec<u8>> {
+/// The interval log of `intervals`, one histogram per bucket of `report`
+/// (same indexing), timestamps in virtual seconds; `what`, if given, names
+/// the quantity in a comment line.
+pub fn interval_log(report: &RunReport, intervals: &[Histogram<u64>], what: Option<&str>) -> io::Result<Vec<u8>> {
     let mut buf = Vec::new();
     let mut serializer = V2DeflateSerializer::new();
     {
+        let mut header = IntervalLogWriterBuilder::new();
+        header.add_comment("[Logged with streamsim]");
+        if let Some(what) = what {
+            header.add_comment(&format!("[{}]", what.replace('\n', " ")));
+        }
         // StartTime and BaseTime of 0 say "timestamps are offsets from the
         // start of the run": readers then neither guess nor treat virtual
         // seconds as dates.
-        let _ = IntervalLogWriterBuilder::new()
-            .add_comment("[Logged with streamsim]")
+        let _ = header
             .add_comment(&format!(
                 "[scenario {}, seed {}; virtual time; values in microseconds]",
                 report.result.scenario.replace('\n', " "),
@@ -42,7 +49,7 @@ pub fn interval_log(report: &RunReport) -> io::Result<Vec<u8>> {
         .begin_log_with(&mut buf, &mut serializer)?;
 
     let width = Duration::from_millis(report.bucket_ms.max(1));
-    for (i, h) in report.ack_intervals.iter().enumerate() {
+    for (i, h) in intervals.iter().enumerate() {
         let start_ms = report
             .buckets
             .get(i)

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use crate::model::RunReport;
 use crate::plots::RenderedPlot;
-use crate::summary::{as_expected, counts, invariant_rows, verdict_line, FILES};
+use crate::summary::{as_expected, counts, files, invariant_rows, verdict_line};
 use crate::text::{at_s, count, decimal, html, ms};
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;\
@@ -152,8 +152,22 @@ pub(crate) fn run_report_html(report: &RunReport, plots: &[RenderedPlot]) -> Str
         &["n"; 4],
         &[vec![ms(p.p50), ms(p.p99), ms(p.p999), ms(p.max)]],
     );
+    if let Some(e) = &r.read.e2e_latency_ms {
+        s.push_str("<h2>End-to-end latency (client to sink commit)</h2>\n");
+        table(
+            &mut s,
+            &["p50", "p99", "p99.9", "max"],
+            &["n"; 4],
+            &[vec![ms(e.p50), ms(e.p99), ms(e.p999), ms(e.max)]],
+        );
+    }
     s.push_str("<h2>Events</h2>\n");
-    let rows: Vec<Vec<String>> = counts(r).iter().map(|(k, v)| vec![html(k), count(*v)]).collect();
+    let mut rows: Vec<Vec<String>> = counts(r).iter().map(|(k, v)| vec![html(k), count(*v)]).collect();
+    rows.extend(
+        crate::summary::read_counts(r)
+            .into_iter()
+            .map(|(k, v)| vec![html(k), html(&v)]),
+    );
     table(&mut s, &["events", "count"], &["", "n"], &rows);
 
     s.push_str("<h2>Faults</h2>\n");
@@ -193,7 +207,7 @@ pub(crate) fn run_report_html(report: &RunReport, plots: &[RenderedPlot]) -> Str
         );
     }
     s.push_str("<h2>Files</h2>\n<ul>\n");
-    for (f, what) in FILES {
+    for (f, what) in files(report) {
         let _ = writeln!(s, "<li><a href=\"{f}\">{f}</a>: {}</li>", html(&what.replace('`', "")));
     }
     s.push_str("</ul>\n</body>\n</html>\n");

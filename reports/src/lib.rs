@@ -2,9 +2,10 @@
 //!
 //! A run report is a directory a person can open after a CI failure or a
 //! sizing run: the machine-readable result, a markdown and an HTML summary,
-//! the time series as CSV, the acknowledgement latency as an HdrHistogram
-//! interval log, and plots as SVG and PNG. A sweep report adds a results
-//! table, JUnit XML for CI, and the spread of p99 across seeds.
+//! the time series as CSV, the acknowledgement latency (and, for runs with
+//! a read path, the end-to-end latency) as HdrHistogram interval logs, and
+//! plots as SVG and PNG. A sweep report adds a results table, JUnit XML for
+//! CI, and the spread of p99 across seeds.
 
 #![warn(missing_docs)]
 
@@ -43,7 +44,9 @@ pub type RunReportFiles = ReportFiles;
 /// The files of a sweep report.
 pub type SweepReportFiles = ReportFiles;
 
-/// Names of the plots of a run report; each is written as `<name>.svg` and `<name>.png`.
+/// Names of the plots of every run report (the write path's); each is
+/// written as `<name>.svg` and `<name>.png`. [`run_plots`] gives the full
+/// list for a given run.
 pub const RUN_PLOTS: [&str; 6] = [
     "ack_latency",
     "throughput",
@@ -53,11 +56,41 @@ pub const RUN_PLOTS: [&str; 6] = [
     "broker_utilisation",
 ];
 
+/// Names of the plots only runs with a read path (stream processor and
+/// sink) get: end-to-end latency and consumer lag over time.
+pub const READ_PLOTS: [&str; 2] = ["e2e_latency", "consumer_lag"];
+
+/// Every run plot in report order, each with whether it needs a read path:
+/// each read-path plot follows its write-path counterpart.
+const ALL_RUN_PLOTS: [(&str, bool); 8] = [
+    ("ack_latency", false),
+    ("e2e_latency", true),
+    ("throughput", false),
+    ("partition_load", false),
+    ("replication_lag", false),
+    ("consumer_lag", true),
+    ("latency_distribution", false),
+    ("broker_utilisation", false),
+];
+
+/// The plots of `report`, in the order the summary shows them: [`RUN_PLOTS`],
+/// plus [`READ_PLOTS`] when the run has a read path
+/// (`report.e2e_latency_us` is set).
+pub fn run_plots(report: &RunReport) -> Vec<&'static str> {
+    let read = report.e2e_latency_us.is_some();
+    ALL_RUN_PLOTS
+        .iter()
+        .filter(|(_, needs_read)| read || !needs_read)
+        .map(|(name, _)| *name)
+        .collect()
+}
+
 /// Writes the report of one run into `dir`, creating it if missing.
 ///
 /// The directory gets `result.json`, `summary.md`, `report.html`,
-/// `timeseries.csv`, `ack_latency.hlog` and every plot of [`RUN_PLOTS`] as
-/// SVG and PNG. Existing files of the same names are replaced.
+/// `timeseries.csv`, `ack_latency.hlog`, `e2e_latency.hlog` when the run
+/// has a read path, and every plot of [`run_plots`] as SVG and PNG.
+/// Existing files of the same names are replaced.
 pub fn write_run_report(report: &RunReport, dir: &Path) -> io::Result<RunReportFiles> {
     fs::create_dir_all(dir)?;
     let mut out = ReportFiles {
@@ -68,7 +101,17 @@ pub fn write_run_report(report: &RunReport, dir: &Path) -> io::Result<RunReportF
     let json = serde_json::to_string_pretty(&report.result).map_err(io::Error::other)?;
     out.write("result.json", format!("{json}\n").as_bytes())?;
     out.write("timeseries.csv", &csv_series::timeseries_csv(report)?)?;
-    out.write("ack_latency.hlog", &hdr_log::interval_log(report)?)?;
+    out.write(
+        "ack_latency.hlog",
+        &hdr_log::interval_log(report, &report.ack_intervals, None)?,
+    )?;
+    if report.e2e_latency_us.is_some() {
+        let what = "end-to-end latency, client generation to sink commit, by commit time";
+        out.write(
+            "e2e_latency.hlog",
+            &hdr_log::interval_log(report, &report.e2e_intervals, Some(what))?,
+        )?;
+    }
 
     let rendered = plots::render_run_plots(report)?;
     for plot in &rendered {

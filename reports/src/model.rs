@@ -114,6 +114,24 @@ pub struct RunResult {
     pub wall_s: f64,
     /// Command that replays this run.
     pub replay: String,
+    /// The read path's figures (all `null` for a write-path-only scenario).
+    #[serde(flatten)]
+    pub read: ReadResult,
+}
+
+/// What the read path (stream processor and sink) did in a run.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct ReadResult {
+    /// Distinct events with a row in the sink's `events` table.
+    pub events_in_sink: Option<u64>,
+    /// End-to-end latency, client generation to sink commit.
+    pub e2e_latency_ms: Option<Percentiles>,
+    /// Largest consumer lag of any partition at any sample (records between the high watermark and the committed offset).
+    pub max_consumer_lag: Option<u64>,
+    /// Virtual seconds from the end of the workload until the sink held everything (consumer lag zero everywhere).
+    pub drain_s: Option<f64>,
+    /// Events the processor sent to the late side output.
+    pub events_late: Option<u64>,
 }
 
 /// A window of virtual time during which a fault was active.
@@ -157,6 +175,15 @@ pub struct Bucket {
     pub partition_hw_lag: Vec<u64>,
     /// Utilisation per broker, indexed by broker id.
     pub brokers: Vec<Utilisation>,
+    /// Events whose first row the sink committed in the bucket (throughput out).
+    #[serde(default)]
+    pub sunk: u64,
+    /// End-to-end latency percentiles of events first committed to the sink in the bucket.
+    #[serde(default)]
+    pub e2e_latency_ms: Percentiles,
+    /// Consumer lag per partition at the end of the bucket: high watermark minus the processor's committed offset (empty without a read path).
+    #[serde(default)]
+    pub consumer_lag: Vec<u64>,
 }
 
 /// Everything a report needs about one run.
@@ -173,6 +200,10 @@ pub struct RunReport {
     pub ack_intervals: Vec<Histogram<u64>>,
     /// Whole-run acknowledgement latency, microseconds.
     pub ack_latency_us: Histogram<u64>,
+    /// End-to-end latency of each bucket, microseconds (empty without a read path).
+    pub e2e_intervals: Vec<Histogram<u64>>,
+    /// Whole-run end-to-end latency, microseconds (`None` without a read path).
+    pub e2e_latency_us: Option<Histogram<u64>>,
     /// Fault windows to shade on time plots.
     pub faults: Vec<FaultWindow>,
     /// Topology and knobs, in display order, for the summary. A knob named

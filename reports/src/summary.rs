@@ -169,9 +169,19 @@ pub(crate) fn run_summary_markdown(report: &RunReport) -> String {
     s.push_str("\n## Acknowledgement latency\n\n| p50 | p99 | p99.9 | max |\n| ---: | ---: | ---: | ---: |\n");
     let _ = writeln!(s, "| {} | {} | {} | {} |", ms(p.p50), ms(p.p99), ms(p.p999), ms(p.max));
 
+    if let Some(e) = &r.read.e2e_latency_ms {
+        s.push_str(
+            "\n## End-to-end latency (client to sink commit)\n\n| p50 | p99 | p99.9 | max |\n| ---: | ---: | ---: | ---: |\n",
+        );
+        let _ = writeln!(s, "| {} | {} | {} | {} |", ms(e.p50), ms(e.p99), ms(e.p999), ms(e.max));
+    }
+
     s.push_str("\n## Events\n\n| events | count |\n| --- | ---: |\n");
     for (k, v) in counts(r) {
         let _ = writeln!(s, "| {k} | {} |", count(v));
+    }
+    for (k, v) in read_counts(r) {
+        let _ = writeln!(s, "| {k} | {v} |");
     }
 
     s.push_str("\n## Faults\n\n");
@@ -194,11 +204,13 @@ pub(crate) fn run_summary_markdown(report: &RunReport) -> String {
     }
 
     s.push_str("\n## Plots\n\n");
-    for (name, title) in crate::RUN_PLOTS.iter().zip(crate::plots::RUN_PLOT_TITLES) {
+    let read = report.e2e_latency_us.is_some();
+    for name in crate::run_plots(report) {
+        let title = crate::plots::run_plot_title(name, read);
         let _ = writeln!(s, "### {title}\n\n![{title}]({name}.png)\n\n[SVG]({name}.svg)\n");
     }
     s.push_str("## Files\n\n");
-    for (f, what) in FILES {
+    for (f, what) in files(report) {
         let _ = writeln!(s, "- [{f}]({f}): {what}");
     }
     s
@@ -215,6 +227,21 @@ pub(crate) const FILES: [(&str, &str); 4] = [
     ("report.html", "this summary with the plots, in one file"),
 ];
 
+/// The read path's data file, listed after `ack_latency.hlog` when present.
+const E2E_FILE: (&str, &str) = (
+    "e2e_latency.hlog",
+    "end-to-end latency (client to sink commit) per bucket, HdrHistogram interval log (µs)",
+);
+
+/// The data files of `report`: [`FILES`], and the read path's when it has one.
+pub(crate) fn files(report: &RunReport) -> Vec<(&'static str, &'static str)> {
+    let mut out = FILES.to_vec();
+    if report.e2e_latency_us.is_some() {
+        out.insert(3, E2E_FILE);
+    }
+    out
+}
+
 /// The event counts of a run, labelled.
 pub(crate) fn counts(r: &RunResult) -> [(&'static str, u64); 8] {
     [
@@ -227,6 +254,28 @@ pub(crate) fn counts(r: &RunResult) -> [(&'static str, u64); 8] {
         ("dead-lettered", r.events_dead_lettered),
         ("backpressure rejections", r.backpressure_rejections),
     ]
+}
+
+/// The read path's figures, labelled and formatted (empty for a write-path-only run).
+pub(crate) fn read_counts(r: &RunResult) -> Vec<(&'static str, String)> {
+    let x = &r.read;
+    let mut out = Vec::new();
+    if let Some(n) = x.events_in_sink {
+        out.push(("in the sink", count(n)));
+    }
+    if let Some(n) = x.events_late {
+        out.push(("late (side output)", count(n)));
+    }
+    if let Some(n) = x.max_consumer_lag {
+        out.push(("largest consumer lag (records)", count(n)));
+    }
+    if x.events_in_sink.is_some() {
+        let d = x
+            .drain_s
+            .map_or("did not drain".to_string(), |d| format!("{} s", decimal(d, 3)));
+        out.push(("read path drained after the workload", d));
+    }
+    out
 }
 
 /// A compact summary of a run for the terminal: verdict, counts, latency,
@@ -267,6 +316,18 @@ pub fn render_summary_text(r: &RunResult) -> String {
         ms(p.p999),
         ms(p.max)
     );
+    if let Some(e) = &r.read.e2e_latency_ms {
+        let _ = writeln!(
+            s,
+            "  end to end  p50 {}  p99 {}  p99.9 {}  max {}",
+            ms(e.p50),
+            ms(e.p99),
+            ms(e.p999),
+            ms(e.max)
+        );
+        let read: Vec<String> = read_counts(r).into_iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let _ = writeln!(s, "  read path   {}", read.join("  "));
+    }
     for b in &r.budgets {
         let _ = writeln!(
             s,

@@ -1,13 +1,16 @@
 //! Sweep reports: many seeds of many scenarios, judged against what each
 //! scenario expects (negative controls are expected to fail).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::fs;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
-use crate::junit::{failure_headline, junit_xml};
+use serde::{Deserialize, Serialize};
+
+pub use crate::junit::failure_headline;
+use crate::junit::junit_xml;
 use crate::model::{RunResult, Verdict};
 use crate::plots::sweep::{P99AcrossSeeds, StripRow};
 use crate::text::{count, decimal, md_cell, md_code_block, md_code_span, median_sorted, verdict_str};
@@ -20,6 +23,25 @@ pub struct SweepEntry {
     pub result: RunResult,
     /// Where the run's report was written, if one was.
     pub report_dir: Option<PathBuf>,
+}
+
+/// A run of a sweep that did not finish (the wall-clock watchdog fired or
+/// the harness panicked), so it has no result: JUnit reports it as an error,
+/// the summary lists it with its replay command.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepRunError {
+    /// Scenario name.
+    pub scenario: String,
+    /// Path of the scenario file as given on the command line.
+    pub scenario_path: String,
+    /// Seed of the run.
+    pub seed: u64,
+    /// What the scenario file expected.
+    pub expect: Verdict,
+    /// What happened, e.g. the watchdog's message.
+    pub message: String,
+    /// Command that replays this run.
+    pub replay: String,
 }
 
 /// What a sweep found for one scenario.
@@ -45,9 +67,25 @@ pub struct SweepSummaryRow {
     pub worst_ack_p99_ms: f64,
 }
 
-/// Runs with an outcome the scenario did not expect, in report order.
-fn is_unexpected(e: &SweepEntry) -> bool {
-    e.result.verdict != e.result.expect
+/// Scenarios with at least one violating run among `entries`.
+pub fn caught_scenarios<'a>(entries: impl IntoIterator<Item = &'a SweepEntry>) -> BTreeSet<String> {
+    entries
+        .into_iter()
+        .filter(|e| e.result.verdict == Verdict::Violation)
+        .map(|e| e.result.scenario.clone())
+        .collect()
+}
+
+/// Whether a run counts against its scenario's `expect`. A scenario that
+/// must pass must pass on every seed. A negative control only has to be
+/// caught on some seed of the sweep, so its passing seeds are fine, unless
+/// no seed was caught: then every one of them is a miss. `caught` comes from
+/// [`caught_scenarios`] over the whole sweep (all shards, once merged).
+pub fn is_unexpected(e: &SweepEntry, caught: &BTreeSet<String>) -> bool {
+    match e.result.expect {
+        Verdict::Pass => e.result.verdict != Verdict::Pass,
+        Verdict::Violation => !caught.contains(&e.result.scenario),
+    }
 }
 
 /// Entries grouped by scenario (by name), each group sorted by seed, so the
@@ -67,6 +105,7 @@ fn grouped(entries: &[SweepEntry]) -> Vec<(String, Vec<&SweepEntry>)> {
 
 /// One row per scenario, ordered by scenario name.
 pub fn summarize(entries: &[SweepEntry]) -> Vec<SweepSummaryRow> {
+    let caught = caught_scenarios(entries);
     grouped(entries)
         .into_iter()
         .map(|(scenario, runs)| {
@@ -78,7 +117,7 @@ pub fn summarize(entries: &[SweepEntry]) -> Vec<SweepSummaryRow> {
                 seeds_run: runs.len(),
                 passed: runs.iter().filter(|e| e.result.verdict == Verdict::Pass).count(),
                 violations: runs.iter().filter(|e| e.result.verdict == Verdict::Violation).count(),
-                unexpected: runs.iter().filter(|e| is_unexpected(e)).count(),
+                unexpected: runs.iter().filter(|e| is_unexpected(e, &caught)).count(),
                 best_ack_p99_ms: p99.first().copied().unwrap_or(0.0),
                 median_ack_p99_ms: median_sorted(&p99),
                 worst_ack_p99_ms: p99.last().copied().unwrap_or(0.0),
@@ -95,19 +134,39 @@ const MAX_LISTED: usize = 50;
 /// command. Report directories are shown as paths, since a job summary
 /// cannot link into the job's files.
 pub fn sweep_summary_markdown(entries: &[SweepEntry]) -> String {
-    sweep_markdown(entries, None)
+    sweep_markdown(entries, &[], None)
 }
 
-fn sweep_markdown(entries: &[SweepEntry], link_base: Option<&Path>) -> String {
+/// [`sweep_summary_markdown`] with the runs that did not finish listed too.
+pub fn sweep_summary_markdown_with_errors(entries: &[SweepEntry], errors: &[SweepRunError]) -> String {
+    sweep_markdown(entries, errors, None)
+}
+
+/// Run errors sorted by scenario, then seed, as every report lists them.
+fn sorted_errors(errors: &[SweepRunError]) -> Vec<&SweepRunError> {
+    let mut v: Vec<&SweepRunError> = errors.iter().collect();
+    v.sort_by(|a, b| (&a.scenario, a.seed).cmp(&(&b.scenario, b.seed)));
+    v
+}
+
+fn sweep_markdown(entries: &[SweepEntry], errors: &[SweepRunError], link_base: Option<&Path>) -> String {
     let rows = summarize(entries);
+    let caught = caught_scenarios(entries);
     let unexpected: Vec<&SweepEntry> = grouped(entries)
         .into_iter()
         .flat_map(|g| g.1)
-        .filter(|e| is_unexpected(e))
+        .filter(|e| is_unexpected(e, &caught))
         .collect();
     let mut s = String::new();
-    let runs = count(entries.len() as u64);
-    if unexpected.is_empty() {
+    let runs = count((entries.len() + errors.len()) as u64);
+    if !errors.is_empty() {
+        let _ = writeln!(
+            s,
+            "## ❌ streamsim sweep: {} runs did not finish and {} outcomes were unexpected in {runs} runs\n",
+            count(errors.len() as u64),
+            count(unexpected.len() as u64),
+        );
+    } else if unexpected.is_empty() {
         let _ = writeln!(
             s,
             "## ✅ streamsim sweep: {} scenarios, {runs} runs, every outcome as expected\n",
@@ -138,6 +197,17 @@ fn sweep_markdown(entries: &[SweepEntry], link_base: Option<&Path>) -> String {
             decimal(r.median_ack_p99_ms, 3),
             decimal(r.worst_ack_p99_ms, 3),
         );
+    }
+    if !errors.is_empty() {
+        s.push_str("\n### Runs that did not finish\n");
+        for e in sorted_errors(errors).into_iter().take(MAX_LISTED) {
+            let _ = writeln!(s, "\n#### {} seed {}\n", md_cell(&e.scenario), e.seed);
+            let _ = writeln!(s, "{}\n", md_cell(&e.message));
+            s.push_str(&md_code_block("sh", &e.replay));
+        }
+        if errors.len() > MAX_LISTED {
+            let _ = writeln!(s, "\n…and {} more.", errors.len() - MAX_LISTED);
+        }
     }
     if unexpected.is_empty() {
         return s;
@@ -194,14 +264,27 @@ fn sweep_markdown(entries: &[SweepEntry], link_base: Option<&Path>) -> String {
 /// `results.csv`, `junit.xml`, `summary.md` and the `p99_across_seeds`
 /// plot as SVG and PNG.
 pub fn write_sweep_report(entries: &[SweepEntry], dir: &Path) -> io::Result<SweepReportFiles> {
+    write_sweep_report_with_errors(entries, &[], dir)
+}
+
+/// [`write_sweep_report`] for a sweep some of whose runs did not finish:
+/// they are JUnit errors, rows of `results.csv` with the verdict `error`,
+/// and a section of `summary.md`.
+pub fn write_sweep_report_with_errors(
+    entries: &[SweepEntry],
+    errors: &[SweepRunError],
+    dir: &Path,
+) -> io::Result<SweepReportFiles> {
     fs::create_dir_all(dir)?;
     let mut out = ReportFiles {
         dir: dir.to_path_buf(),
         files: Vec::new(),
     };
     let groups = grouped(entries);
-    out.write("results.csv", &results_csv(&groups, dir)?)?;
-    out.write("junit.xml", &junit_xml(&groups)?)?;
+    let errors = sorted_errors(errors);
+    let caught = caught_scenarios(entries);
+    out.write("results.csv", &results_csv(&groups, &errors, &caught, dir)?)?;
+    out.write("junit.xml", &junit_xml(&groups, &errors, &caught)?)?;
 
     let strips = groups
         .iter()
@@ -209,7 +292,7 @@ pub fn write_sweep_report(entries: &[SweepEntry], dir: &Path) -> io::Result<Swee
             scenario: scenario.clone(),
             points: runs
                 .iter()
-                .map(|e| (e.result.seed, e.result.ack_latency_ms.p99, is_unexpected(e)))
+                .map(|e| (e.result.seed, e.result.ack_latency_ms.p99, is_unexpected(e, &caught)))
                 .collect(),
         })
         .collect();
@@ -222,7 +305,8 @@ pub fn write_sweep_report(entries: &[SweepEntry], dir: &Path) -> io::Result<Swee
     out.write("p99_across_seeds.png", &plot.png)?;
 
     let mut md = String::from("# streamsim sweep\n\n");
-    md.push_str(&sweep_markdown(entries, Some(dir)));
+    let owned: Vec<SweepRunError> = errors.into_iter().cloned().collect();
+    md.push_str(&sweep_markdown(entries, &owned, Some(dir)));
     md.push_str(
         "\n## Ack latency p99 across seeds\n\n![Ack latency p99 across seeds](p99_across_seeds.png)\n\n\
          [SVG](p99_across_seeds.svg)\n\n## Files\n\n\
@@ -233,7 +317,12 @@ pub fn write_sweep_report(entries: &[SweepEntry], dir: &Path) -> io::Result<Swee
     Ok(out)
 }
 
-fn results_csv(groups: &[(String, Vec<&SweepEntry>)], dir: &Path) -> io::Result<Vec<u8>> {
+fn results_csv(
+    groups: &[(String, Vec<&SweepEntry>)],
+    errors: &[&SweepRunError],
+    caught: &BTreeSet<String>,
+    dir: &Path,
+) -> io::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
         "scenario",
@@ -254,7 +343,29 @@ fn results_csv(groups: &[(String, Vec<&SweepEntry>)], dir: &Path) -> io::Result<
         "replay",
         "report_dir",
     ])?;
-    for e in groups.iter().flat_map(|g| &g.1) {
+    // Rows in (scenario, seed) order, runs that did not finish among them.
+    let mut rows: Vec<(&str, u64, Result<&SweepEntry, &SweepRunError>)> = groups
+        .iter()
+        .flat_map(|g| &g.1)
+        .map(|e| (e.result.scenario.as_str(), e.result.seed, Ok(*e)))
+        .chain(errors.iter().map(|e| (e.scenario.as_str(), e.seed, Err(*e))))
+        .collect();
+    rows.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    for (_, _, row) in rows {
+        let e = match row {
+            Ok(e) => e,
+            Err(err) => {
+                let mut rec = vec![String::new(); 17];
+                rec[0] = err.scenario.clone();
+                rec[1] = err.seed.to_string();
+                rec[2] = "error".to_string();
+                rec[3] = verdict_str(err.expect).to_string();
+                rec[4] = "false".to_string();
+                rec[15] = err.replay.clone();
+                w.write_record(&rec)?;
+                continue;
+            }
+        };
         let r = &e.result;
         let first = r.violations.first();
         let lat = &r.ack_latency_ms;
@@ -263,7 +374,7 @@ fn results_csv(groups: &[(String, Vec<&SweepEntry>)], dir: &Path) -> io::Result<
             r.seed.to_string(),
             verdict_str(r.verdict).to_string(),
             verdict_str(r.expect).to_string(),
-            (r.verdict == r.expect).to_string(),
+            (!is_unexpected(e, caught)).to_string(),
             first.map(|v| v.invariant.clone()).unwrap_or_default(),
             first.map(|v| v.at_ms.to_string()).unwrap_or_default(),
             decimal(lat.p50, 3),
@@ -286,7 +397,7 @@ fn results_csv(groups: &[(String, Vec<&SweepEntry>)], dir: &Path) -> io::Result<
 
 /// `target` relative to the directory `base`, with `/` separators, worked
 /// out lexically (the directories need not exist yet).
-pub(crate) fn relative_link(target: &Path, base: &Path) -> String {
+pub fn relative_link(target: &Path, base: &Path) -> String {
     let cwd = std::env::current_dir().unwrap_or_default();
     let norm = |p: &Path| -> Vec<String> {
         let abs = if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) };
@@ -348,5 +459,38 @@ mod tests {
         assert_eq!(relative_link(Path::new("out/sweep/a"), Path::new("out/sweep")), "a");
         assert_eq!(relative_link(Path::new("/x/y"), Path::new("/x/y")), ".");
         assert_eq!(link_target("a b(1)"), "a%20b%281%29");
+    }
+
+    #[test]
+    fn runs_that_did_not_finish_are_reported() {
+        let dir = std::env::temp_dir().join(format!("streamsim-sweep-errors-{}", std::process::id()));
+        let err = |seed| SweepRunError {
+            scenario: "crash <x>".into(),
+            scenario_path: "s.toml".into(),
+            seed,
+            expect: Verdict::Pass,
+            message: "watchdog: stuck".into(),
+            replay: format!("streamsim run s.toml --seed {seed}"),
+        };
+        write_sweep_report_with_errors(&[], &[err(9), err(2)], &dir).unwrap();
+        let junit = fs::read_to_string(dir.join("junit.xml")).unwrap();
+        assert!(junit.contains(r#"tests="2" failures="0" errors="2""#), "{junit}");
+        let seed2 = junit.find(r#"name="seed-2""#).unwrap();
+        assert!(
+            seed2 < junit.find(r#"name="seed-9""#).unwrap(),
+            "cases by seed: {junit}"
+        );
+        assert!(
+            junit.contains(r#"type="watchdog""#) && junit.contains("crash &lt;x&gt;"),
+            "{junit}"
+        );
+        let csv = fs::read_to_string(dir.join("results.csv")).unwrap();
+        let rows: Vec<&str> = csv.lines().skip(1).collect();
+        assert_eq!(rows.len(), 2);
+        assert!(rows[0].starts_with("crash <x>,2,error,pass,false,"), "{csv}");
+        assert!(rows[0].contains("streamsim run s.toml --seed 2"), "{csv}");
+        let md = fs::read_to_string(dir.join("summary.md")).unwrap();
+        assert!(md.contains("2 runs did not finish") && md.contains("--seed 9"), "{md}");
+        let _ = fs::remove_dir_all(&dir);
     }
 }

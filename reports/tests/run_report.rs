@@ -6,11 +6,8 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
-use hdrhistogram::serialization::Deserializer;
+use common::{assert_png_plot, assert_well_formed, decode_hlog, svg_texts};
 use hdrhistogram::Histogram;
-use quick_xml::events::Event;
-use quick_xml::Reader;
 use streamsim_reports::{write_run_report, FaultWindow, RunResult, PLOT_SIZE, RUN_PLOTS};
 
 const DATA_FILES: [&str; 5] = [
@@ -23,46 +20,6 @@ const DATA_FILES: [&str; 5] = [
 
 fn read(dir: &Path, name: &str) -> String {
     fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
-/// Width and height from a PNG's signature and IHDR chunk.
-fn png_size(bytes: &[u8]) -> (u32, u32) {
-    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "PNG signature");
-    assert_eq!(&bytes[12..16], b"IHDR", "first chunk is IHDR");
-    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
-    (be(&bytes[16..20]), be(&bytes[20..24]))
-}
-
-/// The text of every `<text>` element of an SVG, unescaped and trimmed.
-fn svg_texts(svg: &str) -> Vec<String> {
-    let mut reader = Reader::from_str(svg);
-    let (mut out, mut inside) = (Vec::new(), false);
-    loop {
-        match reader.read_event().unwrap() {
-            Event::Start(e) if e.name().as_ref() == b"text" => inside = true,
-            Event::End(e) if e.name().as_ref() == b"text" => inside = false,
-            Event::Text(t) if inside => out.push(t.unescape().unwrap().trim().to_string()),
-            Event::Eof => break,
-            _ => {}
-        }
-    }
-    out
-}
-
-/// Fails unless `text` parses as XML from start to end.
-fn assert_well_formed(name: &str, text: &str) {
-    let mut reader = Reader::from_str(text);
-    let mut depth = 0i64;
-    loop {
-        match reader.read_event() {
-            Ok(Event::Start(_)) => depth += 1,
-            Ok(Event::End(_)) => depth -= 1,
-            Ok(Event::Eof) => break,
-            Ok(_) => {}
-            Err(e) => panic!("{name} is not well-formed XML: {e}"),
-        }
-    }
-    assert_eq!(depth, 0, "{name}: unbalanced elements");
 }
 
 #[test]
@@ -144,24 +101,15 @@ fn hlog_decodes_to_the_source_histograms() {
     let text = String::from_utf8(bytes.clone()).unwrap();
     assert!(text.contains("\"StartTimestamp\",\"Interval_Length\""));
 
-    let mut deserializer = Deserializer::new();
+    let log = decode_hlog(&bytes);
     let mut merged: Histogram<u64> = streamsim_reports::latency_histogram();
     let mut starts = Vec::new();
-    let mut base_time = None;
-    for entry in IntervalLogIterator::new(&bytes) {
-        match entry.unwrap() {
-            LogEntry::BaseTime(t) => base_time = Some(t),
-            LogEntry::StartTime(_) => {}
-            LogEntry::Interval(h) => {
-                starts.push(h.start_timestamp().as_millis() as u64);
-                assert_eq!(h.duration().as_millis(), 1000);
-                let raw = base64_decode(h.encoded_histogram());
-                let decoded: Histogram<u64> = deserializer.deserialize(&mut raw.as_slice()).unwrap();
-                merged.add(&decoded).unwrap();
-            }
-        }
+    for (start_ms, length_ms, h) in &log.intervals {
+        starts.push(*start_ms);
+        assert_eq!(*length_ms, 1000);
+        merged.add(h).unwrap();
     }
-    assert_eq!(base_time, Some(std::time::Duration::ZERO));
+    assert_eq!(log.base_time, Some(std::time::Duration::ZERO));
     let bucket_starts: Vec<u64> = report.buckets.iter().map(|b| b.start_ms).collect();
     assert_eq!(starts, bucket_starts);
     assert_eq!(merged.len(), report.ack_latency_us.len());
@@ -172,44 +120,13 @@ fn hlog_decodes_to_the_source_histograms() {
     assert_eq!(merged.max(), report.ack_latency_us.max());
 }
 
-/// Standard base64, enough for the test (the crate's own dependency
-/// encodes; decoding independently checks the encoding).
-fn base64_decode(s: &str) -> Vec<u8> {
-    let val = |c: u8| match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'+' => 62,
-        b'/' => 63,
-        _ => panic!("bad base64 byte {c}"),
-    };
-    let clean: Vec<u8> = s.bytes().filter(|&c| c != b'=').collect();
-    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
-    for chunk in clean.chunks(4) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, &c)| acc | (u32::from(val(c)) << (18 - 6 * i)));
-        let bytes = n.to_be_bytes();
-        out.extend_from_slice(&bytes[1..chunk.len()]);
-    }
-    out
-}
-
 #[test]
 fn plots_are_pngs_of_the_intended_size_and_svgs_with_titles_and_faults() {
     let dir = common::out_dir("run-plots");
     write_run_report(&common::synthetic_report(), &dir).unwrap();
     for name in RUN_PLOTS {
         let png = fs::read(dir.join(format!("{name}.png"))).unwrap();
-        assert_eq!(png_size(&png), (PLOT_SIZE.width, PLOT_SIZE.height), "{name}.png");
-        let decoder = png::Decoder::new(png.as_slice());
-        let mut reader = decoder.read_info().unwrap();
-        let mut buf = vec![0; reader.output_buffer_size()];
-        let info = reader.next_frame(&mut buf).unwrap();
-        // Not a blank canvas: more than background and one colour.
-        let distinct: std::collections::BTreeSet<&[u8]> = buf[..info.buffer_size()].chunks(3).take(400_000).collect();
-        assert!(distinct.len() > 20, "{name}.png looks blank");
+        assert_png_plot(name, &png, PLOT_SIZE);
 
         let svg = read(&dir, &format!("{name}.svg"));
         assert!(svg.starts_with("<svg"), "{name}.svg");

@@ -65,7 +65,10 @@ pub async fn client_main(sh: Arc<Shared>, idx: usize) {
     let workload_end_ms = (sh.scenario.duration_s * 1000.0) as u64;
     let mut draws: Vec<EventDraw> = Vec::new();
     let mut drawn_to = clock::now_ms();
-    let mut next_tick = drawn_to + linger;
+    // Each client's linger ticks start at a seed-drawn phase: real clients are not in lockstep,
+    // and a fault at a round time must not always meet the same point of every client's cycle.
+    let phase = c.rng.gen_range(0..linger.max(1));
+    let mut next_tick = drawn_to + linger + phase;
     loop {
         let batch = sh.fabric.recv(addr, next_tick.max(clock::now_ms() + 1)).await;
         let now_us = clock::now_us();
@@ -109,6 +112,7 @@ impl Client {
                 event_time_ms: now_ms.saturating_sub(d.event_time_lag_ms),
                 schema_version: d.schema_version,
                 malformed: d.malformed,
+                born_us: now_us,
             };
             self.sh.workload_hash[self.idx].record(&[
                 r.id.client as u64,

@@ -16,17 +16,27 @@ compile_error!(
 pub mod checker;
 pub mod client;
 pub mod clock;
+pub mod consumer_group;
 pub mod faults;
 pub mod gateway;
 pub mod ids;
 pub mod log;
 pub mod msg;
 pub mod net;
+pub mod processor;
 pub mod resources;
+pub mod rewrite;
 pub mod run;
 pub mod sampler;
 pub mod scenario;
+pub mod shrink;
+pub mod sink;
+pub mod stream;
+pub mod swarm;
 pub mod trace;
+pub mod trace_log;
+pub mod watch;
+pub mod wire;
 pub mod world;
 
 pub use run::{run_scenario, RunOptions, RunOutcome};

@@ -36,6 +36,8 @@ pub struct Record {
     pub schema_version: u16,
     /// Fails gateway validation (a workload fault).
     pub malformed: bool,
+    /// Virtual µs at which the client generated it: the start of its end-to-end latency.
+    pub born_us: u64,
 }
 
 /// Overhead of a record in a Kafka batch (headers, varints), bytes.
@@ -254,6 +256,8 @@ pub enum Msg {
         /// States.
         states: Vec<PartitionState>,
     },
+    /// Read path: processor, group coordinator, consumer fetches and the sink.
+    Read(crate::wire::ReadMsg),
 }
 
 impl Msg {
@@ -274,6 +278,7 @@ impl Msg {
                     })
                     .sum(),
                 Msg::LeaderAndIsr { states } => 40 * states.len() as u64,
+                Msg::Read(r) => r.bytes(),
                 _ => 0,
             }
     }
@@ -291,6 +296,7 @@ impl Msg {
             Msg::Heartbeat { .. } => 8,
             Msg::AlterPartition { .. } => 9,
             Msg::LeaderAndIsr { .. } => 10,
+            Msg::Read(r) => 20 + r.kind_code(),
         }
     }
 }

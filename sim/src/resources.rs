@@ -46,12 +46,23 @@ impl Cpu {
     }
 }
 
+/// How much slower a degraded disk is (a failing SSD, a noisy neighbour on
+/// shared storage, an EBS volume out of burst credits).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Slowdown {
+    /// Sequential bandwidth is divided by this.
+    pub bandwidth_divisor: f64,
+    /// fsync latency is multiplied by this.
+    pub fsync_multiplier: f64,
+}
+
 /// A disk: sequential writes at a bandwidth, plus fsync latency.
 #[derive(Debug, Clone)]
 pub struct Disk {
     free_at_us: u64,
     bytes_per_us: f64,
     fsync_us: u64,
+    slow: Option<Slowdown>,
     /// Total busy time, µs.
     pub busy_us: u64,
 }
@@ -63,13 +74,33 @@ impl Disk {
             free_at_us: 0,
             bytes_per_us: mb_per_s,
             fsync_us,
+            slow: None,
             busy_us: 0,
         }
     }
 
+    /// Degrade the disk (`Some`) or restore it (`None`).
+    pub fn set_slowdown(&mut self, slow: Option<Slowdown>) {
+        self.slow = slow;
+    }
+
+    /// The current degradation, if any.
+    pub fn slowdown(&self) -> Option<Slowdown> {
+        self.slow
+    }
+
     /// Write `bytes` (and fsync if asked) arriving at `now_us`; returns when durable.
     pub fn write(&mut self, now_us: u64, bytes: u64, fsync: bool) -> u64 {
-        let cost = (bytes as f64 / self.bytes_per_us).ceil() as u64 + if fsync { self.fsync_us } else { 0 };
+        // A healthy disk takes the exact arithmetic it always did, so runs
+        // without disk faults keep their timings.
+        let (bytes_per_us, fsync_us) = match self.slow {
+            None => (self.bytes_per_us, self.fsync_us),
+            Some(s) => (
+                self.bytes_per_us / s.bandwidth_divisor,
+                (self.fsync_us as f64 * s.fsync_multiplier).round() as u64,
+            ),
+        };
+        let cost = (bytes as f64 / bytes_per_us).ceil() as u64 + if fsync { fsync_us } else { 0 };
         let done = self.free_at_us.max(now_us) + cost;
         self.free_at_us = done;
         self.busy_us += cost;
@@ -103,12 +134,46 @@ impl BrokerResources {
         self.cpu.run(now_us, cost.ceil() as u64)
     }
 
-    /// Queues emptied by a crash; the busy counters (history) stay.
+    /// Queues emptied by a crash; the busy counters (history) and a disk
+    /// degradation (the hardware, not the process) stay.
     pub fn reset_queues(&mut self) {
         let busy_cpu = self.cpu.busy_us;
         let busy_disk = self.disk.busy_us;
+        let slow = self.disk.slowdown();
         *self = BrokerResources::new(&self.cfg);
         self.cpu.busy_us = busy_cpu;
         self.disk.busy_us = busy_disk;
+        self.disk.set_slowdown(slow);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slow_disk_divides_bandwidth_and_multiplies_fsync() {
+        let mut d = Disk::new(100.0, 1_000);
+        assert_eq!(d.write(0, 1_000_000, true), 10_000 + 1_000);
+        d.set_slowdown(Some(Slowdown {
+            bandwidth_divisor: 4.0,
+            fsync_multiplier: 10.0,
+        }));
+        let start = 11_000;
+        assert_eq!(d.write(start, 1_000_000, true), start + 40_000 + 10_000);
+        d.set_slowdown(None);
+        assert_eq!(d.write(100_000, 100, false), 100_001);
+    }
+
+    #[test]
+    fn a_crash_keeps_the_disk_degradation() {
+        let mut r = BrokerResources::new(&ResourceConfig::default());
+        let slow = Slowdown {
+            bandwidth_divisor: 2.0,
+            fsync_multiplier: 3.0,
+        };
+        r.disk.set_slowdown(Some(slow));
+        r.reset_queues();
+        assert_eq!(r.disk.slowdown(), Some(slow));
     }
 }

@@ -9,7 +9,7 @@ use crate::net::Fabric;
 use crate::sampler::{Sample, Sampler};
 use crate::scenario::{Expect, LoadedScenario};
 use crate::world::{Shared, TimelineEntry, TimelineKind};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use streamsim_reports::{Bucket, Percentiles, RunReport, RunResult, Verdict};
@@ -46,6 +46,17 @@ pub enum RunError {
         /// Wall limit.
         limit: Duration,
     },
+    /// Virtual time stood still while tasks kept running (a livelock of zero-delay tasks).
+    Stalled {
+        /// Seed.
+        seed: u64,
+        /// Virtual time where it stood still.
+        virtual_ms: u64,
+        /// Wall time it stood still.
+        stalled_for: Duration,
+        /// What the run was doing when virtual time stopped.
+        status: String,
+    },
     /// The simulation panicked (a bug in the harness or a madsim deadlock).
     Panic {
         /// Seed.
@@ -64,6 +75,18 @@ impl std::fmt::Display for RunError {
                 limit.as_secs_f64(),
                 *virtual_ms as f64 / 1000.0
             ),
+            RunError::Stalled {
+                seed,
+                virtual_ms,
+                stalled_for,
+                status,
+            } => write!(
+                f,
+                "stalled: seed {seed}: virtual time stood still at {:.3} s for {:.0} s of wall time while {status}: \
+                 tasks keep waking each other without time passing (a livelock of zero-delay tasks)",
+                *virtual_ms as f64 / 1000.0,
+                stalled_for.as_secs_f64()
+            ),
             RunError::Panic { seed, message } => write!(f, "seed {seed}: the simulation panicked: {message}"),
         }
     }
@@ -78,7 +101,7 @@ pub fn replay_command(path: &std::path::Path, seed: u64) -> String {
 
 /// Run a loaded scenario with a seed, in a fresh thread.
 pub fn run_scenario(loaded: &LoadedScenario, opts: &RunOptions) -> Result<RunOutcome, RunError> {
-    let progress = Arc::new(AtomicU64::new(0));
+    let progress = Arc::new(crate::watch::Progress::default());
     let (tx, rx) = std::sync::mpsc::channel();
     let loaded2 = loaded.clone();
     let seed = opts.seed;
@@ -91,7 +114,8 @@ pub fn run_scenario(loaded: &LoadedScenario, opts: &RunOptions) -> Result<RunOut
             let _ = tx.send(r);
         })
         .expect("spawn the simulation thread");
-    match rx.recv_timeout(opts.wall_limit) {
+    let livelock = crate::watch::LIVELOCK_WALL.min(opts.wall_limit);
+    match crate::watch::await_result(&rx, &progress, opts.wall_limit, livelock) {
         Ok(Ok(mut out)) => {
             out.report.result.wall_s = started.elapsed().as_secs_f64();
             Ok(out)
@@ -104,21 +128,27 @@ pub fn run_scenario(loaded: &LoadedScenario, opts: &RunOptions) -> Result<RunOut
                 .unwrap_or_else(|| "unknown panic".into());
             Err(RunError::Panic { seed, message })
         }
-        Err(_) => Err(RunError::Watchdog {
+        Err(crate::watch::WatchStop::WallLimit) => Err(RunError::Watchdog {
             seed,
-            virtual_ms: progress.load(Ordering::Relaxed),
+            virtual_ms: progress.virtual_ms.load(Ordering::Relaxed),
             limit: opts.wall_limit,
+        }),
+        Err(crate::watch::WatchStop::Livelock(stalled_for)) => Err(RunError::Stalled {
+            seed,
+            virtual_ms: progress.virtual_ms.load(Ordering::Relaxed),
+            stalled_for,
+            status: progress.status(),
         }),
     }
 }
 
-fn simulate(loaded: &LoadedScenario, seed: u64, progress: &AtomicU64) -> RunOutcome {
+fn simulate(loaded: &LoadedScenario, seed: u64, progress: &crate::watch::Progress) -> RunOutcome {
     let rt = madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
     rt.add_simulator::<Fabric>();
     rt.block_on(supervise(loaded.clone(), seed, progress))
 }
 
-async fn supervise(loaded: LoadedScenario, seed: u64, progress: &AtomicU64) -> RunOutcome {
+async fn supervise(loaded: LoadedScenario, seed: u64, progress: &crate::watch::Progress) -> RunOutcome {
     let scenario = Arc::new(loaded.scenario.clone());
     let base = loaded.path.parent().unwrap_or(std::path::Path::new("."));
     let workload = Workload::new(&scenario.workload, base).expect("validated before the run");
@@ -133,9 +163,14 @@ async fn supervise(loaded: LoadedScenario, seed: u64, progress: &AtomicU64) -> R
     );
     let nodes = spawn_nodes(&sh);
     let injector = Arc::new(Injector::new(sh.clone(), nodes));
-    for f in scenario.faults.iter().cloned() {
-        madsim::task::spawn(injector.clone().run_fault(f));
-    }
+    // The scheduled faults, or this seed's draw in swarm mode.
+    let fault_tasks: Vec<_> = crate::swarm::schedule(&sh)
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| madsim::task::spawn(injector.clone().run_fault(i, f)))
+        .collect();
+    let mut monitor = crate::watch::Monitor::default();
+    let mut stall: Option<String>;
 
     let workload_ms = (scenario.duration_s * 1000.0) as u64;
     let drain_deadline = workload_ms + (scenario.drain_timeout_s * 1000.0) as u64;
@@ -143,15 +178,20 @@ async fn supervise(loaded: LoadedScenario, seed: u64, progress: &AtomicU64) -> R
     let mut samples: Vec<Sample> = Vec::new();
     let mut next_sample = 1000;
     let mut draining = false;
+    let read_path = sh.layout.processors > 0;
+    let mut read_drained_ms: Option<u64> = None;
+    let mut max_lag = 0u64;
     loop {
         clock::sleep_until_ms(next_sample.min(if draining { clock::now_ms() + 100 } else { u64::MAX })).await;
         let now = clock::now_ms();
-        progress.store(now, Ordering::Relaxed);
+        progress.set(now, || crate::watch::status(&sh, now, workload_ms));
         if now >= next_sample {
             next_sample += 1000;
             let inj = injector.clone();
             let layout = sh.layout;
-            samples.push(sampler.sample(&sh, clock::now_us(), &move |b| !inj.is_down(layout.broker(b))));
+            let sample = sampler.sample(&sh, clock::now_us(), &move |b| !inj.is_down(layout.broker(b)));
+            max_lag = max_lag.max(sample.consumer_lag.iter().copied().max().unwrap_or(0));
+            samples.push(sample);
         }
         if !draining && now >= workload_ms {
             draining = true;
@@ -163,13 +203,44 @@ async fn supervise(loaded: LoadedScenario, seed: u64, progress: &AtomicU64) -> R
             );
             injector.heal_all();
         }
-        if draining && (drained(&sh) || now >= drain_deadline) {
+        stall = monitor.tick(&sh, now, draining);
+        if stall.is_some() || (draining && now >= drain_deadline) {
             break;
+        }
+        if draining && drained(&sh) {
+            if !read_path {
+                break;
+            }
+            // Nothing will be appended any more: processors may treat their partitions as complete.
+            if !sh.input_closed.swap(true, Ordering::Relaxed) {
+                sh.timeline(
+                    TimelineKind::Drain,
+                    "write path drained: input closed, processors fire their remaining windows",
+                    &[],
+                );
+            }
+            if read_drained(&sh) {
+                read_drained_ms = Some(now);
+                sh.timeline(
+                    TimelineKind::ReadDrained,
+                    "read path drained: the sink holds every partition up to its high watermark",
+                    &[],
+                );
+                break;
+            }
         }
     }
     let end_ms = clock::now_ms();
-    let check = checker::check(&sh, end_ms, workload_ms);
-    assemble(&loaded, &sh, seed, check, samples, injector.windows(), end_ms)
+    let read = read_path.then(|| checker::ReadDrain {
+        drain_s: read_drained_ms.map(|t| t.saturating_sub(workload_ms) as f64 / 1000.0),
+        max_lag,
+    });
+    let mut check = checker::check(&sh, end_ms, workload_ms, read);
+    crate::watch::annotate(&mut check.violations, stall.as_deref());
+    crate::trace_log::note_violation(&sh, &check.violations);
+    let out = assemble(&loaded, &sh, seed, (check, read), samples, injector.windows(), end_ms);
+    injector.teardown(fault_tasks).await;
+    out
 }
 
 fn spawn_nodes(sh: &Arc<Shared>) -> Vec<madsim::task::NodeId> {
@@ -191,9 +262,8 @@ fn spawn_nodes(sh: &Arc<Shared>) -> Vec<madsim::task::NodeId> {
                         crate::ids::Role::Broker(b) => crate::log::broker::broker_main(s, b).await,
                         crate::ids::Role::Gateway(g) => crate::gateway::gateway_main(s, g).await,
                         crate::ids::Role::Client(c) => crate::client::client_main(s, c).await,
-                        crate::ids::Role::Processor(_) | crate::ids::Role::Sink => {
-                            unreachable!("the read path is not spawned yet")
-                        }
+                        crate::ids::Role::Processor(i) => crate::processor::processor_main(s, i).await,
+                        crate::ids::Role::Sink => crate::sink::sink_main(s).await,
                     }
                 }
             })
@@ -202,6 +272,15 @@ fn spawn_nodes(sh: &Arc<Shared>) -> Vec<madsim::task::NodeId> {
         ids.push(node.id());
     }
     ids
+}
+
+/// The processor committed every events partition up to its high watermark, with final windows.
+fn read_drained(sh: &Shared) -> bool {
+    let hws: Vec<u64> = (0..sh.event_partitions).map(|p| sh.committed_hw(p)).collect();
+    let db = sh.sink.lock().expect("sink lock");
+    hws.iter()
+        .zip(&db.slots)
+        .all(|(&hw, slot)| slot.checkpoint.as_ref().is_some_and(|c| c.finished && c.offset >= hw))
 }
 
 /// Every event settled and every partition's followers caught up with their leader.
@@ -223,7 +302,7 @@ fn assemble(
     loaded: &LoadedScenario,
     sh: &Shared,
     seed: u64,
-    check: checker::CheckReport,
+    (check, read): (checker::CheckReport, Option<checker::ReadDrain>),
     samples: Vec<Sample>,
     faults: Vec<streamsim_reports::FaultWindow>,
     end_ms: u64,
@@ -233,6 +312,7 @@ fn assemble(
     let nb = (end_ms / metrics.bucket_ms + 1) as usize;
     let mut buckets = Vec::with_capacity(nb);
     let mut ack_intervals = Vec::with_capacity(nb);
+    let mut e2e_intervals = Vec::new();
     for i in 0..nb {
         let acc = metrics.buckets.get(i);
         let sample = samples.get(i).cloned().unwrap_or_default();
@@ -256,10 +336,24 @@ fn assemble(
             } else {
                 sample.brokers
             },
+            sunk: acc.map_or(0, |a| a.sunk),
+            e2e_latency_ms: acc.map(|a| Percentiles::from_micros(&a.e2e)).unwrap_or_default(),
+            consumer_lag: if read.is_none() || !sample.consumer_lag.is_empty() {
+                sample.consumer_lag
+            } else {
+                vec![0; sh.event_partitions]
+            },
         });
         ack_intervals.push(hist);
+        if read.is_some() {
+            e2e_intervals.push(
+                acc.map(|a| a.e2e.clone())
+                    .unwrap_or_else(streamsim_reports::latency_histogram),
+            );
+        }
     }
     let ack_latency_us = metrics.ack.clone();
+    let e2e_latency_us = read.map(|_| metrics.e2e.clone());
     drop(metrics);
     // Fold the outcome into the trace so equal hashes mean equal verdicts too.
     sh.trace.record(&[
@@ -270,6 +364,11 @@ fn assemble(
         check.retry_copies,
         end_ms,
     ]);
+    if let Some(e) = &check.e2e {
+        sh.trace
+            .record(&[e.missing, e.duplicated, e.aggregate_mismatches, e.late]);
+    }
+    let events_in_sink = read.map(|_| sh.sink.lock().expect("sink lock").events_in_sink);
     let verdict = if check.violations.is_empty() {
         Verdict::Pass
     } else {
@@ -299,6 +398,13 @@ fn assemble(
         virtual_s: end_ms as f64 / 1000.0,
         wall_s: 0.0,
         replay: replay_command(&loaded.path, seed),
+        read: streamsim_reports::ReadResult {
+            events_in_sink,
+            e2e_latency_ms: check.e2e_latency,
+            max_consumer_lag: read.map(|r| r.max_lag),
+            drain_s: read.and_then(|r| r.drain_s),
+            events_late: check.e2e.as_ref().map(|e| e.late),
+        },
     };
     let knobs = crate::scenario::knobs(s);
     RunOutcome {
@@ -308,6 +414,8 @@ fn assemble(
             buckets,
             ack_intervals,
             ack_latency_us,
+            e2e_intervals,
+            e2e_latency_us,
             faults,
             knobs,
             brokers: sh.layout.brokers,

@@ -11,6 +11,21 @@ pub struct Sample {
     pub hw_lag: Vec<u64>,
     /// Per broker.
     pub brokers: Vec<Utilisation>,
+    /// High watermark minus the processor's committed offset, per events partition (empty without a read path).
+    pub consumer_lag: Vec<u64>,
+}
+
+/// Consumer lag per events partition: committed records the processor has not committed to the sink.
+pub fn consumer_lag(sh: &Shared) -> Vec<u64> {
+    if sh.layout.processors == 0 {
+        return Vec::new();
+    }
+    let hws: Vec<u64> = (0..sh.event_partitions).map(|p| sh.committed_hw(p)).collect();
+    let db = sh.sink.lock().expect("sink lock");
+    hws.iter()
+        .zip(&db.slots)
+        .map(|(&hw, slot)| hw.saturating_sub(slot.offset()))
+        .collect()
 }
 
 /// Keeps the previous busy counters to turn them into fractions.
@@ -63,6 +78,10 @@ impl Sampler {
             };
             hw_lag.push(lag);
         }
-        Sample { hw_lag, brokers }
+        Sample {
+            hw_lag,
+            brokers,
+            consumer_lag: consumer_lag(sh),
+        }
     }
 }

@@ -39,6 +39,28 @@ pub enum TimelineKind {
     Truncation,
     /// The workload ended and the drain began.
     Drain,
+    /// The processor group moved to a new generation and reassigned partitions.
+    Rebalance,
+    /// A processor task resumed a partition from the sink's checkpoint.
+    TaskResumed,
+    /// The sink refused a zombie owner's write.
+    SinkFenced,
+    /// A partition's first checkpoint under a new owner committed (recovery done).
+    Checkpoint,
+    /// The read path consumed and committed everything.
+    ReadDrained,
+    /// The controller committed a larger ISR (a follower caught up).
+    IsrExpand,
+    /// A partition's high watermark stopped advancing while its leader holds unreplicated records.
+    HwStall,
+    /// A stalled high watermark advances again.
+    HwResume,
+    /// Nothing progressed for a long stretch: the run ends early, naming what was stuck.
+    Stall,
+    /// The first violated invariant, with its witness.
+    Violation,
+    /// A fault drawn by swarm mode for this seed (listed at time zero).
+    Swarm,
 }
 
 /// One timeline entry.
@@ -50,6 +72,10 @@ pub struct TimelineEntry {
     pub kind: TimelineKind,
     /// Human text.
     pub text: String,
+    /// The words folded into the trace hash for this entry.
+    pub words: Vec<u64>,
+    /// Named fields for the JSON trace (`--trace`); empty when the entry has only its words.
+    pub fields: Vec<(String, serde_json::Value)>,
 }
 
 /// Throughput and latency accumulators for one bucket.
@@ -65,6 +91,10 @@ pub struct BucketAcc {
     pub partition_appends: Vec<u64>,
     /// Ack latency, µs.
     pub ack: Histogram<u64>,
+    /// Events whose first row the sink committed.
+    pub sunk: u64,
+    /// End-to-end latency (client generation to sink commit), µs.
+    pub e2e: Histogram<u64>,
 }
 
 /// Run-wide metrics.
@@ -75,6 +105,8 @@ pub struct Metrics {
     pub buckets: Vec<BucketAcc>,
     /// Whole-run ack latency, µs.
     pub ack: Histogram<u64>,
+    /// Whole-run end-to-end latency, µs.
+    pub e2e: Histogram<u64>,
     partitions: usize,
 }
 
@@ -84,6 +116,7 @@ impl Metrics {
             bucket_ms: 1000,
             buckets: Vec::new(),
             ack: latency_histogram(),
+            e2e: latency_histogram(),
             partitions,
         }
     }
@@ -98,6 +131,8 @@ impl Metrics {
                 appended: 0,
                 partition_appends: vec![0; self.partitions],
                 ack: latency_histogram(),
+                sunk: 0,
+                e2e: latency_histogram(),
             });
         }
         &mut self.buckets[i]
@@ -143,8 +178,16 @@ pub struct Shared {
     pub hw_board: Mutex<Vec<(BrokerId, u32, u64)>>,
     /// Incarnation counter per node.
     incarnations: Mutex<Vec<u64>>,
-    /// Processor checkpoints (sink commits of offsets and state) under way now; fault targets can wait for one.
+    /// The processor group's coordinator store (durable, like `__consumer_offsets`).
+    pub group: Mutex<crate::consumer_group::GroupStore>,
+    /// The sink database's tables (durable across sink crashes).
+    pub sink: Mutex<crate::sink::db::SinkDb>,
+    /// Set once the write path drained: no record will be appended any more, so processors may fire every window.
+    pub input_closed: std::sync::atomic::AtomicBool,
+    /// Checkpoint transactions (offsets and state) the sink is executing now; fault targets can wait for one.
     pub checkpoints_in_flight: std::sync::atomic::AtomicU64,
+    /// The processors whose checkpoint transactions the sink is executing now.
+    pub checkpoint_senders: Mutex<std::collections::BTreeSet<Addr>>,
     /// Set when the workload is over: clients stop generating.
     pub workload_over: std::sync::atomic::AtomicBool,
 }
@@ -184,6 +227,10 @@ impl Shared {
             incarnations: Mutex::new(vec![0; layout.nodes()]),
             workload_over: std::sync::atomic::AtomicBool::new(false),
             checkpoints_in_flight: std::sync::atomic::AtomicU64::new(0),
+            checkpoint_senders: Mutex::new(Default::default()),
+            group: Mutex::new(Default::default()),
+            sink: Mutex::new(crate::sink::db::SinkDb::new(t.partitions, t.clients)),
+            input_closed: std::sync::atomic::AtomicBool::new(false),
             scenario,
         }
     }
@@ -197,6 +244,17 @@ impl Shared {
 
     /// Append to the timeline (and the trace).
     pub fn timeline(&self, kind: TimelineKind, text: &str, words: &[u64]) {
+        self.timeline_with(kind, text, words, Vec::new());
+    }
+
+    /// Append to the timeline (and the trace), with named fields for the JSON trace.
+    pub fn timeline_with(
+        &self,
+        kind: TimelineKind,
+        text: &str,
+        words: &[u64],
+        fields: Vec<(String, serde_json::Value)>,
+    ) {
         let at_ms = crate::clock::now_ms();
         let mut w = vec![at_ms, 1000 + kind as u64];
         w.extend_from_slice(words);
@@ -205,6 +263,8 @@ impl Shared {
             at_ms,
             kind,
             text: text.to_string(),
+            words: words.to_vec(),
+            fields,
         });
     }
 
@@ -216,6 +276,37 @@ impl Shared {
         b.appended += n;
         if let Some(x) = b.partition_appends.get_mut(p) {
             *x += n;
+        }
+    }
+
+    /// The sink committed the first row of events generated at `born_us`.
+    pub fn metrics_sunk(&self, born_us: &[u64], now_us: u64) {
+        if born_us.is_empty() {
+            return;
+        }
+        let mut m = self.metrics.lock().expect("metrics lock");
+        for &b in born_us {
+            m.e2e.saturating_record(now_us.saturating_sub(b));
+        }
+        let b = m.bucket(now_us / 1000);
+        b.sunk += born_us.len() as u64;
+        for &born in born_us {
+            b.e2e.saturating_record(now_us.saturating_sub(born));
+        }
+    }
+
+    /// High watermark of a partition as its current leader last published it (0 if unknown).
+    pub fn committed_hw(&self, p: PartitionId) -> u64 {
+        let leader = self
+            .metadata
+            .lock()
+            .expect("metadata lock")
+            .get(p)
+            .map(|s| (s.leader, s.leader_epoch));
+        let (b, e, hw) = self.hw_board.lock().expect("hw board lock")[p];
+        match leader {
+            Some((Some(l), epoch)) if l == b && epoch == e => hw,
+            _ => 0,
         }
     }
 

@@ -54,3 +54,47 @@ pub fn sweep(name: &str, n: u64, stop_at_first_violation: bool) -> Vec<RunResult
     v.sort_by_key(|r| r.seed);
     v
 }
+
+/// Seeds `1..=n` of a scenario all pass, with events acknowledged and none
+/// lost or duplicated in the log; returns the results for further checks.
+pub fn assert_passes_every_seed(name: &str, n: u64) -> Vec<RunResult> {
+    let t = std::time::Instant::now();
+    let results = sweep(name, n, false);
+    assert_eq!(results.len() as u64, n);
+    for r in &results {
+        assert_eq!(
+            r.verdict,
+            Verdict::Pass,
+            "{name} seed {} violated {:?}; replay: {}",
+            r.seed,
+            r.violations,
+            r.replay
+        );
+        assert!(r.events_acked > 0, "{name} seed {} acknowledged nothing", r.seed);
+        assert_eq!(r.events_lost, 0);
+        assert_eq!(r.events_duplicated, 0);
+    }
+    eprintln!("{name}: {n} seeds passed in {:.1} s", t.elapsed().as_secs_f64());
+    results
+}
+
+/// Some seed of `1..=n` of a negative control violates `invariant`; returns that run.
+pub fn assert_caught(name: &str, invariant: &str, n: u64) -> RunResult {
+    let t = std::time::Instant::now();
+    let results = sweep(name, n, true);
+    let r = results
+        .into_iter()
+        .find(|r| r.violations.iter().any(|v| v.invariant == invariant))
+        .unwrap_or_else(|| panic!("{name}: no seed of {n} violated {invariant}"));
+    assert_eq!(
+        r.expect,
+        Verdict::Violation,
+        "{name} must be marked as a negative control"
+    );
+    eprintln!(
+        "{name}: caught {invariant} on seed {} in {:.1} s",
+        r.seed,
+        t.elapsed().as_secs_f64()
+    );
+    r
+}

@@ -78,6 +78,8 @@ impl Workload {
     /// Validates and compiles `spec`. `base_dir` resolves relative paths in the spec
     /// (a CSV rate series) against the scenario file's folder.
     pub fn new(spec: &WorkloadSpec, base_dir: &Path) -> Result<Workload, FieldError> {
+        // A spec naming an OMB file that nobody has read yet is read here.
+        let spec = &*spec.resolved(base_dir)?;
         spec.validate()?;
         let profile = Profile::compile(&spec.rate, "rate", base_dir)?;
         let schema = match spec.schema_versions.as_slice() {

@@ -93,3 +93,58 @@ fn bad_files_name_the_field() {
     assert!(from_omb_yaml_str("topics: [1\n").is_err());
     assert!(from_omb_yaml(Path::new("no/such/workload.yaml")).is_err());
 }
+
+#[test]
+fn a_workload_table_can_name_an_omb_file() {
+    let dir = std::env::temp_dir().join(format!("streamsim-omb-spec-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("omb")).unwrap();
+    std::fs::write(
+        dir.join("omb/w.yaml"),
+        "topics: 2\npartitionsPerTopic: 8\nmessageSize: 512\nproducerRate: 4000\ntestDurationMinutes: 1\nkeyDistributor: KEY_ROUND_ROBIN\n",
+    )
+    .unwrap();
+    let mut spec: streamsim_workloads::WorkloadSpec =
+        toml::from_str("omb = \"omb/w.yaml\"\nduplicate_fraction = 0.5\n").unwrap();
+    assert!(spec.is_omb_pending());
+    spec.validate().unwrap();
+
+    // Compiling reads the file by itself...
+    let w = Workload::new(&spec, &dir).unwrap();
+    assert_eq!(w.spec().rate, RateSpec::Constant { events_per_s: 4000.0 });
+    assert_eq!(w.spec().duplicate_fraction, 0.5);
+    // ...and resolving returns the OMB topology too.
+    let omb = spec.resolve_omb(&dir).unwrap().unwrap();
+    assert_eq!(omb.total_partitions(), 16);
+    assert!(!spec.is_omb_pending());
+    assert_eq!(spec.size, SizeSpec::Fixed { bytes: 512 });
+    assert_eq!(spec.keys, KeySpec::RoundRobin { count: OMB_KEY_COUNT });
+    assert_eq!(spec.mean_rate(&dir, 1000).unwrap(), 4000.0);
+
+    // Written back, it is the file reference again, and reads back equal.
+    let text = toml::to_string(&spec).unwrap();
+    assert!(text.contains("omb = ") && !text.contains("rate"), "{text}");
+    let mut again: streamsim_workloads::WorkloadSpec = toml::from_str(&text).unwrap();
+    again.resolve_omb(&dir).unwrap();
+    assert_eq!(again, spec);
+
+    // A missing file names the field `omb` and the path.
+    let mut missing: streamsim_workloads::WorkloadSpec = toml::from_str("omb = \"nope.yaml\"\n").unwrap();
+    let e = missing.resolve_omb(&dir).unwrap_err();
+    assert_eq!(e.field, "omb");
+    assert!(e.message.contains("nope.yaml"), "{e}");
+    let e = Workload::new(&missing, &dir).unwrap_err();
+    assert_eq!(e.field, "omb");
+
+    // `rate` is required without `omb` and refused with it.
+    let e =
+        toml::from_str::<streamsim_workloads::WorkloadSpec>("keys = { kind = \"uniform\", count = 5 }\n").unwrap_err();
+    assert!(e.to_string().contains("missing field `rate`"), "{e}");
+    let e = toml::from_str::<streamsim_workloads::WorkloadSpec>(
+        "omb = \"omb/w.yaml\"\nsize = { kind = \"fixed\", bytes = 10 }\n",
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("`size` cannot be set together with `omb`"),
+        "{e}"
+    );
+}

@@ -7,7 +7,8 @@ use std::time::Duration;
 use streamsim_sim::run::{run_scenario, RunOptions};
 use streamsim_sim::scenario::load_scenario;
 
-const BENCH_SCENARIOS: &[&str] = &["steady", "leader-crash"];
+/// Write path alone, then the full pipeline (processor and sink) steady and under a processor crash.
+const BENCH_SCENARIOS: &[&str] = &["steady", "leader-crash", "pipeline-steady", "processor-crash-eos"];
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
@@ -17,7 +18,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn bench(reps: usize) -> Result<(), String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     println!(
-        "{:<16} {:>6} {:>12} {:>10} {:>16} {:>14}",
+        "{:<20} {:>6} {:>12} {:>10} {:>16} {:>14}",
         "scenario", "runs", "events", "virtual_s", "events/wall_s", "virtual/wall"
     );
     for name in BENCH_SCENARIOS {
@@ -43,7 +44,7 @@ fn bench(reps: usize) -> Result<(), String> {
             ratios.push(r.virtual_s / r.wall_s);
         }
         println!(
-            "{:<16} {:>6} {:>12} {:>10.1} {:>16.0} {:>14.1}",
+            "{:<20} {:>6} {:>12} {:>10.1} {:>16.0} {:>14.1}",
             name,
             reps,
             events,

@@ -1,11 +1,13 @@
 //! `latency_distribution`: the HdrHistogram percentile plot, latency against
-//! percentile on the usual 1/(1-q) axis where each decade is one more nine.
+//! percentile on the usual 1/(1-q) axis where each decade is one more nine;
+//! acknowledgement latency, and end-to-end latency beside it when the run
+//! has a read path.
 
 use hdrhistogram::Histogram;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::latency::{ack_budgets, SERIES};
+use super::latency::{latency_budgets, Latency, SERIES};
 use super::*;
 use crate::model::{FaultWindow, Percentiles, RunReport};
 
@@ -28,12 +30,19 @@ struct Curve {
     hist: Histogram<u64>,
 }
 
-/// The percentile plot of the whole run, split into in- and out-of-fault
-/// curves when the run had faults, since that contrast is the point of a
-/// chaos run.
+/// Colour of the end-to-end curve and its budgets: apart from the ack
+/// curves (blue, red, green) and from the percentile colours of ack budgets.
+const E2E: RGBColor = PALETTE[4];
+
+/// The percentile plot of the whole run, its acknowledgement latency split
+/// into in- and out-of-fault curves when the run had faults, since that
+/// contrast is the point of a chaos run.
 pub(crate) struct LatencyDistribution<'a> {
     report: &'a RunReport,
     curves: Vec<Curve>,
+    /// Whether the last curve is the end-to-end latency; the ack curves and
+    /// budgets then say "ack" so the two kinds are not confused.
+    e2e: bool,
 }
 
 fn in_fault(start_ms: u64, end_ms: u64, faults: &[FaultWindow]) -> bool {
@@ -50,8 +59,15 @@ fn describe(name: &str, h: &Histogram<u64>) -> String {
 impl<'a> LatencyDistribution<'a> {
     /// The plot of `report`.
     pub fn new(report: &'a RunReport) -> Self {
+        // Drawn even when empty: "0 events" in the legend says nothing
+        // reached the sink.
+        let e2e = report.e2e_latency_us.as_ref();
+        let ack = |name: &str| match e2e {
+            Some(_) => format!("ack, {name}"),
+            None => name.to_string(),
+        };
         let mut curves = vec![Curve {
-            label: describe("whole run", &report.ack_latency_us),
+            label: describe(&ack("whole run"), &report.ack_latency_us),
             color: PALETTE[0],
             hist: report.ack_latency_us.clone(),
         }];
@@ -76,18 +92,29 @@ impl<'a> LatencyDistribution<'a> {
             }
             if !inside.is_empty() && !outside.is_empty() {
                 curves.push(Curve {
-                    label: describe("during faults", &inside),
+                    label: describe(&ack("during faults"), &inside),
                     color: FAULT,
                     hist: inside,
                 });
                 curves.push(Curve {
-                    label: describe("outside faults", &outside),
+                    label: describe(&ack("outside faults"), &outside),
                     color: PALETTE[2],
                     hist: outside,
                 });
             }
         }
-        LatencyDistribution { report, curves }
+        if let Some(h) = e2e {
+            curves.push(Curve {
+                label: describe("end to end, whole run", h),
+                color: E2E,
+                hist: h.clone(),
+            });
+        }
+        LatencyDistribution {
+            report,
+            curves,
+            e2e: e2e.is_some(),
+        }
     }
 }
 
@@ -119,35 +146,46 @@ impl Figure for LatencyDistribution<'_> {
     where
         DB::ErrorType: 'static,
     {
-        let budgets = ack_budgets(&self.report.result);
+        // Ack budgets keep their percentile's colour; end-to-end budgets
+        // take the end-to-end curve's, and both say which latency they limit.
+        let ack_prefix = if self.e2e { "ack " } else { "" };
+        let mut budgets = Vec::new();
+        for (i, b) in latency_budgets(&self.report.result, Latency::Ack) {
+            budgets.push((format!("{ack_prefix}{}", SERIES[i].0), SERIES[i].2, b));
+        }
+        if self.e2e {
+            for (i, b) in latency_budgets(&self.report.result, Latency::EndToEnd) {
+                budgets.push((format!("e2e {}", SERIES[i].0), E2E, b));
+            }
+        }
         let mut legend: Vec<LegendItem> = self
             .curves
             .iter()
             .map(|c| LegendItem::new(c.label.clone(), c.color, LegendMark::Line))
             .collect();
-        for (i, b) in &budgets {
+        for (name, color, b) in &budgets {
             legend.push(LegendItem::new(
-                format!("{} budget {}", SERIES[*i].0, crate::text::ms(b.limit)),
-                SERIES[*i].2,
+                format!("{name} budget {}", crate::text::ms(b.limit)),
+                *color,
                 LegendMark::Dashed,
             ));
         }
         let area = frame(root, title, &legend)?;
-        let whole = &self.curves[0].hist;
-        if whole.is_empty() {
+        let largest = self.curves.iter().map(|c| c.hist.len()).max().unwrap_or(0);
+        if largest == 0 {
             return draw_no_data(&area, "no events were acknowledged");
         }
 
         // Enough nines to show the tail the sample can support, and at
         // least to 99.99% so plots of different runs line up.
-        let x_end = (whole.len() as f64).log10().ceil().clamp(4.0, 6.0);
+        let x_end = (largest as f64).log10().ceil().clamp(4.0, 6.0);
         let lines: Vec<_> = self.curves.iter().map(|c| curve_points(&c.hist, x_end)).collect();
         let values = lines
             .iter()
             .flatten()
             .map(|p| p.1)
             .filter(|v| *v > 0.0)
-            .chain(budgets.iter().map(|(_, b)| b.limit));
+            .chain(budgets.iter().map(|(_, _, b)| b.limit));
         let (lo, hi) = values.fold((f64::MAX, 0f64), |(l, h), v| (l.min(v), h.max(v)));
         let (y0, y1) = log_range(lo, hi, 0.0);
         let ticks: Vec<f64> = TICKS.iter().map(|t| t.0).filter(|x| *x <= x_end).collect();
@@ -165,7 +203,11 @@ impl Figure for LatencyDistribution<'_> {
         chart
             .configure_mesh()
             .x_desc("percentile")
-            .y_desc("ack latency (ms, log scale)")
+            .y_desc(if self.e2e {
+                "latency (ms, log scale)"
+            } else {
+                Latency::Ack.y_desc()
+            })
             .axis_desc_style(axis_font())
             .label_style(label_font())
             .x_label_formatter(&|x| {
@@ -183,12 +225,12 @@ impl Figure for LatencyDistribution<'_> {
             let line = line.into_iter().map(|(x, y)| (x, y.max(floor)));
             chart.draw_series(LineSeries::new(line, c.color.stroke_width(3)))?;
         }
-        for (i, b) in &budgets {
+        for (_, color, b) in &budgets {
             chart.draw_series(DashedLineSeries::new(
                 vec![(0.0, b.limit), (x_end, b.limit)],
                 10,
                 6,
-                SERIES[*i].2.stroke_width(2),
+                color.stroke_width(2),
             ))?;
         }
         Ok(())

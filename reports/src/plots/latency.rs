@@ -1,11 +1,12 @@
-//! `ack_latency`: p50, p99 and p99.9 of acknowledgement latency per bucket.
+//! `ack_latency` and `e2e_latency`: p50, p99 and p99.9 per bucket of the
+//! acknowledgement latency and of the end-to-end latency (client to sink).
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::decor::draw_fault_labels;
 use super::*;
-use crate::model::{BudgetCheck, Percentiles, RunReport, RunResult};
+use crate::model::{Bucket, BudgetCheck, Percentiles, RunReport, RunResult};
 
 /// Picks one percentile.
 pub(crate) type Pick = fn(&Percentiles) -> f64;
@@ -17,16 +18,66 @@ pub(crate) const SERIES: [(&str, Pick, RGBColor); 3] = [
     ("p99.9", |p| p.p999, PALETTE[3]),
 ];
 
-/// Acknowledgement-latency budgets, each with the index in [`SERIES`] of
-/// the percentile it limits, recognised by name (`ack_latency.p99_ms`,
-/// `budget.ack_p999`, ...).
-pub(crate) fn ack_budgets(result: &RunResult) -> Vec<(usize, &BudgetCheck)> {
+/// Which latency a plot shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Latency {
+    /// Client first send to acknowledgement.
+    Ack,
+    /// Client generation to the sink's commit.
+    EndToEnd,
+}
+
+impl Latency {
+    /// The bucket's percentiles of this latency.
+    fn percentiles(self, b: &Bucket) -> &Percentiles {
+        match self {
+            Latency::Ack => &b.ack_latency_ms,
+            Latency::EndToEnd => &b.e2e_latency_ms,
+        }
+    }
+
+    /// Events the bucket's percentiles were measured over.
+    fn count(self, b: &Bucket) -> u64 {
+        match self {
+            Latency::Ack => b.acked,
+            Latency::EndToEnd => b.sunk,
+        }
+    }
+
+    /// The y axis title.
+    pub fn y_desc(self) -> &'static str {
+        match self {
+            Latency::Ack => "ack latency (ms, log scale)",
+            Latency::EndToEnd => "end-to-end latency (ms, log scale)",
+        }
+    }
+
+    fn no_data(self) -> &'static str {
+        match self {
+            Latency::Ack => "no events were acknowledged",
+            Latency::EndToEnd => "no events reached the sink",
+        }
+    }
+
+    /// Whether a lower-cased budget name limits this latency
+    /// (`ack_p99_ms`, `ack_latency.p999_ms`, `e2e_p99_ms`, ...).
+    fn owns_budget(self, name: &str) -> bool {
+        match self {
+            Latency::Ack => name.contains("ack"),
+            Latency::EndToEnd => name.contains("e2e") || name.contains("end_to_end"),
+        }
+    }
+}
+
+/// Budgets on `latency`, each with the index in [`SERIES`] of the
+/// percentile it limits, recognised by name.
+pub(crate) fn latency_budgets(result: &RunResult, latency: Latency) -> Vec<(usize, &BudgetCheck)> {
     result
         .budgets
         .iter()
         .filter_map(|b| {
             let n = b.name.to_ascii_lowercase();
-            if !n.contains("ack") || !b.limit.is_finite() || b.limit <= 0.0 {
+            if !latency.owns_budget(&n) || !b.limit.is_finite() || b.limit <= 0.0 {
                 return None;
             }
             let idx = if n.contains("p999") || n.contains("p99.9") || n.contains("p99_9") {
@@ -43,25 +94,26 @@ pub(crate) fn ack_budgets(result: &RunResult) -> Vec<(usize, &BudgetCheck)> {
         .collect()
 }
 
-/// The time plot of acknowledgement latency.
-pub(crate) struct AckLatency<'a> {
+/// The time plot of one latency's percentiles.
+pub(crate) struct LatencyOverTime<'a> {
     report: &'a RunReport,
     time: &'a TimeAxis,
+    latency: Latency,
 }
 
-impl<'a> AckLatency<'a> {
-    /// The plot of `report` on `time`.
-    pub fn new(report: &'a RunReport, time: &'a TimeAxis) -> Self {
-        AckLatency { report, time }
+impl<'a> LatencyOverTime<'a> {
+    /// The plot of `latency` in `report` on `time`.
+    pub fn new(report: &'a RunReport, time: &'a TimeAxis, latency: Latency) -> Self {
+        LatencyOverTime { report, time, latency }
     }
 
-    /// Runs of consecutive buckets with acknowledgements: a bucket without
-    /// any has no latency, and joining across it would invent one.
+    /// Runs of consecutive buckets with events: a bucket without any has no
+    /// latency, and joining across it would invent one.
     fn segments(&self, pick: Pick) -> Vec<Vec<(f64, f64)>> {
         let mut out: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
         for b in &self.report.buckets {
-            let v = pick(&b.ack_latency_ms);
-            if b.acked == 0 || !(v.is_finite() && v > 0.0) {
+            let v = pick(self.latency.percentiles(b));
+            if self.latency.count(b) == 0 || !(v.is_finite() && v > 0.0) {
                 if !out.last().is_some_and(Vec::is_empty) {
                     out.push(Vec::new());
                 }
@@ -74,12 +126,12 @@ impl<'a> AckLatency<'a> {
     }
 }
 
-impl Figure for AckLatency<'_> {
+impl Figure for LatencyOverTime<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, title: &str) -> Drawn
     where
         DB::ErrorType: 'static,
     {
-        let budgets = ack_budgets(&self.report.result);
+        let budgets = latency_budgets(&self.report.result, self.latency);
         let mut legend: Vec<LegendItem> = SERIES
             .iter()
             .map(|(name, _, c)| LegendItem::new(*name, *c, LegendMark::Line))
@@ -108,7 +160,7 @@ impl Figure for AckLatency<'_> {
             &area,
             self.time,
             (y0..y1).log_scale().with_key_points(log_ticks(y0, y1)),
-            "ack latency (ms, log scale)",
+            self.latency.y_desc(),
             &|v| ms_tick(*v),
         )?;
         for ((_, _, color), segs) in SERIES.iter().zip(&lines) {
@@ -129,7 +181,7 @@ impl Figure for AckLatency<'_> {
         }
         draw_fault_labels(&mut chart, self.time, self.time.labels(MAIN_PLOT_PX))?;
         if lines.iter().all(Vec::is_empty) {
-            draw_no_data(&chart.plotting_area().strip_coord_spec(), "no events were acknowledged")?;
+            draw_no_data(&chart.plotting_area().strip_coord_spec(), self.latency.no_data())?;
         }
         Ok(())
     }

@@ -20,6 +20,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::fonts;
 use crate::model::RunReport;
+use latency::{Latency, LatencyOverTime};
+use partitions::{Lag, PartitionLag};
 
 pub(crate) use decor::{draw_fault_bands, draw_legend, legend_height, LegendItem, LegendMark, TimeAxis};
 
@@ -105,30 +107,45 @@ fn encode_png(rgb: &[u8], size: PlotSize) -> io::Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Titles of [`crate::RUN_PLOTS`], same order.
-pub(crate) const RUN_PLOT_TITLES: [&str; 6] = [
-    "Acknowledgement latency over time",
-    "Throughput",
-    "Load per partition",
-    "Replication lag per partition",
-    "Acknowledgement latency by percentile",
-    "Broker utilisation",
-];
+/// Title of the run plot `name` (one of [`crate::run_plots`]); `read` says
+/// whether the run has a read path, which some plots then show too.
+pub(crate) fn run_plot_title(name: &str, read: bool) -> &'static str {
+    match name {
+        "ack_latency" => "Acknowledgement latency over time",
+        "e2e_latency" => "End-to-end latency over time (client to sink commit)",
+        "throughput" => "Throughput",
+        "partition_load" => "Load per partition",
+        "replication_lag" => "Replication lag per partition",
+        "consumer_lag" => "Consumer lag per partition (stream processor)",
+        "latency_distribution" if read => "Latency by percentile: acknowledgement and end to end",
+        "latency_distribution" => "Acknowledgement latency by percentile",
+        "broker_utilisation" => "Broker utilisation",
+        _ => "",
+    }
+}
 
-/// Renders every run plot, in [`crate::RUN_PLOTS`] order.
+/// Renders every run plot of `report`, in [`crate::run_plots`] order.
 pub(crate) fn render_run_plots(report: &RunReport) -> io::Result<Vec<RenderedPlot>> {
     let report = &*coarse::for_plotting(report);
     let time = TimeAxis::of(report);
-    let [lat, thr, load, lag, dist, util] = crate::RUN_PLOTS;
-    let [t_lat, t_thr, t_load, t_lag, t_dist, t_util] = RUN_PLOT_TITLES;
-    Ok(vec![
-        render(lat, t_lat, &latency::AckLatency::new(report, &time))?,
-        render(thr, t_thr, &throughput::Throughput::new(report, &time))?,
-        render(load, t_load, &partitions::PartitionLoad::new(report))?,
-        render(lag, t_lag, &partitions::ReplicationLag::new(report, &time))?,
-        render(dist, t_dist, &distribution::LatencyDistribution::new(report))?,
-        render(util, t_util, &brokers::BrokerUtilisation::new(report, &time))?,
-    ])
+    let read = report.e2e_latency_us.is_some();
+    crate::run_plots(report)
+        .into_iter()
+        .map(|name| {
+            let title = run_plot_title(name, read);
+            match name {
+                "ack_latency" => render(name, title, &LatencyOverTime::new(report, &time, Latency::Ack)),
+                "e2e_latency" => render(name, title, &LatencyOverTime::new(report, &time, Latency::EndToEnd)),
+                "throughput" => render(name, title, &throughput::Throughput::new(report, &time)),
+                "partition_load" => render(name, title, &partitions::PartitionLoad::new(report)),
+                "replication_lag" => render(name, title, &PartitionLag::new(report, &time, Lag::Replication)),
+                "consumer_lag" => render(name, title, &PartitionLag::new(report, &time, Lag::Consumer)),
+                "latency_distribution" => render(name, title, &distribution::LatencyDistribution::new(report)),
+                "broker_utilisation" => render(name, title, &brokers::BrokerUtilisation::new(report, &time)),
+                _ => Err(io::Error::other(format!("no drawing for plot {name}"))),
+            }
+        })
+        .collect()
 }
 
 /// Text sizes, in plotters units (SVG font-size is this / 1.24): none

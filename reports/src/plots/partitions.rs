@@ -1,5 +1,6 @@
-//! `partition_load` (appends per partition, where skew shows) and
-//! `replication_lag` (how far each partition's high watermark trails).
+//! `partition_load` (appends per partition, where skew shows),
+//! `replication_lag` (how far each partition's high watermark trails) and
+//! `consumer_lag` (how far the stream processor trails the high watermark).
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -7,7 +8,7 @@ use plotters::prelude::*;
 use super::decor::draw_fault_labels;
 use super::*;
 use crate::csv_series;
-use crate::model::RunReport;
+use crate::model::{Bucket, RunReport};
 
 /// A partition is called hot above this multiple of the mean load.
 pub(crate) const HOT_FACTOR: f64 = 1.5;
@@ -112,16 +113,58 @@ impl Figure for PartitionLoad {
     }
 }
 
-/// The time plot of per-partition replication lag.
-pub(crate) struct ReplicationLag<'a> {
-    report: &'a RunReport,
-    time: &'a TimeAxis,
+/// Which per-partition lag a plot shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lag {
+    /// Leader end offset minus high watermark: records not yet replicated.
+    Replication,
+    /// High watermark minus the processor's committed offset: records
+    /// committed to the log that the read path has not yet consumed.
+    Consumer,
 }
 
-impl<'a> ReplicationLag<'a> {
-    /// The plot of `report` on `time`.
-    pub fn new(report: &'a RunReport, time: &'a TimeAxis) -> Self {
-        ReplicationLag { report, time }
+impl Lag {
+    fn values(self, b: &Bucket) -> &[u64] {
+        match self {
+            Lag::Replication => &b.partition_hw_lag,
+            Lag::Consumer => &b.consumer_lag,
+        }
+    }
+
+    fn y_desc(self) -> &'static str {
+        match self {
+            Lag::Replication => "high-watermark lag (records)",
+            Lag::Consumer => "consumer lag (records)",
+        }
+    }
+}
+
+/// The time plot of a per-partition lag: a line per partition, or faint
+/// lines and their maximum when there are too many for a legend.
+pub(crate) struct PartitionLag<'a> {
+    report: &'a RunReport,
+    time: &'a TimeAxis,
+    lag: Lag,
+}
+
+impl<'a> PartitionLag<'a> {
+    /// The plot of `lag` in `report` on `time`.
+    pub fn new(report: &'a RunReport, time: &'a TimeAxis, lag: Lag) -> Self {
+        PartitionLag { report, time, lag }
+    }
+
+    /// Partitions drawn: the report's, or more if a bucket carries more.
+    fn partitions(&self) -> usize {
+        let n = csv_series::partitions(self.report);
+        match self.lag {
+            Lag::Replication => n,
+            Lag::Consumer => self
+                .report
+                .buckets
+                .iter()
+                .map(|b| b.consumer_lag.len())
+                .fold(n, usize::max),
+        }
     }
 
     fn line(&self, p: usize) -> Vec<(f64, f64)> {
@@ -129,7 +172,7 @@ impl<'a> ReplicationLag<'a> {
             .buckets
             .iter()
             .map(|b| {
-                let lag = b.partition_hw_lag.get(p).copied().unwrap_or(0);
+                let lag = self.lag.values(b).get(p).copied().unwrap_or(0);
                 (self.time.mid(b.start_ms), lag as f64)
             })
             .collect()
@@ -140,19 +183,19 @@ impl<'a> ReplicationLag<'a> {
             .buckets
             .iter()
             .map(|b| {
-                let lag = b.partition_hw_lag.iter().copied().max().unwrap_or(0);
+                let lag = self.lag.values(b).iter().copied().max().unwrap_or(0);
                 (self.time.mid(b.start_ms), lag as f64)
             })
             .collect()
     }
 }
 
-impl Figure for ReplicationLag<'_> {
+impl Figure for PartitionLag<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, title: &str) -> Drawn
     where
         DB::ErrorType: 'static,
     {
-        let n = csv_series::partitions(self.report);
+        let n = self.partitions();
         let many = n > MAX_LEGEND;
         let mut legend: Vec<LegendItem> = if many {
             vec![
@@ -170,7 +213,7 @@ impl Figure for ReplicationLag<'_> {
         let lines: Vec<_> = (0..n).map(|p| self.line(p)).collect();
         let hi = lines.iter().flatten().map(|p| p.1).fold(0f64, f64::max);
         let top = hi.max(1.0) * (1.08 + self.time.label_room(MAIN_PLOT_PX));
-        let mut chart = time_chart(&area, self.time, 0f64..top, "high-watermark lag (records)", &|v| si(*v))?;
+        let mut chart = time_chart(&area, self.time, 0f64..top, self.lag.y_desc(), &|v| si(*v))?;
         for (p, line) in lines.into_iter().enumerate() {
             let style = if many {
                 series_color(p).mix(0.45).stroke_width(1)

@@ -1,4 +1,5 @@
-//! `throughput`: events per second sent, acknowledged and appended.
+//! `throughput`: events per second sent, acknowledged and appended, and
+//! committed to the sink when the run has a read path.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -14,6 +15,9 @@ const SERIES: [(&str, Pick, RGBColor); 3] = [
     ("acknowledged", |b| b.acked, PALETTE[2]),
     ("appended to the log", |b| b.appended, PALETTE[1]),
 ];
+
+/// The read path's series, drawn after (on top of) the write path's.
+const SINK: (&str, Pick, RGBColor) = ("committed to sink", |b| b.sunk, PALETTE[3]);
 
 /// The time plot of throughput.
 pub(crate) struct Throughput<'a> {
@@ -43,21 +47,31 @@ impl Figure for Throughput<'_> {
     where
         DB::ErrorType: 'static,
     {
-        let mut legend: Vec<LegendItem> = SERIES
+        let mut series = SERIES.to_vec();
+        // The three write-path lines often coincide and are drawn as nested
+        // stripes of decreasing width; the sink's line, usually the same
+        // shape shifted later by the processing delay, goes thinnest on top.
+        let widths: &[u32] = if self.report.e2e_latency_us.is_some() {
+            series.push(SINK);
+            &[9, 6, 4, 2]
+        } else {
+            &[7, 4, 2]
+        };
+        let mut legend: Vec<LegendItem> = series
             .iter()
             .map(|(n, _, c)| LegendItem::new(*n, *c, LegendMark::Line))
             .collect();
         legend.extend(self.time.legend(MAIN_PLOT_PX));
         let area = frame(root, title, &legend)?;
-        let lines: Vec<_> = SERIES.iter().map(|s| self.rates(s.1)).collect();
+        let lines: Vec<_> = series.iter().map(|s| self.rates(s.1)).collect();
         let hi = lines.iter().flatten().map(|p| p.1).fold(0f64, f64::max);
         let top = if hi > 0.0 { hi } else { 1.0 } * (1.08 + self.time.label_room(MAIN_PLOT_PX));
 
         let mut chart = time_chart(&area, self.time, 0f64..top, "events per second", &|v| si(*v))?;
-        // The three often coincide; decreasing widths keep each visible as a
-        // stripe inside the one below it.
-        for (((_, _, color), line), width) in SERIES.iter().zip(lines).zip([7, 4, 2]) {
-            chart.draw_series(LineSeries::new(line, color.stroke_width(width)))?;
+        // Decreasing widths keep each line visible as a stripe inside the one
+        // below it where they coincide.
+        for (((_, _, color), line), width) in series.iter().zip(lines).zip(widths) {
+            chart.draw_series(LineSeries::new(line, color.stroke_width(*width)))?;
         }
         draw_fault_labels(&mut chart, self.time, self.time.labels(MAIN_PLOT_PX))?;
         if hi <= 0.0 {

@@ -3,10 +3,19 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::time::Duration;
+
+use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+use hdrhistogram::serialization::Deserializer;
+use hdrhistogram::Histogram;
+use quick_xml::events::Event;
+use quick_xml::Reader;
+
+use std::collections::{BTreeSet, VecDeque};
 
 use streamsim_reports::{
-    latency_histogram, Bucket, BudgetCheck, FaultWindow, Percentiles, RunReport, RunResult, SweepEntry, Utilisation,
-    Verdict, Violation,
+    latency_histogram, Bucket, BudgetCheck, FaultWindow, Percentiles, ReadResult, RunReport, RunResult, SweepEntry,
+    Utilisation, Verdict, Violation,
 };
 
 pub const BUCKETS: usize = 60;
@@ -100,6 +109,7 @@ pub fn synthetic_report() -> RunReport {
             partition_appends,
             partition_hw_lag: lag.to_vec(),
             brokers,
+            ..Default::default()
         });
         intervals.push(h);
     }
@@ -150,6 +160,7 @@ pub fn synthetic_report() -> RunReport {
         virtual_s: 62.5,
         wall_s: 0.84,
         replay: "streamsim run scenarios/acks1-broker-crash.toml --seed 42".into(),
+        read: Default::default(),
     };
     RunReport {
         result,
@@ -157,6 +168,8 @@ pub fn synthetic_report() -> RunReport {
         buckets,
         ack_intervals: intervals,
         ack_latency_us: whole,
+        e2e_intervals: Vec::new(),
+        e2e_latency_us: None,
         faults: vec![FaultWindow {
             label: FAULT_LABEL.into(),
             start_ms: 20_000,
@@ -204,6 +217,109 @@ pub fn large_report() -> RunReport {
     r
 }
 
+/// How much faster than its mean append rate the processor can consume a
+/// partition: enough that only a stall builds a backlog, little enough
+/// that the backlog takes a while to drain.
+pub const CONSUME_HEADROOM: f64 = 1.5;
+/// Budget on end-to-end p99 in the read-path fixture, ms.
+pub const E2E_P99_BUDGET_MS: f64 = 2_000.0;
+
+/// `report` with a read path added: a stream processor consumes every
+/// partition at up to [`CONSUME_HEADROOM`] times its mean append rate, except that it
+/// cannot fetch the partitions broker-1 leads (`p % 6` is 1 or 4) while
+/// broker-1 is down (20 s to 35 s; partition 4 moves to a new leader at
+/// 28 s); their backlog drains afterwards. An event's end-to-end latency is
+/// the processing delay and sink commit interval, a rare slow commit, and
+/// the time it waited in the backlog.
+pub fn with_read_path(mut report: RunReport) -> RunReport {
+    let mut rng = Lcg(1234);
+    let n = report.buckets.len();
+    let partitions = report.partitions;
+    // Per partition, a FIFO of (bucket appended in, records still unconsumed).
+    let mut backlog: Vec<VecDeque<(usize, u64)>> = vec![VecDeque::new(); partitions];
+    let mut whole = latency_histogram();
+    let mut intervals = Vec::with_capacity(n);
+    let mut max_lag = 0u64;
+    let mut drained_at = None;
+    let capacity: Vec<u64> = (0..partitions)
+        .map(|p| {
+            let total: u64 = report.buckets.iter().filter_map(|b| b.partition_appends.get(p)).sum();
+            (CONSUME_HEADROOM * total as f64 / n.max(1) as f64) as u64
+        })
+        .collect();
+    for s in 0..n {
+        let mut h = latency_histogram();
+        let mut sunk = 0u64;
+        let mut lag = Vec::with_capacity(partitions);
+        let appends = report.buckets[s].partition_appends.clone();
+        for (p, queue) in backlog.iter_mut().enumerate() {
+            queue.push_back((s, appends.get(p).copied().unwrap_or(0)));
+            let stalled = match p % PARTITIONS {
+                1 => in_fault(s),
+                4 => in_fault(s) && s < 28,
+                _ => false,
+            };
+            let mut budget = if stalled { 0 } else { capacity[p] };
+            while budget > 0 {
+                let Some((from, left)) = queue.front_mut() else { break };
+                let take = (*left).min(budget);
+                for _ in 0..take {
+                    // Processing and the sink's commit interval, then the wait.
+                    let mut us = 40_000 + rng.next() % 80_000 + (s - *from) as u64 * 1_000_000;
+                    if rng.next() % 500 == 0 {
+                        us += 300_000 + rng.next() % 300_000;
+                    }
+                    h.record(us).unwrap();
+                }
+                sunk += take;
+                budget -= take;
+                *left -= take;
+                if *left == 0 {
+                    queue.pop_front();
+                }
+            }
+            // Offsets are committed a little behind what was processed.
+            let behind: u64 = queue.iter().map(|(_, left)| left).sum();
+            lag.push(behind + rng.next() % 20);
+        }
+        max_lag = max_lag.max(lag.iter().copied().max().unwrap_or(0));
+        if s > 35 && drained_at.is_none() && backlog.iter().all(VecDeque::is_empty) {
+            drained_at = Some(s);
+        }
+        whole.add(&h).unwrap();
+        let b = &mut report.buckets[s];
+        b.sunk = sunk;
+        b.e2e_latency_ms = Percentiles::from_micros(&h);
+        b.consumer_lag = lag;
+        intervals.push(h);
+    }
+    let e2e = Percentiles::from_micros(&whole);
+    let r = &mut report.result;
+    r.read = ReadResult {
+        events_in_sink: Some(whole.len()),
+        e2e_latency_ms: Some(e2e),
+        max_consumer_lag: Some(max_lag),
+        // The workload is the whole series; once the backlog is gone the
+        // last bucket's records reach the sink within a commit interval.
+        drain_s: drained_at.map(|_| 0.12),
+        events_late: Some(0),
+    };
+    r.budgets.push(BudgetCheck {
+        name: "e2e_p99_ms".into(),
+        limit: E2E_P99_BUDGET_MS,
+        measured: e2e.p99,
+        ok: e2e.p99 <= E2E_P99_BUDGET_MS,
+    });
+    report.e2e_intervals = intervals;
+    report.e2e_latency_us = Some(whole);
+    report
+}
+
+/// [`synthetic_report`] with a read path ([`with_read_path`]).
+pub fn read_path_report() -> RunReport {
+    with_read_path(synthetic_report())
+}
+
 /// One sweep entry.
 pub fn entry(scenario: &str, seed: u64, verdict: Verdict, expect: Verdict, p99: f64) -> SweepEntry {
     let violations = if verdict == Verdict::Violation {
@@ -242,6 +358,7 @@ pub fn entry(scenario: &str, seed: u64, verdict: Verdict, expect: Verdict, p99: 
             virtual_s: 30.0,
             wall_s: 0.1,
             replay: format!("streamsim run scenarios/{scenario}.toml --seed {seed}"),
+            read: Default::default(),
         },
         report_dir: Some(PathBuf::from(format!("out/runs/{scenario}-{seed}"))),
     }
@@ -285,4 +402,115 @@ pub fn out_dir(name: &str) -> PathBuf {
     let dir = base.join(name);
     let _ = std::fs::remove_dir_all(&dir);
     dir
+}
+
+/// Width and height from a PNG's signature and IHDR chunk.
+pub fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "PNG signature");
+    assert_eq!(&bytes[12..16], b"IHDR", "first chunk is IHDR");
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    (be(&bytes[16..20]), be(&bytes[20..24]))
+}
+
+/// The text of every `<text>` element of an SVG, unescaped and trimmed.
+pub fn svg_texts(svg: &str) -> Vec<String> {
+    let mut reader = Reader::from_str(svg);
+    let (mut out, mut inside) = (Vec::new(), false);
+    loop {
+        match reader.read_event().unwrap() {
+            Event::Start(e) if e.name().as_ref() == b"text" => inside = true,
+            Event::End(e) if e.name().as_ref() == b"text" => inside = false,
+            Event::Text(t) if inside => out.push(t.unescape().unwrap().trim().to_string()),
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Fails unless `text` parses as XML from start to end.
+pub fn assert_well_formed(name: &str, text: &str) {
+    let mut reader = Reader::from_str(text);
+    let mut depth = 0i64;
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(_)) => depth += 1,
+            Ok(Event::End(_)) => depth -= 1,
+            Ok(Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => panic!("{name} is not well-formed XML: {e}"),
+        }
+    }
+    assert_eq!(depth, 0, "{name}: unbalanced elements");
+}
+
+/// Fails unless `bytes` is a PNG of `size` that decodes and is not a blank
+/// canvas (more than background and one colour).
+pub fn assert_png_plot(name: &str, bytes: &[u8], size: streamsim_reports::PlotSize) {
+    assert_eq!(png_size(bytes), (size.width, size.height), "{name}.png size");
+    let decoder = png::Decoder::new(bytes);
+    let mut reader = decoder.read_info().unwrap_or_else(|e| panic!("{name}.png: {e}"));
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader
+        .next_frame(&mut buf)
+        .unwrap_or_else(|e| panic!("{name}.png: {e}"));
+    let distinct: BTreeSet<&[u8]> = buf[..info.buffer_size()].chunks(3).take(400_000).collect();
+    assert!(distinct.len() > 20, "{name}.png looks blank");
+}
+
+/// An HdrHistogram interval log, decoded.
+pub struct Hlog {
+    /// The `#[BaseTime: ...]` header, if any.
+    pub base_time: Option<Duration>,
+    /// Each interval: start (ms), length (ms), histogram.
+    pub intervals: Vec<(u64, u64, Histogram<u64>)>,
+}
+
+/// Decodes an interval log with the reference crate's reader.
+pub fn decode_hlog(bytes: &[u8]) -> Hlog {
+    let mut deserializer = Deserializer::new();
+    let mut out = Hlog {
+        base_time: None,
+        intervals: Vec::new(),
+    };
+    for entry in IntervalLogIterator::new(bytes) {
+        match entry.unwrap() {
+            LogEntry::BaseTime(t) => out.base_time = Some(t),
+            LogEntry::StartTime(_) => {}
+            LogEntry::Interval(h) => {
+                let raw = base64_decode(h.encoded_histogram());
+                let decoded: Histogram<u64> = deserializer.deserialize(&mut raw.as_slice()).unwrap();
+                out.intervals.push((
+                    h.start_timestamp().as_millis() as u64,
+                    h.duration().as_millis() as u64,
+                    decoded,
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Standard base64, enough for the test (the crate's own dependency
+/// encodes; decoding independently checks the encoding).
+fn base64_decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => panic!("bad base64 byte {c}"),
+    };
+    let clean: Vec<u8> = s.bytes().filter(|&c| c != b'=').collect();
+    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
+    for chunk in clean.chunks(4) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &c)| acc | (u32::from(val(c)) << (18 - 6 * i)));
+        let bytes = n.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    out
 }

@@ -2,6 +2,7 @@
 //! with what the log committed, and latencies with the budgets. Each
 //! violation names the invariant, a small witness and the virtual time.
 
+pub mod e2e;
 pub mod interval_set;
 pub mod ledger;
 
@@ -35,6 +36,19 @@ pub struct CheckReport {
     pub dead_lettered: u64,
     /// Ack latency percentiles.
     pub ack: Percentiles,
+    /// The read path's counts, when the scenario has one.
+    pub e2e: Option<e2e::E2eReport>,
+    /// End-to-end latency percentiles, when the scenario has a read path.
+    pub e2e_latency: Option<Percentiles>,
+}
+
+/// How the read path's drain went, for the liveness check and its budget.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadDrain {
+    /// Virtual seconds from the end of the workload until consumer lag was zero everywhere; `None` if it never was.
+    pub drain_s: Option<f64>,
+    /// Largest consumer lag sampled.
+    pub max_lag: u64,
 }
 
 /// The committed records of every partition: the current leader's log up
@@ -54,7 +68,7 @@ fn committed_ends(sh: &Shared) -> Vec<Option<(usize, u64)>> {
 }
 
 /// Run every invariant and budget.
-pub fn check(sh: &Shared, end_ms: u64, workload_ms: u64) -> CheckReport {
+pub fn check(sh: &Shared, end_ms: u64, workload_ms: u64, read: Option<ReadDrain>) -> CheckReport {
     let ledger = sh.ledger.lock().expect("ledger lock").clone();
     let mut rep = CheckReport::default();
     let ends = committed_ends(sh);
@@ -181,15 +195,55 @@ pub fn check(sh: &Shared, end_ms: u64, workload_ms: u64) -> CheckReport {
             at_ms: end_ms,
         });
     }
+    if let Some(r) = read {
+        rep.e2e = Some(e2e::check(sh, &ledger, end_ms, &mut rep.violations));
+        if r.drain_s.is_none() {
+            let lag = read_lag_witness(sh);
+            rep.violations.push(Violation {
+                invariant: "liveness.drain".into(),
+                detail: format!(
+                    "the read path had not caught up when the drain of {} s ran out: {lag}",
+                    sh.scenario.drain_timeout_s
+                ),
+                at_ms: end_ms,
+            });
+        }
+    }
     let metrics = sh.metrics.lock().expect("metrics lock");
     rep.ack = Percentiles::from_micros(&metrics.ack);
+    if read.is_some() {
+        rep.e2e_latency = Some(Percentiles::from_micros(&metrics.e2e));
+    }
     drop(metrics);
-    budgets(sh, &mut rep, end_ms, workload_ms);
+    budgets(sh, &mut rep, end_ms, workload_ms, read);
     rep
 }
 
-fn budgets(sh: &Shared, rep: &mut CheckReport, end_ms: u64, workload_ms: u64) {
+/// Which partitions the processor had not committed to the end, and by how much.
+fn read_lag_witness(sh: &Shared) -> String {
+    let db = sh.sink.lock().expect("sink lock");
+    let behind: Vec<String> = (0..sh.event_partitions)
+        .filter_map(|p| {
+            let hw = sh.committed_hw(p);
+            let slot = &db.slots[p];
+            let done = slot.checkpoint.as_ref().is_some_and(|c| c.finished);
+            (slot.offset() < hw || !done).then(|| {
+                format!(
+                    "partition {p} committed {} of {hw}{}",
+                    slot.offset(),
+                    if done { "" } else { ", windows not final" }
+                )
+            })
+        })
+        .take(WITNESS)
+        .collect();
+    behind.join("; ")
+}
+
+fn budgets(sh: &Shared, rep: &mut CheckReport, end_ms: u64, workload_ms: u64, read: Option<ReadDrain>) {
     let b = &sh.scenario.budgets;
+    let (ack, e2e_latency) = (rep.ack, rep.e2e_latency);
+    let per_s = rep.acked as f64 / (workload_ms.max(1) as f64 / 1000.0);
     let mut push = |name: &str, limit: Option<f64>, measured: f64, below: bool| {
         let Some(limit) = limit else { return };
         let ok = if below { measured <= limit } else { measured >= limit };
@@ -207,9 +261,16 @@ fn budgets(sh: &Shared, rep: &mut CheckReport, end_ms: u64, workload_ms: u64) {
             });
         }
     };
-    push("ack_p50_ms", b.ack_p50_ms, rep.ack.p50, true);
-    push("ack_p99_ms", b.ack_p99_ms, rep.ack.p99, true);
-    push("ack_p999_ms", b.ack_p999_ms, rep.ack.p999, true);
-    let per_s = rep.acked as f64 / (workload_ms.max(1) as f64 / 1000.0);
+    push("ack_p50_ms", b.ack_p50_ms, ack.p50, true);
+    push("ack_p99_ms", b.ack_p99_ms, ack.p99, true);
+    push("ack_p999_ms", b.ack_p999_ms, ack.p999, true);
     push("min_acked_per_s", b.min_acked_per_s, per_s, false);
+    if let Some(e) = e2e_latency {
+        push("e2e_p50_ms", b.e2e_p50_ms, e.p50, true);
+        push("e2e_p99_ms", b.e2e_p99_ms, e.p99, true);
+        push("e2e_p999_ms", b.e2e_p999_ms, e.p999, true);
+    }
+    if let Some(d) = read.and_then(|r| r.drain_s) {
+        push("max_drain_s", b.max_drain_s, d, true);
+    }
 }

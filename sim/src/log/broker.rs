@@ -149,6 +149,9 @@ impl Broker {
                 parts,
             } => self.on_fetch(src, follower, session, parts, now_us),
             Msg::FetchReply { leader, session, parts } => self.on_fetch_reply(leader, session, parts, now_us),
+            Msg::Read(crate::wire::ReadMsg::ConsumerFetch { req, parts, max_bytes }) => {
+                self.on_consumer_fetch(src, req, parts, max_bytes, now_us)
+            }
             Msg::LeaderAndIsr { states } => {
                 let done = self.cpu(now_us, 0);
                 for s in states {
@@ -169,8 +172,10 @@ impl Broker {
         let Some(r) = self.parts.get_mut(&s.partition) else {
             return;
         };
+        // Older states are stale, and the same state again (the controller repeats it on
+        // heartbeats) changes nothing: an ISR change this leader proposed stays pending.
         if s.leader_epoch < r.leader_epoch
-            || (s.leader_epoch == r.leader_epoch && s.partition_epoch < r.partition_epoch)
+            || (s.leader_epoch == r.leader_epoch && s.partition_epoch <= r.partition_epoch)
         {
             return;
         }

@@ -40,6 +40,7 @@ pub async fn controller_main(sh: Arc<Shared>) {
         last_heartbeat_ms: vec![now; brokers],
     };
     c.bootstrap();
+    sh.group.lock().expect("group lock").coordinator_restarted(now);
     let addr = sh.layout.controller();
     let mut next_tick = now;
     loop {
@@ -54,6 +55,11 @@ pub async fn controller_main(sh: Arc<Shared>) {
                     partition_epoch,
                     isr,
                 } => c.on_alter(broker, partition, leader_epoch, partition_epoch, isr),
+                // The processor group's coordinator runs beside the controller.
+                Msg::Read(crate::wire::ReadMsg::GroupHeartbeat { member, incarnation }) => {
+                    let reply = crate::consumer_group::on_heartbeat(&sh, member, incarnation, clock::now_ms());
+                    sh.fabric.send(addr, env.src, Msg::Read(reply), clock::now_us());
+                }
                 _ => {}
             }
         }
@@ -61,6 +67,7 @@ pub async fn controller_main(sh: Arc<Shared>) {
         if now >= next_tick {
             next_tick = now + TICK_MS;
             c.check_sessions(now);
+            crate::consumer_group::expire(&sh, now);
         }
     }
 }
@@ -122,6 +129,26 @@ impl Controller {
         }
     }
 
+    /// The current state of every partition `b` replicates, sent to `b` again.
+    fn resend(&self, b: BrokerId) {
+        let states: Vec<PartitionState> = self
+            .store()
+            .parts
+            .iter()
+            .filter(|s| s.replicas.contains(&b))
+            .cloned()
+            .collect();
+        if !states.is_empty() {
+            let dst = self.sh.layout.broker(b);
+            self.sh.fabric.send(
+                self.sh.layout.controller(),
+                dst,
+                Msg::LeaderAndIsr { states },
+                clock::now_us(),
+            );
+        }
+    }
+
     fn on_heartbeat(&mut self, b: BrokerId, incarnation: u64) {
         self.last_heartbeat_ms[b] = clock::now_ms();
         let (alive, known) = {
@@ -129,6 +156,10 @@ impl Controller {
             (st.alive[b], st.incarnation[b])
         };
         if alive && known == incarnation {
+            // KRaft brokers pull the metadata log, so a lost update is fetched again. Push-only
+            // LeaderAndIsr would strand a broker that missed one (a lossy or one-way link to it)
+            // forever; answering each heartbeat with the broker's current states closes that gap.
+            self.resend(b);
             return;
         }
         if alive && known != 0 {
@@ -182,18 +213,35 @@ impl Controller {
                     if let Some(l) = new_leader {
                         if clean.is_none() {
                             s.isr = vec![l];
-                            notes.push(format!(
-                                "UNCLEAN election: broker-{l} leads partition {} without being in sync",
-                                s.partition
+                            notes.push((
+                                format!(
+                                    "UNCLEAN election: broker-{l} leads partition {} without being in sync",
+                                    s.partition
+                                ),
+                                vec![
+                                    ("partition".into(), serde_json::json!(s.partition)),
+                                    ("leader".into(), serde_json::json!(l)),
+                                    ("unclean".into(), serde_json::json!(true)),
+                                ],
                             ));
                         }
                     }
                     s.leader = new_leader;
                     s.leader_epoch += 1;
                     touched = true;
-                    notes.push(format!(
-                        "partition {} leader broker-{b} -> {:?} at epoch {}",
-                        s.partition, new_leader, s.leader_epoch
+                    notes.push((
+                        format!(
+                            "partition {} leader broker-{b} -> {} at epoch {}",
+                            s.partition,
+                            new_leader.map_or_else(|| "none".to_string(), |l| format!("broker-{l}")),
+                            s.leader_epoch
+                        ),
+                        vec![
+                            ("partition".into(), serde_json::json!(s.partition)),
+                            ("previous".into(), serde_json::json!(b)),
+                            ("leader".into(), serde_json::json!(new_leader)),
+                            ("leader_epoch".into(), serde_json::json!(s.leader_epoch)),
+                        ],
                     ));
                 }
                 if touched {
@@ -207,8 +255,9 @@ impl Controller {
             &format!("controller fences broker-{b}"),
             &[b as u64],
         );
-        for n in notes {
-            self.sh.timeline(TimelineKind::Election, &n, &[b as u64]);
+        for (text, fields) in notes {
+            self.sh
+                .timeline_with(TimelineKind::Election, &text, &[b as u64], fields);
         }
         self.publish(&changed);
     }
@@ -245,6 +294,7 @@ impl Controller {
 
     fn on_alter(&mut self, b: BrokerId, p: usize, leader_epoch: u32, partition_epoch: u32, isr: Vec<BrokerId>) {
         let mut changed = BTreeSet::new();
+        let mut expanded = None;
         {
             let mut st = self.store();
             let alive = st.alive.clone();
@@ -258,9 +308,25 @@ impl Controller {
                     .iter()
                     .all(|r| s.replicas.contains(r) && (s.isr.contains(r) || alive[*r]));
             if valid {
+                if isr.len() > s.isr.len() {
+                    expanded = Some((s.isr.clone(), isr.clone()));
+                }
                 s.isr = isr;
                 s.partition_epoch += 1;
             }
+        }
+        if let Some((old, new)) = expanded {
+            self.sh.timeline_with(
+                TimelineKind::IsrExpand,
+                &format!("controller commits ISR {old:?} -> {new:?} for partition {p} (leader broker-{b})"),
+                &[p as u64, new.len() as u64],
+                vec![
+                    ("partition".into(), serde_json::json!(p)),
+                    ("leader".into(), serde_json::json!(b)),
+                    ("isr_before".into(), serde_json::json!(old)),
+                    ("isr".into(), serde_json::json!(new)),
+                ],
+            );
         }
         // Valid or not, the leader learns the committed state.
         self.publish(&changed);

@@ -4,6 +4,7 @@
 //! brokers and elects leaders.
 
 pub mod broker;
+mod consumer_fetch;
 pub mod controller;
 mod follower;
 pub mod idempotence;

@@ -71,7 +71,12 @@ impl PartitionLog {
 
     /// Index of the batch containing `offset`, or of the first batch after it.
     fn batch_index_at(&self, offset: u64) -> usize {
-        self.batches.partition_point(|b| b.end_offset() <= offset)
+        // Search on the base offsets stored inline: `end_offset` would dereference every probed batch's records.
+        let i = self.batches.partition_point(|b| b.base_offset <= offset);
+        match i.checked_sub(1) {
+            Some(prev) if self.batches[prev].end_offset() > offset => prev,
+            _ => i,
+        }
     }
 
     /// Remove everything at and after `offset`.
@@ -178,6 +183,7 @@ mod tests {
                 event_time_ms: 0,
                 schema_version: 1,
                 malformed: false,
+                born_us: 0,
             })
             .collect();
         let bytes = crate::msg::records_bytes(&records);

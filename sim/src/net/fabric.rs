@@ -1,6 +1,6 @@
 //! The fabric: mailboxes, links, cuts, and the receive future.
 
-use super::link::{draw_latency_us, Cut};
+use super::link::{draw_latency_us, Cut, Degrade};
 use super::mailbox::{Item, NodeNet};
 use crate::clock;
 use crate::ids::Addr;
@@ -29,8 +29,8 @@ struct Inner {
     nodes: Vec<NodeNet>,
     by_madsim: BTreeMap<NodeId, Addr>,
     link: NetworkConfig,
-    /// Per-link overrides (slow or lossy links), keyed by (src, dst).
-    overrides: BTreeMap<(Addr, Addr), NetworkConfig>,
+    /// Link faults laid over `link`, in the order they were installed.
+    degrades: Vec<Degrade>,
     cuts: Vec<Cut>,
     rng: ChaCha8Rng,
     seq: u64,
@@ -54,7 +54,7 @@ impl madsim::plugin::Simulator for Fabric {
                 nodes: Vec::new(),
                 by_madsim: BTreeMap::new(),
                 link: NetworkConfig::default(),
-                overrides: BTreeMap::new(),
+                degrades: Vec::new(),
                 cuts: Vec::new(),
                 rng: ChaCha8Rng::seed_from_u64(0),
                 seq: 0,
@@ -123,11 +123,34 @@ impl Fabric {
         self.lock().cuts.retain(|c| c.id != id);
     }
 
-    /// Remove every cut and link override.
+    /// Lay a degradation over the links it covers.
+    pub fn add_degrade(&self, d: Degrade) {
+        self.lock().degrades.push(d);
+    }
+
+    /// Remove a degradation.
+    pub fn heal_degrade(&self, id: u64) {
+        self.lock().degrades.retain(|d| d.id != id);
+    }
+
+    /// Remove every cut and degradation.
     pub fn heal_all(&self) {
         let mut g = self.lock();
         g.cuts.clear();
-        g.overrides.clear();
+        g.degrades.clear();
+    }
+
+    /// Forget every parked receiver and queued message at the end of a run.
+    /// A parked receiver's waker keeps its task, and so the run's shared
+    /// state and this fabric, alive: without this the whole world of every
+    /// finished run stays in memory, which a sweep of many seeds in one
+    /// process cannot afford.
+    pub fn release(&self) {
+        let mut g = self.lock();
+        for n in g.nodes.iter_mut() {
+            n.waker = None;
+            n.queue.clear();
+        }
     }
 
     /// Accumulated NIC busy time of a node, µs.
@@ -152,7 +175,12 @@ impl Fabric {
             g.dropped += 1;
             return;
         }
-        let link = g.overrides.get(&(src, dst)).unwrap_or(&g.link).clone();
+        // With no degradation covering the link this is the scenario's model
+        // unchanged, so runs without link faults draw exactly as before.
+        let mut link = g.link.clone();
+        for d in g.degrades.iter().filter(|d| d.covers(src, dst)) {
+            d.apply(&mut link);
+        }
         if link.loss > 0.0 && g.rng.gen_bool(link.loss) {
             g.dropped += 1;
             return;

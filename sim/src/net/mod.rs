@@ -10,4 +10,4 @@ mod link;
 mod mailbox;
 
 pub use fabric::{Envelope, Fabric};
-pub use link::Cut;
+pub use link::{Cut, Degrade};

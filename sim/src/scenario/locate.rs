@@ -92,3 +92,54 @@ pub fn line_of_field(text: &str, field: &str) -> Option<usize> {
     }
     best.map(|o| line_of_offset(text, o))
 }
+
+/// The quoted words of a parser message (`"leader:x"`, `` `meteor` ``).
+fn quoted(msg: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    for q in ['"', '`'] {
+        let mut parts = msg.split(q);
+        parts.next();
+        while let (Some(inside), Some(_)) = (parts.next(), parts.next()) {
+            if !inside.is_empty() {
+                out.push(inside);
+            }
+        }
+    }
+    out
+}
+
+/// When an error's span covers several lines (a whole table), the span of
+/// the first key line inside it that holds a word the message quotes: the
+/// value or key at fault. Otherwise the span as it was.
+pub fn narrow_span(text: &str, span: Option<Range<usize>>, msg: &str) -> Option<Range<usize>> {
+    let sp = span?;
+    let body = text.get(sp.clone())?;
+    if !body.trim_end().contains('\n') {
+        return Some(sp);
+    }
+    // The first quoted word is the culprit; later ones list alternatives.
+    for w in quoted(msg) {
+        let mut offset = sp.start;
+        for line in body.split_inclusive('\n') {
+            let start = offset;
+            offset += line.len();
+            let l = line.trim_start();
+            // Headers name the table, comments nothing.
+            if !(l.starts_with('[') || l.starts_with('#')) && line.contains(w) {
+                return Some(start..start + line.trim_end().len());
+            }
+        }
+    }
+    Some(sp)
+}
+
+/// A field name from a parser message (`unknown field `x``) with its table
+/// (`faults[0].x`) when the span points at the line of that key.
+pub fn qualify(text: &str, span: Option<Range<usize>>, field: String) -> String {
+    let at = field_at(text, span);
+    if !at.is_empty() && at.ends_with(&format!(".{field}")) {
+        at
+    } else {
+        field
+    }
+}

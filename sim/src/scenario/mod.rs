@@ -1,11 +1,15 @@
 //! Scenario files: parsing with precise errors, and validation that
 //! refuses impossible settings before a run starts.
 
+mod fault_checks;
+pub mod faults;
 mod locate;
 pub mod model;
+mod omb;
 pub mod pipeline;
 mod validate;
 
+pub use faults::*;
 pub use model::*;
 pub use pipeline::*;
 
@@ -68,23 +72,30 @@ pub fn load_scenario(path: &Path) -> Result<LoadedScenario, ScenarioError> {
 
 /// Parse and validate scenario text; `path` is used in errors and to resolve relative files.
 pub fn parse_scenario(path: &Path, text: &str) -> Result<LoadedScenario, ScenarioError> {
-    let scenario: Scenario = toml::from_str(text).map_err(|e| {
-        let line = e.span().map(|s| locate::line_of_offset(text, s.start));
+    let mut scenario: Scenario = toml::from_str(text).map_err(|e| {
+        // Errors inside a `[[faults]]` table come with the whole table's
+        // span (serde buffers flattened fields); narrow it to the key's line.
+        let span = locate::narrow_span(text, e.span(), e.message());
+        let line = span.clone().map(|s| locate::line_of_offset(text, s.start));
         let (field, message) = locate::split_toml_message(e.message());
         ScenarioError {
             file: path.to_path_buf(),
             line,
-            field: field.unwrap_or_else(|| locate::field_at(text, e.span())),
+            field: field
+                .map(|f| locate::qualify(text, span.clone(), f))
+                .unwrap_or_else(|| locate::field_at(text, span)),
             message,
         }
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
-    validate::validate(&scenario, base).map_err(|(field, message)| ScenarioError {
-        file: path.to_path_buf(),
-        line: locate::line_of_field(text, &field),
-        field,
-        message,
-    })?;
+    omb::apply(&mut scenario, text, base)
+        .and_then(|()| validate::validate(&scenario, base))
+        .map_err(|(field, message)| ScenarioError {
+            file: path.to_path_buf(),
+            line: locate::line_of_field(text, &field),
+            field,
+            message,
+        })?;
     Ok(LoadedScenario {
         scenario,
         path: path.to_path_buf(),
@@ -97,7 +108,7 @@ pub fn knobs(s: &Scenario) -> Vec<(String, String)> {
     let t = &s.topology;
     let l = &s.log;
     let kv = |k: &str, v: String| (k.to_string(), v);
-    vec![
+    let mut out = vec![
         kv("brokers", t.brokers.to_string()),
         kv("partitions", t.partitions.to_string()),
         kv("replication_factor", t.replication_factor.to_string()),
@@ -114,7 +125,16 @@ pub fn knobs(s: &Scenario) -> Vec<(String, String)> {
         kv("client.max_in_flight", s.client.max_in_flight.to_string()),
         kv("client.request_timeout_ms", s.client.request_timeout_ms.to_string()),
         kv("duration_s", s.duration_s.to_string()),
-        kv("faults", s.faults.len().to_string()),
+        kv(
+            "faults",
+            match s.faults.swarm() {
+                Some(w) => format!(
+                    "swarm of {}",
+                    w.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(",")
+                ),
+                None => s.faults.len().to_string(),
+            },
+        ),
         kv("invariants", {
             let mut v = vec!["no_loss", "no_duplicates"];
             if s.invariants.per_key_order {
@@ -123,7 +143,39 @@ pub fn knobs(s: &Scenario) -> Vec<(String, String)> {
             if s.invariants.settle_within_drain {
                 v.push("liveness.settle");
             }
+            if s.processor.instances > 0 {
+                v.extend(["sink.no_loss", "sink.exactly_once", "sink.aggregates", "liveness.drain"]);
+            }
             v.join(",")
         }),
-    ]
+    ];
+    if let Some(omb) = &s.workload.omb {
+        out.push(kv("workload.omb", omb.display().to_string()));
+    }
+    let p = &s.processor;
+    if p.instances > 0 {
+        out.extend([
+            kv("processor.instances", p.instances.to_string()),
+            kv("processor.delivery", format!("{:?}", p.delivery)),
+            kv("processor.commit_interval_ms", p.commit_interval_ms.to_string()),
+            kv(
+                "processor.dedup",
+                if p.dedup {
+                    format!("on, ttl {} s", p.dedup_ttl_s)
+                } else {
+                    "off".into()
+                },
+            ),
+            kv("processor.window", format!("{:?}", p.window)),
+            kv(
+                "processor.watermark",
+                format!(
+                    "out of order {} ms, allowed lateness {} ms",
+                    p.max_out_of_orderness_ms, p.allowed_lateness_ms
+                ),
+            ),
+            kv("sink.connections", s.sink.connections.to_string()),
+        ]);
+    }
+    out
 }

@@ -26,6 +26,16 @@ pub struct Scenario {
     pub description: String,
     /// Expected outcome.
     pub expect: Expect,
+    /// For a negative control, the invariant it must violate (`"no_loss"`),
+    /// or the few that one unsafe setting breaks together (`["sink.exactly_once",
+    /// "sink.aggregates"]`); every violation the library finds must be one of them.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "one_or_many",
+        serialize_with = "one_or_many_out"
+    )]
+    pub expect_invariant: Vec<String>,
     /// Virtual seconds during which clients generate events.
     pub duration_s: f64,
     /// Virtual seconds allowed, after the workload ends and faults heal,
@@ -61,15 +71,39 @@ pub struct Scenario {
     /// The sink database.
     #[serde(default)]
     pub sink: super::pipeline::SinkConfig,
-    /// Faults at fixed virtual times.
+    /// Faults: `[[faults]]` at fixed virtual times, or one `[faults]`
+    /// table with `mode = "swarm"` whose schedule each seed draws.
     #[serde(default)]
-    pub faults: Vec<FaultSpec>,
+    pub faults: super::faults::Faults,
     /// Latency budgets and floors.
     #[serde(default)]
     pub budgets: Budgets,
     /// Which optional invariants to check.
     #[serde(default)]
     pub invariants: InvariantConfig,
+}
+
+/// A string or a list of strings.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        One(String),
+        Many(Vec<String>),
+    }
+    Raw::deserialize(d)
+        .map(|r| match r {
+            Raw::One(s) => vec![s],
+            Raw::Many(v) => v,
+        })
+        .map_err(|_| serde::de::Error::custom("expected an invariant name or a list of them"))
+}
+
+fn one_or_many_out<S: serde::Serializer>(v: &[String], s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        [one] => s.serialize_str(one),
+        many => many.serialize(s),
+    }
 }
 
 fn d_drain_timeout_s() -> f64 {
@@ -400,140 +434,6 @@ impl Default for ResourceConfig {
     }
 }
 
-/// Who a fault hits. Written as a string in the file: `broker:2`,
-/// `leader:5` (the leader of partition 5 when the fault fires),
-/// `controller`, `gateway:0`, `client:3`, `processor:1`, `sink`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Target {
-    /// A broker by id.
-    Broker(usize),
-    /// Whichever broker leads the partition when the fault fires.
-    LeaderOf(usize),
-    /// The controller.
-    Controller,
-    /// A gateway instance.
-    Gateway(usize),
-    /// A client.
-    Client(usize),
-    /// A stream processor instance.
-    Processor(usize),
-    /// The sink database.
-    Sink,
-}
-
-impl std::fmt::Display for Target {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Target::Broker(i) => write!(f, "broker:{i}"),
-            Target::LeaderOf(p) => write!(f, "leader:{p}"),
-            Target::Controller => write!(f, "controller"),
-            Target::Gateway(i) => write!(f, "gateway:{i}"),
-            Target::Client(i) => write!(f, "client:{i}"),
-            Target::Processor(i) => write!(f, "processor:{i}"),
-            Target::Sink => write!(f, "sink"),
-        }
-    }
-}
-
-impl std::str::FromStr for Target {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        if s == "controller" {
-            return Ok(Target::Controller);
-        }
-        if s == "sink" {
-            return Ok(Target::Sink);
-        }
-        let (role, idx) = s.split_once(':').ok_or_else(|| {
-            format!("target {s:?} must be `broker:N`, `leader:P`, `controller`, `gateway:N`, `client:N`, `processor:N` or `sink`")
-        })?;
-        let n: usize = idx
-            .parse()
-            .map_err(|_| format!("target {s:?}: {idx:?} is not a number"))?;
-        match role {
-            "broker" => Ok(Target::Broker(n)),
-            "leader" => Ok(Target::LeaderOf(n)),
-            "gateway" => Ok(Target::Gateway(n)),
-            "client" => Ok(Target::Client(n)),
-            "processor" => Ok(Target::Processor(n)),
-            _ => Err(format!(
-                "target {s:?}: unknown role {role:?} (broker, leader, controller, gateway, client, processor, sink)"
-            )),
-        }
-    }
-}
-
-impl Serialize for Target {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Target {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-/// A fault at a fixed virtual time.
-// No `deny_unknown_fields` here: serde does not support it next to
-// `flatten`; the flattened `FaultKind` rejects unknown keys instead.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct FaultSpec {
-    /// When it starts, virtual seconds.
-    pub at_s: f64,
-    /// What happens.
-    #[serde(flatten)]
-    pub kind: FaultKind,
-}
-
-/// The kinds of scheduled fault.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum FaultKind {
-    /// Power loss of a node: tasks die, unflushed log data is lost. Restarted after `restart_after_s` if given.
-    Crash {
-        /// Who.
-        target: Target,
-        /// Restart delay; omitted means it stays down until the drain.
-        #[serde(default)]
-        restart_after_s: Option<f64>,
-    },
-    /// Cut every link of one node, both ways.
-    Isolate {
-        /// Who.
-        target: Target,
-        /// How long.
-        duration_s: f64,
-    },
-    /// Cut every link between two sets of nodes, both ways.
-    Partition {
-        /// One side.
-        side_a: Vec<Target>,
-        /// The other side.
-        side_b: Vec<Target>,
-        /// How long.
-        duration_s: f64,
-    },
-    /// Cut links from `from` to `to` only; replies still flow.
-    OneWay {
-        /// Senders whose messages are dropped.
-        from: Vec<Target>,
-        /// Receivers.
-        to: Vec<Target>,
-        /// How long.
-        duration_s: f64,
-    },
-    /// Freeze a node (GC pause, VM stall): it keeps its state and its mail queues up.
-    Pause {
-        /// Who.
-        target: Target,
-        /// How long.
-        duration_s: f64,
-    },
-}
-
 /// Budgets; each omitted one is not checked.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -546,6 +446,15 @@ pub struct Budgets {
     pub ack_p999_ms: Option<f64>,
     /// Floor on acknowledged events per virtual second over the workload.
     pub min_acked_per_s: Option<f64>,
+    /// End-to-end latency p50 (client generation to sink commit), ms.
+    pub e2e_p50_ms: Option<f64>,
+    /// End-to-end latency p99, ms.
+    pub e2e_p99_ms: Option<f64>,
+    /// End-to-end latency p99.9, ms.
+    pub e2e_p999_ms: Option<f64>,
+    /// Ceiling on the read path's drain: virtual seconds from the end of the
+    /// workload (when every fault has healed) until consumer lag is zero everywhere.
+    pub max_drain_s: Option<f64>,
 }
 
 /// Optional invariants.

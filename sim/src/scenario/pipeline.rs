@@ -3,6 +3,7 @@
 //! one (commit interval, session timeout, heartbeat); the rest are stated
 //! in docs/RESOURCES.md.
 
+use super::model::Scenario;
 use serde::{Deserialize, Serialize};
 
 /// How the processor delivers to the sink.
@@ -17,28 +18,8 @@ pub enum Delivery {
     ExactlyOnce,
 }
 
-/// Event-time windows of the aggregation.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum WindowSpec {
-    /// Fixed, non-overlapping windows.
-    Tumbling {
-        /// Window length, ms.
-        size_ms: u64,
-    },
-    /// Overlapping windows of `size_ms` every `slide_ms`.
-    Sliding {
-        /// Window length, ms.
-        size_ms: u64,
-        /// Distance between window starts, ms.
-        slide_ms: u64,
-    },
-    /// Per-key sessions closed by `gap_ms` of inactivity.
-    Session {
-        /// Inactivity gap, ms.
-        gap_ms: u64,
-    },
-}
+/// Event-time windows of the aggregation: the operators' own type.
+pub use crate::stream::WindowKind as WindowSpec;
 
 /// `[processor]`: the stream processing job. Absent or `instances = 0`
 /// means the scenario models the write path only.
@@ -65,8 +46,8 @@ pub struct ProcessorConfig {
     pub session_timeout_ms: u64,
     /// Heartbeat interval, ms.
     pub heartbeat_interval_ms: u64,
-    /// Records per fetch and partition.
-    pub fetch_max_records: usize,
+    /// Bytes per fetch and partition (`max.partition.fetch.bytes`).
+    pub fetch_max_bytes: u64,
     /// Idle wait of a fetch with nothing new, ms (`fetch.max.wait.ms`).
     pub fetch_max_wait_ms: u64,
     /// CPU per processed record, µs.
@@ -94,7 +75,7 @@ impl Default for ProcessorConfig {
             allowed_lateness_ms: 5_000,
             session_timeout_ms: 10_000,
             heartbeat_interval_ms: 1_000,
-            fetch_max_records: 2_000,
+            fetch_max_bytes: 1 << 20,
             fetch_max_wait_ms: 50,
             cpu_per_record_us: 2.0,
             sink_timeout_ms: 5_000,
@@ -125,4 +106,84 @@ impl Default for SinkConfig {
             connections: 4,
         }
     }
+}
+
+/// Refuse read-path settings that cannot run, naming the field.
+pub(super) fn validate(s: &Scenario) -> Result<(), (String, String)> {
+    let fail = |field: &str, msg: String| Err((field.to_string(), msg));
+    let p = &s.processor;
+    if p.instances == 0 {
+        let b = &s.budgets;
+        for (field, set) in [
+            ("budgets.e2e_p50_ms", b.e2e_p50_ms.is_some()),
+            ("budgets.e2e_p99_ms", b.e2e_p99_ms.is_some()),
+            ("budgets.e2e_p999_ms", b.e2e_p999_ms.is_some()),
+            ("budgets.max_drain_s", b.max_drain_s.is_some()),
+        ] {
+            if set {
+                return fail(
+                    field,
+                    "needs a read path: set [processor] instances to 1 or more".into(),
+                );
+            }
+        }
+        return Ok(());
+    }
+    for (field, v) in [
+        ("processor.commit_interval_ms", p.commit_interval_ms),
+        ("processor.heartbeat_interval_ms", p.heartbeat_interval_ms),
+        ("processor.fetch_max_wait_ms", p.fetch_max_wait_ms),
+        ("processor.sink_timeout_ms", p.sink_timeout_ms),
+        ("processor.sink_retry_backoff_ms", p.sink_retry_backoff_ms),
+        ("processor.fetch_max_bytes", p.fetch_max_bytes),
+        ("processor.max_pending_rows", p.max_pending_rows as u64),
+        ("sink.connections", s.sink.connections as u64),
+    ] {
+        if v == 0 {
+            return fail(field, "must be at least 1".into());
+        }
+    }
+    if p.session_timeout_ms <= p.heartbeat_interval_ms {
+        return fail(
+            "processor.session_timeout_ms",
+            format!(
+                "{} ms must exceed heartbeat_interval_ms ({} ms), or every member expires between heartbeats",
+                p.session_timeout_ms, p.heartbeat_interval_ms
+            ),
+        );
+    }
+    if p.sink_retry_backoff_max_ms < p.sink_retry_backoff_ms {
+        return fail(
+            "processor.sink_retry_backoff_max_ms",
+            format!(
+                "must be at least sink_retry_backoff_ms ({} ms)",
+                p.sink_retry_backoff_ms
+            ),
+        );
+    }
+    if p.dedup && !(p.dedup_ttl_s.is_finite() && p.dedup_ttl_s > 0.0) {
+        return fail(
+            "processor.dedup_ttl_s",
+            format!("must be a positive number, got {}", p.dedup_ttl_s),
+        );
+    }
+    if !(p.cpu_per_record_us.is_finite() && p.cpu_per_record_us >= 0.0) {
+        return fail("processor.cpu_per_record_us", "must be zero or positive".into());
+    }
+    if !(s.sink.per_row_us.is_finite() && s.sink.per_row_us >= 0.0) {
+        return fail("sink.per_row_us", "must be zero or positive".into());
+    }
+    if let WindowSpec::Sliding { size_ms, slide_ms } = p.window {
+        if slide_ms > size_ms {
+            return fail(
+                "processor.window.slide_ms",
+                format!(
+                    "{slide_ms} ms is longer than size_ms ({size_ms} ms): events between windows would belong to none"
+                ),
+            );
+        }
+    }
+    crate::processor::operator_config(p)
+        .validate()
+        .map_err(|m| ("processor.window".to_string(), m))
 }

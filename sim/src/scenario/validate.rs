@@ -43,9 +43,17 @@ pub fn validate(s: &Scenario, base: &Path) -> Result<(), Problem> {
         .map_err(|e| (format!("workload.{}", e.field), e.message.clone()))?;
     streamsim_workloads::Workload::new(&s.workload, base)
         .map_err(|e| (format!("workload.{}", e.field), e.message.clone()))?;
-    for (i, f) in s.faults.iter().enumerate() {
-        fault(i, f, s)?;
+    super::fault_checks::faults(s)?;
+    if !s.expect_invariant.is_empty() && s.expect != Expect::Violation {
+        return fail(
+            "expect_invariant",
+            "only a negative control (expect = \"violation\") names the invariant it must violate",
+        );
     }
+    if s.expect_invariant.iter().any(|i| i.trim().is_empty()) {
+        return fail("expect_invariant", "must name an invariant, e.g. \"no_loss\"");
+    }
+    super::pipeline::validate(s)?;
     budgets(&s.budgets)
 }
 
@@ -207,94 +215,14 @@ fn resources(r: &ResourceConfig) -> Result<(), Problem> {
     Ok(())
 }
 
-fn target(field: &str, t: &Target, s: &Scenario) -> Result<(), Problem> {
-    let (n, max, what) = match t {
-        Target::Broker(i) => (*i, s.topology.brokers, "brokers"),
-        Target::LeaderOf(p) => (*p, s.topology.partitions, "partitions"),
-        Target::Gateway(i) => (*i, s.topology.gateways, "gateways"),
-        Target::Client(i) => (*i, s.topology.clients, "clients"),
-        Target::Processor(i) => (*i, s.processor.instances, "processor instances"),
-        Target::Sink if s.processor.instances == 0 => {
-            return fail(field, "sink does not exist: the scenario has no [processor] section");
-        }
-        Target::Controller | Target::Sink => return Ok(()),
-    };
-    if n >= max {
-        return fail(
-            field,
-            format!("{t} does not exist: the topology has {max} {what}, numbered from 0"),
-        );
-    }
-    Ok(())
-}
-
-fn fault(i: usize, f: &FaultSpec, s: &Scenario) -> Result<(), Problem> {
-    let at = format!("faults[{i}]");
-    if !(f.at_s.is_finite() && f.at_s >= 0.0) {
-        return fail(format!("{at}.at_s"), "must be zero or positive");
-    }
-    if f.at_s >= s.duration_s {
-        return fail(
-            format!("{at}.at_s"),
-            format!("fault at {} s is not within the workload's {} s", f.at_s, s.duration_s),
-        );
-    }
-    match &f.kind {
-        FaultKind::Crash {
-            target: t,
-            restart_after_s,
-        } => {
-            target(&format!("{at}.target"), t, s)?;
-            if let Some(r) = restart_after_s {
-                positive(&format!("{at}.restart_after_s"), *r)?;
-            }
-            if matches!(t, Target::Client(_)) {
-                return fail(
-                    format!("{at}.target"),
-                    "clients are the observers of the run and cannot be crashed",
-                );
-            }
-        }
-        FaultKind::Isolate { target: t, duration_s } | FaultKind::Pause { target: t, duration_s } => {
-            target(&format!("{at}.target"), t, s)?;
-            positive(&format!("{at}.duration_s"), *duration_s)?;
-        }
-        FaultKind::Partition {
-            side_a,
-            side_b,
-            duration_s,
-        } => {
-            sides(&at, ("side_a", side_a), ("side_b", side_b), s)?;
-            positive(&format!("{at}.duration_s"), *duration_s)?;
-        }
-        FaultKind::OneWay { from, to, duration_s } => {
-            sides(&at, ("from", from), ("to", to), s)?;
-            positive(&format!("{at}.duration_s"), *duration_s)?;
-        }
-    }
-    Ok(())
-}
-
-fn sides(at: &str, a: (&str, &[Target]), b: (&str, &[Target]), s: &Scenario) -> Result<(), Problem> {
-    for (name, side) in [a, b] {
-        if side.is_empty() {
-            return fail(format!("{at}.{name}"), "must name at least one node");
-        }
-        for t in side {
-            target(&format!("{at}.{name}"), t, s)?;
-        }
-    }
-    if let Some(t) = a.1.iter().find(|t| b.1.contains(t)) {
-        return fail(format!("{at}.{}", b.0), format!("{t} is on both sides"));
-    }
-    Ok(())
-}
-
 fn budgets(b: &Budgets) -> Result<(), Problem> {
     for (field, v) in [
         ("budgets.ack_p50_ms", b.ack_p50_ms),
         ("budgets.ack_p99_ms", b.ack_p99_ms),
         ("budgets.ack_p999_ms", b.ack_p999_ms),
+        ("budgets.e2e_p50_ms", b.e2e_p50_ms),
+        ("budgets.e2e_p99_ms", b.e2e_p99_ms),
+        ("budgets.e2e_p999_ms", b.e2e_p999_ms),
     ] {
         if let Some(v) = v {
             if !v.is_finite() || v < CLOCK_RESOLUTION_MS {
@@ -309,6 +237,9 @@ fn budgets(b: &Budgets) -> Result<(), Problem> {
     }
     if let Some(v) = b.min_acked_per_s {
         positive("budgets.min_acked_per_s", v)?;
+    }
+    if let Some(v) = b.max_drain_s {
+        positive("budgets.max_drain_s", v)?;
     }
     Ok(())
 }

@@ -1,0 +1,367 @@
+//! A stream processor instance (a Kafka Streams instance or a Flink task
+//! manager): a member of the consumer group that runs one task per
+//! assigned partition, fetches committed records from partition leaders,
+//! and commits to the sink. Everything here dies with the node; what
+//! survives is in the sink (checkpoints) and the coordinator's store.
+
+pub mod task;
+
+use crate::clock;
+use crate::ids::{Addr, PartitionId};
+use crate::msg::Msg;
+use crate::resources::Cpu;
+use crate::scenario::ProcessorConfig;
+use crate::stream::{OperatorConfig, TaskState};
+use crate::wire::{ConsumerFetchResult, ReadMsg, SinkError};
+use crate::world::{Shared, TimelineKind};
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use task::{InFlight, Phase, Task};
+
+/// A consumer fetch unanswered this long is abandoned (the leader may be dead), ms.
+const FETCH_TIMEOUT_MS: u64 = 2_000;
+/// Wait after a fetch that found no leader, before asking the metadata again, ms.
+const NO_LEADER_WAIT_MS: u64 = 50;
+/// Cores of a processor instance.
+const CORES: usize = 2;
+
+/// The operator chain's settings from the scenario.
+pub fn operator_config(p: &ProcessorConfig) -> OperatorConfig {
+    OperatorConfig {
+        window: p.window,
+        max_out_of_orderness_ms: p.max_out_of_orderness_ms,
+        allowed_lateness_ms: p.allowed_lateness_ms,
+        dedup_ttl_ms: p.dedup.then_some((p.dedup_ttl_s * 1000.0) as u64),
+    }
+}
+
+struct Processor {
+    sh: Arc<Shared>,
+    idx: usize,
+    addr: Addr,
+    incarnation: u64,
+    cfg: ProcessorConfig,
+    ops: OperatorConfig,
+    generation: u64,
+    last_group_ms: u64,
+    tasks: BTreeMap<PartitionId, Task>,
+    /// Fetches under way: request id to (partitions, sent ms).
+    fetches: BTreeMap<u64, (Vec<PartitionId>, u64)>,
+    next_req: u64,
+    next_heartbeat_ms: u64,
+    cpu: Cpu,
+    /// The CPU is busy with processed records until then, µs: nothing leaves before.
+    busy_until_us: u64,
+}
+
+/// Entry point of a processor node (also after a restart).
+pub async fn processor_main(sh: Arc<Shared>, idx: usize) {
+    let addr = sh.layout.processor(idx);
+    let incarnation = sh.next_incarnation(addr);
+    sh.timeline(
+        TimelineKind::NodeStarted,
+        &format!("processor-{idx} started (incarnation {incarnation})"),
+        &[addr.0 as u64],
+    );
+    let cfg = sh.scenario.processor.clone();
+    let mut p = Processor {
+        ops: operator_config(&cfg),
+        cfg,
+        sh: sh.clone(),
+        idx,
+        addr,
+        incarnation,
+        generation: 0,
+        last_group_ms: clock::now_ms(),
+        tasks: BTreeMap::new(),
+        fetches: BTreeMap::new(),
+        next_req: incarnation << 40,
+        next_heartbeat_ms: clock::now_ms(),
+        cpu: Cpu::new(CORES),
+        busy_until_us: 0,
+    };
+    loop {
+        let until = p.next_timer_ms();
+        let batch = sh.fabric.recv(addr, until).await;
+        let now_us = clock::now_us();
+        for env in batch {
+            if let Msg::Read(m) = env.msg {
+                p.handle(m, now_us);
+            }
+        }
+        p.drive(now_us);
+    }
+}
+
+impl Processor {
+    fn req(&mut self) -> u64 {
+        self.next_req += 1;
+        self.next_req
+    }
+
+    fn send(&self, dst: Addr, m: ReadMsg, at_us: u64) {
+        self.sh.fabric.send(self.addr, dst, Msg::Read(m), at_us);
+    }
+
+    fn next_timer_ms(&self) -> u64 {
+        // A short poll keeps the loop simple: tasks have many small timers (idle waits, backoffs, commits).
+        let now = clock::now_ms();
+        let mut t = self.next_heartbeat_ms.min(now + 10);
+        if self.busy_until_us > now * 1000 {
+            t = t.min(self.busy_until_us.div_ceil(1000));
+        }
+        t.max(now + 1)
+    }
+
+    fn handle(&mut self, m: ReadMsg, now_us: u64) {
+        let now_ms = now_us / 1000;
+        match m {
+            ReadMsg::GroupState { generation, partitions } => {
+                self.last_group_ms = now_ms;
+                if generation != self.generation {
+                    // Eager rebalance: give up everything; uncommitted work is replayed by the next owner.
+                    self.generation = generation;
+                    self.fetches.clear();
+                    self.tasks = partitions
+                        .into_iter()
+                        .map(|p| (p, Task::new(p, TaskState::new(&self.ops))))
+                        .collect();
+                }
+            }
+            ReadMsg::ConsumerFetchReply { req, parts } => self.on_fetch_reply(req, parts, now_us),
+            ReadMsg::SinkLoaded { req, partition, result } => {
+                let Some(t) = self.tasks.get_mut(&partition) else {
+                    return;
+                };
+                if t.phase != Phase::Loading || t.load.map(|(r, _)| r) != Some(req) {
+                    return;
+                }
+                match result {
+                    Ok(c) => {
+                        t.resume(
+                            c.as_deref(),
+                            TaskState::new(&self.ops),
+                            now_ms,
+                            self.cfg.commit_interval_ms,
+                        );
+                        let at = t.position;
+                        self.sh.timeline(
+                            TimelineKind::TaskResumed,
+                            &format!(
+                                "processor-{} resumed partition {partition} at offset {at} (generation {})",
+                                self.idx, self.generation
+                            ),
+                            &[partition as u64, at, self.generation],
+                        );
+                    }
+                    Err(_) => {
+                        // A newer generation claimed the partition: this member is behind; the group will tell it.
+                        self.tasks.remove(&partition);
+                    }
+                }
+            }
+            ReadMsg::SinkTxnReply { req, partition, result } => {
+                let Some(t) = self.tasks.get_mut(&partition) else {
+                    return;
+                };
+                if t.in_flight.as_ref().map(|f| f.req) != Some(req) {
+                    return;
+                }
+                match result {
+                    Ok(()) => t.committed_ok(),
+                    Err(SinkError::Fenced) => {
+                        self.tasks.remove(&partition);
+                    }
+                    Err(SinkError::Conflict) => {
+                        // Someone else committed since this task loaded: its state is stale, start over.
+                        let fresh = Task::new(partition, TaskState::new(&self.ops));
+                        self.tasks.insert(partition, fresh);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_fetch_reply(&mut self, req: u64, parts: Vec<(PartitionId, ConsumerFetchResult)>, now_us: u64) {
+        let now_ms = now_us / 1000;
+        if self.fetches.remove(&req).is_none() {
+            return;
+        }
+        let mut processed = 0;
+        for (p, r) in parts {
+            let Some(t) = self.tasks.get_mut(&p) else { continue };
+            if !t.fetching {
+                continue;
+            }
+            t.fetching = false;
+            match r {
+                ConsumerFetchResult::Records { batches, hw } => {
+                    let records = batches.into_iter().flat_map(|b| {
+                        let base = b.base_offset;
+                        (0..b.records.len()).map(move |i| (base + i as u64, b.records[i]))
+                    });
+                    let n = t.process(records, hw, now_ms);
+                    t.caught_up = n == 0 && t.position >= hw;
+                    if n == 0 {
+                        t.idle_until_ms = now_ms + self.cfg.fetch_max_wait_ms;
+                    }
+                    processed += n;
+                }
+                ConsumerFetchResult::NotLeader => t.idle_until_ms = now_ms + NO_LEADER_WAIT_MS,
+                ConsumerFetchResult::OutOfRange { hw } => {
+                    // The log was truncated under the consumer (unclean election): `auto.offset.reset=latest`.
+                    t.position = hw;
+                }
+            }
+        }
+        if processed > 0 {
+            let cost = (processed as f64 * self.cfg.cpu_per_record_us) as u64;
+            self.busy_until_us = self.cpu.run(now_us, cost);
+        }
+    }
+
+    fn drive(&mut self, now_us: u64) {
+        let now_ms = now_us / 1000;
+        if now_ms >= self.next_heartbeat_ms {
+            self.next_heartbeat_ms = now_ms + self.cfg.heartbeat_interval_ms;
+            let ctl = self.sh.layout.controller();
+            self.send(
+                ctl,
+                ReadMsg::GroupHeartbeat {
+                    member: self.idx,
+                    incarnation: self.incarnation,
+                },
+                now_us,
+            );
+        }
+        self.fetches.retain(|_, (_, sent)| now_ms < *sent + FETCH_TIMEOUT_MS);
+        let live: Vec<PartitionId> = self.fetches.values().flat_map(|(ps, _)| ps.iter().copied()).collect();
+        for t in self.tasks.values_mut() {
+            if t.fetching && !live.contains(&t.partition) {
+                t.fetching = false;
+            }
+        }
+        let depart = now_us.max(self.busy_until_us);
+        self.loads(now_ms, depart);
+        self.finish_if_done();
+        self.commits(now_ms, depart);
+        self.fetch(now_ms, depart);
+    }
+
+    fn loads(&mut self, now_ms: u64, depart: u64) {
+        let sink = self.sh.layout.sink();
+        let timeout = self.cfg.sink_timeout_ms;
+        let mut sends = Vec::new();
+        for t in self.tasks.values_mut() {
+            if t.phase != Phase::Loading || now_ms < t.backoff_until_ms {
+                continue;
+            }
+            if let Some((_, sent)) = t.load {
+                if now_ms < sent + timeout {
+                    continue;
+                }
+                t.backoff_ms =
+                    (t.backoff_ms * 2).clamp(self.cfg.sink_retry_backoff_ms, self.cfg.sink_retry_backoff_max_ms);
+                t.backoff_until_ms = now_ms + t.backoff_ms;
+                t.load = None;
+                continue;
+            }
+            sends.push(t.partition);
+        }
+        for p in sends {
+            let req = self.req();
+            self.tasks.get_mut(&p).expect("task").load = Some((req, now_ms));
+            let generation = self.generation;
+            self.send(
+                sink,
+                ReadMsg::SinkLoad {
+                    req,
+                    partition: p,
+                    generation,
+                },
+                depart,
+            );
+        }
+    }
+
+    /// Once the write path drained and a task consumed its whole partition, fire its windows.
+    fn finish_if_done(&mut self) {
+        if !self.sh.input_closed.load(Ordering::Relaxed) {
+            return;
+        }
+        for t in self.tasks.values_mut() {
+            if t.phase == Phase::Running && !t.finished && t.caught_up && !t.fetching {
+                t.finish();
+            }
+        }
+    }
+
+    fn commits(&mut self, now_ms: u64, depart: u64) {
+        let sink = self.sh.layout.sink();
+        let c = &self.cfg;
+        let (delivery, interval) = (c.delivery, c.commit_interval_ms);
+        let (timeout, bmin, bmax) = (c.sink_timeout_ms, c.sink_retry_backoff_ms, c.sink_retry_backoff_max_ms);
+        let mut out: Vec<(PartitionId, InFlight)> = Vec::new();
+        let mut next_req = self.next_req;
+        for t in self.tasks.values_mut() {
+            if let Some(f) = t.retry_due(now_ms, timeout, bmin, bmax) {
+                out.push((t.partition, f));
+            } else if t.in_flight.is_none() {
+                if let Some(f) = t.next_txn(delivery, now_ms, interval, next_req + 1) {
+                    next_req += 1;
+                    out.push((t.partition, f));
+                }
+            }
+        }
+        self.next_req = next_req;
+        for (p, f) in out {
+            self.send(
+                sink,
+                ReadMsg::SinkTxn {
+                    req: f.req,
+                    partition: p,
+                    generation: self.generation,
+                    fenced: f.fenced,
+                    rows: f.rows,
+                    checkpoint: f.checkpoint,
+                },
+                depart,
+            );
+        }
+    }
+
+    fn fetch(&mut self, now_ms: u64, depart: u64) {
+        let (delivery, max_pending) = (self.cfg.delivery, self.cfg.max_pending_rows);
+        let md = self.sh.metadata.lock().expect("metadata lock").clone();
+        let mut by_leader: BTreeMap<usize, Vec<(PartitionId, u64)>> = BTreeMap::new();
+        for t in self.tasks.values_mut() {
+            if !t.wants_fetch(delivery, max_pending, now_ms) {
+                continue;
+            }
+            match md.get(t.partition).and_then(|s| s.leader) {
+                Some(l) => {
+                    t.fetching = true;
+                    by_leader.entry(l).or_default().push((t.partition, t.position));
+                }
+                None => t.idle_until_ms = now_ms + NO_LEADER_WAIT_MS,
+            }
+        }
+        for (leader, parts) in by_leader {
+            let req = self.req();
+            self.fetches
+                .insert(req, (parts.iter().map(|&(p, _)| p).collect(), now_ms));
+            let dst = self.sh.layout.broker(leader);
+            self.send(
+                dst,
+                ReadMsg::ConsumerFetch {
+                    req,
+                    parts,
+                    max_bytes: self.cfg.fetch_max_bytes,
+                },
+                depart,
+            );
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! The sink database node. Requests queue for a pool of connections; a
+//! transaction costs a fixed commit (WAL fsync, round trips) plus a cost
+//! per row, and takes effect only when the node finishes it, so a crash
+//! loses the transactions under way and keeps what was committed. A paused
+//! sink stalls every commit; a crashed one answers nothing until restarted,
+//! and processors retry with backoff.
+
+pub mod db;
+
+use crate::clock;
+use crate::ids::Addr;
+use crate::msg::Msg;
+use crate::resources::Cpu;
+use crate::wire::ReadMsg;
+use crate::world::{Shared, TimelineKind};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Cost of reading a checkpoint, µs.
+const LOAD_US: u64 = 500;
+
+/// Entry point of the sink node (also after a restart).
+pub async fn sink_main(sh: Arc<Shared>) {
+    let addr = sh.layout.sink();
+    let incarnation = sh.next_incarnation(addr);
+    sh.timeline(
+        TimelineKind::NodeStarted,
+        &format!("sink started (incarnation {incarnation})"),
+        &[addr.0 as u64],
+    );
+    let cfg = sh.scenario.sink.clone();
+    let mut pool = Cpu::new(cfg.connections);
+    // Requests being executed, by completion time then arrival order.
+    let mut running: BTreeMap<(u64, u64), (Addr, ReadMsg)> = BTreeMap::new();
+    let mut arrivals = 0u64;
+    loop {
+        let until = running
+            .keys()
+            .next()
+            .map_or(u64::MAX / 4, |&(us, _)| us.div_ceil(1000))
+            .max(clock::now_ms() + 1);
+        let batch = sh.fabric.recv(addr, until).await;
+        let now_us = clock::now_us();
+        for env in batch {
+            let Msg::Read(m) = env.msg else { continue };
+            let cost = match &m {
+                ReadMsg::SinkLoad { .. } => LOAD_US,
+                ReadMsg::SinkTxn { rows, .. } => cfg.commit_us + (rows.len() as f64 * cfg.per_row_us) as u64,
+                _ => continue,
+            };
+            let done = pool.run(now_us, cost);
+            arrivals += 1;
+            running.insert((done, arrivals), (env.src, m));
+        }
+        // What a fault aimed at "the sink (or a processor) during a checkpoint" waits for.
+        let senders: std::collections::BTreeSet<Addr> = running
+            .values()
+            .filter(|(_, m)| {
+                matches!(
+                    m,
+                    ReadMsg::SinkTxn {
+                        checkpoint: Some(_),
+                        ..
+                    }
+                )
+            })
+            .map(|(src, _)| *src)
+            .collect();
+        let checkpoints = running
+            .values()
+            .filter(|(_, m)| {
+                matches!(
+                    m,
+                    ReadMsg::SinkTxn {
+                        checkpoint: Some(_),
+                        ..
+                    }
+                )
+            })
+            .count();
+        sh.checkpoints_in_flight
+            .store(checkpoints as u64, std::sync::atomic::Ordering::Relaxed);
+        *sh.checkpoint_senders.lock().expect("checkpoint senders lock") = senders;
+        while let Some(entry) = running.first_entry() {
+            if entry.key().0 > now_us {
+                break;
+            }
+            let (src, m) = entry.remove();
+            if let Some(reply) = execute(&sh, m, now_us) {
+                sh.fabric.send(addr, src, Msg::Read(reply), now_us);
+            }
+        }
+    }
+}
+
+/// Apply a finished request to the database and build the reply.
+fn execute(sh: &Shared, m: ReadMsg, now_us: u64) -> Option<ReadMsg> {
+    match m {
+        ReadMsg::SinkLoad {
+            req,
+            partition,
+            generation,
+        } => {
+            let result = sh.sink.lock().expect("sink lock").claim(partition, generation);
+            Some(ReadMsg::SinkLoaded { req, partition, result })
+        }
+        ReadMsg::SinkTxn {
+            req,
+            partition,
+            generation,
+            fenced,
+            rows,
+            checkpoint,
+        } => {
+            let r = sh.sink.lock().expect("sink lock").commit(
+                partition,
+                (generation, req),
+                fenced,
+                &rows,
+                checkpoint.as_ref(),
+            );
+            sh.trace.record(&[
+                now_us / 1000,
+                77,
+                partition as u64,
+                req,
+                rows.len() as u64,
+                r.is_ok() as u64,
+            ]);
+            let result = match r {
+                Ok(applied) => {
+                    sh.metrics_sunk(&applied.first_rows_born_us, now_us);
+                    if let Some(offset) = applied.first_checkpoint_of_generation {
+                        sh.timeline(
+                            TimelineKind::Checkpoint,
+                            &format!("partition {partition}: first checkpoint of generation {generation} committed at offset {offset}"),
+                            &[partition as u64, generation, offset],
+                        );
+                    }
+                    Ok(())
+                }
+                Err(e) => {
+                    if e == crate::wire::SinkError::Fenced {
+                        sh.timeline(
+                            TimelineKind::SinkFenced,
+                            &format!("sink refused a write to partition {partition} from generation {generation}: a newer owner claimed it"),
+                            &[partition as u64, generation],
+                        );
+                    }
+                    Err(e)
+                }
+            };
+            Some(ReadMsg::SinkTxnReply { req, partition, result })
+        }
+        _ => None,
+    }
+}
