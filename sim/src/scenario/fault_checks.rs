@@ -6,18 +6,7 @@
 use super::faults::*;
 use super::model::Scenario;
 
-type Problem = (String, String);
-
-fn fail<T>(field: impl Into<String>, message: impl Into<String>) -> Result<T, Problem> {
-    Err((field.into(), message.into()))
-}
-
-fn positive(field: &str, v: f64) -> Result<(), Problem> {
-    if !(v.is_finite() && v > 0.0) {
-        return fail(field, format!("must be a positive number, got {v}"));
-    }
-    Ok(())
-}
+use super::validate::{fail, positive, Problem};
 
 fn non_negative(field: &str, v: f64) -> Result<(), Problem> {
     if !(v.is_finite() && v >= 0.0) {

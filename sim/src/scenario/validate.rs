@@ -5,13 +5,16 @@ use super::model::*;
 use super::CLOCK_RESOLUTION_MS;
 use std::path::Path;
 
-type Problem = (String, String);
+/// A refused setting: the dotted field and what is wrong with it.
+pub(super) type Problem = (String, String);
 
-fn fail<T>(field: impl Into<String>, message: impl Into<String>) -> Result<T, Problem> {
+/// Refuse `field` with `message`.
+pub(super) fn fail<T>(field: impl Into<String>, message: impl Into<String>) -> Result<T, Problem> {
     Err((field.into(), message.into()))
 }
 
-fn positive(field: &str, v: f64) -> Result<(), Problem> {
+/// Refuse anything but a finite number above zero.
+pub(super) fn positive(field: &str, v: f64) -> Result<(), Problem> {
     if !(v.is_finite() && v > 0.0) {
         return fail(field, format!("must be a positive number, got {v}"));
     }
