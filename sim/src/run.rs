@@ -276,11 +276,7 @@ fn spawn_nodes(sh: &Arc<Shared>) -> Vec<madsim::task::NodeId> {
 
 /// The processor committed every events partition up to its high watermark, with final windows.
 fn read_drained(sh: &Shared) -> bool {
-    let hws: Vec<u64> = (0..sh.event_partitions).map(|p| sh.committed_hw(p)).collect();
-    let db = sh.sink.lock().expect("sink lock");
-    hws.iter()
-        .zip(&db.slots)
-        .all(|(&hw, slot)| slot.checkpoint.as_ref().is_some_and(|c| c.finished && c.offset >= hw))
+    sh.read_progress().iter().all(|r| r.done())
 }
 
 /// Every event settled and every partition's followers caught up with their leader.

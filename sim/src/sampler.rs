@@ -20,12 +20,7 @@ pub fn consumer_lag(sh: &Shared) -> Vec<u64> {
     if sh.layout.processors == 0 {
         return Vec::new();
     }
-    let hws: Vec<u64> = (0..sh.event_partitions).map(|p| sh.committed_hw(p)).collect();
-    let db = sh.sink.lock().expect("sink lock");
-    hws.iter()
-        .zip(&db.slots)
-        .map(|(&hw, slot)| hw.saturating_sub(slot.offset()))
-        .collect()
+    sh.read_progress().iter().map(|r| r.lag()).collect()
 }
 
 /// Keeps the previous busy counters to turn them into fractions.

@@ -139,6 +139,29 @@ impl Metrics {
     }
 }
 
+/// One events partition as the read path sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct ReadProgress {
+    /// High watermark its current leader published.
+    pub hw: u64,
+    /// Offset of the processor's committed checkpoint.
+    pub committed: u64,
+    /// The committed checkpoint is final (input closed, every window fired).
+    pub finished: bool,
+}
+
+impl ReadProgress {
+    /// Committed records the processor has not committed to the sink.
+    pub fn lag(&self) -> u64 {
+        self.hw.saturating_sub(self.committed)
+    }
+
+    /// Everything up to the high watermark is in the sink, with final windows.
+    pub fn done(&self) -> bool {
+        self.finished && self.committed >= self.hw
+    }
+}
+
 /// Everything nodes share in one run.
 pub struct Shared {
     /// The scenario.
@@ -184,9 +207,8 @@ pub struct Shared {
     pub sink: Mutex<crate::sink::db::SinkDb>,
     /// Set once the write path drained: no record will be appended any more, so processors may fire every window.
     pub input_closed: std::sync::atomic::AtomicBool,
-    /// Checkpoint transactions (offsets and state) the sink is executing now; fault targets can wait for one.
-    pub checkpoints_in_flight: std::sync::atomic::AtomicU64,
-    /// The processors whose checkpoint transactions the sink is executing now.
+    /// The processors whose checkpoint transactions (offsets and state) the sink is executing now;
+    /// fault targets can wait for one.
     pub checkpoint_senders: Mutex<std::collections::BTreeSet<Addr>>,
     /// Set when the workload is over: clients stop generating.
     pub workload_over: std::sync::atomic::AtomicBool,
@@ -226,7 +248,6 @@ impl Shared {
             hw_board: Mutex::new(vec![(usize::MAX, 0, 0); t.partitions + dlq]),
             incarnations: Mutex::new(vec![0; layout.nodes()]),
             workload_over: std::sync::atomic::AtomicBool::new(false),
-            checkpoints_in_flight: std::sync::atomic::AtomicU64::new(0),
             checkpoint_senders: Mutex::new(Default::default()),
             group: Mutex::new(Default::default()),
             sink: Mutex::new(crate::sink::db::SinkDb::new(t.partitions, t.clients)),
@@ -293,6 +314,20 @@ impl Shared {
         for &born in born_us {
             b.e2e.saturating_record(now_us.saturating_sub(born));
         }
+    }
+
+    /// Where the read path stands on each events partition, in partition order.
+    pub fn read_progress(&self) -> Vec<ReadProgress> {
+        let hws: Vec<u64> = (0..self.event_partitions).map(|p| self.committed_hw(p)).collect();
+        let db = self.sink.lock().expect("sink lock");
+        hws.into_iter()
+            .zip(&db.slots)
+            .map(|(hw, slot)| ReadProgress {
+                hw,
+                committed: slot.offset(),
+                finished: slot.checkpoint.as_ref().is_some_and(|c| c.finished),
+            })
+            .collect()
     }
 
     /// High watermark of a partition as its current leader last published it (0 if unknown).

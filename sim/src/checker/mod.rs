@@ -221,19 +221,18 @@ pub fn check(sh: &Shared, end_ms: u64, workload_ms: u64, read: Option<ReadDrain>
 
 /// Which partitions the processor had not committed to the end, and by how much.
 fn read_lag_witness(sh: &Shared) -> String {
-    let db = sh.sink.lock().expect("sink lock");
-    let behind: Vec<String> = (0..sh.event_partitions)
-        .filter_map(|p| {
-            let hw = sh.committed_hw(p);
-            let slot = &db.slots[p];
-            let done = slot.checkpoint.as_ref().is_some_and(|c| c.finished);
-            (slot.offset() < hw || !done).then(|| {
-                format!(
-                    "partition {p} committed {} of {hw}{}",
-                    slot.offset(),
-                    if done { "" } else { ", windows not final" }
-                )
-            })
+    let behind: Vec<String> = sh
+        .read_progress()
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !r.done())
+        .map(|(p, r)| {
+            format!(
+                "partition {p} committed {} of {}{}",
+                r.committed,
+                r.hw,
+                if r.finished { "" } else { ", windows not final" }
+            )
         })
         .take(WITNESS)
         .collect();

@@ -8,7 +8,6 @@ use crate::ids::Addr;
 use crate::scenario::Target;
 use rand::Rng;
 use std::collections::BTreeSet;
-use std::sync::atomic::Ordering;
 
 /// How long `sink@checkpoint` waits for a checkpoint before hitting the sink anyway, ms.
 pub const CHECKPOINT_WAIT_MS: u64 = 10_000;
@@ -82,16 +81,12 @@ impl Injector {
     pub(super) async fn wait_for_checkpoint(&self, t: &Target) -> bool {
         let deadline = clock::now_ms() + CHECKPOINT_WAIT_MS;
         loop {
-            let seen = match t {
-                Target::ProcessorAtCheckpoint(i) => {
-                    let who = self.sh.layout.processor(*i);
-                    self.sh
-                        .checkpoint_senders
-                        .lock()
-                        .expect("checkpoint senders lock")
-                        .contains(&who)
+            let seen = {
+                let senders = self.sh.checkpoint_senders.lock().expect("checkpoint senders lock");
+                match t {
+                    Target::ProcessorAtCheckpoint(i) => senders.contains(&self.sh.layout.processor(*i)),
+                    _ => !senders.is_empty(),
                 }
-                _ => self.sh.checkpoints_in_flight.load(Ordering::Relaxed) > 0,
             };
             if seen {
                 return true;

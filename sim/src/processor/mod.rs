@@ -236,18 +236,31 @@ impl Processor {
                 now_us,
             );
         }
-        self.fetches.retain(|_, (_, sent)| now_ms < *sent + FETCH_TIMEOUT_MS);
-        let live: Vec<PartitionId> = self.fetches.values().flat_map(|(ps, _)| ps.iter().copied()).collect();
-        for t in self.tasks.values_mut() {
-            if t.fetching && !live.contains(&t.partition) {
-                t.fetching = false;
-            }
-        }
+        self.expire_fetches(now_ms);
         let depart = now_us.max(self.busy_until_us);
         self.loads(now_ms, depart);
         self.finish_if_done();
         self.commits(now_ms, depart);
         self.fetch(now_ms, depart);
+    }
+
+    /// Abandon fetches unanswered past the timeout, so their partitions are fetched again.
+    fn expire_fetches(&mut self, now_ms: u64) {
+        let mut expired = Vec::new();
+        self.fetches.retain(|_, (ps, sent)| {
+            let live = now_ms < *sent + FETCH_TIMEOUT_MS;
+            if !live {
+                expired.append(ps);
+            }
+            live
+        });
+        for p in expired {
+            // A task reset since may already wait on a newer fetch of the same partition.
+            let still_fetched = self.fetches.values().any(|(ps, _)| ps.contains(&p));
+            if let Some(t) = self.tasks.get_mut(&p) {
+                t.fetching &= still_fetched;
+            }
+        }
     }
 
     fn loads(&mut self, now_ms: u64, depart: u64) {
@@ -334,7 +347,7 @@ impl Processor {
 
     fn fetch(&mut self, now_ms: u64, depart: u64) {
         let (delivery, max_pending) = (self.cfg.delivery, self.cfg.max_pending_rows);
-        let md = self.sh.metadata.lock().expect("metadata lock").clone();
+        let md = self.sh.metadata.lock().expect("metadata lock");
         let mut by_leader: BTreeMap<usize, Vec<(PartitionId, u64)>> = BTreeMap::new();
         for t in self.tasks.values_mut() {
             if !t.wants_fetch(delivery, max_pending, now_ms) {
@@ -348,6 +361,7 @@ impl Processor {
                 None => t.idle_until_ms = now_ms + NO_LEADER_WAIT_MS,
             }
         }
+        drop(md);
         for (leader, parts) in by_leader {
             let req = self.req();
             self.fetches

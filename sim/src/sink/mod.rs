@@ -66,20 +66,6 @@ pub async fn sink_main(sh: Arc<Shared>) {
             })
             .map(|(src, _)| *src)
             .collect();
-        let checkpoints = running
-            .values()
-            .filter(|(_, m)| {
-                matches!(
-                    m,
-                    ReadMsg::SinkTxn {
-                        checkpoint: Some(_),
-                        ..
-                    }
-                )
-            })
-            .count();
-        sh.checkpoints_in_flight
-            .store(checkpoints as u64, std::sync::atomic::Ordering::Relaxed);
         *sh.checkpoint_senders.lock().expect("checkpoint senders lock") = senders;
         while let Some(entry) = running.first_entry() {
             if entry.key().0 > now_us {
