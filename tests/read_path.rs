@@ -81,6 +81,28 @@ fn sink_outage_of_30_s_drains_within_the_bound() {
 }
 
 #[test]
+fn a_sink_that_cannot_catch_up_in_the_drain_loses_events_and_liveness() {
+    let r = caught("neg-sink-down-short-drain", "sink.no_loss");
+    assert!(r.violations.iter().any(|v| v.invariant == "liveness.drain"));
+    assert_eq!(r.events_lost, 0, "the log kept everything: the loss is the sink's");
+    assert!(r.read.drain_s.is_none());
+    assert!(r.read.events_in_sink.unwrap() < r.events_acked);
+}
+
+#[test]
+fn end_to_end_and_drain_budgets_are_reported() {
+    let r = caught("neg-read-budgets", "budget.e2e_p99_ms");
+    let drain = r
+        .budgets
+        .iter()
+        .find(|b| b.name == "max_drain_s")
+        .expect("drain budget");
+    assert!(!drain.ok && drain.measured > drain.limit);
+    // The budgets fail; the data is still all there.
+    assert_eq!(r.read.events_in_sink, Some(r.events_acked));
+}
+
+#[test]
 fn steady_pipeline_meets_its_end_to_end_budget_on_every_seed() {
     let results = sweep("pipeline-steady", 8, false);
     for r in &results {
