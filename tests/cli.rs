@@ -172,6 +172,19 @@ fn budget_below_clock_resolution_is_refused() {
 }
 
 #[test]
+fn a_bucket_coarser_than_the_run_is_refused() {
+    let (code, err) = bad(&format!("{HEAD}[report]\nbucket_s = 60\n"));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("FILE:7") && err.contains("report.bucket_s") && err.contains("coarser than the run"),
+        "{err}"
+    );
+    let (code, err) = bad(&format!("{HEAD}[report]\nbucket_s = 0.25\n"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("report.bucket_s") && err.contains("at least 1 s"), "{err}");
+}
+
+#[test]
 fn wrong_type_and_bad_target_are_reported_with_lines() {
     let (code, err) = bad(&format!("{HEAD}[topology]\nbrokers = \"three\"\n"));
     assert_eq!(code, 2, "{err}");
@@ -199,8 +212,10 @@ fn missing_file_is_a_clear_error() {
 #[test]
 fn every_library_scenario_validates() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    // The library and the long virtual days beside it.
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
+        .chain(std::fs::read_dir(dir.join("scale")).unwrap())
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .map(|p| p.display().to_string())

@@ -93,9 +93,10 @@ fn run_report_files_agree_with_the_run() {
     );
     let p99_ms = total.value_at_quantile(0.99) as f64 / 1000.0;
     let want = result["ack_latency_ms"]["p99"].as_f64().unwrap();
-    // Three significant digits: equal values fall in one bucket.
+    // The intervals keep two significant digits (the run-wide histogram three),
+    // so the two p99s agree to within the intervals' 1% bucket width.
     assert!(
-        (p99_ms - want).abs() <= want * 1e-3 + 1e-3,
+        (p99_ms - want).abs() <= want * 1e-2 + 1e-3,
         "hlog p99 {p99_ms} ms, result.json p99 {want} ms"
     );
 }

@@ -221,3 +221,10 @@ pub struct RunReport {
 pub fn latency_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("static histogram bounds are valid")
 }
+
+/// A histogram for one time-series bucket, µs: two significant digits
+/// (quantiles within 1%) take an eighth of the memory of the run-wide
+/// histogram's three, which matters with a bucket per second of a long run.
+pub fn bucket_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("static histogram bounds are valid")
+}

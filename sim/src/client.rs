@@ -1,13 +1,17 @@
-//! A simulated client: generates its share of the workload, sends events
-//! in requests to a gateway chosen by the balancer, and retries with
-//! exponential backoff and the same ids. It records in the shared ledger
-//! what it sent, how often, and what was acknowledged; what it never hears
-//! back about stays uncertain.
+//! A simulated client: generates its share of the workload and sends it as
+//! a Kafka producer does, one batch per partition, with `max_in_flight`
+//! batches in flight per partition; a request carries the batches that are
+//! ready to one gateway, and the gateway answers each batch as the log
+//! settles it. A partition whose leader is gone therefore holds back only
+//! its own batches, while the others keep flowing. Failed and timed-out
+//! events are retried with exponential backoff and the same ids. The client
+//! records in the shared ledger what it sent, how often, and what was
+//! acknowledged; what it never hears back about stays uncertain.
 
 use crate::clock;
 use crate::gateway::partition_of;
-use crate::ids::Addr;
-use crate::msg::{EventResult, Msg, Record};
+use crate::ids::{Addr, PartitionId};
+use crate::msg::{EventResult, Msg, PartReply, Record};
 use crate::scenario::Balancer;
 use crate::world::Shared;
 use rand::Rng;
@@ -16,11 +20,22 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use streamsim_workloads::EventDraw;
 
+/// One partition's batch inside a request in flight.
+struct PartFlight {
+    partition: PartitionId,
+    records: Vec<Record>,
+    /// Answered records, aligned with `records`.
+    answered: Vec<bool>,
+    outstanding: usize,
+    failed: Vec<Record>,
+    attempt: u32,
+}
+
 struct InFlight {
     gateway: usize,
-    records: Vec<Record>,
+    parts: Vec<PartFlight>,
+    open_parts: usize,
     sent_ms: u64,
-    attempt: u32,
 }
 
 struct Retry {
@@ -29,14 +44,21 @@ struct Retry {
     attempt: u32,
 }
 
+/// The producer's accumulator for one partition.
+#[derive(Default)]
+struct PartitionQueue {
+    pending: VecDeque<Record>,
+    retries: VecDeque<Retry>,
+    in_flight: usize,
+}
+
 struct Client {
     sh: Arc<Shared>,
     idx: usize,
     addr: Addr,
     next_seq: u64,
-    pending: VecDeque<Record>,
+    queues: Vec<PartitionQueue>,
     born_us: BTreeMap<u64, u64>,
-    retries: VecDeque<Retry>,
     inflight: BTreeMap<u64, InFlight>,
     next_req: u64,
     rr: usize,
@@ -54,9 +76,8 @@ pub async fn client_main(sh: Arc<Shared>, idx: usize) {
         idx,
         addr,
         next_seq: 0,
-        pending: VecDeque::new(),
+        queues: (0..sh.event_partitions).map(|_| PartitionQueue::default()).collect(),
         born_us: BTreeMap::new(),
-        retries: VecDeque::new(),
         inflight: BTreeMap::new(),
         next_req: 0,
         rr: idx,
@@ -73,9 +94,13 @@ pub async fn client_main(sh: Arc<Shared>, idx: usize) {
         let batch = sh.fabric.recv(addr, next_tick.max(clock::now_ms() + 1)).await;
         let now_us = clock::now_us();
         let now_ms = now_us / 1000;
+        let mut answered = false;
         for env in batch {
             match env.msg {
-                Msg::SubmitReply { req, results } => c.on_reply(req, results, now_us),
+                Msg::SubmitReply { parts } => {
+                    answered = true;
+                    c.on_reply(parts, now_us)
+                }
                 Msg::Backpressure { req, retry_after_ms } => c.on_backpressure(req, now_ms + retry_after_ms),
                 _ => {}
             }
@@ -93,6 +118,9 @@ pub async fn client_main(sh: Arc<Shared>, idx: usize) {
             }
             c.expire(now_ms);
             c.send(now_us);
+        } else if answered {
+            // A freed partition slot with a full batch waiting goes out now, not at the next linger tick.
+            c.send_full(now_us);
         }
     }
 }
@@ -101,6 +129,7 @@ impl Client {
     fn generate(&mut self, draws: &[EventDraw], now_us: u64) {
         let now_ms = now_us / 1000;
         let first = self.next_seq;
+        let partitions = self.queues.len();
         for d in draws {
             let r = Record {
                 id: crate::msg::EventId {
@@ -123,10 +152,12 @@ impl Client {
             ]);
             self.next_seq += 1;
             self.born_us.insert(r.id.seq, now_us);
-            self.pending.push_back(r);
+            // The producer's partitioner: the gateway routes by the same hash.
+            let q = &mut self.queues[partition_of(r.key, partitions)];
+            q.pending.push_back(r);
             if d.duplicate_send {
                 // A client bug or a retry storm sends the same event twice.
-                self.pending.push_back(r);
+                q.pending.push_back(r);
             }
         }
         let n = self.next_seq - first;
@@ -140,7 +171,15 @@ impl Client {
         }
     }
 
-    fn pick_gateway(&mut self, key: u64) -> usize {
+    fn in_flight_per_gateway(&self) -> Vec<usize> {
+        let mut load = vec![0usize; self.sh.layout.gateways];
+        for f in self.inflight.values() {
+            load[f.gateway] += 1;
+        }
+        load
+    }
+
+    fn pick_gateway(&mut self, p: PartitionId) -> usize {
         let g = self.sh.layout.gateways;
         match self.sh.scenario.topology.balancer {
             Balancer::RoundRobin => {
@@ -148,53 +187,89 @@ impl Client {
                 self.rr % g
             }
             Balancer::LeastConnections => {
-                let mut load = vec![0usize; g];
-                for f in self.inflight.values() {
-                    load[f.gateway] += 1;
-                }
+                let load = self.in_flight_per_gateway();
                 (0..g)
                     .min_by_key(|&i| (load[i], (i + self.idx) % g))
                     .expect("a gateway")
             }
-            // A ring of virtual nodes reduces to a stable key -> gateway map for a fixed set.
-            Balancer::ConsistentHash => partition_of(key ^ 0x5bd1_e995, g),
+            // A ring of virtual nodes reduces to a stable partition -> gateway map for a fixed set;
+            // keys of one partition share it.
+            Balancer::ConsistentHash => partition_of(p as u64 ^ 0x5bd1_e995, g),
         }
     }
 
+    /// Take the next batch of partition `p`, if its slot is free and something is due:
+    /// a retry whose backoff is over first, new events only once no retry waits (per-key order).
+    fn take_batch(&mut self, p: PartitionId, now_ms: u64, full_only: bool) -> Option<(Vec<Record>, u32)> {
+        let cfg = &self.sh.scenario.client;
+        let q = &mut self.queues[p];
+        if q.in_flight >= cfg.max_in_flight {
+            return None;
+        }
+        if q.retries.front().is_some_and(|r| r.ready_ms <= now_ms) {
+            let r = q.retries.pop_front().expect("front");
+            return Some((r.records, r.attempt));
+        }
+        if q.pending.is_empty() || !q.retries.is_empty() || (full_only && q.pending.len() < cfg.max_batch_events) {
+            return None;
+        }
+        let n = q.pending.len().min(cfg.max_batch_events);
+        Some((q.pending.drain(..n).collect(), 1))
+    }
+
     fn send(&mut self, now_us: u64) {
+        self.send_ready(now_us, false);
+    }
+
+    fn send_full(&mut self, now_us: u64) {
+        self.send_ready(now_us, true);
+    }
+
+    /// Gather every partition's due batch and send them, grouped by the gateway chosen for each.
+    fn send_ready(&mut self, now_us: u64, full_only: bool) {
         let now_ms = now_us / 1000;
-        let cfg = self.sh.scenario.client.clone();
-        while self.inflight.len() < cfg.max_in_flight {
-            let (records, attempt) = if self.retries.front().is_some_and(|r| r.ready_ms <= now_ms) {
-                let r = self.retries.pop_front().expect("front");
-                (r.records, r.attempt)
-            } else if !self.pending.is_empty() && self.retries.is_empty() {
-                let n = self.pending.len().min(cfg.max_batch_events);
-                (self.pending.drain(..n).collect::<Vec<_>>(), 1)
-            } else {
-                break;
-            };
-            let gateway = self.pick_gateway(records[0].key);
-            self.sh.ledger.lock().expect("ledger lock").attempted(&records);
+        let mut by_gateway: BTreeMap<usize, Vec<PartFlight>> = BTreeMap::new();
+        // Round robin and least connections send one request a round; consistent hashing one per gateway.
+        let mut round_gateway = None;
+        for p in 0..self.queues.len() {
+            // A partition may have several slots: fill them all.
+            while let Some((records, attempt)) = self.take_batch(p, now_ms, full_only) {
+                self.queues[p].in_flight += 1;
+                let gateway = match self.sh.scenario.topology.balancer {
+                    Balancer::ConsistentHash => self.pick_gateway(p),
+                    _ => *round_gateway.get_or_insert_with(|| self.pick_gateway(p)),
+                };
+                let n = records.len();
+                by_gateway.entry(gateway).or_default().push(PartFlight {
+                    partition: p,
+                    records,
+                    answered: vec![false; n],
+                    outstanding: n,
+                    failed: Vec::new(),
+                    attempt,
+                });
+            }
+        }
+        for (gateway, parts) in by_gateway {
+            let mut ledger = self.sh.ledger.lock().expect("ledger lock");
+            for part in &parts {
+                ledger.attempted(&part.records);
+            }
+            drop(ledger);
             self.next_req += 1;
             let req = self.next_req;
             let dst = self.sh.layout.gateway(gateway);
-            self.sh.fabric.send(
-                self.addr,
-                dst,
-                Msg::Submit {
-                    req,
-                    events: records.clone(),
-                },
-                now_us,
-            );
+            let batches = parts.iter().map(|p| p.records.clone()).collect();
+            self.sh
+                .fabric
+                .send(self.addr, dst, Msg::Submit { req, parts: batches }, now_us);
             self.inflight.insert(
                 req,
                 InFlight {
                     gateway,
-                    records,
+                    open_parts: parts.len(),
+                    parts,
                     sent_ms: now_ms,
-                    attempt,
                 },
             );
         }
@@ -210,62 +285,96 @@ impl Client {
         capped / 2 + self.rng.gen_range(0..=capped / 2)
     }
 
-    fn retry(&mut self, records: Vec<Record>, attempt: u32, now_ms: u64) {
+    fn retry(&mut self, p: PartitionId, records: Vec<Record>, attempt: u32, now_ms: u64) {
         if records.is_empty() {
             return;
         }
         let ready_ms = now_ms + self.backoff_ms(attempt);
-        self.retries.push_back(Retry {
+        self.queues[p].retries.push_back(Retry {
             ready_ms,
             records,
             attempt: attempt + 1,
         });
     }
 
-    fn on_reply(&mut self, req: u64, results: Vec<(crate::msg::EventId, EventResult)>, now_us: u64) {
-        // A reply to a request already given up on is ignored, as a real client's would be.
-        let Some(f) = self.inflight.remove(&req) else { return };
+    /// A partition batch of a request is settled: free its slot and retry what failed.
+    fn close_part(&mut self, req: u64, part: usize, now_ms: u64) {
+        let f = self.inflight.get_mut(&req).expect("request in flight");
+        let pf = &mut f.parts[part];
+        let (p, attempt, mut failed) = (pf.partition, pf.attempt, std::mem::take(&mut pf.failed));
+        failed.sort_by_key(|r| r.id.seq);
+        f.open_parts -= 1;
+        if f.open_parts == 0 {
+            self.inflight.remove(&req);
+        }
+        self.queues[p].in_flight -= 1;
+        self.retry(p, failed, attempt, now_ms);
+    }
+
+    fn on_reply(&mut self, parts: Vec<PartReply>, now_us: u64) {
         let now_ms = now_us / 1000;
-        let mut failed = Vec::new();
-        let mut ledger = self.sh.ledger.lock().expect("ledger lock");
-        let mut metrics = self.sh.metrics.lock().expect("metrics lock");
-        for (id, res) in results {
-            match res {
-                EventResult::Acked => {
-                    if ledger.acked(id) {
-                        if let Some(born) = self.born_us.remove(&id.seq) {
-                            let lat = now_us.saturating_sub(born).max(1);
-                            metrics.ack.saturating_record(lat);
-                            let b = metrics.bucket(now_ms);
-                            b.acked += 1;
-                            b.ack.saturating_record(lat);
+        for reply in parts {
+            // A reply to a request already given up on is ignored, as a real client's would be.
+            let Some(f) = self.inflight.get_mut(&reply.req) else {
+                continue;
+            };
+            let Some(pf) = f.parts.get_mut(reply.part as usize) else {
+                continue;
+            };
+            if pf.outstanding == 0 {
+                continue;
+            }
+            let mut ledger = self.sh.ledger.lock().expect("ledger lock");
+            let mut metrics = self.sh.metrics.lock().expect("metrics lock");
+            for (id, res) in reply.results {
+                // Records of a batch are in sequence order; a duplicate send repeats an id.
+                let start = pf.records.partition_point(|r| r.id.seq < id.seq);
+                let Some(i) = (start..pf.records.len()).find(|&i| pf.records[i].id == id && !pf.answered[i]) else {
+                    continue;
+                };
+                pf.answered[i] = true;
+                pf.outstanding -= 1;
+                match res {
+                    EventResult::Acked => {
+                        if ledger.acked(id) {
+                            if let Some(born) = self.born_us.remove(&id.seq) {
+                                let lat = now_us.saturating_sub(born).max(1);
+                                metrics.ack.saturating_record(lat);
+                                let b = metrics.bucket(now_ms);
+                                b.acked += 1;
+                                b.ack.saturating_record(lat);
+                            }
                         }
                     }
-                }
-                EventResult::DeadLettered => {
-                    ledger.dead_lettered(id);
-                    self.born_us.remove(&id.seq);
-                }
-                EventResult::Failed => {
-                    if let Some(r) = f.records.iter().find(|r| r.id == id) {
-                        failed.push(*r);
+                    EventResult::DeadLettered => {
+                        ledger.dead_lettered(id);
+                        self.born_us.remove(&id.seq);
                     }
+                    EventResult::Failed => pf.failed.push(pf.records[i]),
                 }
             }
+            drop(metrics);
+            drop(ledger);
+            if pf.outstanding == 0 {
+                self.close_part(reply.req, reply.part as usize, now_ms);
+            }
         }
-        drop(metrics);
-        drop(ledger);
-        self.retry(failed, f.attempt, now_ms);
     }
 
     fn on_backpressure(&mut self, req: u64, ready_ms: u64) {
         let Some(f) = self.inflight.remove(&req) else { return };
-        self.sh.ledger.lock().expect("ledger lock").unattempted(&f.records);
-        self.retries.push_front(Retry {
-            ready_ms,
-            records: f.records,
-            attempt: f.attempt,
-        });
+        let mut ledger = self.sh.ledger.lock().expect("ledger lock");
+        // None of the request was taken: each batch goes back to the front of its partition's queue.
+        for pf in f.parts {
+            ledger.unattempted(&pf.records);
+            let q = &mut self.queues[pf.partition];
+            q.in_flight -= 1;
+            q.retries.push_front(Retry {
+                ready_ms,
+                records: pf.records,
+                attempt: pf.attempt,
+            });
+        }
     }
 
     fn expire(&mut self, now_ms: u64) {
@@ -278,8 +387,21 @@ impl Client {
             .collect();
         for req in expired {
             let f = self.inflight.remove(&req).expect("present");
-            self.sh.ledger.lock().expect("ledger lock").timed_out(&f.records);
-            self.retry(f.records, f.attempt, now_ms);
+            for pf in f.parts.into_iter().filter(|pf| pf.outstanding > 0) {
+                let unanswered: Vec<Record> = pf
+                    .records
+                    .iter()
+                    .zip(&pf.answered)
+                    .filter(|(_, &a)| !a)
+                    .map(|(r, _)| *r)
+                    .collect();
+                self.sh.ledger.lock().expect("ledger lock").timed_out(&unanswered);
+                self.queues[pf.partition].in_flight -= 1;
+                let mut again = pf.failed;
+                again.extend(unanswered);
+                again.sort_by_key(|r| r.id.seq);
+                self.retry(pf.partition, again, pf.attempt, now_ms);
+            }
         }
     }
 }

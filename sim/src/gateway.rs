@@ -7,7 +7,7 @@
 
 use crate::clock;
 use crate::ids::{Addr, BrokerId, PartitionId};
-use crate::msg::{EventId, EventResult, Msg, ProduceBatch, ProduceError, ProducerStamp, Record};
+use crate::msg::{EventId, EventResult, Msg, PartReply, ProduceBatch, ProduceError, ProducerStamp, Record};
 use crate::scenario::Acks;
 use crate::world::Shared;
 use std::collections::{BTreeMap, VecDeque};
@@ -25,10 +25,12 @@ pub fn partition_of(key: u64, partitions: usize) -> PartitionId {
     (h % partitions as u64) as usize
 }
 
+/// Which client batch an event came in: the client, its request, and the batch's index in it.
 #[derive(Clone, Copy)]
 struct Owner {
     client: Addr,
     req: u64,
+    part: u32,
 }
 
 struct OpenBatch {
@@ -63,7 +65,10 @@ struct Gateway {
     metadata_ms: u64,
     metadata_stale: bool,
     queued: usize,
-    requests: BTreeMap<(Addr, u64), ClientReq>,
+    /// Client batches not settled yet, by (client, request, batch index).
+    requests: BTreeMap<(Addr, u64, u32), ClientReq>,
+    /// Settled client batches not yet sent back, by client: one reply per client a round.
+    outbox: BTreeMap<Addr, Vec<PartReply>>,
     parts: Vec<PartQueue>,
     inflight: BTreeMap<u64, (Vec<PartitionId>, u64)>,
     next_req: u64,
@@ -84,6 +89,7 @@ pub async fn gateway_main(sh: Arc<Shared>, idx: usize) {
         metadata_stale: true,
         queued: 0,
         requests: BTreeMap::new(),
+        outbox: BTreeMap::new(),
         parts: (0..total).map(|_| PartQueue::default()).collect(),
         inflight: BTreeMap::new(),
         next_req: 0,
@@ -97,12 +103,13 @@ pub async fn gateway_main(sh: Arc<Shared>, idx: usize) {
         let now_us = clock::now_us();
         for env in batch {
             match env.msg {
-                Msg::Submit { req, events } => g.on_submit(env.src, req, events, now_us),
+                Msg::Submit { req, parts } => g.on_submit(env.src, req, parts, now_us),
                 Msg::ProduceReply { req, results } => g.on_produce_reply(req, results, now_us),
                 _ => {}
             }
         }
         g.pump(now_us);
+        g.flush_replies(now_us);
     }
 }
 
@@ -116,9 +123,10 @@ impl Gateway {
         self.metadata_stale = false;
     }
 
-    fn on_submit(&mut self, src: Addr, req: u64, events: Vec<Record>, now_us: u64) {
+    fn on_submit(&mut self, src: Addr, req: u64, parts: Vec<Vec<Record>>, now_us: u64) {
         let cfg = &self.sh.scenario.gateway;
-        if self.queued + events.len() > cfg.queue_capacity_events {
+        let events: usize = parts.iter().map(Vec::len).sum();
+        if self.queued + events > cfg.queue_capacity_events {
             let m = Msg::Backpressure {
                 req,
                 retry_after_ms: cfg.retry_after_ms,
@@ -129,33 +137,49 @@ impl Gateway {
         let now_ms = now_us / 1000;
         let p_events = self.sh.event_partitions;
         let dlq = self.sh.scenario.gateway.dead_letter_partitions;
-        self.requests.insert(
-            (src, req),
-            ClientReq {
-                results: Vec::with_capacity(events.len()),
-                outstanding: events.len(),
-            },
-        );
-        self.queued += events.len();
-        for r in events {
-            let p = if r.malformed {
-                // Invalid events are kept, with their reason, on the dead-letter topic.
-                p_events + partition_of(r.key, dlq)
-            } else {
-                partition_of(r.key, p_events)
-            };
-            let q = &mut self.parts[p];
-            if q.queue.is_empty() {
-                q.oldest_ms = now_ms;
+        self.queued += events;
+        for (part, events) in parts.into_iter().enumerate() {
+            let part = part as u32;
+            self.requests.insert(
+                (src, req, part),
+                ClientReq {
+                    results: Vec::with_capacity(events.len()),
+                    outstanding: events.len(),
+                },
+            );
+            for r in events {
+                self.enqueue(r, Owner { client: src, req, part }, now_ms, p_events, dlq);
             }
-            q.queued_bytes += r.size as u64 + crate::msg::RECORD_OVERHEAD;
-            q.queue.push_back((r, Owner { client: src, req }));
         }
     }
 
-    fn resolve(&mut self, owners: &[Owner], records: &[Record], result: EventResult, now_us: u64) {
+    fn enqueue(&mut self, r: Record, owner: Owner, now_ms: u64, p_events: usize, dlq: usize) {
+        let p = if r.malformed {
+            // Invalid events are kept, with their reason, on the dead-letter topic.
+            p_events + partition_of(r.key, dlq)
+        } else {
+            partition_of(r.key, p_events)
+        };
+        let q = &mut self.parts[p];
+        if q.queue.is_empty() {
+            q.oldest_ms = now_ms;
+        }
+        q.queued_bytes += r.size as u64 + crate::msg::RECORD_OVERHEAD;
+        q.queue.push_back((r, owner));
+    }
+
+    /// Send each client the batches of its requests that settled this round.
+    fn flush_replies(&mut self, now_us: u64) {
+        for (client, parts) in std::mem::take(&mut self.outbox) {
+            self.sh
+                .fabric
+                .send(self.addr, client, Msg::SubmitReply { parts }, now_us);
+        }
+    }
+
+    fn resolve(&mut self, owners: &[Owner], records: &[Record], result: EventResult) {
         for (o, r) in owners.iter().zip(records) {
-            let key = (o.client, o.req);
+            let key = (o.client, o.req, o.part);
             let Some(cr) = self.requests.get_mut(&key) else {
                 continue;
             };
@@ -164,15 +188,11 @@ impl Gateway {
             self.queued -= 1;
             if cr.outstanding == 0 {
                 let cr = self.requests.remove(&key).expect("present");
-                self.sh.fabric.send(
-                    self.addr,
-                    o.client,
-                    Msg::SubmitReply {
-                        req: o.req,
-                        results: cr.results,
-                    },
-                    now_us,
-                );
+                self.outbox.entry(o.client).or_default().push(PartReply {
+                    req: o.req,
+                    part: o.part,
+                    results: cr.results,
+                });
             }
         }
     }
@@ -300,7 +320,7 @@ impl Gateway {
                     } else {
                         EventResult::Acked
                     };
-                    self.resolve(&b.owners, &b.records, ok, now_us);
+                    self.resolve(&b.owners, &b.records, ok);
                 }
                 Err(e) => {
                     self.metadata_stale = true;
@@ -311,7 +331,7 @@ impl Gateway {
                         e == ProduceError::OutOfOrderSequence || now_ms >= b.first_sent_ms + cfg.delivery_timeout_ms;
                     if give_up {
                         let b = self.parts[p].batch.take().expect("batch");
-                        self.resolve(&b.owners, &b.records, EventResult::Failed, now_us);
+                        self.resolve(&b.owners, &b.records, EventResult::Failed);
                         if b.stamp.is_some() {
                             // The failed batch's sequences are burnt: bump the epoch so sequences restart (KIP-360).
                             self.epoch = self.epoch.wrapping_add(1);

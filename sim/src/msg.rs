@@ -94,6 +94,17 @@ pub enum EventResult {
     Failed,
 }
 
+/// The outcome of one batch of a client request, sent once the log settled all of it.
+#[derive(Clone, Debug)]
+pub struct PartReply {
+    /// Client request id.
+    pub req: u64,
+    /// Index of the batch in the request.
+    pub part: u32,
+    /// Per-event results.
+    pub results: Vec<(EventId, EventResult)>,
+}
+
 /// Errors a partition leader returns for a produced batch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProduceError {
@@ -176,19 +187,17 @@ pub struct PartitionState {
 /// Every message on the fabric.
 #[derive(Clone, Debug)]
 pub enum Msg {
-    /// Client to gateway: produce these events.
+    /// Client to gateway: produce these batches, one per partition.
     Submit {
         /// Client request id.
         req: u64,
-        /// Events.
-        events: Vec<Record>,
+        /// Batches, each of one partition's events; answered one by one.
+        parts: Vec<Vec<Record>>,
     },
-    /// Gateway to client: outcome of every event of the request.
+    /// Gateway to client: outcomes of the batches settled since the last reply.
     SubmitReply {
-        /// Client request id.
-        req: u64,
-        /// Per-event results.
-        results: Vec<(crate::msg::EventId, EventResult)>,
+        /// Settled batches, of one or more requests.
+        parts: Vec<PartReply>,
     },
     /// Gateway to client: queue full, try again later; none of the events was taken.
     Backpressure {
@@ -265,8 +274,8 @@ impl Msg {
     pub fn bytes(&self) -> u64 {
         REQUEST_OVERHEAD
             + match self {
-                Msg::Submit { events, .. } => records_bytes(events),
-                Msg::SubmitReply { results, .. } => 12 * results.len() as u64,
+                Msg::Submit { parts, .. } => parts.iter().map(|p| 8 + records_bytes(p)).sum(),
+                Msg::SubmitReply { parts } => parts.iter().map(|p| 12 + 12 * p.results.len() as u64).sum(),
                 Msg::Produce { batches, .. } => batches.iter().map(|b| 60 + records_bytes(&b.records)).sum(),
                 Msg::ProduceReply { results, .. } => 16 * results.len() as u64,
                 Msg::Fetch { parts, .. } => 24 * parts.len() as u64,

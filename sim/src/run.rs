@@ -176,17 +176,27 @@ async fn supervise(loaded: LoadedScenario, seed: u64, progress: &crate::watch::P
     let drain_deadline = workload_ms + (scenario.drain_timeout_s * 1000.0) as u64;
     let mut sampler = Sampler::new(sh.layout.brokers, clock::now_us());
     let mut samples: Vec<Sample> = Vec::new();
-    let mut next_sample = 1000;
+    // Utilisation and replication lag are sampled once a bucket; consumer lag, whose maximum
+    // is a budget, every second whatever the bucket.
+    let bucket_ms = scenario.bucket_ms();
+    let mut next_sample = bucket_ms;
+    let mut next_lag = 1000;
     let mut draining = false;
     let read_path = sh.layout.processors > 0;
     let mut read_drained_ms: Option<u64> = None;
     let mut max_lag = 0u64;
     loop {
-        clock::sleep_until_ms(next_sample.min(if draining { clock::now_ms() + 100 } else { u64::MAX })).await;
+        let wake = next_sample.min(if read_path { next_lag } else { u64::MAX });
+        clock::sleep_until_ms(wake.min(if draining { clock::now_ms() + 100 } else { u64::MAX })).await;
         let now = clock::now_ms();
         progress.set(now, || crate::watch::status(&sh, now, workload_ms));
+        if read_path && now >= next_lag {
+            next_lag += 1000;
+            let lag = crate::sampler::consumer_lag(&sh);
+            max_lag = max_lag.max(lag.into_iter().max().unwrap_or(0));
+        }
         if now >= next_sample {
-            next_sample += 1000;
+            next_sample += bucket_ms;
             let inj = injector.clone();
             let layout = sh.layout;
             let sample = sampler.sample(&sh, clock::now_us(), &move |b| !inj.is_down(layout.broker(b)));
@@ -305,6 +315,7 @@ fn assemble(
 ) -> RunOutcome {
     let s = &loaded.scenario;
     let metrics = sh.metrics.lock().expect("metrics lock");
+    let metrics_bucket_ms = metrics.bucket_ms;
     let nb = (end_ms / metrics.bucket_ms + 1) as usize;
     let mut buckets = Vec::with_capacity(nb);
     let mut ack_intervals = Vec::with_capacity(nb);
@@ -314,7 +325,7 @@ fn assemble(
         let sample = samples.get(i).cloned().unwrap_or_default();
         let hist = acc
             .map(|a| a.ack.clone())
-            .unwrap_or_else(streamsim_reports::latency_histogram);
+            .unwrap_or_else(streamsim_reports::bucket_histogram);
         buckets.push(Bucket {
             start_ms: i as u64 * metrics.bucket_ms,
             sent: acc.map_or(0, |a| a.sent),
@@ -344,7 +355,7 @@ fn assemble(
         if read.is_some() {
             e2e_intervals.push(
                 acc.map(|a| a.e2e.clone())
-                    .unwrap_or_else(streamsim_reports::latency_histogram),
+                    .unwrap_or_else(streamsim_reports::bucket_histogram),
             );
         }
     }
@@ -406,7 +417,7 @@ fn assemble(
     RunOutcome {
         report: RunReport {
             result,
-            bucket_ms: 1000,
+            bucket_ms: metrics_bucket_ms,
             buckets,
             ack_intervals,
             ack_latency_us,

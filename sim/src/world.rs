@@ -13,7 +13,7 @@ use crate::scenario::Scenario;
 use crate::trace::TraceHash;
 use hdrhistogram::Histogram;
 use std::sync::{Arc, Mutex};
-use streamsim_reports::latency_histogram;
+use streamsim_reports::{bucket_histogram, latency_histogram};
 use streamsim_workloads::Workload;
 
 /// Kinds of timeline entries (protocol steps and faults).
@@ -111,9 +111,9 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    fn new(partitions: usize) -> Self {
+    fn new(partitions: usize, bucket_ms: u64) -> Self {
         Metrics {
-            bucket_ms: 1000,
+            bucket_ms,
             buckets: Vec::new(),
             ack: latency_histogram(),
             e2e: latency_histogram(),
@@ -130,9 +130,9 @@ impl Metrics {
                 acked: 0,
                 appended: 0,
                 partition_appends: vec![0; self.partitions],
-                ack: latency_histogram(),
+                ack: bucket_histogram(),
                 sunk: 0,
-                e2e: latency_histogram(),
+                e2e: bucket_histogram(),
             });
         }
         &mut self.buckets[i]
@@ -242,7 +242,7 @@ impl Shared {
             controller: Mutex::new(ControllerStore::default()),
             metadata: Mutex::new(Vec::new()),
             ledger: Mutex::new(Ledger::new(t.clients)),
-            metrics: Mutex::new(Metrics::new(t.partitions)),
+            metrics: Mutex::new(Metrics::new(t.partitions, scenario.bucket_ms())),
             timeline: Mutex::new(Vec::new()),
             workload,
             hw_board: Mutex::new(vec![(usize::MAX, 0, 0); t.partitions + dlq]),

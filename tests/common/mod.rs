@@ -9,6 +9,17 @@ use streamsim_reports::{RunResult, Verdict};
 use streamsim_sim::run::{run_scenario, RunOptions};
 use streamsim_sim::scenario::load_scenario;
 
+/// Seeds a many-seed test runs: `quick` in the test suite, or the count in
+/// `STREAMSIM_SEEDS` when the soak (`cargo xtask soak`) sets it.
+pub fn seeds(quick: u64) -> u64 {
+    match std::env::var("STREAMSIM_SEEDS") {
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("STREAMSIM_SEEDS must be a whole number, got {v:?}")),
+        Err(_) => quick,
+    }
+}
+
 /// Path of a scenario in the library.
 pub fn scenario(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,69 +1,154 @@
-//! Project chores. `cargo xtask bench` measures simulation speed:
-//! simulated events per wall-clock second and virtual-to-wall time ratio,
-//! as medians over repeated runs (machines here are noisy).
+//! Project chores.
+//!
+//! * `cargo xtask bench [REPS]` measures simulation speed on the standard
+//!   scenarios: simulated events per wall-clock second, virtual-to-wall time
+//!   ratio and peak RSS, as medians over repeated runs (machines here are noisy).
+//! * `cargo xtask bench scale [--quick]` runs the virtual days of
+//!   `scenarios/scale/` once each and prints the same figures, to show wall
+//!   time growing with events and memory staying flat.
+//! * `cargo xtask soak [--seeds N]` runs the many-seed tests (the scenario
+//!   library, the write and read path libraries) over N seeds (default 50)
+//!   instead of the test suite's few.
+//!
+//! Every measured run is a child process of its own, so its peak RSS is its
+//! own and not the largest of all runs before it.
 
-use std::path::Path;
-use std::time::Duration;
-use streamsim_sim::run::{run_scenario, RunOptions};
-use streamsim_sim::scenario::load_scenario;
+mod measure;
 
-/// Write path alone, then the full pipeline (processor and sink) steady and under a processor crash.
-const BENCH_SCENARIOS: &[&str] = &["steady", "leader-crash", "pipeline-steady", "processor-crash-eos"];
+use measure::{measure_in_child, Measured};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Write path alone, then the full pipeline (processor and sink) steady and under faults.
+const BENCH_SCENARIOS: &[&str] = &[
+    "steady",
+    "leader-crash",
+    "pipeline-steady",
+    "pipeline-leader-crash",
+    "processor-crash-eos",
+];
+
+/// The virtual days, smallest first; `--quick` runs only the first.
+const SCALE_SCENARIOS: &[&str] = &["day-10m", "day-100m", "day-1b"];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
 }
 
-fn bench(reps: usize) -> Result<(), String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+fn header() {
     println!(
-        "{:<20} {:>6} {:>12} {:>10} {:>16} {:>14}",
-        "scenario", "runs", "events", "virtual_s", "events/wall_s", "virtual/wall"
+        "{:<22} {:>5} {:>13} {:>10} {:>9} {:>15} {:>13} {:>10} {:>9}",
+        "scenario", "runs", "events", "virtual_s", "wall_s", "events/wall_s", "virtual/wall", "peak_MiB", "verdict"
     );
+}
+
+fn row(name: &str, runs: &[Measured]) {
+    let last = runs.last().expect("at least one run");
+    let verdicts: Vec<&str> = runs.iter().map(|r| r.verdict.as_str()).collect();
+    let verdict = if verdicts.iter().all(|v| *v == verdicts[0]) {
+        verdicts[0].to_string()
+    } else {
+        "mixed".into()
+    };
+    println!(
+        "{:<22} {:>5} {:>13} {:>10.1} {:>9.2} {:>15.0} {:>13.1} {:>10.0} {:>9}",
+        name,
+        runs.len(),
+        last.events,
+        last.virtual_s,
+        median(runs.iter().map(|r| r.wall_s).collect()),
+        median(runs.iter().map(|r| r.events as f64 / r.wall_s).collect()),
+        median(runs.iter().map(|r| r.virtual_s / r.wall_s).collect()),
+        median(runs.iter().map(|r| r.peak_rss_mib).collect()),
+        verdict
+    );
+}
+
+fn bench(reps: usize) -> Result<(), String> {
+    println!("each figure is the median of {reps} seeds, every run in a process of its own");
+    header();
     for name in BENCH_SCENARIOS {
-        let path = root.join("scenarios").join(format!("{name}.toml"));
-        let loaded = load_scenario(&path).map_err(|e| e.to_string())?;
-        let mut rates = Vec::new();
-        let mut ratios = Vec::new();
-        let mut events = 0;
-        let mut virt = 0.0;
-        for seed in 1..=reps as u64 {
-            let out = run_scenario(
-                &loaded,
-                &RunOptions {
-                    seed,
-                    wall_limit: Duration::from_secs(600),
-                },
-            )
-            .map_err(|e| e.to_string())?;
-            let r = out.report.result;
-            events = r.events_sent;
-            virt = r.virtual_s;
-            rates.push(r.events_sent as f64 / r.wall_s);
-            ratios.push(r.virtual_s / r.wall_s);
-        }
-        println!(
-            "{:<20} {:>6} {:>12} {:>10.1} {:>16.0} {:>14.1}",
-            name,
-            reps,
-            events,
-            virt,
-            median(rates),
-            median(ratios)
-        );
+        let path = root().join("scenarios").join(format!("{name}.toml"));
+        let runs = (1..=reps as u64)
+            .map(|seed| measure_in_child(&path, seed))
+            .collect::<Result<Vec<_>, _>>()?;
+        row(name, &runs);
     }
     Ok(())
 }
 
+fn bench_scale(quick: bool) -> Result<(), String> {
+    let names = if quick { &SCALE_SCENARIOS[..1] } else { SCALE_SCENARIOS };
+    println!("one seed each, every run in a process of its own");
+    header();
+    for name in names {
+        let path = root().join("scenarios/scale").join(format!("{name}.toml"));
+        if !path.exists() {
+            return Err(format!("{} is missing", path.display()));
+        }
+        let run = measure_in_child(&path, 1)?;
+        row(name, std::slice::from_ref(&run));
+    }
+    Ok(())
+}
+
+fn soak(seeds: u64) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    println!("soak: the many-seed tests over {seeds} seeds");
+    let status = Command::new(cargo)
+        .current_dir(root())
+        // RUSTFLAGS would replace the `--cfg madsim` of .cargo/config.toml.
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env("STREAMSIM_SEEDS", seeds.to_string())
+        .args([
+            "test",
+            "--release",
+            "--test",
+            "chaos_library",
+            "--test",
+            "library",
+            "--test",
+            "read_path",
+            "--",
+            "--nocapture",
+        ])
+        .status()
+        .map_err(|e| format!("could not start cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("the soak failed ({status})"))
+    }
+}
+
+const USAGE: &str = "usage: cargo xtask bench [REPS] | bench scale [--quick] | soak [--seeds N]";
+
+fn number<T: std::str::FromStr>(s: Option<&String>, what: &str) -> Result<Option<T>, String> {
+    s.map(|s| {
+        s.parse()
+            .map_err(|_| format!("{what} must be a whole number, got {s:?}"))
+    })
+    .transpose()
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("bench") => {
-            let reps = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(5);
-            bench(reps)
-        }
-        _ => Err("usage: cargo xtask bench [REPS]".into()),
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match a.as_slice() {
+        ["bench", "scale"] => bench_scale(false),
+        ["bench", "scale", "--quick"] => bench_scale(true),
+        ["bench"] => bench(5),
+        ["bench", _] => number(args.get(1), "REPS").and_then(|n| bench(n.unwrap_or(5))),
+        ["soak"] => soak(50),
+        ["soak", "--seeds", _] => number(args.get(2), "--seeds").and_then(|n| soak(n.unwrap_or(50))),
+        ["measure", path, seed] => measure::child(Path::new(path), seed),
+        _ => Err(USAGE.into()),
     };
     if let Err(e) = result {
         eprintln!("xtask: {e}");

@@ -73,7 +73,6 @@ pub fn check(sh: &Shared, end_ms: u64, workload_ms: u64, read: Option<ReadDrain>
     let mut rep = CheckReport::default();
     let ends = committed_ends(sh);
     let mut copies: Vec<Vec<u8>> = ledger.clients.iter().map(|c| vec![0u8; c.generated as usize]).collect();
-    let mut where_: BTreeMap<(u32, u64), (usize, u64)> = BTreeMap::new();
     let order = sh.scenario.invariants.per_key_order;
     let mut last_by_key: std::collections::HashMap<(u32, u64), (u64, usize, u64)> = Default::default();
     let mut order_witness = Vec::new();
@@ -107,13 +106,11 @@ pub fn check(sh: &Shared, end_ms: u64, workload_ms: u64, read: Option<ReadDrain>
                     *e = (r.id.seq, p, off);
                 }
             }
-            if first && where_.len() < 1_000_000 {
-                where_.insert((r.id.client, r.id.seq), (p, off));
-            }
         }
     }
     let mut lost_w = Vec::new();
-    let mut dup_w = Vec::new();
+    // (client, seq, copies, attempts) of the first duplicated events; where they sit is looked up afterwards.
+    let mut dup_ids: Vec<(u32, u64, u8, u32)> = Vec::new();
     for (ci, c) in ledger.clients.iter().enumerate() {
         rep.sent += c.sent_hi;
         rep.acked += c.acked.len();
@@ -137,14 +134,8 @@ pub fn check(sh: &Shared, end_ms: u64, workload_ms: u64, read: Option<ReadDrain>
             let attempts = c.attempts(seq).max(1);
             if n as u32 > attempts {
                 rep.duplicated += 1;
-                if dup_w.len() < WITNESS {
-                    let at = where_
-                        .get(&(ci as u32, seq))
-                        .map(|(p, o)| format!(" first at partition {p} offset {o}"))
-                        .unwrap_or_default();
-                    dup_w.push(format!(
-                        "c{ci}#{seq}: {n} committed copies from {attempts} client attempt(s){at}"
-                    ));
+                if dup_ids.len() < WITNESS {
+                    dup_ids.push((ci as u32, seq, n, attempts));
                 }
             } else if n > 1 {
                 rep.retry_copies += n as u64 - 1;
@@ -168,6 +159,17 @@ pub fn check(sh: &Shared, end_ms: u64, workload_ms: u64, read: Option<ReadDrain>
         });
     }
     if rep.duplicated > 0 {
+        let at = first_positions(sh, &ends, &dup_ids);
+        let dup_w: Vec<String> = dup_ids
+            .iter()
+            .map(|&(c, seq, n, attempts)| {
+                let at = at
+                    .get(&(c, seq))
+                    .map(|(p, o)| format!(" first at partition {p} offset {o}"))
+                    .unwrap_or_default();
+                format!("c{c}#{seq}: {n} committed copies from {attempts} client attempt(s){at}")
+            })
+            .collect();
         rep.violations.push(Violation {
             invariant: "no_duplicates".into(),
             detail: format!(
@@ -217,6 +219,27 @@ pub fn check(sh: &Shared, end_ms: u64, workload_ms: u64, read: Option<ReadDrain>
     drop(metrics);
     budgets(sh, &mut rep, end_ms, workload_ms, read);
     rep
+}
+
+/// Where the first committed copy of each witness event sits: a second pass over
+/// the committed logs, so the first pass keeps no position per event.
+fn first_positions(
+    sh: &Shared,
+    ends: &[Option<(usize, u64)>],
+    ids: &[(u32, u64, u8, u32)],
+) -> BTreeMap<(u32, u64), (usize, u64)> {
+    let mut at = BTreeMap::new();
+    for (p, end) in ends.iter().enumerate() {
+        let Some((leader, hw)) = *end else { continue };
+        let disk = sh.disks[leader].lock().expect("disk lock");
+        let Some(log) = disk.logs.get(&p) else { continue };
+        for (off, r) in log.records_until(hw) {
+            if ids.iter().any(|&(c, s, ..)| (c, s) == (r.id.client, r.id.seq)) {
+                at.entry((r.id.client, r.id.seq)).or_insert((p, off));
+            }
+        }
+    }
+    at
 }
 
 /// Which partitions the processor had not committed to the end, and by how much.

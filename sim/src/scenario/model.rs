@@ -81,6 +81,9 @@ pub struct Scenario {
     /// Which optional invariants to check.
     #[serde(default)]
     pub invariants: InvariantConfig,
+    /// How the run's time series are kept.
+    #[serde(default, skip_serializing_if = "ReportConfig::is_default")]
+    pub report: ReportConfig,
 }
 
 /// A string or a list of strings.
@@ -473,5 +476,59 @@ impl Default for InvariantConfig {
             per_key_order: true,
             settle_within_drain: true,
         }
+    }
+}
+
+/// How the run's time series are kept.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportConfig {
+    /// Width of one time-series bucket (throughput, latency percentiles,
+    /// utilisation, lag), seconds. Unset: 1 s for runs up to an hour, 10 s up
+    /// to six hours, 60 s beyond, so a virtual day keeps 1,440 buckets and
+    /// memory does not grow with the run's length.
+    pub bucket_s: Option<f64>,
+}
+
+impl ReportConfig {
+    fn is_default(&self) -> bool {
+        *self == ReportConfig::default()
+    }
+}
+
+impl Scenario {
+    /// Width of a time-series bucket, ms.
+    pub fn bucket_ms(&self) -> u64 {
+        match self.report.bucket_s {
+            Some(s) => (s * 1000.0).round() as u64,
+            None if self.duration_s <= 3600.0 => 1_000,
+            None if self.duration_s <= 6.0 * 3600.0 => 10_000,
+            None => 60_000,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(duration_s: f64, bucket_s: Option<f64>) -> Scenario {
+        let text = format!(
+            "name = \"x\"\nexpect = \"pass\"\nduration_s = {duration_s}\n[workload]\nrate = {{ kind = \"constant\", events_per_s = 1 }}\n"
+        );
+        let mut s: Scenario = toml::from_str(&text).expect("parses");
+        s.report.bucket_s = bucket_s;
+        s
+    }
+
+    #[test]
+    fn buckets_coarsen_with_the_run_so_a_day_keeps_1440() {
+        assert_eq!(with(60.0, None).bucket_ms(), 1_000);
+        assert_eq!(with(3600.0, None).bucket_ms(), 1_000);
+        assert_eq!(with(4.0 * 3600.0, None).bucket_ms(), 10_000);
+        let day = with(86_400.0, None);
+        assert_eq!(day.bucket_ms(), 60_000);
+        assert_eq!(86_400_000 / day.bucket_ms(), 1440);
+        assert_eq!(with(86_400.0, Some(5.0)).bucket_ms(), 5_000);
     }
 }

@@ -57,6 +57,7 @@ pub fn validate(s: &Scenario, base: &Path) -> Result<(), Problem> {
         return fail("expect_invariant", "must name an invariant, e.g. \"no_loss\"");
     }
     super::pipeline::validate(s)?;
+    report(s)?;
     budgets(&s.budgets)
 }
 
@@ -214,6 +215,26 @@ fn resources(r: &ResourceConfig) -> Result<(), Problem> {
     }
     if !(r.cpu_per_kib_us >= 0.0 && r.cpu_per_kib_us.is_finite()) {
         return fail("resources.cpu_per_kib_us", "must be zero or positive");
+    }
+    Ok(())
+}
+
+fn report(s: &Scenario) -> Result<(), Problem> {
+    let Some(b) = s.report.bucket_s else { return Ok(()) };
+    if !(b.is_finite() && b >= 1.0 && (b * 1000.0).fract() == 0.0) {
+        return fail(
+            "report.bucket_s",
+            format!("must be at least 1 s (the sampling period) and a whole number of ms, got {b}"),
+        );
+    }
+    if b > s.duration_s {
+        return fail(
+            "report.bucket_s",
+            format!(
+                "a bucket of {b} s is coarser than the run's {} s: the time series would have a single point",
+                s.duration_s
+            ),
+        );
     }
     Ok(())
 }
