@@ -58,6 +58,8 @@ struct Client {
     addr: Addr,
     next_seq: u64,
     queues: Vec<PartitionQueue>,
+    /// Records waiting in the partition queues (new or to retry): a tick with none skips the partitions.
+    buffered: usize,
     born_us: BTreeMap<u64, u64>,
     inflight: BTreeMap<u64, InFlight>,
     next_req: u64,
@@ -77,6 +79,7 @@ pub async fn client_main(sh: Arc<Shared>, idx: usize) {
         addr,
         next_seq: 0,
         queues: (0..sh.event_partitions).map(|_| PartitionQueue::default()).collect(),
+        buffered: 0,
         born_us: BTreeMap::new(),
         inflight: BTreeMap::new(),
         next_req: 0,
@@ -155,9 +158,11 @@ impl Client {
             // The producer's partitioner: the gateway routes by the same hash.
             let q = &mut self.queues[partition_of(r.key, partitions)];
             q.pending.push_back(r);
+            self.buffered += 1;
             if d.duplicate_send {
                 // A client bug or a retry storm sends the same event twice.
                 q.pending.push_back(r);
+                self.buffered += 1;
             }
         }
         let n = self.next_seq - first;
@@ -208,12 +213,14 @@ impl Client {
         }
         if q.retries.front().is_some_and(|r| r.ready_ms <= now_ms) {
             let r = q.retries.pop_front().expect("front");
+            self.buffered -= r.records.len();
             return Some((r.records, r.attempt));
         }
         if q.pending.is_empty() || !q.retries.is_empty() || (full_only && q.pending.len() < cfg.max_batch_events) {
             return None;
         }
         let n = q.pending.len().min(cfg.max_batch_events);
+        self.buffered -= n;
         Some((q.pending.drain(..n).collect(), 1))
     }
 
@@ -227,6 +234,9 @@ impl Client {
 
     /// Gather every partition's due batch and send them, grouped by the gateway chosen for each.
     fn send_ready(&mut self, now_us: u64, full_only: bool) {
+        if self.buffered == 0 {
+            return;
+        }
         let now_ms = now_us / 1000;
         let mut by_gateway: BTreeMap<usize, Vec<PartFlight>> = BTreeMap::new();
         // Round robin and least connections send one request a round; consistent hashing one per gateway.
@@ -290,6 +300,7 @@ impl Client {
             return;
         }
         let ready_ms = now_ms + self.backoff_ms(attempt);
+        self.buffered += records.len();
         self.queues[p].retries.push_back(Retry {
             ready_ms,
             records,
@@ -342,7 +353,7 @@ impl Client {
                                 metrics.ack.saturating_record(lat);
                                 let b = metrics.bucket(now_ms);
                                 b.acked += 1;
-                                b.ack.saturating_record(lat);
+                                streamsim_reports::record_in_bucket(&mut b.ack, lat);
                             }
                         }
                     }
@@ -367,6 +378,7 @@ impl Client {
         // None of the request was taken: each batch goes back to the front of its partition's queue.
         for pf in f.parts {
             ledger.unattempted(&pf.records);
+            self.buffered += pf.records.len();
             let q = &mut self.queues[pf.partition];
             q.in_flight -= 1;
             q.retries.push_front(Retry {

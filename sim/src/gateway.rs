@@ -34,7 +34,7 @@ struct Owner {
 }
 
 struct OpenBatch {
-    records: Arc<Vec<Record>>,
+    records: Arc<[Record]>,
     owners: Vec<Owner>,
     stamp: Option<ProducerStamp>,
     first_sent_ms: u64,
@@ -238,7 +238,7 @@ impl Gateway {
                     s
                 });
                 q.batch = Some(OpenBatch {
-                    records: Arc::new(records),
+                    records: Arc::from(records),
                     owners,
                     stamp,
                     first_sent_ms: now_ms,

@@ -71,7 +71,7 @@ pub struct Batch {
     /// Idempotent producer stamp, if any.
     pub producer: Option<ProducerStamp>,
     /// The records.
-    pub records: Arc<Vec<Record>>,
+    pub records: Arc<[Record]>,
     /// Bytes of the batch.
     pub bytes: u64,
 }
@@ -128,7 +128,7 @@ pub struct ProduceBatch {
     /// Idempotence stamp.
     pub producer: Option<ProducerStamp>,
     /// Records.
-    pub records: Arc<Vec<Record>>,
+    pub records: Arc<[Record]>,
 }
 
 /// A follower's position in one partition, sent with each fetch.

@@ -314,25 +314,26 @@ fn assemble(
     end_ms: u64,
 ) -> RunOutcome {
     let s = &loaded.scenario;
-    let metrics = sh.metrics.lock().expect("metrics lock");
+    let mut metrics = sh.metrics.lock().expect("metrics lock");
     let metrics_bucket_ms = metrics.bucket_ms;
     let nb = (end_ms / metrics.bucket_ms + 1) as usize;
+    // The report takes the buckets' histograms over rather than copying them.
+    let mut accs = std::mem::take(&mut metrics.buckets).into_iter();
     let mut buckets = Vec::with_capacity(nb);
     let mut ack_intervals = Vec::with_capacity(nb);
     let mut e2e_intervals = Vec::new();
     for i in 0..nb {
-        let acc = metrics.buckets.get(i);
+        let acc = accs
+            .next()
+            .unwrap_or_else(|| crate::world::BucketAcc::new(sh.event_partitions));
         let sample = samples.get(i).cloned().unwrap_or_default();
-        let hist = acc
-            .map(|a| a.ack.clone())
-            .unwrap_or_else(streamsim_reports::bucket_histogram);
         buckets.push(Bucket {
             start_ms: i as u64 * metrics.bucket_ms,
-            sent: acc.map_or(0, |a| a.sent),
-            acked: acc.map_or(0, |a| a.acked),
-            appended: acc.map_or(0, |a| a.appended),
-            ack_latency_ms: Percentiles::from_micros(&hist),
-            partition_appends: acc.map_or_else(|| vec![0; sh.event_partitions], |a| a.partition_appends.clone()),
+            sent: acc.sent,
+            acked: acc.acked,
+            appended: acc.appended,
+            ack_latency_ms: Percentiles::from_micros(&acc.ack),
+            partition_appends: acc.partition_appends,
             partition_hw_lag: if sample.hw_lag.is_empty() {
                 vec![0; sh.event_partitions]
             } else {
@@ -343,20 +344,17 @@ fn assemble(
             } else {
                 sample.brokers
             },
-            sunk: acc.map_or(0, |a| a.sunk),
-            e2e_latency_ms: acc.map(|a| Percentiles::from_micros(&a.e2e)).unwrap_or_default(),
+            sunk: acc.sunk,
+            e2e_latency_ms: Percentiles::from_micros(&acc.e2e),
             consumer_lag: if read.is_none() || !sample.consumer_lag.is_empty() {
                 sample.consumer_lag
             } else {
                 vec![0; sh.event_partitions]
             },
         });
-        ack_intervals.push(hist);
+        ack_intervals.push(acc.ack);
         if read.is_some() {
-            e2e_intervals.push(
-                acc.map(|a| a.e2e.clone())
-                    .unwrap_or_else(streamsim_reports::bucket_histogram),
-            );
+            e2e_intervals.push(acc.e2e);
         }
     }
     let ack_latency_us = metrics.ack.clone();

@@ -97,6 +97,21 @@ pub struct BucketAcc {
     pub e2e: Histogram<u64>,
 }
 
+impl BucketAcc {
+    /// An empty bucket.
+    pub fn new(partitions: usize) -> Self {
+        BucketAcc {
+            sent: 0,
+            acked: 0,
+            appended: 0,
+            partition_appends: vec![0; partitions],
+            ack: bucket_histogram(),
+            sunk: 0,
+            e2e: bucket_histogram(),
+        }
+    }
+}
+
 /// Run-wide metrics.
 pub struct Metrics {
     /// Bucket width.
@@ -125,15 +140,7 @@ impl Metrics {
     pub fn bucket(&mut self, ms: u64) -> &mut BucketAcc {
         let i = (ms / self.bucket_ms) as usize;
         while self.buckets.len() <= i {
-            self.buckets.push(BucketAcc {
-                sent: 0,
-                acked: 0,
-                appended: 0,
-                partition_appends: vec![0; self.partitions],
-                ack: bucket_histogram(),
-                sunk: 0,
-                e2e: bucket_histogram(),
-            });
+            self.buckets.push(BucketAcc::new(self.partitions));
         }
         &mut self.buckets[i]
     }
@@ -312,7 +319,7 @@ impl Shared {
         let b = m.bucket(now_us / 1000);
         b.sunk += born_us.len() as u64;
         for &born in born_us {
-            b.e2e.saturating_record(now_us.saturating_sub(born));
+            streamsim_reports::record_in_bucket(&mut b.e2e, now_us.saturating_sub(born));
         }
     }
 

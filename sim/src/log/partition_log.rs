@@ -72,7 +72,17 @@ impl PartitionLog {
     /// Index of the batch containing `offset`, or of the first batch after it.
     fn batch_index_at(&self, offset: u64) -> usize {
         // Search on the base offsets stored inline: `end_offset` would dereference every probed batch's records.
-        let i = self.batches.partition_point(|b| b.base_offset <= offset);
+        // Fetches and flushes ask for offsets near the end, so gallop back from the end before
+        // bisecting: a binary search over a long log misses the cache at every probe.
+        let n = self.batches.len();
+        let mut lo = n;
+        let mut step = 1;
+        while lo > 0 && self.batches[lo - 1].base_offset > offset {
+            lo = lo.saturating_sub(step);
+            step *= 2;
+        }
+        let hi = (lo + step).min(n);
+        let i = lo + self.batches[lo..hi].partition_point(|b| b.base_offset <= offset);
         match i.checked_sub(1) {
             Some(prev) if self.batches[prev].end_offset() > offset => prev,
             _ => i,
@@ -92,7 +102,7 @@ impl PartitionLog {
                 let records: Vec<Record> = b.records[..keep].to_vec();
                 let bytes = crate::msg::records_bytes(&records);
                 self.batches[i] = Batch {
-                    records: Arc::new(records),
+                    records: Arc::from(records),
                     bytes,
                     ..b
                 };
@@ -141,7 +151,7 @@ impl PartitionLog {
                 let bytes = crate::msg::records_bytes(&records);
                 out.push(Batch {
                     base_offset: offset,
-                    records: Arc::new(records),
+                    records: Arc::from(records),
                     bytes,
                     ..b.clone()
                 });
@@ -191,7 +201,7 @@ mod tests {
             base_offset: 0,
             epoch,
             producer: None,
-            records: Arc::new(records),
+            records: Arc::from(records),
             bytes,
         }
     }
