@@ -150,7 +150,7 @@ pub enum FetchResult {
     /// Records from the fetch offset, and the leader's high watermark.
     Records {
         /// Batches from the fetch offset on.
-        batches: Vec<Batch>,
+        batches: Vec<Arc<Batch>>,
         /// Leader high watermark.
         hw: u64,
     },

@@ -82,7 +82,7 @@ pub enum ConsumerFetchResult {
     /// Committed batches from the fetch offset (possibly starting earlier within the first batch).
     Records {
         /// Batches.
-        batches: Vec<Batch>,
+        batches: Vec<std::sync::Arc<Batch>>,
         /// High watermark: only records below it are committed.
         hw: u64,
     },

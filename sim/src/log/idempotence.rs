@@ -36,7 +36,7 @@ pub struct ProducerTable {
 
 impl ProducerTable {
     /// Rebuild from a log (after truncation).
-    pub fn rebuild(batches: &[Batch]) -> Self {
+    pub fn rebuild(batches: &[std::sync::Arc<Batch>]) -> Self {
         let mut t = ProducerTable::default();
         for b in batches {
             t.observe(b);

@@ -58,13 +58,13 @@ impl Broker {
                 }
             }
             let batch_bytes = crate::msg::records_bytes(&pb.records);
-            let base = log.append(Batch {
-                base_offset: 0,
+            let base = log.append(std::sync::Arc::new(Batch {
+                base_offset: log.leo(),
                 epoch,
                 producer: pb.producer,
                 records: pb.records,
                 bytes: batch_bytes,
-            });
+            }));
             if fsync {
                 log.flush();
                 drop(disk);

@@ -6,10 +6,12 @@ use super::idempotence::ProducerTable;
 use crate::msg::{Batch, Record};
 use std::sync::Arc;
 
-/// A replica's log.
+/// A replica's log. Batches are shared behind `Arc` between the replicas
+/// that hold them (a follower appends what the leader's fetch reply carried),
+/// so replication costs a pointer per replica, not a copy of the batch.
 #[derive(Debug, Clone, Default)]
 pub struct PartitionLog {
-    batches: Vec<Batch>,
+    batches: Vec<Arc<Batch>>,
     /// (epoch, start offset), increasing in both.
     epochs: Vec<(u32, u64)>,
     /// Offset up to which the log is durable.
@@ -32,7 +34,7 @@ impl PartitionLog {
     }
 
     /// The batches (for the checker and for rebuilding producer state).
-    pub fn batches(&self) -> &[Batch] {
+    pub fn batches(&self) -> &[Arc<Batch>] {
         &self.batches
     }
 
@@ -59,10 +61,18 @@ impl PartitionLog {
         }
     }
 
-    /// Append a batch at the end; its base offset is rewritten to the log end.
-    pub fn append(&mut self, mut batch: Batch) -> u64 {
+    /// Append a batch at the end; its base offset is rewritten to the log end
+    /// (a copy is made only when it differs, which replication never causes).
+    pub fn append(&mut self, batch: Arc<Batch>) -> u64 {
         let base = self.leo();
-        batch.base_offset = base;
+        let batch = if batch.base_offset == base {
+            batch
+        } else {
+            Arc::new(Batch {
+                base_offset: base,
+                ..(*batch).clone()
+            })
+        };
         self.assign_epoch(batch.epoch);
         self.producers.observe(&batch);
         self.batches.push(batch);
@@ -101,11 +111,11 @@ impl PartitionLog {
                 let keep = (offset - b.base_offset) as usize;
                 let records: Vec<Record> = b.records[..keep].to_vec();
                 let bytes = crate::msg::records_bytes(&records);
-                self.batches[i] = Batch {
+                self.batches[i] = Arc::new(Batch {
                     records: Arc::from(records),
                     bytes,
-                    ..b
-                };
+                    ..(*b).clone()
+                });
                 self.batches.truncate(i + 1);
             } else {
                 self.batches.truncate(i);
@@ -137,7 +147,7 @@ impl PartitionLog {
     }
 
     /// Batches from `offset` on, up to about `max_bytes` (at least one batch).
-    pub fn read(&self, offset: u64, max_bytes: u64) -> Vec<Batch> {
+    pub fn read(&self, offset: u64, max_bytes: u64) -> Vec<Arc<Batch>> {
         let mut out = Vec::new();
         let mut bytes = 0;
         for b in &self.batches[self.batch_index_at(offset)..] {
@@ -149,12 +159,12 @@ impl PartitionLog {
                 let skip = (offset - b.base_offset) as usize;
                 let records: Vec<Record> = b.records[skip..].to_vec();
                 let bytes = crate::msg::records_bytes(&records);
-                out.push(Batch {
+                out.push(Arc::new(Batch {
                     base_offset: offset,
                     records: Arc::from(records),
                     bytes,
-                    ..b.clone()
-                });
+                    ..(**b).clone()
+                }));
             } else {
                 out.push(b.clone());
             }
@@ -181,7 +191,7 @@ mod tests {
     use super::*;
     use crate::msg::EventId;
 
-    fn batch(epoch: u32, n: usize) -> Batch {
+    fn batch(epoch: u32, n: usize) -> Arc<Batch> {
         let records: Vec<Record> = (0..n)
             .map(|i| Record {
                 id: EventId {
@@ -197,13 +207,13 @@ mod tests {
             })
             .collect();
         let bytes = crate::msg::records_bytes(&records);
-        Batch {
+        Arc::new(Batch {
             base_offset: 0,
             epoch,
             producer: None,
             records: Arc::from(records),
             bytes,
-        }
+        })
     }
 
     #[test]
