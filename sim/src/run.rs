@@ -291,9 +291,11 @@ fn read_drained(sh: &Shared) -> bool {
 
 /// Every event settled and every partition's followers caught up with their leader.
 fn drained(sh: &Shared) -> bool {
-    if sh.ledger.lock().expect("ledger lock").unsettled() > 0 {
+    let ledger = sh.ledger.lock().expect("ledger lock");
+    if !ledger.all_generated() || ledger.unsettled() > 0 {
         return false;
     }
+    drop(ledger);
     let md = sh.metadata.lock().expect("metadata lock").clone();
     let board = sh.hw_board.lock().expect("hw board lock").clone();
     md.iter().all(|s| {

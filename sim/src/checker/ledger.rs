@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 pub struct ClientLedger {
     /// Events generated: sequences `[0, generated)`.
     pub generated: u64,
+    /// The client drew its whole share of the workload (up to the workload's end).
+    pub generation_done: bool,
     /// Highest sequence sent at least once, plus one (new events go out in order).
     pub sent_hi: u64,
     /// Attempts beyond the first, by sequence (retries and duplicate sends are rare).
@@ -57,6 +59,16 @@ impl Ledger {
     /// The client generated events up to (not including) `upto`.
     pub fn generated(&mut self, client: usize, upto: u64) {
         self.clients[client].generated = upto;
+    }
+
+    /// The client drew its last events: nothing more will be generated.
+    pub fn generation_done(&mut self, client: usize) {
+        self.clients[client].generation_done = true;
+    }
+
+    /// Every client drew its whole share: what is generated now is all there will be.
+    pub fn all_generated(&self) -> bool {
+        self.clients.iter().all(|c| c.generation_done)
     }
 
     /// Records are being sent.

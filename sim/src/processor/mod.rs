@@ -300,12 +300,20 @@ impl Processor {
     }
 
     /// Once the write path drained and a task consumed its whole partition, fire its windows.
+    /// `caught_up` is what the task's last fetch saw: records committed after that fetch and
+    /// before the input closed are still to be read, so the task must also have reached the
+    /// partition's final high watermark.
     fn finish_if_done(&mut self) {
         if !self.sh.input_closed.load(Ordering::Relaxed) {
             return;
         }
-        for t in self.tasks.values_mut() {
-            if t.phase == Phase::Running && !t.finished && t.caught_up && !t.fetching {
+        for (&p, t) in self.tasks.iter_mut() {
+            if t.phase == Phase::Running
+                && !t.finished
+                && t.caught_up
+                && !t.fetching
+                && t.position >= self.sh.committed_hw(p)
+            {
                 t.finish();
             }
         }
