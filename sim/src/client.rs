@@ -342,31 +342,32 @@ impl Client {
             }
             let mut ledger = self.sh.ledger.lock().expect("ledger lock");
             let mut metrics = self.sh.metrics.lock().expect("metrics lock");
-            for (id, res) in reply.results {
-                // Records of a batch are in sequence order; a duplicate send repeats an id.
-                let start = pf.records.partition_point(|r| r.id.seq < id.seq);
-                let Some(i) = (start..pf.records.len()).find(|&i| pf.records[i].id == id && !pf.answered[i]) else {
-                    continue;
-                };
-                pf.answered[i] = true;
-                pf.outstanding -= 1;
-                match res {
-                    EventResult::Acked => {
-                        if ledger.acked(id) {
-                            if let Some(born) = self.born_us.remove(&id.seq) {
-                                let lat = now_us.saturating_sub(born).max(1);
-                                metrics.ack.saturating_record(lat);
-                                let b = metrics.bucket(now_ms);
-                                b.acked += 1;
-                                streamsim_reports::record_in_bucket(&mut b.ack, lat);
+            for (start, n, res) in reply.runs {
+                for i in start as usize..(start + n) as usize {
+                    let Some(answered) = pf.answered.get_mut(i) else { break };
+                    if std::mem::replace(answered, true) {
+                        continue;
+                    }
+                    pf.outstanding -= 1;
+                    let id = pf.records[i].id;
+                    match res {
+                        EventResult::Acked => {
+                            if ledger.acked(id) {
+                                if let Some(born) = self.born_us.remove(&id.seq) {
+                                    let lat = now_us.saturating_sub(born).max(1);
+                                    metrics.ack.saturating_record(lat);
+                                    let b = metrics.bucket(now_ms);
+                                    b.acked += 1;
+                                    streamsim_reports::record_in_bucket(&mut b.ack, lat);
+                                }
                             }
                         }
+                        EventResult::DeadLettered => {
+                            ledger.dead_lettered(id);
+                            self.born_us.remove(&id.seq);
+                        }
+                        EventResult::Failed => pf.failed.push(pf.records[i]),
                     }
-                    EventResult::DeadLettered => {
-                        ledger.dead_lettered(id);
-                        self.born_us.remove(&id.seq);
-                    }
-                    EventResult::Failed => pf.failed.push(pf.records[i]),
                 }
             }
             drop(metrics);

@@ -7,7 +7,7 @@
 
 use crate::clock;
 use crate::ids::{Addr, BrokerId, PartitionId};
-use crate::msg::{EventId, EventResult, Msg, PartReply, ProduceBatch, ProduceError, ProducerStamp, Record};
+use crate::msg::{EventResult, Msg, PartReply, ProduceBatch, ProduceError, ProducerStamp, Record};
 use crate::scenario::Acks;
 use crate::world::Shared;
 use std::collections::{BTreeMap, VecDeque};
@@ -25,12 +25,20 @@ pub fn partition_of(key: u64, partitions: usize) -> PartitionId {
     (h % partitions as u64) as usize
 }
 
-/// Which client batch an event came in: the client, its request, and the batch's index in it.
+/// Which client batch an event came in: the client, its request, the batch's index
+/// in it, and the event's index in the batch.
 #[derive(Clone, Copy)]
 struct Owner {
     client: Addr,
     req: u64,
     part: u32,
+    idx: u32,
+}
+
+impl Owner {
+    fn batch(&self) -> (Addr, u64, u32) {
+        (self.client, self.req, self.part)
+    }
 }
 
 struct OpenBatch {
@@ -52,7 +60,7 @@ struct PartQueue {
 }
 
 struct ClientReq {
-    results: Vec<(EventId, EventResult)>,
+    runs: Vec<(u32, u32, EventResult)>,
     outstanding: usize,
 }
 
@@ -143,12 +151,18 @@ impl Gateway {
             self.requests.insert(
                 (src, req, part),
                 ClientReq {
-                    results: Vec::with_capacity(events.len()),
+                    runs: Vec::new(),
                     outstanding: events.len(),
                 },
             );
-            for r in events {
-                self.enqueue(r, Owner { client: src, req, part }, now_ms, p_events, dlq);
+            for (idx, r) in events.into_iter().enumerate() {
+                let owner = Owner {
+                    client: src,
+                    req,
+                    part,
+                    idx: idx as u32,
+                };
+                self.enqueue(r, owner, now_ms, p_events, dlq);
             }
         }
     }
@@ -177,21 +191,32 @@ impl Gateway {
         }
     }
 
-    fn resolve(&mut self, owners: &[Owner], records: &[Record], result: EventResult) {
-        for (o, r) in owners.iter().zip(records) {
-            let key = (o.client, o.req, o.part);
-            let Some(cr) = self.requests.get_mut(&key) else {
+    /// Settle the events of a gateway batch. A client batch's events sit next to each other
+    /// in it, in order, so they are settled as runs: one lookup and one run per client batch.
+    fn resolve(&mut self, owners: &[Owner], result: EventResult) {
+        let mut rest = owners;
+        while let Some(first) = rest.first() {
+            let run = rest
+                .iter()
+                .zip(first.idx..)
+                .take_while(|(o, i)| o.batch() == first.batch() && o.idx == *i)
+                .count();
+            rest = &rest[run..];
+            let Some(cr) = self.requests.get_mut(&first.batch()) else {
                 continue;
             };
-            cr.results.push((r.id, result));
-            cr.outstanding -= 1;
-            self.queued -= 1;
+            match cr.runs.last_mut() {
+                Some((start, n, res)) if *res == result && *start + *n == first.idx => *n += run as u32,
+                _ => cr.runs.push((first.idx, run as u32, result)),
+            }
+            cr.outstanding -= run;
+            self.queued -= run;
             if cr.outstanding == 0 {
-                let cr = self.requests.remove(&key).expect("present");
-                self.outbox.entry(o.client).or_default().push(PartReply {
-                    req: o.req,
-                    part: o.part,
-                    results: cr.results,
+                let cr = self.requests.remove(&first.batch()).expect("present");
+                self.outbox.entry(first.client).or_default().push(PartReply {
+                    req: first.req,
+                    part: first.part,
+                    runs: cr.runs,
                 });
             }
         }
@@ -320,7 +345,7 @@ impl Gateway {
                     } else {
                         EventResult::Acked
                     };
-                    self.resolve(&b.owners, &b.records, ok);
+                    self.resolve(&b.owners, ok);
                 }
                 Err(e) => {
                     self.metadata_stale = true;
@@ -331,7 +356,7 @@ impl Gateway {
                         e == ProduceError::OutOfOrderSequence || now_ms >= b.first_sent_ms + cfg.delivery_timeout_ms;
                     if give_up {
                         let b = self.parts[p].batch.take().expect("batch");
-                        self.resolve(&b.owners, &b.records, EventResult::Failed);
+                        self.resolve(&b.owners, EventResult::Failed);
                         if b.stamp.is_some() {
                             // The failed batch's sequences are burnt: bump the epoch so sequences restart (KIP-360).
                             self.epoch = self.epoch.wrapping_add(1);

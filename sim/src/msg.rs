@@ -101,8 +101,9 @@ pub struct PartReply {
     pub req: u64,
     /// Index of the batch in the request.
     pub part: u32,
-    /// Per-event results.
-    pub results: Vec<(EventId, EventResult)>,
+    /// Results as runs over the batch's records, `(first index, count, result)`:
+    /// a batch is nearly always settled whole, so it is one run, not one entry per event.
+    pub runs: Vec<(u32, u32, EventResult)>,
 }
 
 /// Errors a partition leader returns for a produced batch.
@@ -275,7 +276,7 @@ impl Msg {
         REQUEST_OVERHEAD
             + match self {
                 Msg::Submit { parts, .. } => parts.iter().map(|p| 8 + records_bytes(p)).sum(),
-                Msg::SubmitReply { parts } => parts.iter().map(|p| 12 + 12 * p.results.len() as u64).sum(),
+                Msg::SubmitReply { parts } => parts.iter().map(|p| 12 + 9 * p.runs.len() as u64).sum(),
                 Msg::Produce { batches, .. } => batches.iter().map(|b| 60 + records_bytes(&b.records)).sum(),
                 Msg::ProduceReply { results, .. } => 16 * results.len() as u64,
                 Msg::Fetch { parts, .. } => 24 * parts.len() as u64,
