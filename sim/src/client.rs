@@ -92,7 +92,11 @@ pub async fn client_main(sh: Arc<Shared>, idx: usize) {
     // Each client's linger ticks start at a seed-drawn phase: real clients are not in lockstep,
     // and a fault at a round time must not always meet the same point of every client's cycle.
     let phase = c.rng.gen_range(0..linger.max(1));
-    let mut next_tick = drawn_to + linger + phase;
+    let first_tick = drawn_to + linger + phase;
+    // The client's linger ticks: `first_tick + k * linger`. `grid(t)` is the first at or after `t`.
+    let step = linger.max(1);
+    let grid = move |t: u64| first_tick + t.saturating_sub(first_tick).div_ceil(step) * step;
+    let mut next_tick = first_tick;
     loop {
         let batch = sh.fabric.recv(addr, next_tick.max(clock::now_ms() + 1)).await;
         let now_us = clock::now_us();
@@ -108,8 +112,12 @@ pub async fn client_main(sh: Arc<Shared>, idx: usize) {
                 _ => {}
             }
         }
+        if c.buffered > 0 {
+            // A retry or a backpressured batch waits for the next linger tick, however far the
+            // client meant to sleep.
+            next_tick = next_tick.min(grid(now_ms));
+        }
         if now_ms >= next_tick {
-            next_tick = now_ms + linger;
             // Generation stops at the workload's end exactly, whenever this
             // tick falls, so the stream is the same whatever faults did to timing.
             let upto = now_ms.min(workload_end_ms);
@@ -126,6 +134,7 @@ pub async fn client_main(sh: Arc<Shared>, idx: usize) {
             }
             c.expire(now_ms);
             c.send(now_us);
+            next_tick = c.next_useful_tick(now_ms, &grid, &stream, drawn_to, workload_end_ms);
         } else if answered {
             // A freed partition slot with a full batch waiting goes out now, not at the next linger tick.
             c.send_full(now_us);
@@ -179,6 +188,41 @@ impl Client {
                 .generated(self.idx, self.next_seq);
             self.sh.metrics.lock().expect("metrics lock").bucket(now_ms).sent += n;
         }
+    }
+
+    /// The next linger tick that has work: the regular next one while anything is buffered;
+    /// otherwise the first that will draw the stream's next event, reach the workload's end, or
+    /// time out a request. A tick between them would draw nothing and send nothing; skipping it
+    /// keeps a quiet client (a few events a second, a tick every 5 ms) from waking for nothing.
+    fn next_useful_tick(
+        &self,
+        now_ms: u64,
+        grid: &impl Fn(u64) -> u64,
+        stream: &streamsim_workloads::ClientStream,
+        drawn_to: u64,
+        workload_end_ms: u64,
+    ) -> u64 {
+        let regular = grid(now_ms + 1);
+        if self.buffered > 0 {
+            return regular;
+        }
+        let mut t = u64::MAX;
+        if drawn_to < workload_end_ms {
+            t = grid(workload_end_ms);
+            // An event at millisecond m is drawn by the first tick after m.
+            if let Some(m) = stream.next_arrival_ms() {
+                t = t.min(grid(m + 1));
+            }
+        }
+        let timeout = self.sh.scenario.client.request_timeout_ms;
+        if let Some(sent) = self.inflight.values().map(|f| f.sent_ms).min() {
+            t = t.min(grid(sent + timeout));
+        }
+        if t == u64::MAX {
+            // Nothing left to do: wake now and then, as an idle client would.
+            t = grid(now_ms + 60_000);
+        }
+        t.max(regular)
     }
 
     fn in_flight_per_gateway(&self) -> Vec<usize> {

@@ -104,9 +104,7 @@ pub async fn gateway_main(sh: Arc<Shared>, idx: usize) {
         sh: sh.clone(),
     };
     loop {
-        let now = clock::now_ms();
-        let busy = g.queued > 0;
-        let until = if busy { now + 1 } else { now + 50 };
+        let until = g.next_wake_ms(clock::now_ms());
         let batch = sh.fabric.recv(addr, until).await;
         let now_us = clock::now_us();
         for env in batch {
@@ -220,6 +218,29 @@ impl Gateway {
                 });
             }
         }
+    }
+
+    /// When `pump` next has something to do without a message arriving: a linger
+    /// running out, a retry backoff ending, a request timing out, a metadata refresh.
+    /// Waking only then, rather than every millisecond while anything is queued or in
+    /// flight, keeps a quiet gateway from ticking for nothing.
+    fn next_wake_ms(&self, now_ms: u64) -> u64 {
+        let cfg = &self.sh.scenario.producer;
+        if self.metadata_stale {
+            return now_ms + 1;
+        }
+        let mut t = (now_ms + 50).min(self.metadata_ms + cfg.metadata_max_age_ms);
+        for q in &self.parts {
+            match &q.batch {
+                None if !q.queue.is_empty() => t = t.min(q.oldest_ms + cfg.linger_ms),
+                Some(b) if b.in_flight_req.is_none() => t = t.min(b.retry_at_ms),
+                _ => {}
+            }
+        }
+        for (_, sent_ms) in self.inflight.values() {
+            t = t.min(sent_ms + cfg.request_timeout_ms);
+        }
+        t.max(now_ms + 1)
     }
 
     /// Close batches that are due and send every batch not in flight to its leader.

@@ -202,6 +202,13 @@ impl ClientStream {
         self.generate(t0_ms, t1_ms, |_, e| out.push(e));
     }
 
+    /// The millisecond of the next event this stream will draw, once it has drawn
+    /// an interval (`None` before the first, or if the rate stays 0 for good): a
+    /// client can sleep until then instead of drawing empty intervals.
+    pub fn next_arrival_ms(&self) -> Option<u64> {
+        (self.cursor_ms.is_some() && self.at_ms != NEVER).then_some(self.at_ms)
+    }
+
     /// Like [`ClientStream::draw`], also giving each event's millisecond. Both
     /// methods draw the same events.
     pub fn draw_timed(&mut self, t0_ms: u64, t1_ms: u64, out: &mut Vec<TimedDraw>) {

@@ -116,3 +116,40 @@ fn streams_are_pinned_across_releases() {
 
 const PINNED_RNG: u64 = 8101883973301937135;
 const PINNED_STREAM: u64 = 3770797929828535613;
+
+/// A client may sleep until `next_arrival_ms` and draw the skipped stretch in one
+/// interval: it gets the same events, and the first of them at that millisecond.
+#[test]
+fn next_arrival_is_the_first_event_drawn_after_it() {
+    let w = workload(r#"rate = { kind = "constant", events_per_s = 3.0 }"#);
+    let reference = timed(&w, 5, 0, 2, 60_000, 1);
+    let mut s = w.client_stream(5, 0, 2);
+    assert_eq!(s.next_arrival_ms(), None, "nothing is known before the first draw");
+    let mut got: Vec<TimedDraw> = Vec::new();
+    let mut out = Vec::new();
+    let mut t = 0;
+    s.draw_timed(0, 1, &mut out);
+    got.append(&mut out);
+    t += 1;
+    let mut sleeps = 0;
+    while let Some(m) = s.next_arrival_ms().filter(|&m| m < 60_000) {
+        assert!(
+            m >= t,
+            "the next arrival {m} lies in an interval already drawn (to {t})"
+        );
+        s.draw_timed(t, m, &mut out);
+        assert!(out.is_empty(), "events before the announced next arrival {m}");
+        s.draw_timed(m, m + 1, &mut out);
+        assert!(
+            !out.is_empty() && out.iter().all(|e| e.t_ms == m),
+            "no event at the announced {m}"
+        );
+        got.append(&mut out);
+        t = m + 1;
+        sleeps += 1;
+    }
+    s.draw_timed(t, 60_000, &mut out);
+    got.append(&mut out);
+    assert!(sleeps > 50, "a 3 events/s stream over a minute has many gaps: {sleeps}");
+    assert_eq!(digest(&got), digest(&reference));
+}
