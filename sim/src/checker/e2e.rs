@@ -106,9 +106,37 @@ pub fn check(sh: &Shared, ledger: &Ledger, end_ms: u64, out: &mut Vec<Violation>
         ));
     }
     let mut mismatch_w = Vec::new();
-    let keys: std::collections::BTreeSet<_> = expected.keys().chain(db.windows.keys()).copied().collect();
-    for k in keys {
-        let (e, g) = (expected.get(&k), db.windows.get(&k));
+    // Both tables are sorted by (key, window): walk them side by side rather than
+    // collecting the union of their keys, which for a virtual day is millions of rows.
+    let (mut want, mut have) = (expected.iter().peekable(), db.windows.iter().peekable());
+    loop {
+        use std::cmp::Ordering::*;
+        let (k, e, g) = match (want.peek().copied(), have.peek().copied()) {
+            (None, None) => break,
+            (Some((kw, e)), Some((kh, g))) => match kw.cmp(kh) {
+                Less => {
+                    want.next();
+                    (kw, Some(e), None)
+                }
+                Greater => {
+                    have.next();
+                    (kh, None, Some(g))
+                }
+                Equal => {
+                    want.next();
+                    have.next();
+                    (kw, Some(e), Some(g))
+                }
+            },
+            (Some((kw, e)), None) => {
+                want.next();
+                (kw, Some(e), None)
+            }
+            (None, Some((kh, g))) => {
+                have.next();
+                (kh, None, Some(g))
+            }
+        };
         if e != g {
             rep.aggregate_mismatches += 1;
             if mismatch_w.len() < WITNESS {
