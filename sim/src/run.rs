@@ -317,8 +317,8 @@ fn assemble(
 ) -> RunOutcome {
     let s = &loaded.scenario;
     let mut metrics = sh.metrics.lock().expect("metrics lock");
-    let metrics_bucket_ms = metrics.bucket_ms;
-    let nb = (end_ms / metrics.bucket_ms + 1) as usize;
+    let bucket_ms = metrics.bucket_ms;
+    let nb = (end_ms / bucket_ms + 1) as usize;
     // The report takes the buckets' histograms over rather than copying them.
     let mut accs = std::mem::take(&mut metrics.buckets).into_iter();
     let mut buckets = Vec::with_capacity(nb);
@@ -330,7 +330,7 @@ fn assemble(
             .unwrap_or_else(|| crate::world::BucketAcc::new(sh.event_partitions));
         let sample = samples.get(i).cloned().unwrap_or_default();
         buckets.push(Bucket {
-            start_ms: i as u64 * metrics.bucket_ms,
+            start_ms: i as u64 * bucket_ms,
             sent: acc.sent,
             acked: acc.acked,
             appended: acc.appended,
@@ -417,7 +417,7 @@ fn assemble(
     RunOutcome {
         report: RunReport {
             result,
-            bucket_ms: metrics_bucket_ms,
+            bucket_ms,
             buckets,
             ack_intervals,
             ack_latency_us,
