@@ -185,6 +185,21 @@ fn a_bucket_coarser_than_the_run_is_refused() {
 }
 
 #[test]
+fn retention_shorter_than_the_checkpoint_interval_is_refused() {
+    let (code, err) = bad(&format!(
+        "{HEAD}[processor]\ninstances = 1\ncommit_interval_ms = 1000\n[log]\nretention_ms = 500\n"
+    ));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("FILE:10") && err.contains("log.retention_ms") && err.contains("checkpoint interval"),
+        "{err}"
+    );
+    let (code, err) = bad(&format!("{HEAD}[log]\nretention_bytes = 0\n"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("log.retention_bytes") && err.contains("positive"), "{err}");
+}
+
+#[test]
 fn wrong_type_and_bad_target_are_reported_with_lines() {
     let (code, err) = bad(&format!("{HEAD}[topology]\nbrokers = \"three\"\n"));
     assert_eq!(code, 2, "{err}");

@@ -102,6 +102,12 @@ pub struct RunResult {
     pub retry_copies: u64,
     /// Events rejected by validation and written to the dead-letter topic.
     pub events_dead_lettered: u64,
+    /// Committed records the checker counted while the run went, after which the logs kept only a summary of them.
+    #[serde(default)]
+    pub log_records_summarised: u64,
+    /// Records that retention deleted from the logs, summed over replicas.
+    #[serde(default)]
+    pub log_records_deleted_by_retention: u64,
     /// Client requests rejected by gateway backpressure (each was retried).
     pub backpressure_rejections: u64,
     /// Acknowledgement latency, client first send to acknowledgement.

@@ -17,6 +17,7 @@ pub mod checker;
 pub mod client;
 pub mod clock;
 pub mod consumer_group;
+pub mod event_sets;
 pub mod faults;
 pub mod gateway;
 pub mod ids;

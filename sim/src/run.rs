@@ -185,6 +185,8 @@ async fn supervise(loaded: LoadedScenario, seed: u64, progress: &crate::watch::P
     let read_path = sh.layout.processors > 0;
     let mut read_drained_ms: Option<u64> = None;
     let mut max_lag = 0u64;
+    let mut audit = checker::log_audit::LogAudit::new(&sh);
+    let mut next_fold = checker::log_audit::FOLD_INTERVAL_MS;
     loop {
         let wake = next_sample.min(if read_path { next_lag } else { u64::MAX });
         clock::sleep_until_ms(wake.min(if draining { clock::now_ms() + 100 } else { u64::MAX })).await;
@@ -212,6 +214,11 @@ async fn supervise(loaded: LoadedScenario, seed: u64, progress: &crate::watch::P
                 &[],
             );
             injector.heal_all();
+        }
+        // Folding rides on the wake-ups above: it adds none, so it leaves the schedule alone.
+        if now >= next_fold {
+            next_fold = now + checker::log_audit::FOLD_INTERVAL_MS;
+            audit.fold(&sh, now);
         }
         stall = monitor.tick(&sh, now, draining);
         if stall.is_some() || (draining && now >= drain_deadline) {
@@ -245,7 +252,7 @@ async fn supervise(loaded: LoadedScenario, seed: u64, progress: &crate::watch::P
         drain_s: read_drained_ms.map(|t| t.saturating_sub(workload_ms) as f64 / 1000.0),
         max_lag,
     });
-    let mut check = checker::check(&sh, end_ms, workload_ms, read);
+    let mut check = checker::check(&sh, audit, end_ms, workload_ms, read);
     crate::watch::annotate(&mut check.violations, stall.as_deref());
     crate::trace_log::note_violation(&sh, &check.violations);
     let out = assemble(&loaded, &sh, seed, (check, read), samples, injector.windows(), end_ms);
@@ -399,6 +406,8 @@ fn assemble(
         events_uncertain: check.uncertain,
         retry_copies: check.retry_copies,
         events_dead_lettered: check.dead_lettered,
+        log_records_summarised: check.summarised,
+        log_records_deleted_by_retention: check.retention_deleted,
         backpressure_rejections: 0,
         ack_latency_ms: check.ack,
         budgets: check.budgets,

@@ -180,6 +180,8 @@ mod tests {
                 events_duplicated: 0,
                 events_uncertain: 0,
                 retry_copies: 0,
+                log_records_summarised: 0,
+                log_records_deleted_by_retention: 0,
                 events_dead_lettered: 0,
                 backpressure_rejections: 0,
                 ack_latency_ms: Percentiles::default(),

@@ -140,6 +140,8 @@ pub fn synthetic_report() -> RunReport {
         events_duplicated: 0,
         events_uncertain: 12,
         retry_copies: 4,
+        log_records_summarised: 0,
+        log_records_deleted_by_retention: 0,
         events_dead_lettered: 2,
         backpressure_rejections: 0,
         ack_latency_ms: whole_p,
@@ -346,6 +348,8 @@ pub fn entry(scenario: &str, seed: u64, verdict: Verdict, expect: Verdict, p99: 
             events_duplicated: 0,
             events_uncertain: 10,
             retry_copies: 0,
+            log_records_summarised: 0,
+            log_records_deleted_by_retention: 0,
             events_dead_lettered: 0,
             backpressure_rejections: 0,
             ack_latency_ms: Percentiles {

@@ -8,8 +8,7 @@
 use super::ledger::Ledger;
 use super::WITNESS;
 use crate::msg::EventId;
-use crate::processor::operator_config;
-use crate::stream::reference_aggregates;
+use crate::stream::Window;
 use crate::world::Shared;
 use std::collections::BTreeMap;
 use streamsim_reports::Violation;
@@ -28,28 +27,49 @@ pub struct E2eReport {
 }
 
 /// Compare the sink with what clients were told and with the reference model.
-pub fn check(sh: &Shared, ledger: &Ledger, end_ms: u64, out: &mut Vec<Violation>) -> E2eReport {
+pub fn check(
+    sh: &Shared,
+    ledger: &Ledger,
+    expected: BTreeMap<(u64, Window), (u64, u64)>,
+    closed_windows: WindowComparison,
+    end_ms: u64,
+    out: &mut Vec<Violation>,
+) -> E2eReport {
     let mut rep = E2eReport::default();
     let db = sh.sink.lock().expect("sink lock");
     rep.late = db.late.values().map(|&n| n as u64).sum();
     let rows = |id: EventId| db.event_rows(id) + db.late.get(&id).copied().unwrap_or(0);
     let (mut missing_w, mut dup_w) = (Vec::new(), Vec::new());
     for (ci, c) in ledger.clients.iter().enumerate() {
-        for seq in 0..c.sent_hi {
-            if c.dead.contains(seq) {
+        let client = ci as u32;
+        let id = |seq| EventId { client, seq };
+        // Only events with a second `events` row or a late row can have more than one row.
+        let in_sink = db.events.client(ci);
+        let late = db.late.range(id(0)..=id(u64::MAX)).map(|(id, _)| id.seq);
+        let mut candidates: Vec<u64> = in_sink.multiple().map(|(s, _)| s).chain(late).collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        for seq in candidates {
+            if seq >= c.sent_hi || c.dead.contains(seq) {
                 continue;
             }
-            let id = EventId { client: ci as u32, seq };
-            let n = rows(id);
+            let n = rows(id(seq));
             if n > 1 {
                 rep.duplicated += 1;
                 if dup_w.len() < WITNESS {
-                    dup_w.push(format!("{id}: {n} rows in the sink"));
+                    dup_w.push(format!("{}: {n} rows in the sink", id(seq)));
                 }
-            } else if n == 0 && c.acked.contains(seq) {
+            }
+        }
+        // Acknowledged events with no `events` row, unless the late side output holds them.
+        for (lo, hi) in c.acked.difference(&in_sink.present) {
+            for seq in lo..hi.min(c.sent_hi) {
+                if db.late.contains_key(&id(seq)) {
+                    continue;
+                }
                 rep.missing += 1;
                 if missing_w.len() < WITNESS {
-                    missing_w.push(format!("{id} (acknowledged)"));
+                    missing_w.push(format!("{} (acknowledged)", id(seq)));
                 }
             }
         }
@@ -77,82 +97,14 @@ pub fn check(sh: &Shared, ledger: &Ledger, end_ms: u64, out: &mut Vec<Violation>
         });
     }
 
-    // The reference model's input: each event that reached the sink's `events` table once,
-    // taken from the committed log (key, event time, size). Acknowledged events missing from
-    // the sink are reported above; counting only what the sink holds keeps one fault from
-    // being reported twice, while duplicates and wrong windows still show. Every copy of an
-    // event has its key, so it sits in one partition, and every key's windows are computed
-    // from its partition alone: one partition at a time keeps no per-event state for the run.
-    let kind = operator_config(&sh.scenario.processor).window;
-    let mut expected = BTreeMap::new();
-    for p in 0..sh.event_partitions {
-        let Some(leader) = sh.metadata.lock().expect("metadata lock").get(p).and_then(|s| s.leader) else {
-            continue;
-        };
-        let disk = sh.disks[leader].lock().expect("disk lock");
-        let Some(log) = disk.logs.get(&p) else { continue };
-        let mut input: Vec<(EventId, u64, u64, u32)> = log
-            .records_until(u64::MAX)
-            .filter(|(_, r)| db.event_rows(r.id) > 0)
-            .map(|(_, r)| (r.id, r.key, r.event_time_ms, r.size))
-            .collect();
-        drop(disk);
-        // The first copy of an event in the log stands for it.
-        input.sort_by_key(|e| e.0);
-        input.dedup_by_key(|e| e.0);
-        expected.extend(reference_aggregates(
-            &kind,
-            input.into_iter().map(|(_, k, t, s)| (k, t, s)),
-        ));
-    }
-    let mut mismatch_w = Vec::new();
-    // Both tables are sorted by (key, window): walk them side by side rather than
-    // collecting the union of their keys, which for a virtual day is millions of rows.
-    let (mut want, mut have) = (expected.iter().peekable(), db.windows.iter().peekable());
-    loop {
-        use std::cmp::Ordering::*;
-        let (k, e, g) = match (want.peek().copied(), have.peek().copied()) {
-            (None, None) => break,
-            (Some((kw, e)), Some((kh, g))) => match kw.cmp(kh) {
-                Less => {
-                    want.next();
-                    (kw, Some(e), None)
-                }
-                Greater => {
-                    have.next();
-                    (kh, None, Some(g))
-                }
-                Equal => {
-                    want.next();
-                    have.next();
-                    (kw, Some(e), Some(g))
-                }
-            },
-            (Some((kw, e)), None) => {
-                want.next();
-                (kw, Some(e), None)
-            }
-            (None, Some((kh, g))) => {
-                have.next();
-                (kh, None, Some(g))
-            }
-        };
-        if e != g {
-            rep.aggregate_mismatches += 1;
-            if mismatch_w.len() < WITNESS {
-                let show =
-                    |v: Option<&(u64, u64)>| v.map_or("no row".to_string(), |(c, b)| format!("{c} events, {b} bytes"));
-                mismatch_w.push(format!(
-                    "key {} window [{}, {}) ms: expected {}, sink has {}",
-                    k.0,
-                    k.1.start_ms,
-                    k.1.end_ms,
-                    show(e),
-                    show(g)
-                ));
-            }
-        }
-    }
+    // The reference model (see the log audit): each event that reached the sink's `events`
+    // table, counted once from the committed log (key, event time, size). Acknowledged events
+    // missing from the sink are reported above; counting only what the sink holds keeps one
+    // fault from being reported twice, while duplicates and wrong windows still show.
+    let mut windows = closed_windows;
+    compare_windows(&expected, &db.windows, &mut windows);
+    rep.aggregate_mismatches = windows.mismatches;
+    let mismatch_w = windows.witness;
     if rep.aggregate_mismatches > 0 {
         out.push(Violation {
             invariant: "sink.aggregates".into(),
@@ -165,4 +117,69 @@ pub fn check(sh: &Shared, ledger: &Ledger, end_ms: u64, out: &mut Vec<Violation>
         });
     }
     rep
+}
+
+/// Window rows compared so far: how many differed, and the first few as witnesses.
+#[derive(Debug, Default, Clone)]
+pub struct WindowComparison {
+    /// Rows compared.
+    pub rows: u64,
+    /// Rows that differ (a row on one side only counts too).
+    pub mismatches: u64,
+    /// The first differing rows, described.
+    pub witness: Vec<String>,
+}
+
+type WindowTable = BTreeMap<(u64, Window), (u64, u64)>;
+
+/// Compare the reference model's rows `want` with the sink's rows `have`.
+pub fn compare_windows(want: &WindowTable, have: &WindowTable, out: &mut WindowComparison) {
+    // Both tables are sorted by (key, window): walk them side by side rather than
+    // collecting the union of their keys, which for a virtual day is millions of rows.
+    let (mut want_it, mut have_it) = (want.iter().peekable(), have.iter().peekable());
+    loop {
+        use std::cmp::Ordering::*;
+        let (k, e, g) = match (want_it.peek().copied(), have_it.peek().copied()) {
+            (None, None) => break,
+            (Some((kw, e)), Some((kh, g))) => match kw.cmp(kh) {
+                Less => {
+                    want_it.next();
+                    (kw, Some(e), None)
+                }
+                Greater => {
+                    have_it.next();
+                    (kh, None, Some(g))
+                }
+                Equal => {
+                    want_it.next();
+                    have_it.next();
+                    (kw, Some(e), Some(g))
+                }
+            },
+            (Some((kw, e)), None) => {
+                want_it.next();
+                (kw, Some(e), None)
+            }
+            (None, Some((kh, g))) => {
+                have_it.next();
+                (kh, None, Some(g))
+            }
+        };
+        out.rows += 1;
+        if e != g {
+            out.mismatches += 1;
+            if out.witness.len() < WITNESS {
+                let show =
+                    |v: Option<&(u64, u64)>| v.map_or("no row".to_string(), |(c, b)| format!("{c} events, {b} bytes"));
+                out.witness.push(format!(
+                    "key {} window [{}, {}) ms: expected {}, sink has {}",
+                    k.0,
+                    k.1.start_ms,
+                    k.1.end_ms,
+                    show(e),
+                    show(g)
+                ));
+            }
+        }
+    }
 }

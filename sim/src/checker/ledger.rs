@@ -2,7 +2,7 @@
 //! sent, whether it was acknowledged or dead-lettered, and whether any
 //! attempt timed out without an answer.
 
-use super::interval_set::IntervalSet;
+use crate::event_sets::IntervalSet;
 use crate::msg::{EventId, Record};
 use std::collections::BTreeMap;
 

@@ -3,10 +3,11 @@
 //! violation names the invariant, a small witness and the virtual time.
 
 pub mod e2e;
-pub mod interval_set;
 pub mod ledger;
+pub mod log_audit;
 
 use crate::world::Shared;
+use log_audit::LogAudit;
 use std::collections::BTreeMap;
 use streamsim_reports::{BudgetCheck, Percentiles, Violation};
 
@@ -40,6 +41,10 @@ pub struct CheckReport {
     pub e2e: Option<e2e::E2eReport>,
     /// End-to-end latency percentiles, when the scenario has a read path.
     pub e2e_latency: Option<Percentiles>,
+    /// Committed records counted while the run went and then kept only as log summaries.
+    pub summarised: u64,
+    /// Records retention deleted, summed over replicas.
+    pub retention_deleted: u64,
 }
 
 /// How the read path's drain went, for the liveness check and its budget.
@@ -54,7 +59,7 @@ pub struct ReadDrain {
 /// The committed records of every partition: the current leader's log up
 /// to the high watermark it last published. Returns, per partition, the
 /// committed offset (None when the partition has no leader).
-fn committed_ends(sh: &Shared) -> Vec<Option<(usize, u64)>> {
+pub(crate) fn committed_ends(sh: &Shared) -> Vec<Option<(usize, u64)>> {
     let st = sh.controller.lock().expect("controller lock");
     let board = sh.hw_board.lock().expect("hw board lock");
     st.parts
@@ -67,58 +72,50 @@ fn committed_ends(sh: &Shared) -> Vec<Option<(usize, u64)>> {
         .collect()
 }
 
-/// Run every invariant and budget.
-pub fn check(sh: &Shared, end_ms: u64, workload_ms: u64, read: Option<ReadDrain>) -> CheckReport {
+/// Run every invariant and budget, with the log audit the run kept.
+pub fn check(sh: &Shared, mut audit: LogAudit, end_ms: u64, workload_ms: u64, read: Option<ReadDrain>) -> CheckReport {
     let ledger = sh.ledger.lock().expect("ledger lock").clone();
     let mut rep = CheckReport::default();
     let ends = committed_ends(sh);
-    let mut copies: Vec<Vec<u8>> = ledger.clients.iter().map(|c| vec![0u8; c.generated as usize]).collect();
-    let order = sh.scenario.invariants.per_key_order;
-    let mut last_by_key: std::collections::HashMap<(u32, u64), (u64, usize, u64)> = Default::default();
-    let mut order_witness = Vec::new();
-    let mut offline = Vec::new();
-    for (p, end) in ends.iter().enumerate() {
-        let Some((leader, hw)) = *end else {
-            offline.push(p);
-            continue;
-        };
-        let disk = sh.disks[leader].lock().expect("disk lock");
-        let Some(log) = disk.logs.get(&p) else { continue };
-        for (off, r) in log.records_until(hw) {
-            let c = &mut copies[r.id.client as usize];
-            let Some(n) = c.get_mut(r.id.seq as usize) else {
-                continue;
-            };
-            let first = *n == 0;
-            *n = n.saturating_add(1);
-            if first && order && p < sh.event_partitions {
-                let k = (r.id.client, r.key);
-                if let Some(&(prev, pp, poff)) = last_by_key.get(&k) {
-                    if prev > r.id.seq && order_witness.len() < WITNESS {
-                        order_witness.push(format!(
-                            "key {} of client {}: event {} at partition {p} offset {off} after event c{}#{prev} at offset {poff} of partition {pp}",
-                            r.key, r.id.client, r.id, r.id.client
-                        ));
-                    }
-                }
-                let e = last_by_key.entry(k).or_insert((r.id.seq, p, off));
-                if r.id.seq >= e.0 {
-                    *e = (r.id.seq, p, off);
-                }
-            }
-        }
+    let offline: Vec<usize> = ends
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.is_none())
+        .map(|(p, _)| p)
+        .collect();
+    let reference = match read {
+        Some(_) => audit.reference_table(sh, &sh.sink.lock().expect("sink lock")),
+        None => None,
+    };
+    rep.summarised = audit.summarised;
+    rep.retention_deleted = audit.retention_deleted;
+    audit.fold_tail(sh);
+    let breaches = audit.breaches(sh);
+    if !breaches.is_empty() {
+        rep.violations.push(Violation {
+            invariant: "simulation.summaries".into(),
+            detail: format!(
+                "a summarised log prefix was needed again, so this run's verdict cannot be trusted: {}",
+                breaches.into_iter().take(WITNESS).collect::<Vec<_>>().join("; ")
+            ),
+            at_ms: end_ms,
+        });
     }
     let mut lost_w = Vec::new();
     // (client, seq, copies, attempts) of the first duplicated events; where they sit is looked up afterwards.
-    let mut dup_ids: Vec<(u32, u64, u8, u32)> = Vec::new();
+    let mut dup_ids: Vec<(u32, u64, u32, u32)> = Vec::new();
     for (ci, c) in ledger.clients.iter().enumerate() {
         rep.sent += c.sent_hi;
         rep.acked += c.acked.len();
         rep.dead_lettered += c.dead.len();
-        for seq in c.acked.iter().chain(c.dead.iter()) {
-            if copies[ci][seq as usize] == 0 {
-                rep.lost += 1;
-                if lost_w.len() < WITNESS {
+        let copies = audit.copies.client(ci);
+        for settled in [&c.acked, &c.dead] {
+            for (lo, hi) in settled.difference(&copies.present) {
+                rep.lost += hi - lo;
+                for seq in lo..hi {
+                    if lost_w.len() >= WITNESS {
+                        break;
+                    }
                     let retried = c.attempts(seq);
                     lost_w.push(format!(
                         "c{ci}#{seq} (acknowledged after {retried} attempt(s), not in any committed log)"
@@ -126,18 +123,17 @@ pub fn check(sh: &Shared, end_ms: u64, workload_ms: u64, read: Option<ReadDrain>
                 }
             }
         }
-        for (seq, &n) in copies[ci].iter().enumerate() {
-            let seq = seq as u64;
-            if n == 0 {
+        for (seq, n) in copies.multiple() {
+            if seq >= c.generated {
                 continue;
             }
             let attempts = c.attempts(seq).max(1);
-            if n as u32 > attempts {
+            if n > attempts {
                 rep.duplicated += 1;
                 if dup_ids.len() < WITNESS {
                     dup_ids.push((ci as u32, seq, n, attempts));
                 }
-            } else if n > 1 {
+            } else {
                 rep.retry_copies += n as u64 - 1;
             }
         }
@@ -163,10 +159,12 @@ pub fn check(sh: &Shared, end_ms: u64, workload_ms: u64, read: Option<ReadDrain>
         let dup_w: Vec<String> = dup_ids
             .iter()
             .map(|&(c, seq, n, attempts)| {
-                let at = at
-                    .get(&(c, seq))
-                    .map(|(p, o)| format!(" first at partition {p} offset {o}"))
-                    .unwrap_or_default();
+                let at = match (at.get(&(c, seq)), audit.repeats.get(&(c, seq))) {
+                    (Some((p, o)), _) => format!(" first at partition {p} offset {o}"),
+                    // The first copy sits in a summarised prefix; a repeat's position was kept.
+                    (None, Some((p, o))) => format!(" a repeated copy at partition {p} offset {o}"),
+                    (None, None) => String::new(),
+                };
                 format!("c{c}#{seq}: {n} committed copies from {attempts} client attempt(s){at}")
             })
             .collect();
@@ -180,10 +178,10 @@ pub fn check(sh: &Shared, end_ms: u64, workload_ms: u64, read: Option<ReadDrain>
             at_ms: end_ms,
         });
     }
-    if !order_witness.is_empty() {
+    if !audit.order_witness.is_empty() {
         rep.violations.push(Violation {
             invariant: "per_key_order".into(),
-            detail: order_witness.join("; "),
+            detail: audit.order_witness.join("; "),
             at_ms: end_ms,
         });
     }
@@ -198,7 +196,14 @@ pub fn check(sh: &Shared, end_ms: u64, workload_ms: u64, read: Option<ReadDrain>
         });
     }
     if let Some(r) = read {
-        rep.e2e = Some(e2e::check(sh, &ledger, end_ms, &mut rep.violations));
+        rep.e2e = Some(e2e::check(
+            sh,
+            &ledger,
+            reference.unwrap_or_default(),
+            std::mem::take(&mut audit.closed_windows),
+            end_ms,
+            &mut rep.violations,
+        ));
         if r.drain_s.is_none() {
             let lag = read_lag_witness(sh);
             rep.violations.push(Violation {
@@ -226,7 +231,7 @@ pub fn check(sh: &Shared, end_ms: u64, workload_ms: u64, read: Option<ReadDrain>
 fn first_positions(
     sh: &Shared,
     ends: &[Option<(usize, u64)>],
-    ids: &[(u32, u64, u8, u32)],
+    ids: &[(u32, u64, u32, u32)],
 ) -> BTreeMap<(u32, u64), (usize, u64)> {
     let mut at = BTreeMap::new();
     for (p, end) in ends.iter().enumerate() {

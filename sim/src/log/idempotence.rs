@@ -35,15 +35,6 @@ pub struct ProducerTable {
 }
 
 impl ProducerTable {
-    /// Rebuild from a log (after truncation).
-    pub fn rebuild(batches: &[std::sync::Arc<Batch>]) -> Self {
-        let mut t = ProducerTable::default();
-        for b in batches {
-            t.observe(b);
-        }
-        t
-    }
-
     /// Account for a batch written to the log.
     pub fn observe(&mut self, b: &Batch) {
         let Some(s) = b.producer else { return };

@@ -1,10 +1,32 @@
 //! One replica's log of one partition: record batches, the leader-epoch
 //! cache, and how much of it has reached the disk. This is the part of a
 //! broker that survives a crash, minus whatever was not flushed.
+//!
+//! A prefix that no reader can need any more (every replica holds it
+//! durably, it is below the high watermark and below the processor's
+//! committed offset) is folded into the log audit and then kept only as a
+//! summary: its end offset, its bytes and the producer state at its end,
+//! as Kafka keeps a producer snapshot per segment. Memory then follows
+//! what is in flight, not how many events the run has seen.
 
 use super::idempotence::ProducerTable;
 use crate::msg::{Batch, Record};
+use std::cell::Cell;
+use std::collections::VecDeque;
 use std::sync::Arc;
+
+/// A summarised segment: what retention needs to know of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment {
+    /// First offset.
+    pub base: u64,
+    /// One past the last offset.
+    pub end: u64,
+    /// Bytes.
+    pub bytes: u64,
+    /// Generation time of its newest record, ms (Kafka's segment timestamp).
+    pub max_time_ms: u64,
+}
 
 /// A replica's log. Batches are shared behind `Arc` between the replicas
 /// that hold them (a follower appends what the leader's fetch reply carried),
@@ -20,12 +42,116 @@ pub struct PartitionLog {
     pub hw_checkpoint: u64,
     /// Idempotent producer state, derived from the batches' stamps.
     pub producers: ProducerTable,
+    /// Offsets below this are summarised: their records are gone from memory.
+    summary_end: u64,
+    /// Bytes of the summarised prefix that retention has not deleted.
+    summary_bytes: u64,
+    /// The summarised prefix as segments, oldest first; retention deletes from the front.
+    segments: VecDeque<Segment>,
+    /// Producer state at `summary_end`, from which a truncation rebuilds.
+    summary_producers: ProducerTable,
+    /// A truncation reached into the summarised prefix (the audit already counted it as committed).
+    truncated_into_summary: bool,
+    /// Reads that asked for a summarised offset (served from the summary's end).
+    summarized_reads: Cell<u64>,
 }
 
 impl PartitionLog {
     /// Log end offset: the next offset to be written.
     pub fn leo(&self) -> u64 {
-        self.batches.last().map_or(0, |b| b.end_offset())
+        self.batches.last().map_or(self.summary_end, |b| b.end_offset())
+    }
+
+    /// First offset whose records are still held.
+    pub fn summary_end(&self) -> u64 {
+        self.summary_end
+    }
+
+    /// First offset not deleted by retention (Kafka's log start offset).
+    pub fn log_start(&self) -> u64 {
+        self.segments
+            .front()
+            .map_or(self.summary_end.min(self.leo()), |s| s.base)
+    }
+
+    /// The summarised segments, oldest first.
+    pub fn segments(&self) -> impl Iterator<Item = &Segment> {
+        self.segments.iter()
+    }
+
+    /// Bytes on disk, summarised prefix included.
+    pub fn bytes(&self) -> u64 {
+        self.summary_bytes + self.batches.iter().map(|b| b.bytes).sum::<u64>()
+    }
+
+    /// Offset up to which the log is durable.
+    pub fn flushed(&self) -> u64 {
+        self.flushed
+    }
+
+    /// Whether the simulation's assumption behind summaries broke: a truncation
+    /// reached into the summarised prefix, or a reader asked for a summarised offset.
+    pub fn summary_breaches(&self) -> (bool, u64) {
+        (self.truncated_into_summary, self.summarized_reads.get())
+    }
+
+    /// The largest batch boundary at or below `bound` (and at or above the summary's end).
+    pub fn boundary_at_or_below(&self, bound: u64) -> u64 {
+        let i = self.batches.partition_point(|b| b.end_offset() <= bound);
+        match i.checked_sub(1) {
+            Some(j) => self.batches[j].end_offset(),
+            None => self.summary_end,
+        }
+    }
+
+    /// Drop the records below `offset` (a batch boundary), keeping a summary in
+    /// segments that roll at `segment_bytes`. The caller folds them into the audit first.
+    pub fn summarize_to(&mut self, offset: u64, segment_bytes: u64) {
+        let n = self.batches.partition_point(|b| b.end_offset() <= offset);
+        if n == 0 {
+            return;
+        }
+        for b in self.batches.drain(..n) {
+            self.summary_producers.observe(&b);
+            self.summary_bytes += b.bytes;
+            self.summary_end = b.end_offset();
+            let time = b.records.iter().map(|r| r.born_us / 1000).max().unwrap_or(0);
+            match self.segments.back_mut() {
+                Some(s) if s.bytes < segment_bytes && s.end == b.base_offset => {
+                    s.end = b.end_offset();
+                    s.bytes += b.bytes;
+                    s.max_time_ms = s.max_time_ms.max(time);
+                }
+                _ => self.segments.push_back(Segment {
+                    base: b.base_offset,
+                    end: b.end_offset(),
+                    bytes: b.bytes,
+                    max_time_ms: time,
+                }),
+            }
+        }
+    }
+
+    /// Kafka's retention, on the summarised segments: delete from the oldest while a
+    /// segment's newest record is older than `retention_ms`, or while the log without it
+    /// still holds `retention_bytes`. The newest summarised segment may still grow, so it
+    /// stays. Returns the records deleted.
+    pub fn apply_retention(&mut self, now_ms: u64, retention_ms: u64, retention_bytes: Option<u64>) -> u64 {
+        let mut deleted = 0;
+        let mut total = self.bytes();
+        while self.segments.len() > 1 {
+            let s = self.segments[0];
+            let expired = s.max_time_ms.saturating_add(retention_ms) < now_ms;
+            let oversized = retention_bytes.is_some_and(|limit| total - s.bytes >= limit);
+            if !(expired || oversized) {
+                break;
+            }
+            self.segments.pop_front();
+            self.summary_bytes -= s.bytes;
+            total -= s.bytes;
+            deleted += s.end - s.base;
+        }
+        deleted
     }
 
     /// Epoch of the last record, 0 for an empty log.
@@ -104,6 +230,19 @@ impl PartitionLog {
         if offset >= self.leo() {
             return;
         }
+        if offset < self.summary_end {
+            // The summarised records cannot come back; the audit is told so.
+            self.truncated_into_summary = true;
+            self.batches.clear();
+            self.summary_end = offset;
+            self.summary_producers = ProducerTable::default();
+            while self.segments.back().is_some_and(|s| s.base >= offset) {
+                self.segments.pop_back();
+            }
+            if let Some(s) = self.segments.back_mut() {
+                s.end = s.end.min(offset);
+            }
+        }
         let i = self.batch_index_at(offset);
         if let Some(b) = self.batches.get(i).cloned() {
             if b.base_offset < offset {
@@ -123,7 +262,10 @@ impl PartitionLog {
         }
         let leo = self.leo();
         self.epochs.retain(|e| e.1 < leo);
-        self.producers = ProducerTable::rebuild(&self.batches);
+        self.producers = self.summary_producers.clone();
+        for b in &self.batches {
+            self.producers.observe(b);
+        }
         self.flushed = self.flushed.min(leo);
         self.hw_checkpoint = self.hw_checkpoint.min(leo);
     }
@@ -148,6 +290,9 @@ impl PartitionLog {
 
     /// Batches from `offset` on, up to about `max_bytes` (at least one batch).
     pub fn read(&self, offset: u64, max_bytes: u64) -> Vec<Arc<Batch>> {
+        if offset < self.summary_end {
+            self.summarized_reads.set(self.summarized_reads.get() + 1);
+        }
         let mut out = Vec::new();
         let mut bytes = 0;
         for b in &self.batches[self.batch_index_at(offset)..] {
@@ -230,6 +375,51 @@ mod tests {
         assert_eq!(l.leo(), 4);
         assert_eq!(l.last_epoch(), 1);
         assert_eq!(l.read(2, 1 << 20)[0].base_offset, 2);
+    }
+
+    #[test]
+    fn summaries_keep_offsets_and_retention_deletes_old_segments() {
+        let mut l = PartitionLog::default();
+        for i in 0..6 {
+            let b = batch(1, 4);
+            // Batch i was generated at i seconds.
+            let records: Vec<Record> = b
+                .records
+                .iter()
+                .map(|r| Record {
+                    born_us: i * 1_000_000,
+                    ..*r
+                })
+                .collect();
+            l.append(Arc::new(Batch {
+                records: Arc::from(records),
+                ..(*b).clone()
+            }));
+        }
+        let per_batch = l.batches()[0].bytes;
+        l.flush();
+        assert_eq!(l.boundary_at_or_below(10), 8);
+        // Two batches per segment.
+        l.summarize_to(l.boundary_at_or_below(17), 2 * per_batch);
+        assert_eq!((l.summary_end(), l.leo(), l.log_start()), (16, 24, 0));
+        assert_eq!(l.segments().count(), 2);
+        assert_eq!(l.bytes(), 6 * per_batch);
+        assert_eq!(l.read(16, 1 << 20)[0].base_offset, 16);
+        assert_eq!(l.summary_breaches(), (false, 0));
+        // At 62 s with a minute of retention, the segment of seconds 0 and 1 goes; the newest summarised one stays.
+        assert_eq!(l.apply_retention(62_000, 60_000, None), 8);
+        assert_eq!((l.log_start(), l.bytes()), (8, 4 * per_batch));
+        assert_eq!(l.apply_retention(1_000_000, 60_000, None), 0);
+        // A size limit deletes only while what is left still meets it.
+        let mut m = l.clone();
+        assert_eq!(
+            m.apply_retention(0, u64::MAX, Some(per_batch)),
+            0,
+            "the last summarised segment stays"
+        );
+        // Truncating into the summary is flagged, not silently accepted.
+        l.truncate_to(12);
+        assert_eq!((l.leo(), l.summary_breaches().0), (12, true));
     }
 
     #[test]

@@ -265,6 +265,12 @@ pub struct LogConfig {
     pub hw_checkpoint_interval_ms: u64,
     /// `request.timeout.ms` on the broker for acks=all produce requests.
     pub request_timeout_ms: u64,
+    /// `retention.ms`: a segment whose newest record is older than this is deleted.
+    pub retention_ms: u64,
+    /// `retention.bytes` per partition replica; absent is Kafka's -1, no size limit.
+    pub retention_bytes: Option<u64>,
+    /// `segment.bytes`: a segment rolls at this size, and retention deletes whole segments.
+    pub segment_bytes: u64,
 }
 
 impl Default for LogConfig {
@@ -282,6 +288,10 @@ impl Default for LogConfig {
             flush: FlushPolicy::Os,
             hw_checkpoint_interval_ms: 5_000,
             request_timeout_ms: 30_000,
+            // Kafka's defaults: 7 days, no size limit, 1 GiB segments.
+            retention_ms: 7 * 24 * 3_600_000,
+            retention_bytes: None,
+            segment_bytes: 1 << 30,
         }
     }
 }

@@ -129,6 +129,15 @@ pub(super) fn validate(s: &Scenario) -> Result<(), (String, String)> {
         }
         return Ok(());
     }
+    if s.log.retention_ms < p.commit_interval_ms {
+        return fail(
+            "log.retention_ms",
+            format!(
+                "retention of {} ms is shorter than the processor's checkpoint interval of {} ms: the log would delete records before any checkpoint could cover them",
+                s.log.retention_ms, p.commit_interval_ms
+            ),
+        );
+    }
     for (field, v) in [
         ("processor.commit_interval_ms", p.commit_interval_ms),
         ("processor.heartbeat_interval_ms", p.heartbeat_interval_ms),

@@ -108,6 +108,9 @@ fn log(l: &LogConfig, t: &Topology) -> Result<(), Problem> {
         ("log.broker_heartbeat_interval_ms", l.broker_heartbeat_interval_ms),
         ("log.hw_checkpoint_interval_ms", l.hw_checkpoint_interval_ms),
         ("log.request_timeout_ms", l.request_timeout_ms),
+        ("log.retention_ms", l.retention_ms),
+        ("log.segment_bytes", l.segment_bytes),
+        ("log.retention_bytes", l.retention_bytes.unwrap_or(1)),
     ] {
         if v == 0 {
             return fail(field, "must be positive");

@@ -5,6 +5,7 @@
 //! disk, so it survives a sink crash; a transaction reaches it only when
 //! the sink commits it.
 
+use crate::event_sets::Copies;
 use crate::ids::PartitionId;
 use crate::msg::EventId;
 use crate::stream::Window;
@@ -42,8 +43,8 @@ pub struct Applied {
 /// The sink's tables.
 #[derive(Debug, Default)]
 pub struct SinkDb {
-    /// `events` rows per event: count by client, then sequence.
-    pub events: Vec<Vec<u8>>,
+    /// `events` rows per event, by client and sequence.
+    pub events: Copies,
     /// `late_events` rows per event.
     pub late: BTreeMap<EventId, u32>,
     /// `window_counts`: (key, window) -> (count, bytes).
@@ -60,7 +61,7 @@ impl SinkDb {
     /// An empty database for `partitions` partitions and `clients` clients.
     pub fn new(partitions: usize, clients: usize) -> Self {
         SinkDb {
-            events: vec![Vec::new(); clients],
+            events: Copies::new(clients),
             slots: vec![PartitionSlot::default(); partitions],
             ..Default::default()
         }
@@ -102,16 +103,10 @@ impl SinkDb {
         for r in rows {
             match *r {
                 Row::Event { id, born_us } => {
-                    let per = &mut self.events[id.client as usize];
-                    let i = id.seq as usize;
-                    if per.len() <= i {
-                        per.resize(i + 1, 0);
-                    }
-                    if per[i] == 0 {
+                    if self.events.add(id.client, id.seq) == 0 {
                         self.events_in_sink += 1;
                         applied.first_rows_born_us.push(born_us);
                     }
-                    per[i] = per[i].saturating_add(1);
                 }
                 Row::Late { id, .. } => *self.late.entry(id).or_insert(0) += 1,
                 Row::Upsert {
@@ -141,9 +136,6 @@ impl SinkDb {
 
     /// Rows of an event in the `events` table.
     pub fn event_rows(&self, id: EventId) -> u32 {
-        self.events
-            .get(id.client as usize)
-            .and_then(|v| v.get(id.seq as usize))
-            .map_or(0, |&n| n as u32)
+        self.events.get(id.client, id.seq)
     }
 }

@@ -45,7 +45,7 @@ mod window;
 #[cfg(test)]
 mod tests;
 
-pub use reference::reference_aggregates;
+pub use reference::{reference_aggregates, take_closed, ReferenceAggregates};
 pub use window::{Window, WindowKind};
 
 use crate::msg::{EventId, Record};

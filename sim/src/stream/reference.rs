@@ -17,59 +17,111 @@ pub fn reference_aggregates(
     kind: &WindowKind,
     events: impl IntoIterator<Item = (u64, u64, u32)>,
 ) -> BTreeMap<(u64, Window), (u64, u64)> {
-    if let Err(e) = kind.validate() {
-        panic!("invalid window kind: {e}");
+    let mut r = ReferenceAggregates::new(kind);
+    for (key, t, size) in events {
+        r.add(key, t, size);
     }
-    let mut table: BTreeMap<(u64, Window), (u64, u64)> = BTreeMap::new();
-    let mut add = |key: u64, start_ms: u64, end_ms: u64, count: u64, bytes: u64| {
-        let row = table.entry((key, Window { start_ms, end_ms })).or_insert((0, 0));
+    r.finish()
+}
+
+/// The reference model fed one event at a time, as the log audit folds the
+/// log's settled prefix. Tumbling and sliding windows are sums, so each
+/// event goes straight into its rows; sessions depend on every time of a
+/// key at once, so their events wait (key, time and size only) until
+/// [`finish`](Self::finish).
+#[derive(Clone, Debug)]
+pub struct ReferenceAggregates {
+    kind: WindowKind,
+    table: BTreeMap<(u64, Window), (u64, u64)>,
+    session_events: BTreeMap<u64, Vec<(u64, u32)>>,
+}
+
+impl ReferenceAggregates {
+    /// Empty. Panics on a window kind that [`WindowKind::validate`] refuses.
+    pub fn new(kind: &WindowKind) -> Self {
+        if let Err(e) = kind.validate() {
+            panic!("invalid window kind: {e}");
+        }
+        ReferenceAggregates {
+            kind: *kind,
+            table: BTreeMap::new(),
+            session_events: BTreeMap::new(),
+        }
+    }
+
+    fn row(&mut self, key: u64, start_ms: u64, end_ms: u64, count: u64, bytes: u64) {
+        let row = self.table.entry((key, Window { start_ms, end_ms })).or_insert((0, 0));
         row.0 += count;
         row.1 += bytes;
-    };
-    match *kind {
-        WindowKind::Tumbling { size_ms } => {
-            for (key, t, size) in events {
+    }
+
+    /// One accepted event.
+    pub fn add(&mut self, key: u64, t: u64, size: u32) {
+        match self.kind {
+            WindowKind::Tumbling { size_ms } => {
                 let start = t / size_ms * size_ms;
-                add(key, start, start.saturating_add(size_ms), 1, u64::from(size));
+                self.row(key, start, start.saturating_add(size_ms), 1, u64::from(size));
             }
-        }
-        WindowKind::Sliding { size_ms, slide_ms } => {
-            for (key, t, size) in events {
+            WindowKind::Sliding { size_ms, slide_ms } => {
                 // Window k holds t iff k*slide <= t < k*slide + size.
                 let k_min = if t < size_ms { 0 } else { (t - size_ms) / slide_ms + 1 };
                 let k_max = t / slide_ms;
                 for k in k_min..=k_max {
                     let start = k * slide_ms;
-                    add(key, start, start.saturating_add(size_ms), 1, u64::from(size));
+                    self.row(key, start, start.saturating_add(size_ms), 1, u64::from(size));
                 }
             }
-        }
-        WindowKind::Session { gap_ms } => {
-            let mut per_key: BTreeMap<u64, Vec<(u64, u32)>> = BTreeMap::new();
-            for (key, t, size) in events {
-                per_key.entry(key).or_default().push((t, size));
-            }
-            for (key, mut evs) in per_key {
-                evs.sort_unstable();
-                // (start, end, count, bytes) of the session being built.
-                let mut cur: Option<(u64, u64, u64, u64)> = None;
-                for (t, size) in evs {
-                    let end = t.saturating_add(gap_ms);
-                    cur = match cur {
-                        // Sorted, so `s <= t < t + gap` holds; strict overlap is `t < e`.
-                        Some((s, e, c, b)) if t < e => Some((s, e.max(end), c + 1, b + u64::from(size))),
-                        Some((s, e, c, b)) => {
-                            add(key, s, e, c, b);
-                            Some((t, end, 1, u64::from(size)))
-                        }
-                        None => Some((t, end, 1, u64::from(size))),
-                    };
-                }
-                if let Some((s, e, c, b)) = cur {
-                    add(key, s, e, c, b);
-                }
-            }
+            WindowKind::Session { .. } => self.session_events.entry(key).or_default().push((t, size)),
         }
     }
-    table
+
+    /// Take out the rows of windows ending at or before `end_ms`: the log audit compares
+    /// them with the sink once no event can reach them any more. Sessions are built only
+    /// at [`finish`](Self::finish), so nothing is taken from a session table.
+    pub fn take_closed(&mut self, end_ms: u64) -> BTreeMap<(u64, Window), (u64, u64)> {
+        take_closed(&mut self.table, end_ms)
+    }
+
+    /// The table.
+    pub fn finish(mut self) -> BTreeMap<(u64, Window), (u64, u64)> {
+        let WindowKind::Session { gap_ms } = self.kind else {
+            return self.table;
+        };
+        for (key, mut evs) in std::mem::take(&mut self.session_events) {
+            evs.sort_unstable();
+            // (start, end, count, bytes) of the session being built.
+            let mut cur: Option<(u64, u64, u64, u64)> = None;
+            for (t, size) in evs {
+                let end = t.saturating_add(gap_ms);
+                cur = match cur {
+                    // Sorted, so `s <= t < t + gap` holds; strict overlap is `t < e`.
+                    Some((s, e, c, b)) if t < e => Some((s, e.max(end), c + 1, b + u64::from(size))),
+                    Some((s, e, c, b)) => {
+                        self.row(key, s, e, c, b);
+                        Some((t, end, 1, u64::from(size)))
+                    }
+                    None => Some((t, end, 1, u64::from(size))),
+                };
+            }
+            if let Some((s, e, c, b)) = cur {
+                self.row(key, s, e, c, b);
+            }
+        }
+        self.table
+    }
+}
+
+/// Remove and return the rows of `table` whose window ends at or before `end_ms`.
+pub fn take_closed(
+    table: &mut BTreeMap<(u64, Window), (u64, u64)>,
+    end_ms: u64,
+) -> BTreeMap<(u64, Window), (u64, u64)> {
+    let closed: Vec<(u64, Window)> = table.keys().filter(|k| k.1.end_ms <= end_ms).copied().collect();
+    closed
+        .into_iter()
+        .map(|k| {
+            let v = table.remove(&k).expect("key just listed");
+            (k, v)
+        })
+        .collect()
 }

@@ -58,6 +58,41 @@ impl IntervalSet {
     pub fn iter(&self) -> impl Iterator<Item = u64> + '_ {
         self.ranges.iter().flat_map(|(&s, &e)| s..e)
     }
+
+    /// The ranges `[start, end)` in order.
+    pub fn spans(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.ranges.iter().map(|(&s, &e)| (s, e))
+    }
+
+    /// Elements of `self` not in `other`, in order, as ranges: walks both sets'
+    /// ranges once, so its cost follows the ranges, not the elements.
+    pub fn difference<'a>(&'a self, other: &'a IntervalSet) -> impl Iterator<Item = (u64, u64)> + 'a {
+        self.spans().flat_map(move |(s, e)| {
+            let mut out = Vec::new();
+            let mut at = s;
+            // Ranges of `other` that may overlap [s, e): the one starting at or before s, then those inside.
+            let first = other.ranges.range(..=s).next_back().map(|(&a, &b)| (a, b));
+            for (a, b) in first
+                .into_iter()
+                .chain(other.ranges.range(s + 1..e).map(|(&a, &b)| (a, b)))
+            {
+                if b <= at {
+                    continue;
+                }
+                if a > at {
+                    out.push((at, a.min(e)));
+                }
+                at = at.max(b);
+                if at >= e {
+                    break;
+                }
+            }
+            if at < e {
+                out.push((at, e));
+            }
+            out
+        })
+    }
 }
 
 #[cfg(test)]
@@ -74,5 +109,22 @@ mod tests {
         assert_eq!(s.ranges(), 2);
         assert!(s.contains(4) && s.contains(11) && !s.contains(6) && !s.contains(2));
         assert_eq!(s.iter().collect::<Vec<_>>(), vec![3, 4, 5, 9, 10, 11]);
+    }
+
+    #[test]
+    fn difference_by_ranges() {
+        let mut a = IntervalSet::default();
+        let mut b = IntervalSet::default();
+        for x in (0..20).chain(30..40) {
+            a.insert(x);
+        }
+        for x in [0, 1, 5, 6, 7, 19, 20, 21, 35] {
+            b.insert(x);
+        }
+        let d: Vec<_> = a.difference(&b).collect();
+        assert_eq!(d, vec![(2, 5), (8, 19), (30, 35), (36, 40)]);
+        let brute: Vec<u64> = a.iter().filter(|&x| !b.contains(x)).collect();
+        let by_ranges: Vec<u64> = d.iter().flat_map(|&(s, e)| s..e).collect();
+        assert_eq!(brute, by_ranges);
     }
 }

@@ -1,0 +1,296 @@
+//! The log audit: the checker's view of the committed logs, built while the
+//! run goes rather than after it. Every few virtual seconds the settled
+//! prefix of each partition (committed, durable on every replica, below the
+//! processor's committed offset) is counted event by event: copies per
+//! event, per-key order, the reference model's input. Then the logs keep
+//! only a summary of that prefix, so memory follows what is in flight, not
+//! how many events the run has seen. At the end the checker folds the
+//! remaining tail the same way, so a run gives the same verdict whether or
+//! not anything was summarised.
+
+use super::e2e::{compare_windows, WindowComparison};
+use super::{committed_ends, WITNESS};
+use crate::event_sets::Copies;
+use crate::ids::PartitionId;
+use crate::log::partition_log::PartitionLog;
+use crate::msg::Record;
+use crate::processor::operator_config;
+use crate::scenario::Delivery;
+use crate::scenario::Truncation;
+use crate::sink::db::SinkDb;
+use crate::stream::{take_closed, ReferenceAggregates, WindowKind};
+use crate::world::Shared;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+/// Virtual time between folds.
+pub const FOLD_INTERVAL_MS: u64 = 5_000;
+
+/// Repeated copies whose position is remembered for witnesses.
+const REPEATS_KEPT: usize = 64;
+
+/// What the checker has counted of the committed logs so far.
+#[derive(Debug, Clone)]
+pub struct LogAudit {
+    /// Per partition, the offset below which the log was counted (and summarised).
+    pub folded: Vec<u64>,
+    /// Committed copies of each event counted so far.
+    pub copies: Copies,
+    /// Per (client, key): last sequence seen, with its partition and offset.
+    last_by_key: HashMap<(u32, u64), (u64, PartitionId, u64)>,
+    /// Per-key order violations found, as witness lines.
+    pub order_witness: Vec<String>,
+    /// Where some repeated copies sit: (client, seq) -> (partition, offset).
+    pub repeats: BTreeMap<(u32, u64), (PartitionId, u64)>,
+    /// The reference model's input so far (events partitions, first copies the sink holds).
+    pub reference: Option<ReferenceAggregates>,
+    /// Whether the settled prefix may be summarised: not under unclean election or
+    /// pre-KIP-101 truncation, where a log may later be cut below what every replica
+    /// once held.
+    enabled: bool,
+    /// Records summarised away, over the run.
+    pub summarised: u64,
+    /// Records retention deleted from summarised segments, over every replica.
+    pub retention_deleted: u64,
+    /// Per events partition, committed checkpoints seen and not yet covered by the fold: (offset, watermark).
+    marks: Vec<VecDeque<(u64, u64)>>,
+    /// Per events partition, the watermark of the newest checkpoint the fold covers.
+    covered_watermark: Vec<u64>,
+    /// Whether closed windows may leave memory: only when fenced transactions keep every
+    /// writer but the partition's owner out of the sink, so no row of a closed window changes.
+    close_windows: bool,
+    /// Window rows already compared with the sink and dropped from both tables.
+    pub closed_windows: WindowComparison,
+}
+
+impl LogAudit {
+    /// An empty audit for a run.
+    pub fn new(sh: &Shared) -> Self {
+        let log = &sh.scenario.log;
+        let read_path = sh.layout.processors > 0;
+        LogAudit {
+            folded: vec![0; sh.assignment.len()],
+            copies: Copies::new(sh.layout.clients),
+            last_by_key: HashMap::new(),
+            order_witness: Vec::new(),
+            repeats: BTreeMap::new(),
+            reference: read_path.then(|| ReferenceAggregates::new(&operator_config(&sh.scenario.processor).window)),
+            enabled: !log.unclean_leader_election && log.truncation == Truncation::LeaderEpoch,
+            summarised: 0,
+            retention_deleted: 0,
+            marks: vec![VecDeque::new(); sh.event_partitions],
+            covered_watermark: vec![0; sh.event_partitions],
+            close_windows: read_path
+                && sh.scenario.processor.delivery == Delivery::ExactlyOnce
+                && !matches!(sh.scenario.processor.window, WindowKind::Session { .. }),
+            closed_windows: WindowComparison::default(),
+        }
+    }
+
+    /// Count the settled prefix of every partition, then summarise it on every replica.
+    pub fn fold(&mut self, sh: &Shared, now_ms: u64) {
+        if !self.enabled {
+            return;
+        }
+        let ends = committed_ends(sh);
+        let read_path = sh.layout.processors > 0;
+        let consumed: Vec<u64> = if read_path {
+            sh.sink
+                .lock()
+                .expect("sink lock")
+                .slots
+                .iter()
+                .map(|s| s.offset())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for (p, end) in ends.iter().enumerate() {
+            let Some((leader, hw)) = *end else { continue };
+            let mut bound = hw;
+            if p < sh.event_partitions {
+                if let Some(&c) = consumed.get(p) {
+                    bound = bound.min(c);
+                }
+            }
+            // Every replica, dead or alive, must hold the prefix durably and know it committed:
+            // then no crash, restart or clean election can cut into it.
+            for &r in &sh.assignment[p] {
+                let disk = sh.disks[r].lock().expect("disk lock");
+                bound = match disk.logs.get(&p) {
+                    Some(l) => bound.min(l.leo()).min(l.flushed()).min(l.hw_checkpoint),
+                    None => 0,
+                };
+            }
+            if bound <= self.folded[p] {
+                continue;
+            }
+            let cut = {
+                let disk = sh.disks[leader].lock().expect("disk lock");
+                let Some(log) = disk.logs.get(&p) else { continue };
+                let cut = log.boundary_at_or_below(bound);
+                if cut <= self.folded[p] {
+                    continue;
+                }
+                let db = sh.sink.lock().expect("sink lock");
+                let from = self.folded[p];
+                self.count(sh, p, log, from, cut, Some(&db));
+                cut
+            };
+            self.summarised += cut - self.folded[p];
+            self.folded[p] = cut;
+            let cfg = &sh.scenario.log;
+            for &r in &sh.assignment[p] {
+                let mut disk = sh.disks[r].lock().expect("disk lock");
+                if let Some(l) = disk.logs.get_mut(&p) {
+                    l.summarize_to(cut, cfg.segment_bytes);
+                    self.retention_deleted += l.apply_retention(now_ms, cfg.retention_ms, cfg.retention_bytes);
+                }
+            }
+        }
+        self.close_windows(sh);
+    }
+
+    /// Compare, then drop from both tables, the window rows no event can change any more.
+    /// A checkpoint at offset `c` with watermark `w` closed every window with
+    /// `end + allowed_lateness <= w`, and committed their rows with it; once the fold covers
+    /// `c`, every event that counts for such a window is in the reference too, and any later
+    /// one is late. The smallest such watermark over the partitions bounds what is final.
+    fn close_windows(&mut self, sh: &Shared) {
+        if !self.close_windows {
+            return;
+        }
+        let Some(reference) = self.reference.as_mut() else {
+            return;
+        };
+        let lateness = operator_config(&sh.scenario.processor).allowed_lateness_ms;
+        let mut db = sh.sink.lock().expect("sink lock");
+        for p in 0..sh.event_partitions {
+            let marks = &mut self.marks[p];
+            if let Some(c) = db.slots[p].checkpoint.as_ref() {
+                if marks.back().is_none_or(|&(o, _)| c.offset > o) {
+                    marks.push_back((c.offset, c.state.watermark_ms()));
+                }
+            }
+            while let Some(&(offset, wm)) = marks.front() {
+                if offset > self.folded[p] {
+                    break;
+                }
+                self.covered_watermark[p] = self.covered_watermark[p].max(wm);
+                marks.pop_front();
+            }
+        }
+        let wm = self.covered_watermark.iter().copied().min().unwrap_or(0);
+        let Some(end) = wm.checked_sub(lateness) else { return };
+        let want = reference.take_closed(end);
+        let have = take_closed(&mut db.windows, end);
+        compare_windows(&want, &have, &mut self.closed_windows);
+    }
+
+    /// The reference model's table: the folded prefix's input plus, from each events
+    /// partition's current leader, every later record whose event the sink holds and that
+    /// no earlier copy stood for. Call before [`fold_tail`](Self::fold_tail).
+    pub fn reference_table(
+        &mut self,
+        sh: &Shared,
+        db: &SinkDb,
+    ) -> Option<BTreeMap<(u64, crate::stream::Window), (u64, u64)>> {
+        let mut reference = self.reference.take()?;
+        let mut seen = Copies::new(sh.layout.clients);
+        for p in 0..sh.event_partitions {
+            let Some(leader) = sh.metadata.lock().expect("metadata lock").get(p).and_then(|s| s.leader) else {
+                continue;
+            };
+            let disk = sh.disks[leader].lock().expect("disk lock");
+            let Some(log) = disk.logs.get(&p) else { continue };
+            for (off, r) in log.records_until(u64::MAX) {
+                if off < self.folded[p] || self.copies.get(r.id.client, r.id.seq) > 0 {
+                    continue;
+                }
+                if seen.add(r.id.client, r.id.seq) == 0 && db.event_rows(r.id) > 0 {
+                    reference.add(r.key, r.event_time_ms, r.size);
+                }
+            }
+        }
+        Some(reference.finish())
+    }
+
+    /// Count the committed tail the folds left, up to each partition's committed end,
+    /// without summarising it: the end of a run.
+    pub fn fold_tail(&mut self, sh: &Shared) {
+        let ends = committed_ends(sh);
+        for (p, end) in ends.iter().enumerate() {
+            let Some((leader, hw)) = *end else { continue };
+            let disk = sh.disks[leader].lock().expect("disk lock");
+            let Some(log) = disk.logs.get(&p) else { continue };
+            let from = self.folded[p];
+            if hw > from {
+                self.count(sh, p, log, from, hw, None);
+                self.folded[p] = hw;
+            }
+        }
+    }
+
+    /// Count records `[from, to)` of partition `p` as read from `log`. With the sink's
+    /// tables, first copies that the sink holds also feed the reference model.
+    fn count(&mut self, sh: &Shared, p: PartitionId, log: &PartitionLog, from: u64, to: u64, db: Option<&SinkDb>) {
+        let events = p < sh.event_partitions;
+        let order = sh.scenario.invariants.per_key_order && events;
+        for (off, r) in log.records_until(to) {
+            if off < from {
+                continue;
+            }
+            let before = self.copies.add(r.id.client, r.id.seq);
+            if before > 0 {
+                if self.repeats.len() < REPEATS_KEPT {
+                    self.repeats.entry((r.id.client, r.id.seq)).or_insert((p, off));
+                }
+                continue;
+            }
+            if order {
+                self.order(p, off, r);
+            }
+            if let (true, Some(db), Some(reference)) = (events, db, self.reference.as_mut()) {
+                if db.event_rows(r.id) > 0 {
+                    reference.add(r.key, r.event_time_ms, r.size);
+                }
+            }
+        }
+    }
+
+    fn order(&mut self, p: PartitionId, off: u64, r: &Record) {
+        let k = (r.id.client, r.key);
+        if let Some(&(prev, pp, poff)) = self.last_by_key.get(&k) {
+            if prev > r.id.seq && self.order_witness.len() < WITNESS {
+                self.order_witness.push(format!(
+                    "key {} of client {}: event {} at partition {p} offset {off} after event c{}#{prev} at offset {poff} of partition {pp}",
+                    r.key, r.id.client, r.id, r.id.client
+                ));
+            }
+        }
+        let e = self.last_by_key.entry(k).or_insert((r.id.seq, p, off));
+        if r.id.seq >= e.0 {
+            *e = (r.id.seq, p, off);
+        }
+    }
+
+    /// Summaries whose assumption broke: a log truncated into its summarised prefix, or a
+    /// reader that asked for a summarised offset. Each is a bug in the simulation, named so.
+    pub fn breaches(&self, sh: &Shared) -> Vec<String> {
+        let mut out = Vec::new();
+        for (b, disk) in sh.disks.iter().enumerate() {
+            let disk = disk.lock().expect("disk lock");
+            for (p, l) in &disk.logs {
+                let (truncated, reads) = l.summary_breaches();
+                if truncated {
+                    out.push(format!("broker {b} truncated partition {p} into its summarised prefix"));
+                }
+                if reads > 0 {
+                    out.push(format!(
+                        "broker {b} was asked {reads} time(s) for summarised offsets of partition {p}"
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
