@@ -132,3 +132,49 @@ fn retention_deletes_settled_segments_and_keeps_every_check() {
         );
     }
 }
+
+#[test]
+fn every_truncation_is_on_the_timeline_with_the_acknowledged_events_it_removed() {
+    use streamsim_sim::run::{run_scenario, RunOptions};
+    use streamsim_sim::world::TimelineKind;
+    let loaded = streamsim_sim::scenario::load_scenario(&common::scenario("neg-acks1-zombie-leader")).unwrap();
+    let out = run_scenario(
+        &loaded,
+        &RunOptions {
+            seed: 1,
+            wall_limit: std::time::Duration::from_secs(300),
+        },
+    )
+    .unwrap();
+    let field = |e: &streamsim_sim::world::TimelineEntry, name: &str| {
+        e.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| v.as_u64())
+            .unwrap_or_else(|| panic!("truncation entry without {name}: {}", e.text))
+    };
+    let truncations: Vec<_> = out
+        .timeline
+        .iter()
+        .filter(|e| e.kind == TimelineKind::Truncation)
+        .collect();
+    let lost = out.report.result.events_lost;
+    assert!(lost > 0, "the negative control must lose acknowledged events");
+    for e in &truncations {
+        assert_eq!(
+            field(e, "removed"),
+            field(e, "from_offset") - field(e, "to_offset"),
+            "{}",
+            e.text
+        );
+        assert!(field(e, "acknowledged_removed") <= field(e, "removed"), "{}", e.text);
+    }
+    // Every lost event was acknowledged and then cut from some replica's log, so the
+    // truncations account for at least as many acknowledged records as were lost.
+    let acked_removed: u64 = truncations.iter().map(|e| field(e, "acknowledged_removed")).sum();
+    assert!(
+        acked_removed >= lost,
+        "{} truncation(s) removed {acked_removed} acknowledged records, but {lost} events were lost",
+        truncations.len()
+    );
+}

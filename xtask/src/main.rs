@@ -79,7 +79,31 @@ fn bench(reps: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// The virtual days of `scenarios/scale/`, in name order; `--quick` runs only the first.
+/// Events a scale file's name stands for (`day-10m` is 10 million), so the days run smallest first.
+fn scale_of(path: &std::path::Path) -> u64 {
+    let name = path
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    let digits: String = name
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    let n: u64 = digits.parse().unwrap_or(u64::MAX);
+    let suffix = name
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .find(|c| !c.is_ascii_digit());
+    let unit = match suffix {
+        Some('k') => 1_000,
+        Some('m') => 1_000_000,
+        Some('b') => 1_000_000_000,
+        _ => 1,
+    };
+    n.saturating_mul(unit)
+}
+
+/// The virtual days of `scenarios/scale/`, smallest first; `--quick` runs only the first.
 fn bench_scale(quick: bool) -> Result<(), String> {
     let dir = root().join("scenarios/scale");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -87,7 +111,7 @@ fn bench_scale(quick: bool) -> Result<(), String> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
-    files.sort();
+    files.sort_by_key(|p| (scale_of(p), p.clone()));
     if quick {
         files.truncate(1);
     }
@@ -159,5 +183,21 @@ fn main() {
     if let Err(e) = result {
         eprintln!("xtask: {e}");
         std::process::exit(2);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scale_of;
+    use std::path::Path;
+
+    #[test]
+    fn days_sort_by_the_events_their_names_stand_for() {
+        let mut days = ["day-1b.toml", "day-100m.toml", "day-10m.toml"].map(|n| Path::new(n).to_path_buf());
+        days.sort_by_key(|p| (scale_of(p), p.clone()));
+        assert_eq!(
+            days.map(|p| p.display().to_string()),
+            ["day-10m.toml", "day-100m.toml", "day-1b.toml"]
+        );
     }
 }

@@ -196,7 +196,7 @@ impl Injector {
         self.sh.fabric.set_up(a, false);
         madsim::runtime::Handle::current().kill(self.nodes[a.0 as usize]);
         if let Role::Broker(b) = self.sh.layout.role(a) {
-            self.sh.disks[b].lock().expect("disk lock").crash();
+            crate::log::truncation::power_loss(&self.sh, b);
         }
         true
     }

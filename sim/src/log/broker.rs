@@ -91,7 +91,14 @@ impl Broker {
                 let hw = log.hw_checkpoint.min(log.leo());
                 if hw_mode {
                     // Pre-KIP-101 recovery: anything above the checkpointed high watermark is suspect.
-                    log.truncate_to(hw);
+                    super::truncation::truncate_on_timeline(
+                        &sh,
+                        id,
+                        p,
+                        log,
+                        hw,
+                        "restart: pre-KIP-101 recovery to the high-watermark checkpoint",
+                    );
                 }
                 parts.insert(p, Replica::idle(hw));
             }
@@ -234,10 +241,15 @@ impl Broker {
                     if hw_mode {
                         let hw = r.hw;
                         let mut disk = self.sh.disks[id].lock().expect("disk lock");
-                        disk.logs
-                            .get_mut(&s.partition)
-                            .expect("hosted partition")
-                            .truncate_to(hw);
+                        let log = disk.logs.get_mut(&s.partition).expect("hosted partition");
+                        super::truncation::truncate_on_timeline(
+                            &self.sh,
+                            id,
+                            s.partition,
+                            log,
+                            hw,
+                            "becoming a follower: pre-KIP-101 truncation to the high watermark",
+                        );
                     }
                 }
             }

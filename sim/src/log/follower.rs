@@ -125,18 +125,15 @@ impl Broker {
                 FetchResult::Diverging { epoch, end_offset } => {
                     let (_, own_end) = log.end_offset_for_epoch(epoch);
                     let to = end_offset.min(own_end);
-                    let before = log.leo();
-                    log.truncate_to(to);
-                    r.hw = r.hw.min(log.leo());
-                    self.sh.timeline(
-                        crate::world::TimelineKind::Truncation,
-                        &format!(
-                            "broker-{} truncates partition {p} from {before} to {} (diverged at epoch {epoch})",
-                            self.id,
-                            log.leo()
-                        ),
-                        &[p as u64, before, log.leo()],
+                    super::truncation::truncate_on_timeline(
+                        &self.sh,
+                        self.id,
+                        p,
+                        log,
+                        to,
+                        &format!("diverged from the leader at epoch {epoch}"),
                     );
+                    r.hw = r.hw.min(log.leo());
                 }
                 FetchResult::FencedEpoch | FetchResult::NotLeader => {
                     if let Role::Follower { backoff_until_ms, .. } = &mut r.role {

@@ -11,6 +11,7 @@ pub mod idempotence;
 mod leader;
 pub mod partition_log;
 mod replica;
+pub mod truncation;
 
 pub use partition_log::PartitionLog;
 
@@ -22,15 +23,6 @@ use std::collections::BTreeMap;
 pub struct BrokerDisk {
     /// Logs by partition.
     pub logs: BTreeMap<PartitionId, PartitionLog>,
-}
-
-impl BrokerDisk {
-    /// A power loss: every log loses its unflushed tail.
-    pub fn crash(&mut self) {
-        for l in self.logs.values_mut() {
-            l.crash();
-        }
-    }
 }
 
 /// Kafka's rack-unaware replica placement: partition p on brokers p, p+1, ... modulo the cluster.

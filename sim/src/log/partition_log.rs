@@ -317,6 +317,14 @@ impl PartitionLog {
         out
     }
 
+    /// Records at and after `offset` that the log still holds, in offset order.
+    pub fn records_from(&self, offset: u64) -> impl Iterator<Item = &Record> {
+        self.batches[self.batch_index_at(offset)..].iter().flat_map(move |b| {
+            let skip = offset.saturating_sub(b.base_offset) as usize;
+            b.records.iter().skip(skip)
+        })
+    }
+
     /// Records in offset order up to (not including) `end`.
     pub fn records_until(&self, end: u64) -> impl Iterator<Item = (u64, &Record)> {
         self.batches

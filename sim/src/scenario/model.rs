@@ -219,8 +219,10 @@ pub enum Truncation {
 }
 
 /// When a broker fsyncs its log. A crash loses whatever was not flushed.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Default)]
-#[serde(rename_all = "snake_case", tag = "policy", deny_unknown_fields)]
+/// Written as a table (`{ policy = "interval", interval_ms = 1000 }`) or, for
+/// the policies without settings, as a bare name (`flush = "every_batch"`).
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Default)]
+#[serde(rename_all = "snake_case", tag = "policy")]
 pub enum FlushPolicy {
     /// fsync every appended batch before it counts as written (`flush.messages=1`).
     EveryBatch,
@@ -235,6 +237,51 @@ pub enum FlushPolicy {
     /// The Linux default writeback, every 5 s.
     #[default]
     Os,
+}
+
+/// The table form of [`FlushPolicy`], as serde derives it.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case", tag = "policy", deny_unknown_fields)]
+enum FlushTable {
+    EveryBatch,
+    Interval { interval_ms: u64 },
+    Never,
+    Os,
+}
+
+impl<'de> Deserialize<'de> for FlushPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Either;
+        impl<'de> serde::de::Visitor<'de> for Either {
+            type Value = FlushPolicy;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("\"every_batch\", \"os\", \"never\", or a table such as { policy = \"interval\", interval_ms = 1000 }")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<FlushPolicy, E> {
+                match v {
+                    "every_batch" => Ok(FlushPolicy::EveryBatch),
+                    "never" => Ok(FlushPolicy::Never),
+                    "os" => Ok(FlushPolicy::Os),
+                    "interval" => Err(E::custom(
+                        "the interval policy needs its period: write { policy = \"interval\", interval_ms = 1000 }",
+                    )),
+                    other => Err(E::custom(format!(
+                        "unknown flush policy {other:?}: expected \"every_batch\", \"interval\", \"never\" or \"os\""
+                    ))),
+                }
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<FlushPolicy, A::Error> {
+                let t = FlushTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(match t {
+                    FlushTable::EveryBatch => FlushPolicy::EveryBatch,
+                    FlushTable::Interval { interval_ms } => FlushPolicy::Interval { interval_ms },
+                    FlushTable::Never => FlushPolicy::Never,
+                    FlushTable::Os => FlushPolicy::Os,
+                })
+            }
+        }
+        d.deserialize_any(Either)
+    }
 }
 
 /// Log settings, named after the Kafka configs they model.
@@ -540,5 +587,33 @@ mod tests {
         assert_eq!(day.bucket_ms(), 60_000);
         assert_eq!(86_400_000 / day.bucket_ms(), 1440);
         assert_eq!(with(86_400.0, Some(5.0)).bucket_ms(), 5_000);
+    }
+
+    fn flush(value: &str) -> Result<FlushPolicy, String> {
+        let text = format!("[log]\nflush = {value}\n");
+        #[derive(Deserialize)]
+        struct Doc {
+            log: LogConfig,
+        }
+        toml::from_str::<Doc>(&text)
+            .map(|d| d.log.flush)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn flush_takes_the_short_form_and_the_table() {
+        assert_eq!(flush("\"every_batch\""), Ok(FlushPolicy::EveryBatch));
+        assert_eq!(flush("\"os\""), Ok(FlushPolicy::Os));
+        assert_eq!(flush("{ policy = \"every_batch\" }"), Ok(FlushPolicy::EveryBatch));
+        assert_eq!(
+            flush("{ policy = \"interval\", interval_ms = 250 }"),
+            Ok(FlushPolicy::Interval { interval_ms: 250 })
+        );
+        let e = flush("\"interval\"").unwrap_err();
+        assert!(e.contains("interval_ms = 1000") && e.contains("line 2"), "{e}");
+        let e = flush("\"sometimes\"").unwrap_err();
+        assert!(e.contains("unknown flush policy \"sometimes\""), "{e}");
+        let e = flush("{ policy = \"interval\", interval = 250 }").unwrap_err();
+        assert!(e.contains("interval"), "{e}");
     }
 }
