@@ -12,9 +12,6 @@ use crate::world::{Shared, TimelineKind};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// Housekeeping period: ISR checks, parked-fetch expiry, timeouts.
-const TICK_MS: u64 = 10;
-
 /// A produce request waiting for its records to be replicated (Kafka's purgatory).
 pub(super) struct PendingProduce {
     pub src: Addr,
@@ -56,7 +53,6 @@ pub struct Broker {
     next_heartbeat_ms: u64,
     next_flush_ms: u64,
     next_checkpoint_ms: u64,
-    next_tick_ms: u64,
 }
 
 /// Entry point of a broker node (also after a restart).
@@ -122,7 +118,6 @@ impl Broker {
             next_heartbeat_ms: now,
             next_flush_ms: now,
             next_checkpoint_ms: now,
-            next_tick_ms: now,
         }
     }
 
@@ -130,8 +125,48 @@ impl Broker {
         self.next_heartbeat_ms
             .min(self.next_flush_ms)
             .min(self.next_checkpoint_ms)
-            .min(self.next_tick_ms)
+            .min(self.next_housekeeping_ms())
             .max(clock::now_ms() + 1)
+    }
+
+    /// The earliest moment housekeeping has something to do: a parked fetch or a
+    /// produce request reaching its deadline, a fetch session timing out, a follower's
+    /// error backoff ending, an ISR member falling `replica.lag.time.max.ms` behind, an
+    /// unanswered ISR change to resend. The broker sleeps until then rather than
+    /// waking on a fixed tick, so an idle cluster costs nothing between events.
+    fn next_housekeeping_ms(&self) -> u64 {
+        let cfg = &self.sh.scenario.log;
+        let now = clock::now_ms();
+        let session_limit = cfg.replica_fetch_wait_max_ms + super::follower::SESSION_TIMEOUT_SLACK_MS;
+        let mut t = u64::MAX;
+        t = self.parked.values().map(|pf| pf.deadline_ms).fold(t, u64::min);
+        t = self.purgatory.iter().map(|pp| pp.deadline_ms).fold(t, u64::min);
+        t = self
+            .sessions
+            .values()
+            .filter(|s| s.in_flight)
+            .map(|s| s.sent_ms + session_limit)
+            .fold(t, u64::min);
+        for r in self.parts.values() {
+            match &r.role {
+                Role::Follower { backoff_until_ms, .. } if *backoff_until_ms > now => t = t.min(*backoff_until_ms),
+                Role::Leader(ls) => match &ls.pending_isr {
+                    Some(_) => t = t.min(ls.alter_sent_ms + cfg.broker_heartbeat_interval_ms),
+                    None => {
+                        for b in r.isr.iter().filter(|&&b| b != self.id) {
+                            // A member is lagging once more than lag_max has passed since it last caught up.
+                            let due = ls
+                                .followers
+                                .get(b)
+                                .map_or(now, |v| v.last_caught_up_ms + cfg.replica_lag_time_max_ms + 1);
+                            t = t.min(due);
+                        }
+                    }
+                },
+                _ => {}
+            }
+        }
+        t
     }
 
     /// Send a message, leaving when the CPU finished with it.
@@ -305,8 +340,7 @@ impl Broker {
                 }
             }
         }
-        if now >= self.next_tick_ms {
-            self.next_tick_ms = now + TICK_MS;
+        if now >= self.next_housekeeping_ms() {
             self.check_isr(now_us);
             self.expire_parked(now_us);
             self.expire_purgatory(now_us);

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 /// After an error answer, wait this long before fetching that partition again.
 const ERROR_BACKOFF_MS: u64 = 100;
 /// A fetch unanswered this long past the leader's wait is considered lost.
-const SESSION_TIMEOUT_SLACK_MS: u64 = 2_000;
+pub(super) const SESSION_TIMEOUT_SLACK_MS: u64 = 2_000;
 
 impl Broker {
     /// Start a fetch towards every leader we follow and have nothing in flight to.
