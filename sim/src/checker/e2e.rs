@@ -50,7 +50,7 @@ pub fn check(
         candidates.sort_unstable();
         candidates.dedup();
         for seq in candidates {
-            if seq >= c.sent_hi || c.dead.contains(seq) {
+            if !c.sent.contains(seq) || c.dead.contains(seq) {
                 continue;
             }
             let n = rows(id(seq));
@@ -63,7 +63,10 @@ pub fn check(
         }
         // Acknowledged events with no `events` row, unless the late side output holds them.
         for (lo, hi) in c.acked.difference(&in_sink.present) {
-            for seq in lo..hi.min(c.sent_hi) {
+            for seq in lo..hi {
+                if !c.sent.contains(seq) {
+                    continue;
+                }
                 if db.late.contains_key(&id(seq)) {
                     continue;
                 }

@@ -13,8 +13,10 @@ pub struct ClientLedger {
     pub generated: u64,
     /// The client drew its whole share of the workload (up to the workload's end).
     pub generation_done: bool,
-    /// Highest sequence sent at least once, plus one (new events go out in order).
-    pub sent_hi: u64,
+    /// Sequences sent at least once. A producer batches per partition, so first
+    /// sends do not go out in sequence order: a high-water mark would count a late
+    /// first send of a low sequence as a retry.
+    pub sent: IntervalSet,
     /// Attempts beyond the first, by sequence (retries and duplicate sends are rare).
     pub extra_attempts: BTreeMap<u64, u32>,
     /// Acknowledged sequences.
@@ -28,7 +30,7 @@ pub struct ClientLedger {
 impl ClientLedger {
     /// Attempts made for a sequence.
     pub fn attempts(&self, seq: u64) -> u32 {
-        if seq >= self.sent_hi {
+        if !self.sent.contains(seq) {
             0
         } else {
             1 + self.extra_attempts.get(&seq).copied().unwrap_or(0)
@@ -75,9 +77,7 @@ impl Ledger {
     pub fn attempted(&mut self, records: &[Record]) {
         for r in records {
             let c = &mut self.clients[r.id.client as usize];
-            if r.id.seq >= c.sent_hi {
-                c.sent_hi = r.id.seq + 1;
-            } else {
+            if !c.sent.insert(r.id.seq) {
                 *c.extra_attempts.entry(r.id.seq).or_insert(0) += 1;
             }
         }
@@ -87,10 +87,16 @@ impl Ledger {
     pub fn unattempted(&mut self, records: &[Record]) {
         for r in records {
             let c = &mut self.clients[r.id.client as usize];
-            if let Some(n) = c.extra_attempts.get_mut(&r.id.seq) {
-                *n -= 1;
-                if *n == 0 {
-                    c.extra_attempts.remove(&r.id.seq);
+            match c.extra_attempts.get_mut(&r.id.seq) {
+                Some(n) => {
+                    *n -= 1;
+                    if *n == 0 {
+                        c.extra_attempts.remove(&r.id.seq);
+                    }
+                }
+                // A first attempt that never reached the gateway: not sent after all.
+                None => {
+                    c.sent.remove(r.id.seq);
                 }
             }
         }

@@ -105,7 +105,7 @@ pub fn check(sh: &Shared, mut audit: LogAudit, end_ms: u64, workload_ms: u64, re
     // (client, seq, copies, attempts) of the first duplicated events; where they sit is looked up afterwards.
     let mut dup_ids: Vec<(u32, u64, u32, u32)> = Vec::new();
     for (ci, c) in ledger.clients.iter().enumerate() {
-        rep.sent += c.sent_hi;
+        rep.sent += c.sent.len();
         rep.acked += c.acked.len();
         rep.dead_lettered += c.dead.len();
         let copies = audit.copies.client(ci);

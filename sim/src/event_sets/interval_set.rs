@@ -34,6 +34,25 @@ impl IntervalSet {
         true
     }
 
+    /// Remove `x`; returns whether it was there.
+    pub fn remove(&mut self, x: u64) -> bool {
+        let Some((&s, &e)) = self.ranges.range(..=x).next_back() else {
+            return false;
+        };
+        if x >= e {
+            return false;
+        }
+        self.ranges.remove(&s);
+        if s < x {
+            self.ranges.insert(s, x);
+        }
+        if x + 1 < e {
+            self.ranges.insert(x + 1, e);
+        }
+        self.len -= 1;
+        true
+    }
+
     /// Whether `x` is in the set.
     pub fn contains(&self, x: u64) -> bool {
         self.ranges.range(..=x).next_back().is_some_and(|(_, &e)| x < e)
@@ -109,6 +128,20 @@ mod tests {
         assert_eq!(s.ranges(), 2);
         assert!(s.contains(4) && s.contains(11) && !s.contains(6) && !s.contains(2));
         assert_eq!(s.iter().collect::<Vec<_>>(), vec![3, 4, 5, 9, 10, 11]);
+    }
+
+    #[test]
+    fn remove_splits_ranges() {
+        let mut s = IntervalSet::default();
+        for x in 0..10 {
+            s.insert(x);
+        }
+        assert!(s.remove(4) && !s.remove(4) && !s.remove(42));
+        assert!(s.remove(0) && s.remove(9));
+        assert_eq!(s.iter().collect::<Vec<_>>(), vec![1, 2, 3, 5, 6, 7, 8]);
+        assert_eq!((s.len(), s.ranges()), (7, 2));
+        s.insert(4);
+        assert_eq!(s.ranges(), 1);
     }
 
     #[test]
