@@ -12,6 +12,9 @@ use crate::world::{Shared, TimelineKind};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// A follower fetch unanswered this long past the leader's wait is considered lost.
+pub(super) const SESSION_TIMEOUT_SLACK_MS: u64 = 2_000;
+
 /// A produce request waiting for its records to be replicated (Kafka's purgatory).
 pub(super) struct PendingProduce {
     pub src: Addr,
@@ -137,7 +140,7 @@ impl Broker {
     fn next_housekeeping_ms(&self) -> u64 {
         let cfg = &self.sh.scenario.log;
         let now = clock::now_ms();
-        let session_limit = cfg.replica_fetch_wait_max_ms + super::follower::SESSION_TIMEOUT_SLACK_MS;
+        let session_limit = cfg.replica_fetch_wait_max_ms + SESSION_TIMEOUT_SLACK_MS;
         let mut t = u64::MAX;
         t = self.parked.values().map(|pf| pf.deadline_ms).fold(t, u64::min);
         t = self.purgatory.iter().map(|pp| pp.deadline_ms).fold(t, u64::min);

@@ -2,7 +2,7 @@
 //! carrying all partitions followed from it, appending what comes back,
 //! and truncating where the logs diverge.
 
-use super::broker::{Broker, FetchSession};
+use super::broker::{Broker, FetchSession, SESSION_TIMEOUT_SLACK_MS};
 use super::replica::Role;
 use crate::ids::{BrokerId, PartitionId};
 use crate::msg::{FetchPart, FetchResult, Msg};
@@ -11,8 +11,6 @@ use std::collections::BTreeMap;
 
 /// After an error answer, wait this long before fetching that partition again.
 const ERROR_BACKOFF_MS: u64 = 100;
-/// A fetch unanswered this long past the leader's wait is considered lost.
-pub(super) const SESSION_TIMEOUT_SLACK_MS: u64 = 2_000;
 
 impl Broker {
     /// Start a fetch towards every leader we follow and have nothing in flight to.
