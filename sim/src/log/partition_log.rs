@@ -159,7 +159,7 @@ impl PartitionLog {
         self.epochs.last().map_or(0, |e| e.0)
     }
 
-    /// The batches (for the checker and for rebuilding producer state).
+    /// The batches still held (the summarised prefix is not among them).
     pub fn batches(&self) -> &[Arc<Batch>] {
         &self.batches
     }
@@ -268,12 +268,6 @@ impl PartitionLog {
         }
         self.flushed = self.flushed.min(leo);
         self.hw_checkpoint = self.hw_checkpoint.min(leo);
-    }
-
-    /// A power loss: whatever was not flushed is gone.
-    pub fn crash(&mut self) {
-        let f = self.flushed;
-        self.truncate_to(f);
     }
 
     /// The largest epoch at or below `epoch` and the offset where it ends
@@ -436,7 +430,9 @@ mod tests {
         l.append(batch(1, 3));
         l.flush();
         l.append(batch(1, 2));
-        l.crash();
+        // What a power loss does (log::truncation::power_loss): cut back to the flushed offset.
+        let flushed = l.flushed();
+        l.truncate_to(flushed);
         assert_eq!(l.leo(), 3);
     }
 }
