@@ -200,6 +200,25 @@ fn retention_shorter_than_the_checkpoint_interval_is_refused() {
 }
 
 #[test]
+fn impossible_group_settings_are_refused_before_the_run() {
+    // duration_s = 5: a fourth instance 2 s apart would start at 6 s.
+    let (code, err) = bad(&format!("{HEAD}[processor]\ninstances = 4\nstart_stagger_ms = 2000\n"));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("FILE:8") && err.contains("processor.start_stagger_ms") && err.contains("after the workload ends"),
+        "{err}"
+    );
+    let (code, err) = bad(&format!(
+        "{HEAD}[processor]\ninstances = 1\nrebalance_timeout_ms = 1000\ninitial_rebalance_delay_ms = 3000\n"
+    ));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("FILE:9") && err.contains("processor.initial_rebalance_delay_ms"),
+        "{err}"
+    );
+}
+
+#[test]
 fn wrong_type_and_bad_target_are_reported_with_lines() {
     let (code, err) = bad(&format!("{HEAD}[topology]\nbrokers = \"three\"\n"));
     assert_eq!(code, 2, "{err}");

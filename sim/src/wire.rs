@@ -104,13 +104,20 @@ pub enum ReadMsg {
         member: usize,
         /// Changes at every restart.
         incarnation: u64,
+        /// The newest generation the member has heard of.
+        seen_generation: u64,
+        /// The member holds no partition and waits for the next generation (a rejoin).
+        revoked: bool,
     },
-    /// Coordinator to processor: the current generation and the member's partitions.
+    /// Coordinator to processor: the current generation and the member's partitions,
+    /// or that a rebalance replacing that generation is under way.
     GroupState {
-        /// Group generation.
+        /// Group generation (the one being replaced while `rebalancing`).
         generation: u64,
-        /// Partitions assigned to the member.
+        /// Partitions assigned to the member (none while `rebalancing`).
         partitions: Vec<PartitionId>,
+        /// A rebalance is under way: revoke everything and rejoin.
+        rebalancing: bool,
     },
     /// Processor to partition leader.
     ConsumerFetch {

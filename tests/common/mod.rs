@@ -66,6 +66,16 @@ pub fn sweep(name: &str, n: u64, stop_at_first_violation: bool) -> Vec<RunResult
     v
 }
 
+/// One run of a library scenario, with its timeline.
+pub fn run_with_timeline(name: &str, seed: u64) -> streamsim_sim::run::RunOutcome {
+    let loaded = load_scenario(&scenario(name)).expect("library scenario loads");
+    let opts = RunOptions {
+        seed,
+        wall_limit: Duration::from_secs(300),
+    };
+    run_scenario(&loaded, &opts).unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// Seeds `1..=n` of a scenario all pass, with events acknowledged and none
 /// lost or duplicated in the log; returns the results for further checks.
 pub fn assert_passes_every_seed(name: &str, n: u64) -> Vec<RunResult> {

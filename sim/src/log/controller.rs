@@ -56,9 +56,23 @@ pub async fn controller_main(sh: Arc<Shared>) {
                     isr,
                 } => c.on_alter(broker, partition, leader_epoch, partition_epoch, isr),
                 // The processor group's coordinator runs beside the controller.
-                Msg::Read(crate::wire::ReadMsg::GroupHeartbeat { member, incarnation }) => {
-                    let reply = crate::consumer_group::on_heartbeat(&sh, member, incarnation, clock::now_ms());
-                    sh.fabric.send(addr, env.src, Msg::Read(reply), clock::now_us());
+                Msg::Read(crate::wire::ReadMsg::GroupHeartbeat {
+                    member,
+                    incarnation,
+                    seen_generation,
+                    revoked,
+                }) => {
+                    let beat = crate::consumer_group::Beat {
+                        member,
+                        incarnation,
+                        seen_generation,
+                        revoked,
+                    };
+                    let out = crate::consumer_group::on_heartbeat(&sh, beat, clock::now_ms());
+                    if let Some(reply) = out.reply {
+                        sh.fabric.send(addr, env.src, Msg::Read(reply), clock::now_us());
+                    }
+                    push_group_states(&sh, out.pushes);
                 }
                 _ => {}
             }
@@ -67,8 +81,18 @@ pub async fn controller_main(sh: Arc<Shared>) {
         if now >= next_tick {
             next_tick = now + TICK_MS;
             c.check_sessions(now);
-            crate::consumer_group::expire(&sh, now);
+            let out = crate::consumer_group::tick(&sh, now);
+            push_group_states(&sh, out.pushes);
         }
+    }
+}
+
+/// Send a completed generation's assignments to its members (the JoinGroup responses).
+fn push_group_states(sh: &Shared, pushes: Vec<(usize, crate::wire::ReadMsg)>) {
+    let from = sh.layout.controller();
+    for (member, m) in pushes {
+        sh.fabric
+            .send(from, sh.layout.processor(member), Msg::Read(m), clock::now_us());
     }
 }
 

@@ -44,6 +44,14 @@ struct Processor {
     cfg: ProcessorConfig,
     ops: OperatorConfig,
     generation: u64,
+    /// The newest generation the coordinator said is being replaced: an assignment of
+    /// it or an older one that arrives late is stale.
+    superseded_gen: u64,
+    /// A rebalance asked this member to give up its partitions, since then (ms): it
+    /// commits what it processed first, then rejoins.
+    revoking_since_ms: Option<u64>,
+    /// The member holds no partition and waits for the next generation.
+    revoked: bool,
     last_group_ms: u64,
     tasks: BTreeMap<PartitionId, Task>,
     /// Fetches under way: request id to (partitions, sent ms).
@@ -59,6 +67,10 @@ struct Processor {
 pub async fn processor_main(sh: Arc<Shared>, idx: usize) {
     let addr = sh.layout.processor(idx);
     let incarnation = sh.next_incarnation(addr);
+    let first_start_ms = idx as u64 * sh.scenario.processor.start_stagger_ms;
+    if incarnation == 1 && first_start_ms > clock::now_ms() {
+        clock::sleep_until_ms(first_start_ms).await;
+    }
     sh.timeline(
         TimelineKind::NodeStarted,
         &format!("processor-{idx} started (incarnation {incarnation})"),
@@ -73,6 +85,9 @@ pub async fn processor_main(sh: Arc<Shared>, idx: usize) {
         addr,
         incarnation,
         generation: 0,
+        superseded_gen: 0,
+        revoking_since_ms: None,
+        revoked: true,
         last_group_ms: clock::now_ms(),
         tasks: BTreeMap::new(),
         fetches: BTreeMap::new(),
@@ -117,17 +132,13 @@ impl Processor {
     fn handle(&mut self, m: ReadMsg, now_us: u64) {
         let now_ms = now_us / 1000;
         match m {
-            ReadMsg::GroupState { generation, partitions } => {
+            ReadMsg::GroupState {
+                generation,
+                partitions,
+                rebalancing,
+            } => {
                 self.last_group_ms = now_ms;
-                if generation != self.generation {
-                    // Eager rebalance: give up everything; uncommitted work is replayed by the next owner.
-                    self.generation = generation;
-                    self.fetches.clear();
-                    self.tasks = partitions
-                        .into_iter()
-                        .map(|p| (p, Task::new(p, TaskState::new(&self.ops))))
-                        .collect();
-                }
+                self.on_group_state(generation, partitions, rebalancing, now_ms);
             }
             ReadMsg::ConsumerFetchReply { req, parts } => self.on_fetch_reply(req, parts, now_us),
             ReadMsg::SinkLoaded { req, partition, result } => {
@@ -184,6 +195,70 @@ impl Processor {
         }
     }
 
+    /// The coordinator's answer: a new generation to adopt, or a rebalance to revoke for.
+    fn on_group_state(&mut self, generation: u64, partitions: Vec<PartitionId>, rebalancing: bool, now_ms: u64) {
+        if rebalancing {
+            if generation < self.generation {
+                return; // a reply from before this member's current generation
+            }
+            let newly = generation > self.superseded_gen;
+            self.superseded_gen = self.superseded_gen.max(generation);
+            if self.revoked {
+                if newly {
+                    // Tell the coordinator at once that this member heard of it and holds nothing.
+                    self.next_heartbeat_ms = now_ms;
+                }
+            } else if self.revoking_since_ms.is_none() {
+                self.revoking_since_ms = Some(now_ms);
+                if !self.cfg.commit_on_revoke {
+                    self.give_up_partitions(now_ms, "without committing (commit_on_revoke = false)");
+                }
+            }
+        } else if generation > self.generation.max(self.superseded_gen) {
+            // Eager protocol: every partition starts afresh from its checkpoint.
+            self.generation = generation;
+            self.revoked = false;
+            self.revoking_since_ms = None;
+            self.fetches.clear();
+            self.tasks = partitions
+                .into_iter()
+                .map(|p| (p, Task::new(p, TaskState::new(&self.ops))))
+                .collect();
+        }
+    }
+
+    /// Drop every task and rejoin the group with the next heartbeat, sent now.
+    fn give_up_partitions(&mut self, now_ms: u64, how: &str) {
+        let parts: Vec<PartitionId> = self.tasks.keys().copied().collect();
+        let waited = self.revoking_since_ms.map_or(0, |t| now_ms - t);
+        self.sh.timeline(
+            TimelineKind::Rebalance,
+            &format!(
+                "processor-{} revoked partitions {parts:?} of generation {} {how}, {waited} ms into the rebalance, and rejoins",
+                self.idx, self.generation
+            ),
+            &[self.idx as u64, self.generation, parts.len() as u64],
+        );
+        self.tasks.clear();
+        self.fetches.clear();
+        self.revoked = true;
+        self.revoking_since_ms = None;
+        self.next_heartbeat_ms = now_ms;
+    }
+
+    /// While revoking: once every task committed what it processed (or the rebalance
+    /// timeout passed), give the partitions up.
+    fn revoke_if_committed(&mut self, now_ms: u64) {
+        let Some(since) = self.revoking_since_ms else {
+            return;
+        };
+        if self.tasks.values().all(Task::quiescent) {
+            self.give_up_partitions(now_ms, "once committed");
+        } else if now_ms >= since + self.cfg.rebalance_timeout_ms {
+            self.give_up_partitions(now_ms, "with uncommitted work (rebalance timeout)");
+        }
+    }
+
     fn on_fetch_reply(&mut self, req: u64, parts: Vec<(PartitionId, ConsumerFetchResult)>, now_us: u64) {
         let now_ms = now_us / 1000;
         if self.fetches.remove(&req).is_none() {
@@ -196,6 +271,11 @@ impl Processor {
                 continue;
             }
             t.fetching = false;
+            if self.revoking_since_ms.is_some() {
+                // Revoking: what was fetched is left for the next owner, as a consumer
+                // discards its buffered records at a rebalance.
+                continue;
+            }
             match r {
                 ConsumerFetchResult::Records { batches, hw } => {
                     let records = batches.into_iter().flat_map(|b| {
@@ -224,6 +304,7 @@ impl Processor {
 
     fn drive(&mut self, now_us: u64) {
         let now_ms = now_us / 1000;
+        self.revoke_if_committed(now_ms);
         if now_ms >= self.next_heartbeat_ms {
             self.next_heartbeat_ms = now_ms + self.cfg.heartbeat_interval_ms;
             let ctl = self.sh.layout.controller();
@@ -232,16 +313,23 @@ impl Processor {
                 ReadMsg::GroupHeartbeat {
                     member: self.idx,
                     incarnation: self.incarnation,
+                    seen_generation: self.generation.max(self.superseded_gen),
+                    revoked: self.revoked,
                 },
                 now_us,
             );
         }
         self.expire_fetches(now_ms);
         let depart = now_us.max(self.busy_until_us);
-        self.loads(now_ms, depart);
-        self.finish_if_done();
-        self.commits(now_ms, depart);
-        self.fetch(now_ms, depart);
+        let revoking = self.revoking_since_ms.is_some();
+        if !revoking {
+            self.loads(now_ms, depart);
+            self.finish_if_done();
+        }
+        self.commits(now_ms, depart, revoking);
+        if !revoking {
+            self.fetch(now_ms, depart);
+        }
     }
 
     /// Abandon fetches unanswered past the timeout, so their partitions are fetched again.
@@ -319,7 +407,9 @@ impl Processor {
         }
     }
 
-    fn commits(&mut self, now_ms: u64, depart: u64) {
+    /// Send the transactions that are due; `now` commits whatever was processed at once
+    /// (the commit before a revocation).
+    fn commits(&mut self, now_ms: u64, depart: u64, now: bool) {
         let sink = self.sh.layout.sink();
         let c = &self.cfg;
         let (delivery, interval) = (c.delivery, c.commit_interval_ms);
@@ -330,7 +420,7 @@ impl Processor {
             if let Some(f) = t.retry_due(now_ms, timeout, bmin, bmax) {
                 out.push((t.partition, f));
             } else if t.in_flight.is_none() {
-                if let Some(f) = t.next_txn(delivery, now_ms, interval, next_req + 1) {
+                if let Some(f) = t.next_txn(delivery, now_ms, interval, next_req + 1, now) {
                     next_req += 1;
                     out.push((t.partition, f));
                 }

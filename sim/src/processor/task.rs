@@ -169,13 +169,29 @@ impl Task {
         self.finished = true;
     }
 
-    /// The next transaction to send, if one is due.
-    pub fn next_txn(&mut self, delivery: Delivery, now_ms: u64, commit_interval_ms: u64, req: u64) -> Option<InFlight> {
+    /// Nothing processed is left uncommitted: the task can be given up without a replay.
+    pub fn quiescent(&self) -> bool {
+        self.phase != Phase::Running
+            || (self.in_flight.is_none()
+                && self.pending.is_empty()
+                && self.position == self.committed
+                && self.finished == self.committed_finished)
+    }
+
+    /// The next transaction to send, if one is due; `force` commits now whatever the interval.
+    pub fn next_txn(
+        &mut self,
+        delivery: Delivery,
+        now_ms: u64,
+        commit_interval_ms: u64,
+        req: u64,
+        force: bool,
+    ) -> Option<InFlight> {
         if self.phase != Phase::Running || self.in_flight.is_some() || now_ms < self.backoff_until_ms {
             return None;
         }
         let progressed = self.position > self.committed || (self.finished && !self.committed_finished);
-        let commit_due = now_ms >= self.next_commit_ms || self.finished;
+        let commit_due = force || now_ms >= self.next_commit_ms || self.finished;
         let txn = match delivery {
             Delivery::ExactlyOnce => {
                 let work = progressed || !self.pending.is_empty();

@@ -46,6 +46,21 @@ pub struct ProcessorConfig {
     pub session_timeout_ms: u64,
     /// Heartbeat interval, ms.
     pub heartbeat_interval_ms: u64,
+    /// How long a rebalance waits for members to revoke and rejoin before removing
+    /// them, ms (`max.poll.interval.ms`, which the classic protocol uses for it).
+    pub rebalance_timeout_ms: u64,
+    /// How long the first rebalance of an empty group waits for more members, ms
+    /// (the broker's `group.initial.rebalance.delay.ms`).
+    pub initial_rebalance_delay_ms: u64,
+    /// Members keep a `group.instance.id` (KIP-345): a restart within the session
+    /// timeout takes its partitions back without a rebalance.
+    pub static_membership: bool,
+    /// Instance `i` first starts `i` times this after the run begins, ms, as a rolling
+    /// deployment brings pods up one after another (0: all at once).
+    pub start_stagger_ms: u64,
+    /// A member commits what it processed before it gives up its partitions at a
+    /// rebalance (`onPartitionsRevoked`); off, it drops them uncommitted.
+    pub commit_on_revoke: bool,
     /// Bytes per fetch and partition (`max.partition.fetch.bytes`).
     pub fetch_max_bytes: u64,
     /// Idle wait of a fetch with nothing new, ms (`fetch.max.wait.ms`).
@@ -75,6 +90,11 @@ impl Default for ProcessorConfig {
             allowed_lateness_ms: 5_000,
             session_timeout_ms: 10_000,
             heartbeat_interval_ms: 1_000,
+            rebalance_timeout_ms: 300_000,
+            initial_rebalance_delay_ms: 3_000,
+            static_membership: false,
+            commit_on_revoke: true,
+            start_stagger_ms: 0,
             fetch_max_bytes: 1 << 20,
             fetch_max_wait_ms: 50,
             cpu_per_record_us: 2.0,
@@ -141,6 +161,7 @@ pub(super) fn validate(s: &Scenario) -> Result<(), (String, String)> {
     for (field, v) in [
         ("processor.commit_interval_ms", p.commit_interval_ms),
         ("processor.heartbeat_interval_ms", p.heartbeat_interval_ms),
+        ("processor.rebalance_timeout_ms", p.rebalance_timeout_ms),
         ("processor.fetch_max_wait_ms", p.fetch_max_wait_ms),
         ("processor.sink_timeout_ms", p.sink_timeout_ms),
         ("processor.sink_retry_backoff_ms", p.sink_retry_backoff_ms),
@@ -158,6 +179,27 @@ pub(super) fn validate(s: &Scenario) -> Result<(), (String, String)> {
             format!(
                 "{} ms must exceed heartbeat_interval_ms ({} ms), or every member expires between heartbeats",
                 p.session_timeout_ms, p.heartbeat_interval_ms
+            ),
+        );
+    }
+    let last_start_ms = (p.instances as u64 - 1).saturating_mul(p.start_stagger_ms);
+    if last_start_ms as f64 >= s.duration_s * 1000.0 {
+        return fail(
+            "processor.start_stagger_ms",
+            format!(
+                "instance {} would start at {} s, after the workload ends at {} s",
+                p.instances - 1,
+                last_start_ms as f64 / 1000.0,
+                s.duration_s
+            ),
+        );
+    }
+    if p.initial_rebalance_delay_ms > p.rebalance_timeout_ms {
+        return fail(
+            "processor.initial_rebalance_delay_ms",
+            format!(
+                "{} ms exceeds rebalance_timeout_ms ({} ms): the first generation could never wait that long",
+                p.initial_rebalance_delay_ms, p.rebalance_timeout_ms
             ),
         );
     }
