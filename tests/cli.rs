@@ -200,6 +200,18 @@ fn retention_shorter_than_the_checkpoint_interval_is_refused() {
 }
 
 #[test]
+fn a_delivery_grid_outside_the_millisecond_is_refused() {
+    for q in ["0", "1500"] {
+        let (code, err) = bad(&format!("{HEAD}[network]\ndelivery_quantum_us = {q}\n"));
+        assert_eq!(code, 2, "{err}");
+        assert!(
+            err.contains("FILE:7") && err.contains("network.delivery_quantum_us") && err.contains("between 1"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn impossible_group_settings_are_refused_before_the_run() {
     // duration_s = 5: a fourth instance 2 s apart would start at 6 s.
     let (code, err) = bad(&format!("{HEAD}[processor]\ninstances = 4\nstart_stagger_ms = 2000\n"));

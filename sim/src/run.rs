@@ -149,6 +149,7 @@ fn simulate(loaded: &LoadedScenario, seed: u64, progress: &crate::watch::Progres
 }
 
 async fn supervise(loaded: LoadedScenario, seed: u64, progress: &crate::watch::Progress) -> RunOutcome {
+    let _clock = clock::bind();
     let scenario = Arc::new(loaded.scenario.clone());
     let base = loaded.path.parent().unwrap_or(std::path::Path::new("."));
     let workload = Workload::new(&scenario.workload, base).expect("validated before the run");

@@ -53,6 +53,9 @@ pub struct Broker {
     pub(super) parked: BTreeMap<BrokerId, ParkedFetch>,
     pub(super) sessions: BTreeMap<BrokerId, FetchSession>,
     pub(super) next_session: u64,
+    /// The newest fetch request id served per follower: an older or repeated one is a
+    /// duplicated or delayed copy, refused as KIP-227 refuses a stale session epoch.
+    pub(super) fetch_seen: BTreeMap<BrokerId, u64>,
     next_heartbeat_ms: u64,
     next_flush_ms: u64,
     next_checkpoint_ms: u64,
@@ -118,6 +121,7 @@ impl Broker {
             parked: BTreeMap::new(),
             sessions: BTreeMap::new(),
             next_session: incarnation << 32,
+            fetch_seen: BTreeMap::new(),
             next_heartbeat_ms: now,
             next_flush_ms: now,
             next_checkpoint_ms: now,

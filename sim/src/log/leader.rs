@@ -107,6 +107,15 @@ impl Broker {
 
     pub(super) fn on_fetch(&mut self, src: Addr, follower: BrokerId, session: u64, parts: Vec<FetchPart>, now_us: u64) {
         let done = self.cpu(now_us, 0);
+        // Over TCP a follower's requests arrive once and in order; a network that duplicates
+        // or reorders them must not let an old fetch offset move the follower's position back
+        // (or ask for a prefix the log no longer holds in full). Kafka's fetch session epochs
+        // (KIP-227) refuse such a request; so does this.
+        let seen = self.fetch_seen.entry(follower).or_insert(0);
+        if session <= *seen {
+            return;
+        }
+        *seen = session;
         let (results, has_data) = self.serve_fetch(follower, &parts, done, true);
         if has_data {
             self.send(

@@ -35,6 +35,8 @@ struct Inner {
     rng: ChaCha8Rng,
     seq: u64,
     nic_bytes_per_us: f64,
+    /// Deliveries are due on this grid of µs (1: as they arrive).
+    quantum_us: u64,
     trace: Option<Arc<TraceHash>>,
     delivered: u64,
     dropped: u64,
@@ -59,6 +61,7 @@ impl madsim::plugin::Simulator for Fabric {
                 rng: ChaCha8Rng::seed_from_u64(0),
                 seq: 0,
                 nic_bytes_per_us: 25e9 / 8.0 / 1e6,
+                quantum_us: 1,
                 trace: None,
                 delivered: 0,
                 dropped: 0,
@@ -72,7 +75,7 @@ impl madsim::plugin::Simulator for Fabric {
             let n = &mut g.nodes[a.0 as usize];
             n.queue.clear();
             n.waker = None;
-            n.armed_ms = u64::MAX;
+            n.armed_us = u64::MAX;
         }
     }
 }
@@ -88,10 +91,11 @@ impl Fabric {
         g.nodes = (0..nodes)
             .map(|_| NodeNet {
                 up: true,
-                armed_ms: u64::MAX,
+                armed_us: u64::MAX,
                 ..Default::default()
             })
             .collect();
+        g.quantum_us = link.delivery_quantum_us.max(1);
         g.link = link;
         g.nic_bytes_per_us = nic_gbps * 1e9 / 8.0 / 1e6;
         g.rng = streamsim_workloads::stream_rng(seed, "fabric");
@@ -168,7 +172,7 @@ impl Fabric {
     /// (when the sender's CPU finished producing it).
     pub fn send(&self, src: Addr, dst: Addr, msg: Msg, depart_us: u64) {
         let bytes = msg.bytes();
-        let now_ms = clock::now_ms();
+        let now_us = clock::now_us();
         let mut g = self.lock();
         let g = &mut *g;
         if !g.nodes[src.0 as usize].up || !g.nodes[dst.0 as usize].up || g.cuts.iter().any(|c| c.blocks(src, dst)) {
@@ -202,16 +206,19 @@ impl Fabric {
             if copy == 1 || (link.reorder > 0.0 && g.rng.gen_bool(link.reorder)) {
                 arrive += g.rng.gen_range(0..=link.reorder_max_ms.max(1) * 1000);
             }
-            let due_ms = arrive.div_ceil(1000).max(now_ms + 1);
+            // Due on the delivery grid, and strictly later than now: a node
+            // never hears back within the instant it sent.
+            let q = g.quantum_us;
+            let due_us = arrive.max(now_us + 1).div_ceil(q) * q;
             g.seq += 1;
             let seq = g.seq;
             let dn = &mut g.nodes[dst.0 as usize];
             dn.queue.push(Item {
-                due_ms,
+                due_us,
                 seq,
                 env: Envelope { src, msg: msg.clone() },
             });
-            if due_ms < dn.armed_ms {
+            if due_us < dn.armed_us {
                 if let Some(w) = dn.waker.take() {
                     w.wake();
                 }
@@ -219,31 +226,31 @@ impl Fabric {
         }
     }
 
-    /// Receive every message due at the current tick, waiting until one is
-    /// due or until the tick `until_ms`, whichever is first (then the batch
-    /// may be empty: it is the caller's timer).
+    /// Receive every message due by now, waiting until one is due or until
+    /// the millisecond `until_ms`, whichever is first (then the batch may be
+    /// empty: it is the caller's timer).
     pub fn recv(self: &Arc<Self>, addr: Addr, until_ms: u64) -> Recv {
         Recv {
             fabric: self.clone(),
             addr,
-            until_ms,
-            sleep: None,
+            until_us: until_ms.saturating_mul(1000),
+            timer_us: None,
         }
     }
 
-    fn take_due(&self, addr: Addr, now_ms: u64) -> Vec<Envelope> {
+    fn take_due(&self, addr: Addr, now_us: u64) -> Vec<Envelope> {
         let mut g = self.lock();
         let g = &mut *g;
         let n = &mut g.nodes[addr.0 as usize];
         let mut out = Vec::new();
-        while n.head_due().is_some_and(|d| d <= now_ms) {
+        while n.head_due().is_some_and(|d| d <= now_us) {
             let item = n.queue.pop().expect("peeked");
             out.push(item.env);
         }
         g.delivered += out.len() as u64;
         if let Some(t) = &g.trace {
             for e in &out {
-                t.record(&[now_ms, e.src.0 as u64, addr.0 as u64, e.msg.kind_code()]);
+                t.record(&[now_us, e.src.0 as u64, addr.0 as u64, e.msg.kind_code()]);
             }
         }
         out
@@ -254,8 +261,9 @@ impl Fabric {
 pub struct Recv {
     fabric: Arc<Fabric>,
     addr: Addr,
-    until_ms: u64,
-    sleep: Option<(u64, Pin<Box<madsim::time::Sleep>>)>,
+    until_us: u64,
+    /// The instant of the madsim timer this receive registered, if it has not fired yet.
+    timer_us: Option<u64>,
 }
 
 impl Future for Recv {
@@ -263,36 +271,43 @@ impl Future for Recv {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<Envelope>> {
         loop {
-            let now = clock::now_ms();
+            let now = clock::now_us();
             let head = {
                 let mut g = self.fabric.lock();
                 let n = &mut g.nodes[self.addr.0 as usize];
                 let head = n.head_due();
-                if head.is_some_and(|d| d <= now) || now >= self.until_ms {
+                if head.is_some_and(|d| d <= now) || now >= self.until_us {
                     n.waker = None;
-                    n.armed_ms = u64::MAX;
+                    n.armed_us = u64::MAX;
                     drop(g);
                     return Poll::Ready(self.fabric.take_due(self.addr, now));
                 }
-                let target = head.map_or(self.until_ms, |d| d.min(self.until_ms));
+                let target = head.map_or(self.until_us, |d| d.min(self.until_us));
                 n.waker = Some(cx.waker().clone());
-                n.armed_ms = target;
+                n.armed_us = target;
                 target
             };
-            // Re-arm the timer only when the target moved: every poll of a
-            // madsim Sleep registers another timer.
-            if self.sleep.as_ref().is_none_or(|(t, _)| *t != head) {
-                let s = Box::pin(madsim::time::sleep_until(clock::instant_at_ms(head)));
-                self.sleep = Some((head, s));
+            // madsim timers cannot be cancelled and every poll of a pending
+            // Sleep registers another one, each a wake-up to come. So a timer
+            // is registered only when none is pending at or before the target:
+            // an earlier one still wakes this receive in time, and it re-arms
+            // then.
+            if self.timer_us.is_some_and(|t| t <= now) {
+                self.timer_us = None;
             }
-            let (_, s) = self.sleep.as_mut().expect("armed");
-            match s.as_mut().poll(cx) {
-                Poll::Ready(()) => {
-                    self.sleep = None;
+            if self.timer_us.is_none_or(|t| t > head) {
+                // madsim's `sleep_until` rounds up to at least a millisecond
+                // from now; `reset` sets the exact deadline, so a message due
+                // in 180 µs wakes its node in 180 µs.
+                let at = clock::instant_at_us(head);
+                let mut s = Box::pin(madsim::time::sleep_until(at));
+                s.as_mut().reset(at);
+                if s.as_mut().poll(cx).is_ready() {
                     continue;
                 }
-                Poll::Pending => return Poll::Pending,
+                self.timer_us = Some(head);
             }
+            return Poll::Pending;
         }
     }
 }

@@ -1,5 +1,5 @@
-//! A node's mailbox: messages ordered by the tick they are due, then by
-//! send order, so delivery is deterministic.
+//! A node's mailbox: messages ordered by the microsecond they are due, then
+//! by send order, so delivery is deterministic.
 
 use super::fabric::Envelope;
 use std::cmp::Ordering;
@@ -7,14 +7,14 @@ use std::collections::BinaryHeap;
 use std::task::Waker;
 
 pub(super) struct Item {
-    pub due_ms: u64,
+    pub due_us: u64,
     pub seq: u64,
     pub env: Envelope,
 }
 
 impl PartialEq for Item {
     fn eq(&self, o: &Self) -> bool {
-        (self.due_ms, self.seq) == (o.due_ms, o.seq)
+        (self.due_us, self.seq) == (o.due_us, o.seq)
     }
 }
 impl Eq for Item {}
@@ -26,7 +26,7 @@ impl PartialOrd for Item {
 impl Ord for Item {
     // Reversed: BinaryHeap is a max-heap and we want the earliest first.
     fn cmp(&self, o: &Self) -> Ordering {
-        (o.due_ms, o.seq).cmp(&(self.due_ms, self.seq))
+        (o.due_us, o.seq).cmp(&(self.due_us, self.seq))
     }
 }
 
@@ -36,9 +36,9 @@ pub(super) struct NodeNet {
     pub up: bool,
     pub queue: BinaryHeap<Item>,
     pub waker: Option<Waker>,
-    /// The tick the node's receive is sleeping until; a message due
+    /// The µs the node's receive is sleeping until; a message due
     /// earlier must wake it, a later one need not.
-    pub armed_ms: u64,
+    pub armed_us: u64,
     /// When the NIC's egress queue drains, µs.
     pub nic_free_us: u64,
     /// NIC busy time accumulated, µs (for utilisation).
@@ -47,6 +47,6 @@ pub(super) struct NodeNet {
 
 impl NodeNet {
     pub fn head_due(&self) -> Option<u64> {
-        self.queue.peek().map(|i| i.due_ms)
+        self.queue.peek().map(|i| i.due_us)
     }
 }

@@ -446,6 +446,10 @@ pub struct NetworkConfig {
     pub reorder: f64,
     /// Largest extra delay of a reordered message.
     pub reorder_max_ms: u64,
+    /// Messages are delivered on this grid of microseconds: 1 delivers each
+    /// when it arrives; 1000 rounds every hop up to the millisecond, as
+    /// the harness did before it had sub-millisecond wake-ups.
+    pub delivery_quantum_us: u64,
 }
 
 impl Default for NetworkConfig {
@@ -458,6 +462,7 @@ impl Default for NetworkConfig {
             duplicate: 0.0,
             reorder: 0.0,
             reorder_max_ms: 10,
+            delivery_quantum_us: 1,
         }
     }
 }

@@ -204,6 +204,12 @@ fn network(n: &NetworkConfig) -> Result<(), Problem> {
     if n.reorder > 0.0 && n.reorder_max_ms == 0 {
         return fail("network.reorder_max_ms", "must be positive when reorder > 0");
     }
+    if !(1..=1000).contains(&n.delivery_quantum_us) {
+        return fail(
+            "network.delivery_quantum_us",
+            "must be between 1 (deliver at arrival) and 1000 (the millisecond of nodes' timers)",
+        );
+    }
     Ok(())
 }
 
