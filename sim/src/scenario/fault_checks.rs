@@ -69,10 +69,16 @@ pub(super) fn target(field: &str, t: &Target, s: &Scenario) -> Result<(), Proble
     Ok(())
 }
 
-fn single(field: &str, t: &Target, s: &Scenario) -> Result<(), Problem> {
+/// A node swarm mode may draw. Clients are left to scheduled faults: a
+/// drawn duplicate or reorder window on a client's links would duplicate
+/// its requests, which no gateway without de-duplication survives.
+fn swarm_target(field: &str, t: &Target, s: &Scenario) -> Result<(), Problem> {
     target(field, t, s)?;
     if matches!(t, Target::Client(_)) {
-        return fail(field, "clients are the observers of the run and cannot be faulted");
+        return fail(
+            field,
+            "swarm mode does not draw client faults: schedule them with [[faults]] (crash, pause, isolate, partition)",
+        );
     }
     Ok(())
 }
@@ -101,7 +107,7 @@ fn fault(i: usize, f: &FaultSpec, s: &Scenario) -> Result<(), Problem> {
         FaultKind::Crash { target: t, .. }
         | FaultKind::Isolate { target: t, .. }
         | FaultKind::Pause { target: t, .. } => {
-            single(&field("target"), t, s)?;
+            target(&field("target"), t, s)?;
         }
         FaultKind::Partition { side_a, side_b, .. } => {
             sides(&at, ("side_a", side_a), ("side_b", side_b), false, s)?;
@@ -291,7 +297,7 @@ fn swarm(w: &SwarmSpec, s: &Scenario) -> Result<(), Problem> {
         return fail("faults.reorder_max_ms", "must be at least 1 (the clock resolution)");
     }
     for t in &w.targets {
-        single("faults.targets", t, s)?;
+        swarm_target("faults.targets", t, s)?;
     }
     let targets = crate::swarm::swarm_targets(w, s);
     let in_sets = targets.iter().filter(|t| !t.waits_for_checkpoint()).count();
