@@ -391,6 +391,27 @@ mod tests {
     }
 
     #[test]
+    fn clients_take_scheduled_faults_but_not_swarm_ones() {
+        let text = format!(
+            "{HEAD}[[faults]]\nat_s = 1\nkind = \"crash\"\ntarget = \"client:0\"\nrestart_after_s = 2\n\
+             [[faults]]\nat_s = 2\nkind = \"pause\"\ntarget = \"client:1\"\nduration_s = 3\n\
+             [[faults]]\nat_s = 3\nkind = \"isolate\"\ntarget = \"client:2\"\nduration_s = 3\n\
+             [[faults]]\nat_s = 4\nkind = \"partition\"\nside_a = [\"client:3\"]\nside_b = [\"gateway:0\", \"gateway:1\"]\nduration_s = 3\n"
+        );
+        let l = parse_scenario(Path::new("x.toml"), &text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(l.scenario.faults.len(), 4);
+        let (line, field, msg) = err("[[faults]]\nat_s = 1\nkind = \"crash\"\ntarget = \"client:16\"\n");
+        assert_eq!((line, field.as_str()), (Some(9), "faults[0].target"), "{msg}");
+        assert!(
+            msg.contains("client:16 does not exist") && msg.contains("16 clients"),
+            "{msg}"
+        );
+        let (_, field, msg) = err("[faults]\nmode = \"swarm\"\ntargets = [\"broker:0\", \"client:1\"]\n");
+        assert_eq!(field, "faults.targets", "{msg}");
+        assert!(msg.contains("[[faults]]"), "{msg}");
+    }
+
+    #[test]
     fn swarm_bounds_are_checked() {
         let ok = "[faults]\nmode = \"swarm\"\nkinds = [\"crash\", \"bridge\", \"slow_disk\"]\nrate_per_min = [1, 4]\n";
         let l = parse_scenario(Path::new("x.toml"), &format!("{HEAD}{ok}")).unwrap_or_else(|e| panic!("{e}"));
