@@ -249,6 +249,42 @@ fn wrong_type_and_bad_target_are_reported_with_lines() {
 }
 
 #[test]
+fn impossible_gateway_dedup_settings_and_absent_clients_are_refused() {
+    let (code, err) = bad(&format!("{HEAD}[gateway]\ndedup = true\ndedup_capacity = 0\n"));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("FILE:8") && err.contains("gateway.dedup_capacity") && err.contains("at least 1"),
+        "{err}"
+    );
+    let (code, err) = bad(&format!("{HEAD}[gateway]\ndedup = true\ndedup_ttl_s = -5\n"));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("FILE:8") && err.contains("gateway.dedup_ttl_s") && err.contains("positive"),
+        "{err}"
+    );
+    let (code, err) = bad(&format!("{HEAD}[gateway]\ndedup = true\ndedup_scope = \"global\"\n"));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("FILE:8") && err.contains("dedup_scope") && err.contains("per_instance"),
+        "{err}"
+    );
+    let (code, err) = bad(&format!("{HEAD}[gateway]\ndedup = true\ndedup_lookup_ms = 2\n"));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("FILE:8") && err.contains("gateway.dedup_lookup_ms") && err.contains("shared"),
+        "{err}"
+    );
+    let (code, err) = bad(&format!(
+        "{HEAD}[topology]\nclients = 4\n[[faults]]\nat_s = 1\nkind = \"pause\"\ntarget = \"client:4\"\nduration_s = 2\n"
+    ));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("FILE:11") && err.contains("faults[0].target") && err.contains("client:4 does not exist"),
+        "{err}"
+    );
+}
+
+#[test]
 fn missing_file_is_a_clear_error() {
     let out = streamsim(&["run", "/nonexistent/scenario.toml"]);
     assert_eq!(out.status.code(), Some(2));

@@ -123,6 +123,26 @@ pub struct RunResult {
     /// The read path's figures (all `null` for a write-path-only scenario).
     #[serde(flatten)]
     pub read: ReadResult,
+    /// The gateways' de-duplication cache, present when the scenario turns it on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_dedup: Option<GatewayDedupResult>,
+}
+
+/// What the gateways' de-duplication cache did in a run, summed over gateways.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GatewayDedupResult {
+    /// Event ids looked up (every copy that reached a gateway).
+    pub lookups: u64,
+    /// Copies answered from a remembered outcome instead of being produced again.
+    pub hits: u64,
+    /// Copies that found their id's first copy still in flight (they waited for it, or were told to retry).
+    pub in_flight: u64,
+    /// Claims dropped because their copy failed, so the retry is produced again.
+    pub released: u64,
+    /// Ids forgotten because their TTL (or a claim's lease) ran out.
+    pub expired: u64,
+    /// Ids evicted to stay within the cache's capacity.
+    pub evicted: u64,
 }
 
 /// What the read path (stream processor and sink) did in a run.

@@ -307,6 +307,18 @@ pub fn render_summary_text(r: &RunResult) -> String {
         count(r.events_dead_lettered),
         count(r.backpressure_rejections)
     );
+    if let Some(d) = &r.gateway_dedup {
+        let _ = writeln!(
+            s,
+            "  gateway dedup  lookups {}  hits {}  in flight {}  released {}  expired {}  evicted {}",
+            count(d.lookups),
+            count(d.hits),
+            count(d.in_flight),
+            count(d.released),
+            count(d.expired),
+            count(d.evicted)
+        );
+    }
     let p = &r.ack_latency_ms;
     let _ = writeln!(
         s,

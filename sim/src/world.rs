@@ -219,6 +219,12 @@ pub struct Shared {
     pub checkpoint_senders: Mutex<std::collections::BTreeSet<Addr>>,
     /// Set when the workload is over: clients stop generating.
     pub workload_over: std::sync::atomic::AtomicBool,
+    /// The gateways' shared de-duplication cache (`[gateway] dedup_scope = "shared"`), which outlives gateway crashes.
+    pub gateway_dedup: Option<Mutex<crate::gateway::dedup::DedupCache>>,
+    /// The de-duplication caches' counters, summed over gateways and their incarnations.
+    pub gateway_dedup_stats: Mutex<crate::gateway::dedup::DedupStats>,
+    /// What survives a client crash: its replayable source and checkpoint (filled when the client first starts).
+    pub client_sources: Vec<Mutex<Option<crate::client::source::ClientSource>>>,
 }
 
 impl Shared {
@@ -259,8 +265,20 @@ impl Shared {
             group: Mutex::new(Default::default()),
             sink: Mutex::new(crate::sink::db::SinkDb::new(t.partitions, t.clients)),
             input_closed: std::sync::atomic::AtomicBool::new(false),
+            gateway_dedup: None,
+            gateway_dedup_stats: Mutex::new(Default::default()),
+            client_sources: (0..t.clients).map(|_| Mutex::new(None)).collect(),
             scenario,
         }
+        .with_shared_dedup()
+    }
+
+    fn with_shared_dedup(mut self) -> Self {
+        let g = &self.scenario.gateway;
+        if g.dedup && g.dedup_scope == crate::scenario::DedupScope::Shared {
+            self.gateway_dedup = Some(Mutex::new(crate::gateway::new_dedup_cache(&self)));
+        }
+        self
     }
 
     /// A fresh incarnation number for a node that is starting.

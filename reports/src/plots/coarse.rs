@@ -190,6 +190,7 @@ mod tests {
                 wall_s: 0.0,
                 replay: String::new(),
                 read: ReadResult::default(),
+                gateway_dedup: None,
             },
             bucket_ms: 1000,
             buckets,

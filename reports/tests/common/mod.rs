@@ -163,6 +163,7 @@ pub fn synthetic_report() -> RunReport {
         wall_s: 0.84,
         replay: "streamsim run scenarios/acks1-broker-crash.toml --seed 42".into(),
         read: Default::default(),
+        gateway_dedup: None,
     };
     RunReport {
         result,
@@ -363,6 +364,7 @@ pub fn entry(scenario: &str, seed: u64, verdict: Verdict, expect: Verdict, p99: 
             wall_s: 0.1,
             replay: format!("streamsim run scenarios/{scenario}.toml --seed {seed}"),
             read: Default::default(),
+            gateway_dedup: None,
         },
         report_dir: Some(PathBuf::from(format!("out/runs/{scenario}-{seed}"))),
     }

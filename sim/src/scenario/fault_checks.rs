@@ -69,10 +69,16 @@ pub(super) fn target(field: &str, t: &Target, s: &Scenario) -> Result<(), Proble
     Ok(())
 }
 
-fn single(field: &str, t: &Target, s: &Scenario) -> Result<(), Problem> {
+/// A node swarm mode may draw. Clients are left to scheduled faults: a
+/// drawn duplicate or reorder window on a client's links would duplicate
+/// its requests, which no gateway without de-duplication survives.
+fn swarm_target(field: &str, t: &Target, s: &Scenario) -> Result<(), Problem> {
     target(field, t, s)?;
     if matches!(t, Target::Client(_)) {
-        return fail(field, "clients are the observers of the run and cannot be faulted");
+        return fail(
+            field,
+            "swarm mode does not draw client faults: schedule them with [[faults]] (crash, pause, isolate, partition)",
+        );
     }
     Ok(())
 }
@@ -101,7 +107,7 @@ fn fault(i: usize, f: &FaultSpec, s: &Scenario) -> Result<(), Problem> {
         FaultKind::Crash { target: t, .. }
         | FaultKind::Isolate { target: t, .. }
         | FaultKind::Pause { target: t, .. } => {
-            single(&field("target"), t, s)?;
+            target(&field("target"), t, s)?;
         }
         FaultKind::Partition { side_a, side_b, .. } => {
             sides(&at, ("side_a", side_a), ("side_b", side_b), false, s)?;
@@ -291,7 +297,7 @@ fn swarm(w: &SwarmSpec, s: &Scenario) -> Result<(), Problem> {
         return fail("faults.reorder_max_ms", "must be at least 1 (the clock resolution)");
     }
     for t in &w.targets {
-        single("faults.targets", t, s)?;
+        swarm_target("faults.targets", t, s)?;
     }
     let targets = crate::swarm::swarm_targets(w, s);
     let in_sets = targets.iter().filter(|t| !t.waits_for_checkpoint()).count();
@@ -382,6 +388,27 @@ mod tests {
         let (_, field, _) =
             err("[[faults]]\nat_s = 1\nkind = \"reorder\"\nprobability = 0.1\nmax_delay_ms = 0\nduration_s = 2\n");
         assert_eq!(field, "faults[0].max_delay_ms");
+    }
+
+    #[test]
+    fn clients_take_scheduled_faults_but_not_swarm_ones() {
+        let text = format!(
+            "{HEAD}[[faults]]\nat_s = 1\nkind = \"crash\"\ntarget = \"client:0\"\nrestart_after_s = 2\n\
+             [[faults]]\nat_s = 2\nkind = \"pause\"\ntarget = \"client:1\"\nduration_s = 3\n\
+             [[faults]]\nat_s = 3\nkind = \"isolate\"\ntarget = \"client:2\"\nduration_s = 3\n\
+             [[faults]]\nat_s = 4\nkind = \"partition\"\nside_a = [\"client:3\"]\nside_b = [\"gateway:0\", \"gateway:1\"]\nduration_s = 3\n"
+        );
+        let l = parse_scenario(Path::new("x.toml"), &text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(l.scenario.faults.len(), 4);
+        let (line, field, msg) = err("[[faults]]\nat_s = 1\nkind = \"crash\"\ntarget = \"client:16\"\n");
+        assert_eq!((line, field.as_str()), (Some(9), "faults[0].target"), "{msg}");
+        assert!(
+            msg.contains("client:16 does not exist") && msg.contains("16 clients"),
+            "{msg}"
+        );
+        let (_, field, msg) = err("[faults]\nmode = \"swarm\"\ntargets = [\"broker:0\", \"client:1\"]\n");
+        assert_eq!(field, "faults.targets", "{msg}");
+        assert!(msg.contains("[[faults]]"), "{msg}");
     }
 
     #[test]

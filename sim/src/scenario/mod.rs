@@ -3,6 +3,7 @@
 
 mod fault_checks;
 pub mod faults;
+pub mod gateway;
 mod locate;
 pub mod model;
 mod omb;
@@ -10,6 +11,7 @@ pub mod pipeline;
 mod validate;
 
 pub use faults::*;
+pub use gateway::*;
 pub use model::*;
 pub use pipeline::*;
 
@@ -124,6 +126,7 @@ pub fn knobs(s: &Scenario) -> Vec<(String, String)> {
         kv("idempotence", s.producer.idempotence.to_string()),
         kv("client.max_in_flight", s.client.max_in_flight.to_string()),
         kv("client.request_timeout_ms", s.client.request_timeout_ms.to_string()),
+        kv("gateway.dedup", gateway_dedup(&s.gateway)),
         kv("duration_s", s.duration_s.to_string()),
         kv(
             "faults",
@@ -178,4 +181,16 @@ pub fn knobs(s: &Scenario) -> Vec<(String, String)> {
         ]);
     }
     out
+}
+
+/// The gateway de-duplication knob as a summary shows it.
+fn gateway_dedup(g: &GatewayConfig) -> String {
+    if !g.dedup {
+        return "off".into();
+    }
+    let scope = match g.dedup_scope {
+        DedupScope::PerInstance => "per instance".to_string(),
+        DedupScope::Shared => format!("shared, {} ms lookup", g.dedup_lookup_ms()),
+    };
+    format!("on, ttl {} s, {} ids, {scope}", g.dedup_ttl_s, g.dedup_capacity)
 }

@@ -56,7 +56,7 @@ pub struct Scenario {
     pub client: ClientConfig,
     /// Gateway behaviour.
     #[serde(default)]
-    pub gateway: GatewayConfig,
+    pub gateway: super::gateway::GatewayConfig,
     /// Default link model.
     #[serde(default)]
     pub network: NetworkConfig,
@@ -404,28 +404,6 @@ impl Default for ClientConfig {
             retry_backoff_ms: 100,
             retry_backoff_max_ms: 5_000,
             max_in_flight: 1,
-        }
-    }
-}
-
-/// Gateway behaviour.
-#[derive(Serialize, Deserialize, Clone, Debug)]
-#[serde(deny_unknown_fields, default)]
-pub struct GatewayConfig {
-    /// Events a gateway holds (queued or in flight to the log) before it rejects.
-    pub queue_capacity_events: usize,
-    /// Retry-after hint sent with a backpressure rejection.
-    pub retry_after_ms: u64,
-    /// Partitions of the dead-letter topic.
-    pub dead_letter_partitions: usize,
-}
-
-impl Default for GatewayConfig {
-    fn default() -> Self {
-        GatewayConfig {
-            queue_capacity_events: 100_000,
-            retry_after_ms: 50,
-            dead_letter_partitions: 1,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Settings that cannot work are refused before a run starts, with the
 //! field that is wrong and why, rather than discovered as a strange result.
 
+use super::gateway::GatewayConfig;
 use super::model::*;
 use super::CLOCK_RESOLUTION_MS;
 use std::path::Path;
@@ -39,6 +40,7 @@ pub fn validate(s: &Scenario, base: &Path) -> Result<(), Problem> {
     log(&s.log, &s.topology)?;
     producer(&s.producer)?;
     client(&s.client, &s.gateway)?;
+    super::gateway::validate(&s.gateway)?;
     network(&s.network)?;
     resources(&s.resources)?;
     s.workload

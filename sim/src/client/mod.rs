@@ -7,17 +7,27 @@
 //! events are retried with exponential backoff and the same ids. The client
 //! records in the shared ledger what it sent, how often, and what was
 //! acknowledged; what it never hears back about stays uncertain.
+//!
+//! A client can crash and restart: it then re-reads its source from its
+//! checkpoint and re-sends with the same ids (`source.rs`). A client that
+//! stalls (a pause) runs its expired timers before it reads the replies
+//! that arrived meanwhile, as an event loop with a timers phase before its
+//! I/O phase does (Node.js, for one): requests whose timeout passed during
+//! the stall are given up and retried, and their late replies ignored.
+
+pub mod source;
 
 use crate::clock;
 use crate::gateway::partition_of;
 use crate::ids::{Addr, PartitionId};
 use crate::msg::{EventResult, Msg, PartReply, Record};
-use crate::scenario::Balancer;
+use crate::scenario::{Balancer, FaultKind, Target};
 use crate::world::Shared;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use source::ClientSource;
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 use streamsim_workloads::EventDraw;
 
 /// One partition's batch inside a request in flight.
@@ -56,7 +66,6 @@ struct Client {
     sh: Arc<Shared>,
     idx: usize,
     addr: Addr,
-    next_seq: u64,
     queues: Vec<PartitionQueue>,
     /// Records waiting in the partition queues (new or to retry): a tick with none skips the partitions.
     buffered: usize,
@@ -65,30 +74,58 @@ struct Client {
     next_req: u64,
     rr: usize,
     rng: ChaCha8Rng,
+    /// Whether the source keeps a checkpoint to tell of settled events.
+    journal: bool,
+}
+
+/// Whether the run's fault schedule crashes client `idx` (its source then keeps a checkpoint).
+fn may_crash(sh: &Shared, idx: usize) -> bool {
+    crate::swarm::faults_for(&sh.scenario, sh.seed)
+        .iter()
+        .any(|f| matches!(&f.kind, FaultKind::Crash { target: Target::Client(c), .. } if *c == idx))
+}
+
+/// The client's durable source, created when it first starts.
+fn source(sh: &Shared, idx: usize) -> MutexGuard<'_, Option<ClientSource>> {
+    sh.client_sources[idx].lock().expect("client source lock")
 }
 
 /// Entry point of a client node.
 pub async fn client_main(sh: Arc<Shared>, idx: usize) {
     let addr = sh.layout.client(idx);
     let clients = sh.layout.clients as u32;
-    let mut stream = sh.workload.client_stream(sh.seed, idx as u32, clients);
+    let incarnation = sh.next_incarnation(addr);
+    let replay = {
+        let mut src = source(&sh, idx);
+        let src = src.get_or_insert_with(|| {
+            let stream = sh.workload.client_stream(sh.seed, idx as u32, clients);
+            ClientSource::new(stream, clock::now_ms(), may_crash(&sh, idx))
+        });
+        src.replay()
+    };
+    let backoff_stream = match incarnation {
+        1 => format!("client-backoff/{idx}"),
+        n => format!("client-backoff/{idx}/{n}"),
+    };
     let mut c = Client {
-        rng: streamsim_workloads::stream_rng(sh.seed, &format!("client-backoff/{idx}")),
+        rng: streamsim_workloads::stream_rng(sh.seed, &backoff_stream),
         sh: sh.clone(),
         idx,
         addr,
-        next_seq: 0,
         queues: (0..sh.event_partitions).map(|_| PartitionQueue::default()).collect(),
         buffered: 0,
         born_us: BTreeMap::new(),
         inflight: BTreeMap::new(),
-        next_req: 0,
+        // A new incarnation numbers its requests apart, so a late reply to the old one matches none.
+        next_req: (incarnation - 1) << 40,
         rr: idx,
+        journal: source(&sh, idx).as_ref().is_some_and(ClientSource::keeps_journal),
     };
+    c.resend(replay);
     let linger = sh.scenario.client.linger_ms;
     let workload_end_ms = (sh.scenario.duration_s * 1000.0) as u64;
     let mut draws: Vec<EventDraw> = Vec::new();
-    let mut drawn_to = clock::now_ms();
+    let drawn_to = source(&sh, idx).as_ref().expect("source").drawn_to;
     // Each client's linger ticks start at a seed-drawn phase: real clients are not in lockstep,
     // and a fault at a round time must not always meet the same point of every client's cycle.
     let phase = c.rng.gen_range(0..linger.max(1));
@@ -98,9 +135,15 @@ pub async fn client_main(sh: Arc<Shared>, idx: usize) {
     let grid = move |t: u64| first_tick + t.saturating_sub(first_tick).div_ceil(step) * step;
     let mut next_tick = first_tick;
     loop {
-        let batch = sh.fabric.recv(addr, next_tick.max(clock::now_ms() + 1)).await;
+        let wake = next_tick.max(clock::now_ms() + 1);
+        let batch = sh.fabric.recv(addr, wake).await;
         let now_us = clock::now_us();
         let now_ms = now_us / 1000;
+        if now_ms > wake + 1 {
+            // Woken well past its own deadline: the client was stalled. Its timers
+            // fired meanwhile and run before the replies that queued up are read.
+            c.expire(now_ms);
+        }
         let mut answered = false;
         for env in batch {
             match env.msg {
@@ -121,12 +164,14 @@ pub async fn client_main(sh: Arc<Shared>, idx: usize) {
             // Generation stops at the workload's end exactly, whenever this
             // tick falls, so the stream is the same whatever faults did to timing.
             let upto = now_ms.min(workload_end_ms);
-            if upto > drawn_to {
+            let mut guard = source(&sh, idx);
+            let src = guard.as_mut().expect("source");
+            if upto > src.drawn_to {
                 draws.clear();
-                stream.draw(drawn_to, upto, &mut draws);
-                drawn_to = upto;
-                c.generate(&draws, now_us);
-                if drawn_to == workload_end_ms {
+                src.stream.draw(src.drawn_to, upto, &mut draws);
+                src.drawn_to = upto;
+                c.generate(&draws, now_us, src);
+                if src.drawn_to == workload_end_ms {
                     // The drain may only call the write path drained once every client drew its last
                     // events: a client whose tick falls just after the workload's end still has some.
                     sh.ledger.lock().expect("ledger lock").generation_done(idx);
@@ -134,7 +179,8 @@ pub async fn client_main(sh: Arc<Shared>, idx: usize) {
             }
             c.expire(now_ms);
             c.send(now_us);
-            next_tick = c.next_useful_tick(now_ms, &grid, &stream, drawn_to, workload_end_ms);
+            next_tick = c.next_useful_tick(now_ms, &grid, &src.stream, src.drawn_to, workload_end_ms);
+            drop(guard);
         } else if answered {
             // A freed partition slot with a full batch waiting goes out now, not at the next linger tick.
             c.send_full(now_us);
@@ -143,15 +189,15 @@ pub async fn client_main(sh: Arc<Shared>, idx: usize) {
 }
 
 impl Client {
-    fn generate(&mut self, draws: &[EventDraw], now_us: u64) {
+    fn generate(&mut self, draws: &[EventDraw], now_us: u64, src: &mut ClientSource) {
         let now_ms = now_us / 1000;
-        let first = self.next_seq;
+        let first = src.next_seq;
         let partitions = self.queues.len();
         for d in draws {
             let r = Record {
                 id: crate::msg::EventId {
                     client: self.idx as u32,
-                    seq: self.next_seq,
+                    seq: src.next_seq,
                 },
                 key: d.key,
                 size: d.size_bytes,
@@ -167,7 +213,8 @@ impl Client {
                 r.size as u64,
                 d.event_time_lag_ms,
             ]);
-            self.next_seq += 1;
+            src.next_seq += 1;
+            src.read(&r);
             self.born_us.insert(r.id.seq, now_us);
             // The producer's partitioner: the gateway routes by the same hash.
             let q = &mut self.queues[partition_of(r.key, partitions)];
@@ -179,14 +226,25 @@ impl Client {
                 self.buffered += 1;
             }
         }
-        let n = self.next_seq - first;
+        let n = src.next_seq - first;
         if n > 0 {
             self.sh
                 .ledger
                 .lock()
                 .expect("ledger lock")
-                .generated(self.idx, self.next_seq);
+                .generated(self.idx, src.next_seq);
             self.sh.metrics.lock().expect("metrics lock").bucket(now_ms).sent += n;
+        }
+    }
+
+    /// A restarted client re-sends what its source holds after the checkpoint, with the same
+    /// ids and birth times, in sequence order (so each key's events keep their order).
+    fn resend(&mut self, records: Vec<Record>) {
+        let partitions = self.queues.len();
+        for r in records {
+            self.born_us.insert(r.id.seq, r.born_us);
+            self.queues[partition_of(r.key, partitions)].pending.push_back(r);
+            self.buffered += 1;
         }
     }
 
@@ -386,6 +444,7 @@ impl Client {
             }
             let mut ledger = self.sh.ledger.lock().expect("ledger lock");
             let mut metrics = self.sh.metrics.lock().expect("metrics lock");
+            let mut settled = Vec::new();
             for (start, n, res) in reply.runs {
                 for i in start as usize..(start + n) as usize {
                     let Some(answered) = pf.answered.get_mut(i) else { break };
@@ -394,10 +453,15 @@ impl Client {
                     }
                     pf.outstanding -= 1;
                     let id = pf.records[i].id;
+                    if self.journal && res != EventResult::Failed {
+                        settled.push(id.seq);
+                    }
                     match res {
                         EventResult::Acked => {
+                            // A re-sent copy of an event acknowledged before a crash is not a new acknowledgement.
+                            let born = self.born_us.remove(&id.seq);
                             if ledger.acked(id) {
-                                if let Some(born) = self.born_us.remove(&id.seq) {
+                                if let Some(born) = born {
                                     let lat = now_us.saturating_sub(born).max(1);
                                     metrics.ack.saturating_record(lat);
                                     let b = metrics.bucket(now_ms);
@@ -416,6 +480,13 @@ impl Client {
             }
             drop(metrics);
             drop(ledger);
+            if !settled.is_empty() {
+                let mut src = source(&self.sh, self.idx);
+                let src = src.as_mut().expect("source");
+                for seq in settled {
+                    src.settled(seq);
+                }
+            }
             if pf.outstanding == 0 {
                 self.close_part(reply.req, reply.part as usize, now_ms);
             }

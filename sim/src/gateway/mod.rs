@@ -3,13 +3,19 @@
 //! retry-after), partitions by key, and produces to the log as a Kafka
 //! producer would (linger, batching, one batch in flight per partition,
 //! idempotence, retries with the same sequence). A client hears back only
-//! once the log acknowledged under the configured `acks`.
+//! once the log acknowledged under the configured `acks`. With `[gateway]
+//! dedup` on, a request's ids are first looked up in the de-duplication
+//! cache (`dedup.rs`): a retry of an id the log already took is answered
+//! from it, one whose first copy is still in flight waits for that copy.
+
+pub mod dedup;
 
 use crate::clock;
 use crate::ids::{Addr, BrokerId, PartitionId};
-use crate::msg::{EventResult, Msg, PartReply, ProduceBatch, ProduceError, ProducerStamp, Record};
-use crate::scenario::Acks;
+use crate::msg::{EventId, EventResult, Msg, PartReply, ProduceBatch, ProduceError, ProducerStamp, Record};
+use crate::scenario::{Acks, DedupScope};
 use crate::world::Shared;
+use dedup::{DedupCache, Lookup};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
@@ -80,6 +86,12 @@ struct Gateway {
     parts: Vec<PartQueue>,
     inflight: BTreeMap<u64, (Vec<PartitionId>, u64)>,
     next_req: u64,
+    /// The de-duplication cache of this instance (`per_instance` scope); the shared one is in `Shared`.
+    local_dedup: Option<DedupCache>,
+    /// Requests waiting for the shared cache's round trip: (ready at ms, client, request, batches).
+    lookups: VecDeque<(u64, Addr, u64, Vec<Vec<Record>>)>,
+    /// Copies of ids whose first copy this gateway is producing: answered with its outcome.
+    waiters: BTreeMap<EventId, Vec<Owner>>,
 }
 
 /// Entry point of a gateway node (also after a restart).
@@ -101,6 +113,9 @@ pub async fn gateway_main(sh: Arc<Shared>, idx: usize) {
         parts: (0..total).map(|_| PartQueue::default()).collect(),
         inflight: BTreeMap::new(),
         next_req: 0,
+        local_dedup: local_dedup(&sh),
+        lookups: VecDeque::new(),
+        waiters: BTreeMap::new(),
         sh: sh.clone(),
     };
     loop {
@@ -114,9 +129,28 @@ pub async fn gateway_main(sh: Arc<Shared>, idx: usize) {
                 _ => {}
             }
         }
+        g.take_looked_up(now_us);
         g.pump(now_us);
         g.flush_replies(now_us);
+        g.report_dedup_stats();
     }
+}
+
+/// An in-process cache for a gateway whose scenario asks for one per instance.
+fn local_dedup(sh: &Shared) -> Option<DedupCache> {
+    let g = &sh.scenario.gateway;
+    (g.dedup && g.dedup_scope == DedupScope::PerInstance).then(|| new_dedup_cache(sh))
+}
+
+/// A cache with the scenario's TTL and capacity. A claim lasts the producer's
+/// delivery timeout: by then its owner has settled the copy or given up on it.
+pub fn new_dedup_cache(sh: &Shared) -> DedupCache {
+    let s = &sh.scenario;
+    DedupCache::new(
+        s.gateway.dedup_ttl_ms(),
+        s.producer.delivery_timeout_ms,
+        s.gateway.dedup_capacity,
+    )
 }
 
 impl Gateway {
@@ -140,10 +174,50 @@ impl Gateway {
             self.sh.fabric.send(self.addr, src, m, now_us);
             return;
         }
+        self.queued += events;
+        let lookup_ms = cfg.dedup_lookup_ms();
+        if cfg.dedup && lookup_ms > 0 {
+            // The shared cache is a round trip away: the request is looked at once it answers.
+            self.lookups.push_back((now_us / 1000 + lookup_ms, src, req, parts));
+            return;
+        }
+        self.accept(src, req, parts, now_us / 1000);
+    }
+
+    /// Take the requests whose shared-cache lookup came back.
+    fn take_looked_up(&mut self, now_us: u64) {
         let now_ms = now_us / 1000;
+        while self.lookups.front().is_some_and(|l| l.0 <= now_ms) {
+            let (_, src, req, parts) = self.lookups.pop_front().expect("front");
+            self.accept(src, req, parts, now_ms);
+        }
+    }
+
+    /// Run `f` on the de-duplication cache, if the scenario has one.
+    fn dedup<R>(&mut self, f: impl FnOnce(&mut DedupCache) -> R) -> Option<R> {
+        if let Some(c) = self.local_dedup.as_mut() {
+            return Some(f(c));
+        }
+        let shared = self.sh.gateway_dedup.as_ref()?;
+        let mut c = shared.lock().expect("gateway dedup lock");
+        Some(f(&mut c))
+    }
+
+    /// Add this round's cache counters to the run's.
+    fn report_dedup_stats(&mut self) {
+        if let Some(s) = self.dedup(DedupCache::take_stats) {
+            if s != Default::default() {
+                self.sh.gateway_dedup_stats.lock().expect("dedup stats lock").add(&s);
+            }
+        }
+    }
+
+    /// Queue a request's events for the log, or answer those the cache knows.
+    fn accept(&mut self, src: Addr, req: u64, parts: Vec<Vec<Record>>, now_ms: u64) {
         let p_events = self.sh.event_partitions;
         let dlq = self.sh.scenario.gateway.dead_letter_partitions;
-        self.queued += events;
+        let pid = self.pid;
+        let mut answered = Vec::new();
         for (part, events) in parts.into_iter().enumerate() {
             let part = part as u32;
             self.requests.insert(
@@ -160,7 +234,43 @@ impl Gateway {
                     part,
                     idx: idx as u32,
                 };
-                self.enqueue(r, owner, now_ms, p_events, dlq);
+                match self.dedup(|c| c.check(r.id, now_ms, pid)) {
+                    None | Some(Lookup::Claimed) => self.enqueue(r, owner, now_ms, p_events, dlq),
+                    Some(Lookup::Settled(result)) => answered.push((owner, result)),
+                    Some(Lookup::InFlight { owner: o }) if o == pid => {
+                        self.waiters.entry(r.id).or_default().push(owner)
+                    }
+                    // Another gateway is producing it: the client retries after its backoff,
+                    // by when the cache most likely holds the outcome.
+                    Some(Lookup::InFlight { .. }) => answered.push((owner, EventResult::Failed)),
+                }
+            }
+        }
+        for (owner, result) in answered {
+            self.resolve(&[owner], result);
+        }
+    }
+
+    /// A produced batch settled: record its outcome in the cache (or drop its
+    /// claims if it failed) and answer the copies that waited for it.
+    fn settle_ids(&mut self, records: &[Record], result: EventResult, now_ms: u64) {
+        let pid = self.pid;
+        self.dedup(|c| {
+            for r in records {
+                match result {
+                    EventResult::Failed => c.release(r.id, pid),
+                    ok => c.settle(r.id, ok, now_ms),
+                }
+            }
+        });
+        if self.waiters.is_empty() {
+            return;
+        }
+        for r in records {
+            if let Some(ws) = self.waiters.remove(&r.id) {
+                for w in ws {
+                    self.resolve(&[w], result);
+                }
             }
         }
     }
@@ -230,6 +340,9 @@ impl Gateway {
             return now_ms + 1;
         }
         let mut t = (now_ms + 50).min(self.metadata_ms + cfg.metadata_max_age_ms);
+        if let Some(l) = self.lookups.front() {
+            t = t.min(l.0);
+        }
         for q in &self.parts {
             match &q.batch {
                 None if !q.queue.is_empty() => t = t.min(q.oldest_ms + cfg.linger_ms),
@@ -367,6 +480,7 @@ impl Gateway {
                         EventResult::Acked
                     };
                     self.resolve(&b.owners, ok);
+                    self.settle_ids(&b.records, ok, now_ms);
                 }
                 Err(e) => {
                     self.metadata_stale = true;
@@ -378,6 +492,7 @@ impl Gateway {
                     if give_up {
                         let b = self.parts[p].batch.take().expect("batch");
                         self.resolve(&b.owners, EventResult::Failed);
+                        self.settle_ids(&b.records, EventResult::Failed, now_ms);
                         if b.stamp.is_some() {
                             // The failed batch's sequences are burnt: bump the epoch so sequences restart (KIP-360).
                             self.epoch = self.epoch.wrapping_add(1);
