@@ -53,6 +53,9 @@ pub struct Broker {
     pub(super) parked: BTreeMap<BrokerId, ParkedFetch>,
     pub(super) sessions: BTreeMap<BrokerId, FetchSession>,
     pub(super) next_session: u64,
+    /// The previous run ended in a power loss; every heartbeat says so, and the
+    /// controller reads it when it sees this incarnation for the first time.
+    unclean_shutdown: bool,
     next_heartbeat_ms: u64,
     next_flush_ms: u64,
     next_checkpoint_ms: u64,
@@ -80,8 +83,10 @@ impl Broker {
         let now = clock::now_ms();
         let hw_mode = sh.scenario.log.truncation == Truncation::HighWatermark;
         let mut parts = BTreeMap::new();
+        let unclean_shutdown;
         {
             let mut disk = sh.disks[id].lock().expect("disk lock");
+            unclean_shutdown = std::mem::take(&mut disk.unclean_shutdown);
             for (p, replicas) in sh.assignment.iter().enumerate() {
                 if !replicas.contains(&id) {
                     continue;
@@ -118,6 +123,7 @@ impl Broker {
             parked: BTreeMap::new(),
             sessions: BTreeMap::new(),
             next_session: incarnation << 32,
+            unclean_shutdown,
             next_heartbeat_ms: now,
             next_flush_ms: now,
             next_checkpoint_ms: now,
@@ -309,6 +315,7 @@ impl Broker {
                 Msg::Heartbeat {
                     broker: self.id,
                     incarnation: self.incarnation,
+                    unclean_shutdown: self.unclean_shutdown,
                 },
                 now_us,
             );
