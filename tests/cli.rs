@@ -162,6 +162,37 @@ fn min_isr_above_replication_factor_is_refused_before_the_run() {
 }
 
 #[test]
+fn eligible_leader_replicas_under_high_watermark_truncation_are_refused() {
+    let (code, err) = bad(&format!(
+        "{HEAD}[log]\ntruncation = \"high_watermark\"\neligible_leader_replicas = true\n"
+    ));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("FILE:8")
+            && err.contains("log.eligible_leader_replicas")
+            && err.contains("leader-epoch truncation"),
+        "{err}"
+    );
+    // Each on its own, and ELR with unclean election as the last resort, are accepted.
+    for log in [
+        "truncation = \"high_watermark\"",
+        "eligible_leader_replicas = true\nunclean_leader_election = true",
+    ] {
+        let dir = std::env::temp_dir().join(format!("streamsim-cli-ok-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join(format!("ok-{}.toml", log.len()));
+        std::fs::write(&f, format!("{HEAD}[log]\n{log}\n")).unwrap();
+        let out = streamsim(&["check", f.to_str().unwrap()]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{log}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
 fn budget_below_clock_resolution_is_refused() {
     let (code, err) = bad(&format!("{HEAD}[budgets]\nack_p99_ms = 0.5\n"));
     assert_eq!(code, 2, "{err}");

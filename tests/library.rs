@@ -178,3 +178,94 @@ fn every_truncation_is_on_the_timeline_with_the_acknowledged_events_it_removed()
         truncations.len()
     );
 }
+
+fn run_once(name: &str, seed: u64) -> streamsim_sim::run::RunOutcome {
+    use streamsim_sim::run::{run_scenario, RunOptions};
+    let loaded = streamsim_sim::scenario::load_scenario(&common::scenario(name)).unwrap();
+    let opts = RunOptions {
+        seed,
+        wall_limit: std::time::Duration::from_secs(300),
+    };
+    run_scenario(&loaded, &opts).unwrap()
+}
+
+fn field<'a>(e: &'a streamsim_sim::world::TimelineEntry, name: &str) -> &'a serde_json::Value {
+    e.fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| panic!("{:?} entry without {name}: {}", e.kind, e.text))
+}
+
+/// Broker 0's partitions in the KIP-966 schedule (its power loss hits their leader).
+const LED_BY_BROKER_0: [u64; 4] = [0, 3, 6, 9];
+
+/// KIP-966's "last replica standing": the acknowledged records lost are the ones broker 2
+/// held and cut when broker 0, re-elected as the last ISR member, led with a shorter log.
+#[test]
+fn without_eligible_leader_replicas_the_last_replica_standing_loses_acknowledged_records() {
+    use streamsim_sim::world::TimelineKind;
+    let out = run_once("neg-kip966-no-elr", 1);
+    let lost = out.report.result.events_lost;
+    assert!(lost > 0, "the negative control must lose acknowledged events");
+    let reelected: Vec<u64> = out
+        .timeline
+        .iter()
+        .filter(|e| e.kind == TimelineKind::Election && field(e, "leader") == 0 && field(e, "previous").is_null())
+        .map(|e| field(e, "partition").as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        reelected,
+        [0, 3, 6, 9, 12],
+        "broker 0 is re-elected as the last ISR member"
+    );
+    let cut_by_broker_2: u64 = out
+        .timeline
+        .iter()
+        .filter(|e| e.kind == TimelineKind::Truncation && field(e, "broker") == 2)
+        .filter(|e| LED_BY_BROKER_0.contains(&field(e, "partition").as_u64().unwrap()))
+        .map(|e| field(e, "acknowledged_removed").as_u64().unwrap())
+        .sum();
+    assert!(
+        cut_by_broker_2 >= lost && cut_by_broker_2 < lost + lost / 10,
+        "broker 2 cut {cut_by_broker_2} acknowledged records from broker 0's partitions; {lost} events were lost"
+    );
+}
+
+/// The same schedule with eligible leader replicas: broker 2 stays electable, broker 0's
+/// unclean shutdown takes it out of the ELR, and broker 2 leads with every acknowledged record.
+#[test]
+fn eligible_leader_replicas_elect_the_replica_that_kept_the_acknowledged_records() {
+    use streamsim_sim::world::TimelineKind;
+    let out = run_once("kip966-elr", 1);
+    let r = &out.report.result;
+    assert_eq!(r.verdict, streamsim_reports::Verdict::Pass, "{:?}", r.violations);
+    let unclean: Vec<_> = out
+        .timeline
+        .iter()
+        .filter(|e| e.kind == TimelineKind::UncleanShutdown)
+        .collect();
+    assert_eq!(unclean.len(), 1);
+    assert_eq!(field(unclean[0], "broker"), 0);
+    assert_eq!(field(unclean[0], "partitions"), &serde_json::json!([0, 3, 6, 9, 12]));
+    let from_elr: Vec<(u64, u64)> = out
+        .timeline
+        .iter()
+        .filter(|e| e.kind == TimelineKind::Election && field(e, "elected_from") == "elr")
+        .filter(|e| e.at_ms > unclean[0].at_ms)
+        .map(|e| {
+            (
+                field(e, "partition").as_u64().unwrap(),
+                field(e, "leader").as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(from_elr, [(0, 2), (3, 2), (6, 2), (9, 2), (12, 2)]);
+    // Nobody cut an acknowledged record of broker 0's partitions but broker 0's own power loss.
+    for e in out.timeline.iter().filter(|e| e.kind == TimelineKind::Truncation) {
+        let p = field(e, "partition").as_u64().unwrap();
+        if LED_BY_BROKER_0.contains(&p) && field(e, "broker") != 0 {
+            assert_eq!(field(e, "acknowledged_removed"), 0, "{}", e.text);
+        }
+    }
+}

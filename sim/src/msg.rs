@@ -181,6 +181,10 @@ pub struct PartitionState {
     pub partition_epoch: u32,
     /// In-sync replicas.
     pub isr: Vec<BrokerId>,
+    /// Eligible leader replicas (KIP-966): out of the ISR but holding every
+    /// record up to the high watermark, so electable when the ISR is empty.
+    /// Always empty unless `log.eligible_leader_replicas` is on.
+    pub elr: Vec<BrokerId>,
     /// Assigned replicas, preferred leader first.
     pub replicas: Vec<BrokerId>,
 }
@@ -247,6 +251,10 @@ pub enum Msg {
         broker: BrokerId,
         /// Changes at every restart, so the controller sees a restart it missed.
         incarnation: u64,
+        /// The run before this incarnation ended without a clean shutdown (a power
+        /// loss): KIP-966's broker registration carries this, and the controller
+        /// reads it when the incarnation is new.
+        unclean_shutdown: bool,
     },
     /// Leader to controller: change the ISR.
     AlterPartition {

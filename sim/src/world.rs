@@ -61,6 +61,11 @@ pub enum TimelineKind {
     Violation,
     /// A fault drawn by swarm mode for this seed (listed at time zero).
     Swarm,
+    /// The controller changed a partition's eligible leader replicas (KIP-966).
+    Elr,
+    /// A broker registered after an unclean shutdown and the controller took it
+    /// out of the ISR and ELR of its partitions (KIP-966).
+    UncleanShutdown,
 }
 
 /// One timeline entry.

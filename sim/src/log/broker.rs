@@ -56,6 +56,9 @@ pub struct Broker {
     /// The newest fetch request id served per follower: an older or repeated one is a
     /// duplicated or delayed copy, refused as KIP-227 refuses a stale session epoch.
     pub(super) fetch_seen: BTreeMap<BrokerId, u64>,
+    /// The previous run ended in a power loss; every heartbeat says so, and the
+    /// controller reads it when it sees this incarnation for the first time.
+    unclean_shutdown: bool,
     next_heartbeat_ms: u64,
     next_flush_ms: u64,
     next_checkpoint_ms: u64,
@@ -83,8 +86,10 @@ impl Broker {
         let now = clock::now_ms();
         let hw_mode = sh.scenario.log.truncation == Truncation::HighWatermark;
         let mut parts = BTreeMap::new();
+        let unclean_shutdown;
         {
             let mut disk = sh.disks[id].lock().expect("disk lock");
+            unclean_shutdown = std::mem::take(&mut disk.unclean_shutdown);
             for (p, replicas) in sh.assignment.iter().enumerate() {
                 if !replicas.contains(&id) {
                     continue;
@@ -122,6 +127,7 @@ impl Broker {
             sessions: BTreeMap::new(),
             next_session: incarnation << 32,
             fetch_seen: BTreeMap::new(),
+            unclean_shutdown,
             next_heartbeat_ms: now,
             next_flush_ms: now,
             next_checkpoint_ms: now,
@@ -313,6 +319,7 @@ impl Broker {
                 Msg::Heartbeat {
                     broker: self.id,
                     incarnation: self.incarnation,
+                    unclean_shutdown: self.unclean_shutdown,
                 },
                 now_us,
             );

@@ -1,9 +1,13 @@
 //! The controller (KRaft's active controller): tracks broker liveness by
 //! heartbeats, fences brokers silent past the session timeout, elects
-//! leaders from the ISR (or from any live replica when unclean election is
-//! on), and commits ISR changes the leaders propose. Its state is its
-//! metadata log, which survives a controller crash.
+//! leaders from the ISR (then, with KIP-966's eligible leader replicas, from
+//! the ELR, or from any live replica when unclean election is on), takes a
+//! broker back from an unclean shutdown out of the ISR and ELR, and commits
+//! ISR changes the leaders propose. Each decision is a
+//! `partition_change::apply`. Its state is its metadata log, which survives
+//! a controller crash.
 
+use super::partition_change::{self, without, Change, Outcome, Rules, Source};
 use crate::clock;
 use crate::ids::BrokerId;
 use crate::msg::{Msg, PartitionState};
@@ -47,7 +51,11 @@ pub async fn controller_main(sh: Arc<Shared>) {
         let batch = sh.fabric.recv(addr, next_tick.max(clock::now_ms() + 1)).await;
         for env in batch {
             match env.msg {
-                Msg::Heartbeat { broker, incarnation } => c.on_heartbeat(broker, incarnation),
+                Msg::Heartbeat {
+                    broker,
+                    incarnation,
+                    unclean_shutdown,
+                } => c.on_heartbeat(broker, incarnation, unclean_shutdown),
                 Msg::AlterPartition {
                     broker,
                     partition,
@@ -120,6 +128,7 @@ impl Controller {
                 leader_epoch: 1,
                 partition_epoch: 1,
                 isr: replicas.clone(),
+                elr: Vec::new(),
                 replicas: replicas.clone(),
             })
             .collect();
@@ -173,7 +182,16 @@ impl Controller {
         }
     }
 
-    fn on_heartbeat(&mut self, b: BrokerId, incarnation: u64) {
+    fn rules(&self) -> Rules {
+        let l = &self.sh.scenario.log;
+        Rules {
+            unclean: l.unclean_leader_election,
+            elr: l.eligible_leader_replicas,
+            min_isr: l.min_insync_replicas,
+        }
+    }
+
+    fn on_heartbeat(&mut self, b: BrokerId, incarnation: u64, unclean_shutdown: bool) {
         self.last_heartbeat_ms[b] = clock::now_ms();
         let (alive, known) = {
             let st = self.store();
@@ -186,11 +204,15 @@ impl Controller {
             self.resend(b);
             return;
         }
-        if alive && known != 0 {
+        let restarted = known != 0 && known != incarnation;
+        if alive && restarted {
             // A restart the session timeout did not notice: its in-memory state is gone.
             self.fence(b);
         }
-        self.unfence(b, incarnation);
+        if restarted && unclean_shutdown && self.rules().elr {
+            self.remove_unclean(b);
+        }
+        self.unfence(b, incarnation, restarted && unclean_shutdown);
     }
 
     fn check_sessions(&mut self, now: u64) {
@@ -204,74 +226,26 @@ impl Controller {
     }
 
     fn fence(&mut self, b: BrokerId) {
-        let unclean = self.sh.scenario.log.unclean_leader_election;
+        let rules = self.rules();
         let mut changed = BTreeSet::new();
         let mut notes = Vec::new();
         {
             let mut st = self.store();
             st.alive[b] = false;
             let alive = st.alive.clone();
-            for s in st.parts.iter_mut() {
-                if !s.replicas.contains(&b) {
-                    continue;
-                }
-                let mut touched = false;
-                // KRaft keeps the last ISR member so a clean election stays possible when it returns.
-                if s.isr.contains(&b) && s.isr.len() > 1 {
-                    s.isr.retain(|&x| x != b);
-                    touched = true;
-                }
-                if s.leader == Some(b) {
-                    let clean = s
-                        .replicas
-                        .iter()
-                        .copied()
-                        .find(|r| *r != b && alive[*r] && s.isr.contains(r));
-                    let new_leader = clean.or_else(|| {
-                        if unclean {
-                            s.replicas.iter().copied().find(|r| *r != b && alive[*r])
-                        } else {
-                            None
-                        }
-                    });
-                    if let Some(l) = new_leader {
-                        if clean.is_none() {
-                            s.isr = vec![l];
-                            notes.push((
-                                format!(
-                                    "UNCLEAN election: broker-{l} leads partition {} without being in sync",
-                                    s.partition
-                                ),
-                                vec![
-                                    ("partition".into(), serde_json::json!(s.partition)),
-                                    ("leader".into(), serde_json::json!(l)),
-                                    ("unclean".into(), serde_json::json!(true)),
-                                ],
-                            ));
-                        }
-                    }
-                    s.leader = new_leader;
-                    s.leader_epoch += 1;
-                    touched = true;
-                    notes.push((
-                        format!(
-                            "partition {} leader broker-{b} -> {} at epoch {}",
-                            s.partition,
-                            new_leader.map_or_else(|| "none".to_string(), |l| format!("broker-{l}")),
-                            s.leader_epoch
-                        ),
-                        vec![
-                            ("partition".into(), serde_json::json!(s.partition)),
-                            ("previous".into(), serde_json::json!(b)),
-                            ("leader".into(), serde_json::json!(new_leader)),
-                            ("leader_epoch".into(), serde_json::json!(s.leader_epoch)),
-                        ],
-                    ));
-                }
-                if touched {
+            let acceptable = |r: BrokerId| alive[r];
+            for s in st.parts.iter_mut().filter(|s| s.replicas.contains(&b)) {
+                let change = Change {
+                    target_isr: without(&s.isr, b),
+                    acceptable: &acceptable,
+                    unclean_shutdown: None,
+                };
+                let out = partition_change::apply(s, change, rules);
+                if out.changed(s) {
                     s.partition_epoch += 1;
                     changed.insert(s.partition);
                 }
+                notes.extend(change_notes(s, &out, b, "fenced"));
             }
         }
         self.sh.timeline(
@@ -279,46 +253,104 @@ impl Controller {
             &format!("controller fences broker-{b}"),
             &[b as u64],
         );
-        for (text, fields) in notes {
-            self.sh
-                .timeline_with(TimelineKind::Election, &text, &[b as u64], fields);
-        }
+        self.note(notes);
         self.publish(&changed);
     }
 
-    fn unfence(&mut self, b: BrokerId, incarnation: u64) {
-        let unclean = self.sh.scenario.log.unclean_leader_election;
+    /// KIP-966: a broker back from an unclean shutdown may miss acknowledged records, so it
+    /// leaves the ISR and ELR of every partition, and a partition it led elects again.
+    fn remove_unclean(&mut self, b: BrokerId) {
+        let rules = self.rules();
         let mut changed = BTreeSet::new();
+        let mut notes = Vec::new();
+        let mut removed_from = Vec::new();
+        {
+            let mut st = self.store();
+            let alive = st.alive.clone();
+            let acceptable = |r: BrokerId| r != b && alive[r];
+            for s in st.parts.iter_mut().filter(|s| s.isr.contains(&b) || s.elr.contains(&b)) {
+                let change = Change {
+                    target_isr: without(&s.isr, b),
+                    acceptable: &acceptable,
+                    unclean_shutdown: Some(b),
+                };
+                let out = partition_change::apply(s, change, rules);
+                if out.changed(s) {
+                    s.partition_epoch += 1;
+                    changed.insert(s.partition);
+                    removed_from.push(s.partition);
+                }
+                notes.extend(change_notes(s, &out, b, "unclean shutdown"));
+            }
+        }
+        self.sh.timeline_with(
+            TimelineKind::UncleanShutdown,
+            &format!(
+                "broker-{b} registers after an unclean shutdown: the controller takes it out of the ISR and ELR of partitions {removed_from:?}"
+            ),
+            &[b as u64, removed_from.len() as u64],
+            vec![
+                ("broker".into(), serde_json::json!(b)),
+                ("partitions".into(), serde_json::json!(removed_from)),
+            ],
+        );
+        self.note(notes);
+        self.publish(&changed);
+    }
+
+    fn unfence(&mut self, b: BrokerId, incarnation: u64, after_unclean_shutdown: bool) {
+        let rules = self.rules();
+        let mut changed = BTreeSet::new();
+        let mut notes = Vec::new();
         {
             let mut st = self.store();
             st.alive[b] = true;
             st.incarnation[b] = incarnation;
-            for s in st.parts.iter_mut() {
-                if !s.replicas.contains(&b) {
+            let alive = st.alive.clone();
+            let acceptable = |r: BrokerId| alive[r];
+            for s in st.parts.iter_mut().filter(|s| s.replicas.contains(&b)) {
+                changed.insert(s.partition);
+                if s.leader.is_some() {
                     continue;
                 }
-                changed.insert(s.partition);
-                if s.leader.is_none() && (s.isr.contains(&b) || unclean) {
-                    if !s.isr.contains(&b) {
-                        s.isr = vec![b];
-                    }
-                    s.leader = Some(b);
-                    s.leader_epoch += 1;
+                let change = Change {
+                    target_isr: s.isr.clone(),
+                    acceptable: &acceptable,
+                    unclean_shutdown: None,
+                };
+                let out = partition_change::apply(s, change, rules);
+                if out.changed(s) {
                     s.partition_epoch += 1;
                 }
+                notes.extend(change_notes(s, &out, b, "registered"));
             }
         }
+        let how = if after_unclean_shutdown {
+            " after an unclean shutdown"
+        } else {
+            ""
+        };
         self.sh.timeline(
             TimelineKind::Registered,
-            &format!("broker-{b} registers (incarnation {incarnation})"),
+            &format!("broker-{b} registers (incarnation {incarnation}){how}"),
             &[b as u64, incarnation],
         );
+        self.note(notes);
         self.publish(&changed);
     }
 
+    /// Put elections and ELR changes on the timeline.
+    fn note(&self, notes: Vec<Note>) {
+        for n in notes {
+            self.sh.timeline_with(n.kind, &n.text, &n.words, n.fields);
+        }
+    }
+
     fn on_alter(&mut self, b: BrokerId, p: usize, leader_epoch: u32, partition_epoch: u32, isr: Vec<BrokerId>) {
+        let rules = self.rules();
         let mut changed = BTreeSet::new();
         let mut expanded = None;
+        let mut notes = Vec::new();
         {
             let mut st = self.store();
             let alive = st.alive.clone();
@@ -335,8 +367,16 @@ impl Controller {
                 if isr.len() > s.isr.len() {
                     expanded = Some((s.isr.clone(), isr.clone()));
                 }
-                s.isr = isr;
+                let acceptable = |r: BrokerId| alive[r];
+                let change = Change {
+                    target_isr: isr,
+                    acceptable: &acceptable,
+                    unclean_shutdown: None,
+                };
+                // The proposing leader is live and in its ISR, so it stays leader.
+                let out = partition_change::apply(s, change, rules);
                 s.partition_epoch += 1;
+                notes = change_notes(s, &out, b, "ISR change");
             }
         }
         if let Some((old, new)) = expanded {
@@ -352,7 +392,79 @@ impl Controller {
                 ],
             );
         }
+        self.note(notes);
         // Valid or not, the leader learns the committed state.
         self.publish(&changed);
     }
+}
+
+/// A timeline entry the controller writes once it released its store.
+struct Note {
+    kind: TimelineKind,
+    text: String,
+    words: Vec<u64>,
+    fields: Vec<(String, serde_json::Value)>,
+}
+
+/// The elections and ELR changes of one partition's change; `cause` is the broker whose
+/// fencing, registration or request caused it, and the words it puts in the trace hash.
+fn change_notes(s: &PartitionState, out: &Outcome, cause: BrokerId, why: &str) -> Vec<Note> {
+    use serde_json::json;
+    let p = s.partition;
+    let mut notes = Vec::new();
+    let name = |b: Option<BrokerId>| b.map_or_else(|| "none".to_string(), |l| format!("broker-{l}"));
+    if let Some(source) = out.election {
+        if let (Some(Source::Unclean), Some(l)) = (source, s.leader) {
+            notes.push(Note {
+                kind: TimelineKind::Election,
+                text: format!("UNCLEAN election: broker-{l} leads partition {p} without being in sync"),
+                words: vec![cause as u64],
+                fields: vec![
+                    ("partition".into(), json!(p)),
+                    ("leader".into(), json!(l)),
+                    ("unclean".into(), json!(true)),
+                ],
+            });
+        }
+        let from = match source {
+            Some(Source::Elr) => " from the eligible leader replicas",
+            _ => "",
+        };
+        notes.push(Note {
+            kind: TimelineKind::Election,
+            text: format!(
+                "partition {p} leader {} -> {} at epoch {}{from} ({why})",
+                name(out.previous_leader),
+                name(s.leader),
+                s.leader_epoch
+            ),
+            words: vec![cause as u64],
+            fields: vec![
+                ("partition".into(), json!(p)),
+                ("previous".into(), json!(out.previous_leader)),
+                ("leader".into(), json!(s.leader)),
+                ("leader_epoch".into(), json!(s.leader_epoch)),
+                ("elected_from".into(), json!(source.map(Source::as_str))),
+            ],
+        });
+    }
+    if out.elr_changed(s) {
+        notes.push(Note {
+            kind: TimelineKind::Elr,
+            text: format!(
+                "controller sets the eligible leader replicas of partition {p} {:?} -> {:?} (ISR {:?}; {why}, broker-{cause})",
+                out.elr_before, s.elr, s.isr
+            ),
+            words: vec![p as u64, s.elr.len() as u64, s.isr.len() as u64],
+            fields: vec![
+                ("partition".into(), json!(p)),
+                ("broker".into(), json!(cause)),
+                ("isr".into(), json!(s.isr)),
+                ("elr_before".into(), json!(out.elr_before)),
+                ("elr".into(), json!(s.elr)),
+                ("reason".into(), json!(why)),
+            ],
+        });
+    }
+    notes
 }

@@ -282,16 +282,16 @@ impl Broker {
         }
     }
 
-    /// Move the high watermark to the smallest end offset in the maximal ISR.
+    /// Move the high watermark as far as [`super::replica::Replica::hw_candidate`] allows.
     pub(super) fn advance_hw(&mut self, p: PartitionId, now_us: u64) {
+        let cfg = &self.sh.scenario.log;
+        let strict = cfg.eligible_leader_replicas.then_some(cfg.min_insync_replicas);
+        let own_leo = self.sh.leo(self.id, p);
         let Some(r) = self.parts.get_mut(&p) else { return };
-        let Role::Leader(ls) = &r.role else { return };
-        let mut hw = self.sh.leo(self.id, p);
-        for b in r.maximal_isr() {
-            if b != self.id {
-                hw = hw.min(ls.followers.get(&b).map_or(0, |v| v.leo));
-            }
+        if !matches!(r.role, Role::Leader(_)) {
+            return;
         }
+        let hw = r.hw_candidate(self.id, own_leo, strict);
         let epoch = r.leader_epoch;
         let raised = hw > r.hw;
         if raised {

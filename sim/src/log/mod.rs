@@ -9,6 +9,7 @@ pub mod controller;
 mod follower;
 pub mod idempotence;
 mod leader;
+pub mod partition_change;
 pub mod partition_log;
 mod replica;
 pub mod truncation;
@@ -23,6 +24,11 @@ use std::collections::BTreeMap;
 pub struct BrokerDisk {
     /// Logs by partition.
     pub logs: BTreeMap<PartitionId, PartitionLog>,
+    /// The broker's last run ended in a power loss. Kafka detects this by the
+    /// clean-shutdown file a controlled shutdown leaves and a start deletes;
+    /// every stop in the simulation is a power loss, so a crash sets this and
+    /// the next start reads and clears it.
+    pub unclean_shutdown: bool,
 }
 
 /// Kafka's rack-unaware replica placement: partition p on brokers p, p+1, ... modulo the cluster.

@@ -81,6 +81,23 @@ impl Replica {
         }
     }
 
+    /// Where this leader's high watermark may move, given its own end offset
+    /// `own_leo` (it is broker `me`): the smallest end offset over the maximal
+    /// ISR. Under KIP-966's strict min ISR (`strict_min_isr`, with eligible
+    /// leader replicas on) it does not move while the committed ISR is below
+    /// it, so the replicas that left the ISR still hold everything below it.
+    pub fn hw_candidate(&self, me: BrokerId, own_leo: u64, strict_min_isr: Option<usize>) -> u64 {
+        let Some(ls) = self.leader() else { return self.hw };
+        if strict_min_isr.is_some_and(|min| self.isr.len() < min) {
+            return self.hw;
+        }
+        self.maximal_isr()
+            .iter()
+            .filter(|&&b| b != me)
+            .map(|b| ls.followers.get(b).map_or(0, |v| v.leo))
+            .fold(own_leo, u64::min)
+    }
+
     /// The ISR used for the high watermark: the committed ISR plus any
     /// pending additions (Kafka's "maximal ISR"), so that a shrink only
     /// takes effect once the controller has committed it.
@@ -94,5 +111,62 @@ impl Replica {
             }
         }
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Broker 0 leading with `isr`, its follower 1 at offset 10, 2 at offset 4, a high watermark of 4.
+    fn leading(isr: &[BrokerId]) -> Replica {
+        let followers = [(1, 10), (2, 4)]
+            .into_iter()
+            .map(|(b, leo)| {
+                (
+                    b,
+                    FollowerView {
+                        leo,
+                        ..Default::default()
+                    },
+                )
+            })
+            .collect();
+        Replica {
+            role: Role::Leader(LeaderState {
+                followers,
+                ..Default::default()
+            }),
+            leader_epoch: 3,
+            partition_epoch: 7,
+            isr: isr.to_vec(),
+            hw: 4,
+        }
+    }
+
+    #[test]
+    fn the_high_watermark_follows_the_slowest_isr_member() {
+        assert_eq!(leading(&[0, 1, 2]).hw_candidate(0, 20, Some(2)), 4);
+        assert_eq!(leading(&[0, 1]).hw_candidate(0, 20, Some(2)), 10);
+        // A pending expansion counts before the controller commits it (the maximal ISR).
+        let mut r = leading(&[0, 1]);
+        if let Role::Leader(ls) = &mut r.role {
+            ls.pending_isr = Some(vec![0, 1, 2]);
+        }
+        assert_eq!(r.hw_candidate(0, 20, None), 4);
+    }
+
+    #[test]
+    fn below_min_isr_the_high_watermark_stays_under_elr_and_runs_ahead_without() {
+        // The ISR shrank to the leader alone: without KIP-966 the high watermark jumps to its end...
+        assert_eq!(leading(&[0]).hw_candidate(0, 20, None), 20);
+        // ...with it, it stays where the replicas that left (now eligible leaders) still have it.
+        assert_eq!(leading(&[0]).hw_candidate(0, 20, Some(2)), 4);
+        // min ISR 1 is met by the leader alone.
+        assert_eq!(leading(&[0]).hw_candidate(0, 20, Some(1)), 20);
+        // A follower does not compute one.
+        let mut r = leading(&[0]);
+        r.role = Role::Idle;
+        assert_eq!(r.hw_candidate(0, 20, None), 4);
     }
 }

@@ -57,6 +57,7 @@ pub fn truncate_on_timeline(
 /// A power loss on broker `b`: every log loses its unflushed tail, each loss on the timeline.
 pub fn power_loss(sh: &Shared, b: BrokerId) {
     let mut disk = sh.disks[b].lock().expect("disk lock");
+    disk.unclean_shutdown = true;
     for (&p, log) in disk.logs.iter_mut() {
         let flushed = log.flushed();
         truncate_on_timeline(sh, b, p, log, flushed, "power loss: the unflushed tail is gone");

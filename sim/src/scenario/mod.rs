@@ -119,6 +119,7 @@ pub fn knobs(s: &Scenario) -> Vec<(String, String)> {
         kv("acks", serde_json::to_string(&l.acks).unwrap_or_default()),
         kv("min_insync_replicas", l.min_insync_replicas.to_string()),
         kv("unclean_leader_election", l.unclean_leader_election.to_string()),
+        kv("eligible_leader_replicas", l.eligible_leader_replicas.to_string()),
         kv("truncation", format!("{:?}", l.truncation)),
         kv("flush", format!("{:?}", l.flush)),
         kv("replica_lag_time_max_ms", l.replica_lag_time_max_ms.to_string()),

@@ -294,6 +294,11 @@ pub struct LogConfig {
     pub min_insync_replicas: usize,
     /// `unclean.leader.election.enable`.
     pub unclean_leader_election: bool,
+    /// KIP-966's eligible leader replicas (`eligible.leader.replicas.enable` in the
+    /// KIP; `eligible.leader.replicas.version=1` in Kafka 4.x): the high watermark
+    /// advances only with the ISR at min ISR, replicas leaving a smaller ISR stay
+    /// electable, and a broker back from an unclean shutdown leaves ISR and ELR.
+    pub eligible_leader_replicas: bool,
     /// Follower truncation rule on leader change.
     pub truncation: Truncation,
     /// `replica.lag.time.max.ms`.
@@ -326,6 +331,8 @@ impl Default for LogConfig {
             acks: Acks::All,
             min_insync_replicas: 2,
             unclean_leader_election: false,
+            // Off, as in Kafka 3.x and 4.0 (and clusters upgraded to 4.1 without turning it on).
+            eligible_leader_replicas: false,
             truncation: Truncation::LeaderEpoch,
             replica_lag_time_max_ms: 30_000,
             replica_fetch_wait_max_ms: 500,

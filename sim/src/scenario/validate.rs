@@ -127,6 +127,14 @@ fn log(l: &LogConfig, t: &Topology) -> Result<(), Problem> {
             ),
         );
     }
+    if l.eligible_leader_replicas && l.truncation == Truncation::HighWatermark {
+        return fail(
+            "log.eligible_leader_replicas",
+            "eligible leader replicas (KIP-966) need leader-epoch truncation (KIP-101): under truncation = \"high_watermark\" \
+             a replica cuts its log to its own, possibly stale, high watermark whenever it becomes a follower, so an ELR member \
+             no longer holds every record up to the partition's high watermark and electing it would lose them",
+        );
+    }
     if let FlushPolicy::Interval { interval_ms: 0 } = l.flush {
         return fail(
             "log.flush.interval_ms",
