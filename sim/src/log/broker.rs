@@ -84,7 +84,6 @@ impl Broker {
         let addr = sh.layout.broker(id);
         let incarnation = sh.next_incarnation(addr);
         let now = clock::now_ms();
-        let hw_mode = sh.scenario.log.truncation == Truncation::HighWatermark;
         let mut parts = BTreeMap::new();
         let unclean_shutdown;
         {
@@ -95,18 +94,9 @@ impl Broker {
                     continue;
                 }
                 let log = disk.logs.entry(p).or_default();
+                // Pre-KIP-101 brokers cut to this checkpoint only when they become a follower
+                // (apply_state), not here: a replica about to lead keeps its whole log.
                 let hw = log.hw_checkpoint.min(log.leo());
-                if hw_mode {
-                    // Pre-KIP-101 recovery: anything above the checkpointed high watermark is suspect.
-                    super::truncation::truncate_on_timeline(
-                        &sh,
-                        id,
-                        p,
-                        log,
-                        hw,
-                        "restart: pre-KIP-101 recovery to the high-watermark checkpoint",
-                    );
-                }
                 parts.insert(p, Replica::idle(hw));
             }
         }
@@ -287,6 +277,8 @@ impl Broker {
                         backoff_until_ms: 0,
                     };
                     if hw_mode {
+                        // Kafka 0.10's makeFollower: truncate to the high watermark, the checkpointed one
+                        // after a restart, which may be well behind what this replica had replicated.
                         let hw = r.hw;
                         let mut disk = self.sh.disks[id].lock().expect("disk lock");
                         let log = disk.logs.get_mut(&s.partition).expect("hosted partition");

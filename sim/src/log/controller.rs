@@ -11,6 +11,7 @@ use super::partition_change::{self, without, Change, Outcome, Rules, Source};
 use crate::clock;
 use crate::ids::BrokerId;
 use crate::msg::{Msg, PartitionState};
+use crate::scenario::Truncation;
 use crate::world::{Shared, TimelineKind};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -205,8 +206,12 @@ impl Controller {
             return;
         }
         let restarted = known != 0 && known != incarnation;
-        if alive && restarted {
-            // A restart the session timeout did not notice: its in-memory state is gone.
+        // A restart the session timeout did not notice: its in-memory state is gone, so KRaft
+        // fences it. The pre-KIP-101 switch models ZooKeeper-era Kafka, whose controller learnt
+        // of a broker failure only when its session expired: a broker back within it keeps its
+        // place in the ISR and its leaderships.
+        let zk_era = self.sh.scenario.log.truncation == Truncation::HighWatermark;
+        if alive && restarted && !zk_era {
             self.fence(b);
         }
         if restarted && unclean_shutdown && self.rules().elr {
