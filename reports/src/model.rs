@@ -145,6 +145,18 @@ pub struct GatewayDedupResult {
     pub evicted: u64,
 }
 
+impl GatewayDedupResult {
+    /// Add another cache's counters.
+    pub fn add(&mut self, o: &GatewayDedupResult) {
+        self.lookups += o.lookups;
+        self.hits += o.hits;
+        self.in_flight += o.in_flight;
+        self.released += o.released;
+        self.expired += o.expired;
+        self.evicted += o.evicted;
+    }
+}
+
 /// What the read path (stream processor and sink) did in a run.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 pub struct ReadResult {

@@ -422,17 +422,10 @@ fn assemble(
             drain_s: read.and_then(|r| r.drain_s),
             events_late: check.e2e.as_ref().map(|e| e.late),
         },
-        gateway_dedup: s.gateway.dedup.then(|| {
-            let d = *sh.gateway_dedup_stats.lock().expect("dedup stats lock");
-            streamsim_reports::GatewayDedupResult {
-                lookups: d.lookups,
-                hits: d.hits,
-                in_flight: d.in_flight,
-                released: d.released,
-                expired: d.expired,
-                evicted: d.evicted,
-            }
-        }),
+        gateway_dedup: s
+            .gateway
+            .dedup
+            .then(|| *sh.gateway_dedup_stats.lock().expect("dedup stats lock")),
     };
     let knobs = crate::scenario::knobs(s);
     RunOutcome {

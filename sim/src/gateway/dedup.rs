@@ -29,34 +29,9 @@ pub enum Lookup {
     },
 }
 
-/// Counters of one cache, taken and summed into the run's figures.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct DedupStats {
-    /// Ids looked up.
-    pub lookups: u64,
-    /// Lookups answered from a remembered outcome (no second copy produced).
-    pub hits: u64,
-    /// Lookups that found a copy still in flight.
-    pub in_flight: u64,
-    /// Claims released because their copy failed.
-    pub released: u64,
-    /// Entries dropped because their TTL (or a claim's lease) ran out.
-    pub expired: u64,
-    /// Entries dropped to stay within capacity.
-    pub evicted: u64,
-}
-
-impl DedupStats {
-    /// Add another cache's counters.
-    pub fn add(&mut self, o: &DedupStats) {
-        self.lookups += o.lookups;
-        self.hits += o.hits;
-        self.in_flight += o.in_flight;
-        self.released += o.released;
-        self.expired += o.expired;
-        self.evicted += o.evicted;
-    }
-}
+/// Counters of one cache, taken and summed into the run's figures: the
+/// result model's own type, so the figures reach the report as they are.
+pub use streamsim_reports::GatewayDedupResult as DedupStats;
 
 #[derive(Clone, Copy, Debug)]
 enum State {
