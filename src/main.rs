@@ -1,6 +1,7 @@
 //! The `streamsim` command line. Each command lives in its own module;
 //! this file holds the command list and the exit codes they share.
 
+mod calibrate;
 mod merge;
 mod outcome;
 mod progress;
@@ -40,6 +41,8 @@ enum Command {
     Merge(merge::MergeArgs),
     /// Shrink a failing seed to the smallest scenario that still violates the same invariant; exit 0 when written, 2 on bad input or a passing seed, 3 if the run could not finish.
     Shrink(shrink::ShrinkArgs),
+    /// Run the calibration cases (published Kafka benchmarks as scenarios) and print published against simulated figures; exit 0 when every claimed case is within ±25%, 1 otherwise, 2 on bad input, 3 if a run could not finish.
+    Calibrate(calibrate::CalibrateArgs),
     /// Parse and validate scenario files without running them.
     Check {
         /// Scenario files.
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => sweep::sweep(args),
         Command::Merge(args) => merge::merge(args),
         Command::Shrink(args) => shrink::main(args),
+        Command::Calibrate(args) => calibrate::calibrate(args),
         Command::Check { scenarios } => check(scenarios),
     }
 }

@@ -27,7 +27,7 @@ pub fn timeseries_csv(report: &RunReport) -> io::Result<Vec<u8>> {
     header.extend((0..partitions).map(|p| format!("p{p}_appends")));
     header.extend((0..partitions).map(|p| format!("p{p}_hw_lag")));
     for b in 0..brokers {
-        header.extend(["cpu", "disk", "nic"].map(|r| format!("b{b}_{r}")));
+        header.extend(["cpu", "disk", "nic", "dirty"].map(|r| format!("b{b}_{r}")));
     }
     // The read path's columns come last, so write-path readers of the file see the same layout.
     let read = report.e2e_latency_us.is_some();
@@ -54,7 +54,7 @@ pub fn timeseries_csv(report: &RunReport) -> io::Result<Vec<u8>> {
         row.extend((0..partitions).map(|p| at(&bucket.partition_hw_lag, p)));
         for b in 0..brokers {
             let u = bucket.brokers.get(b).copied().unwrap_or_default();
-            row.extend([u.cpu, u.disk, u.nic].map(|f| decimal(f, 4)));
+            row.extend([u.cpu, u.disk, u.nic, u.dirty].map(|f| decimal(f, 4)));
         }
         if read {
             let e = &bucket.e2e_latency_ms;

@@ -126,6 +126,44 @@ pub struct RunResult {
     /// The gateways' de-duplication cache, present when the scenario turns it on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway_dedup: Option<GatewayDedupResult>,
+    /// The brokers' page cache, present when some broker's writes blocked at its dirty limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_cache: Option<PageCacheResult>,
+    /// What the brokers cost, present when the scenario names a machine profile with a price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<CostResult>,
+}
+
+/// The brokers' cost at the run's achieved rate: machines by the hour, log
+/// storage for the retention period by the GB-month, and both per million events.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct CostResult {
+    /// The machine profile priced.
+    pub machine: String,
+    /// Brokers times the profile's hourly price, USD.
+    pub cluster_per_hour_usd: f64,
+    /// Log storage for `retention_ms` of the achieved rate, every replica, USD per month.
+    pub storage_per_month_usd: f64,
+    /// Hourly cluster cost plus hourly storage cost, divided by millions of events an hour, USD
+    /// (`null` when no event was acknowledged).
+    pub per_million_events_usd: Option<f64>,
+    /// Log storage the retention needs per broker, GB (to compare with the disk's capacity).
+    pub storage_per_broker_gb: f64,
+    /// The machine's log storage, GB, when the profile gives it.
+    #[serde(default)]
+    pub disk_capacity_gb: Option<f64>,
+}
+
+/// Writes that blocked at the page cache's `dirty_ratio`, summed over brokers:
+/// the disks did not keep up with what was written.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq)]
+pub struct PageCacheResult {
+    /// Appends (leader or follower) that waited for writeback.
+    pub throttled_writes: u64,
+    /// Their total wait, ms.
+    pub throttled_ms: f64,
+    /// The most dirty and under-writeback data any one broker held, MiB.
+    pub peak_dirty_mib: f64,
 }
 
 /// What the gateways' de-duplication cache did in a run, summed over gateways.
@@ -192,6 +230,10 @@ pub struct Utilisation {
     pub disk: f64,
     /// NIC egress busy fraction.
     pub nic: f64,
+    /// Dirty page cache (dirty plus under writeback) as a fraction of the
+    /// `dirty_ratio` limit: at 1.0 the broker's writes block on the disk.
+    #[serde(default)]
+    pub dirty: f64,
 }
 
 /// One time bucket of the run's series (normally 1 s of virtual time).

@@ -319,6 +319,33 @@ pub fn render_summary_text(r: &RunResult) -> String {
             count(d.evicted)
         );
     }
+    if let Some(c) = &r.cost {
+        let _ = writeln!(
+            s,
+            "  cost           {}: ${:.2}/h for the brokers, ${:.0}/month of log storage ({:.0} GB per broker), {} per million events",
+            c.machine,
+            c.cluster_per_hour_usd,
+            c.storage_per_month_usd,
+            c.storage_per_broker_gb,
+            c.per_million_events_usd.map_or("n/a (nothing acknowledged)".to_string(), |v| format!("${v:.4}"))
+        );
+        if let Some(cap) = c.disk_capacity_gb.filter(|&cap| c.storage_per_broker_gb > cap) {
+            let _ = writeln!(
+                s,
+                "                 retention at this rate needs {:.0} GB per broker, more than the machine's {cap:.0} GB",
+                c.storage_per_broker_gb
+            );
+        }
+    }
+    if let Some(pc) = &r.page_cache {
+        let _ = writeln!(
+            s,
+            "  page cache     {} writes blocked at the dirty limit, {:.1} s waiting in all, peak {:.0} MiB dirty: the disks did not keep up",
+            count(pc.throttled_writes),
+            pc.throttled_ms / 1000.0,
+            pc.peak_dirty_mib
+        );
+    }
     let p = &r.ack_latency_ms;
     let _ = writeln!(
         s,

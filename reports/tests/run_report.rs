@@ -62,7 +62,7 @@ fn timeseries_csv_has_a_row_per_bucket() {
     write_run_report(&report, &dir).unwrap();
     let mut rdr = csv::Reader::from_path(dir.join("timeseries.csv")).unwrap();
     let header: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
-    let columns = 7 + 2 * common::PARTITIONS + 3 * common::BROKERS;
+    let columns = 7 + 2 * common::PARTITIONS + 4 * common::BROKERS;
     assert_eq!(header.len(), columns);
     assert_eq!(
         &header[..7],
@@ -78,7 +78,7 @@ fn timeseries_csv_has_a_row_per_bucket() {
     );
     assert_eq!(header[7], "p0_appends");
     assert_eq!(header[7 + common::PARTITIONS], "p0_hw_lag");
-    assert_eq!(header[columns - 3..], ["b2_cpu", "b2_disk", "b2_nic"]);
+    assert_eq!(header[columns - 4..], ["b2_cpu", "b2_disk", "b2_nic", "b2_dirty"]);
 
     let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), common::BUCKETS);

@@ -13,6 +13,7 @@ compile_error!(
      A RUSTFLAGS variable in the environment replaces those flags: unset it, or add `--cfg madsim` to it."
 );
 
+pub mod calibration;
 pub mod checker;
 pub mod client;
 pub mod clock;

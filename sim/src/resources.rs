@@ -44,6 +44,13 @@ impl Cpu {
     pub fn cores(&self) -> usize {
         self.free_at_us.len()
     }
+
+    /// Busy time served by `now_us`, over all cores: work already queued for
+    /// later does not count until it runs.
+    pub fn busy_us_at(&self, now_us: u64) -> u64 {
+        let queued: u64 = self.free_at_us.iter().map(|&f| f.saturating_sub(now_us)).sum();
+        self.busy_us.saturating_sub(queued)
+    }
 }
 
 /// How much slower a degraded disk is (a failing SSD, a noisy neighbour on
@@ -77,6 +84,14 @@ impl Disk {
             slow: None,
             busy_us: 0,
         }
+    }
+
+    /// Busy time served by `now_us`. Everything queued after `now_us` is one
+    /// unbroken stretch of work (it was queued by then), so it is the part of
+    /// the busy time still ahead; a sample that counted it would show a
+    /// saturated disk as idle between bursts of queued writeback.
+    pub fn busy_us_at(&self, now_us: u64) -> u64 {
+        self.busy_us.saturating_sub(self.free_at_us.saturating_sub(now_us))
     }
 
     /// Degrade the disk (`Some`) or restore it (`None`).
@@ -136,9 +151,10 @@ impl BrokerResources {
 
     /// Queues emptied by a crash; the busy counters (history) and a disk
     /// degradation (the hardware, not the process) stay.
-    pub fn reset_queues(&mut self) {
-        let busy_cpu = self.cpu.busy_us;
-        let busy_disk = self.disk.busy_us;
+    /// Work still queued at `now_us` never runs, so it leaves the busy time too.
+    pub fn reset_queues(&mut self, now_us: u64) {
+        let busy_cpu = self.cpu.busy_us_at(now_us);
+        let busy_disk = self.disk.busy_us_at(now_us);
         let slow = self.disk.slowdown();
         *self = BrokerResources::new(&self.cfg);
         self.cpu.busy_us = busy_cpu;
@@ -173,7 +189,7 @@ mod tests {
             fsync_multiplier: 3.0,
         };
         r.disk.set_slowdown(Some(slow));
-        r.reset_queues();
+        r.reset_queues(0);
         assert_eq!(r.disk.slowdown(), Some(slow));
     }
 }

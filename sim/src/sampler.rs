@@ -45,13 +45,19 @@ impl Sampler {
         let mut brokers = Vec::with_capacity(self.prev.len());
         for (b, prev) in self.prev.iter_mut().enumerate() {
             let r = sh.resources[b].lock().expect("resources lock");
-            let (cpu, disk, cores) = (r.cpu.busy_us, r.disk.busy_us, r.cpu.cores());
+            let (cpu, disk, cores) = (r.cpu.busy_us_at(now_us), r.disk.busy_us_at(now_us), r.cpu.cores());
             drop(r);
             let nic = sh.fabric.nic_busy_us(sh.layout.broker(b));
+            let dirty = sh.disks[b]
+                .lock()
+                .expect("disk lock")
+                .page_cache
+                .fill(&sh.scenario.resources);
             brokers.push(Utilisation {
-                cpu: ((cpu - prev.0) as f64 / (span * cores as f64)).min(1.0),
-                disk: ((disk - prev.1) as f64 / span).min(1.0),
+                cpu: (cpu.saturating_sub(prev.0) as f64 / (span * cores as f64)).min(1.0),
+                disk: (disk.saturating_sub(prev.1) as f64 / span).min(1.0),
                 nic: ((nic - prev.2) as f64 / span).min(1.0),
+                dirty,
             });
             *prev = (cpu, disk, nic);
         }

@@ -1,5 +1,6 @@
-//! `broker_utilisation`: CPU, disk and NIC busy fraction per broker, one
-//! panel per resource so a saturated resource stands out.
+//! `broker_utilisation`: CPU, disk and NIC busy fraction per broker, and
+//! the page cache's dirty share of its limit, one panel per resource so a
+//! saturated resource stands out.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -17,7 +18,13 @@ const MAX_LINES: usize = 8;
 
 type Pick = fn(&Utilisation) -> f64;
 
-const RESOURCES: [(&str, Pick); 3] = [("CPU", |u| u.cpu), ("disk", |u| u.disk), ("NIC (egress)", |u| u.nic)];
+const RESOURCES: [(&str, Pick); 4] = [
+    ("CPU", |u| u.cpu),
+    ("disk", |u| u.disk),
+    ("NIC (egress)", |u| u.nic),
+    // At 100% of `dirty_ratio` the broker's writes wait for the disk.
+    ("page cache dirty (% of limit)", |u| u.dirty),
+];
 
 /// Small multiples of broker utilisation.
 pub(crate) struct BrokerUtilisation<'a> {
@@ -88,12 +95,13 @@ impl Figure for BrokerUtilisation<'_> {
         // The first panel carries the y axis title, so it is wider by that much.
         let narrow_y = 64u32;
         let width = area.dim_in_pixel().0;
-        let plot_w = (width.saturating_sub(Y_AREA + 2 * narrow_y + 3 * 24)) / 3;
+        let plot_w = (width.saturating_sub(Y_AREA + 3 * narrow_y + 4 * 24)) / 4;
         let (first, rest) = area.split_horizontally(Y_AREA + plot_w + 24);
-        let (second, third) = rest.split_horizontally(narrow_y + plot_w + 24);
+        let (second, rest) = rest.split_horizontally(narrow_y + plot_w + 24);
+        let (third, fourth) = rest.split_horizontally(narrow_y + plot_w + 24);
         let room = 100.0 * self.time.label_room(PANEL_PLOT_PX);
 
-        for (k, (panel, (name, pick))) in [first, second, third].iter().zip(RESOURCES.iter()).enumerate() {
+        for (k, (panel, (name, pick))) in [first, second, third, fourth].iter().zip(RESOURCES.iter()).enumerate() {
             let mut chart = ChartBuilder::on(panel)
                 .caption(*name, (crate::fonts::FAMILY, sizes::PANEL))
                 .margin_right(24)

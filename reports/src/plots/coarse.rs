@@ -108,6 +108,7 @@ fn merge(chunk: &[Bucket]) -> Bucket {
             t.cpu += u.cpu;
             t.disk += u.disk;
             t.nic += u.nic;
+            t.dirty += u.dirty;
             *n += 1;
         }
     }
@@ -116,6 +117,7 @@ fn merge(chunk: &[Bucket]) -> Bucket {
         t.cpu /= n;
         t.disk /= n;
         t.nic /= n;
+        t.dirty /= n;
     }
     b
 }
@@ -191,6 +193,8 @@ mod tests {
                 replay: String::new(),
                 read: ReadResult::default(),
                 gateway_dedup: None,
+                page_cache: None,
+                cost: None,
             },
             bucket_ms: 1000,
             buckets,

@@ -90,12 +90,14 @@ pub fn synthetic_report() -> RunReport {
                         cpu: 0.55 + jitter,
                         disk: 0.7 + jitter,
                         nic: 0.5 + jitter,
+                        dirty: 0.2 + jitter,
                     }
                 } else {
                     Utilisation {
                         cpu: 0.35 + jitter,
                         disk: 0.4 + jitter,
                         nic: 0.3 + jitter,
+                        dirty: 0.1 + jitter,
                     }
                 }
             })
@@ -164,6 +166,8 @@ pub fn synthetic_report() -> RunReport {
         replay: "streamsim run scenarios/acks1-broker-crash.toml --seed 42".into(),
         read: Default::default(),
         gateway_dedup: None,
+        page_cache: None,
+        cost: None,
     };
     RunReport {
         result,
@@ -365,6 +369,8 @@ pub fn entry(scenario: &str, seed: u64, verdict: Verdict, expect: Verdict, p99: 
             replay: format!("streamsim run scenarios/{scenario}.toml --seed {seed}"),
             read: Default::default(),
             gateway_dedup: None,
+            page_cache: None,
+            cost: None,
         },
         report_dir: Some(PathBuf::from(format!("out/runs/{scenario}-{seed}"))),
     }

@@ -23,6 +23,9 @@ pub(super) struct PendingProduce {
     /// (partition, base offset, end offset, leader epoch at append).
     pub waits: Vec<(PartitionId, u64, u64, u32)>,
     pub deadline_ms: u64,
+    /// The reply cannot leave before the request's handling (CPU, disk, a
+    /// write blocked at the dirty limit) is done.
+    pub not_before_us: u64,
 }
 
 /// A follower fetch with nothing to return yet, parked until data arrives or it expires.
@@ -56,11 +59,15 @@ pub struct Broker {
     /// The newest fetch request id served per follower: an older or repeated one is a
     /// duplicated or delayed copy, refused as KIP-227 refuses a stale session epoch.
     pub(super) fetch_seen: BTreeMap<BrokerId, u64>,
+    /// Per leader, when the fetcher thread's last append returns from a write()
+    /// blocked at the page cache's dirty limit; its next fetch leaves then.
+    pub(super) fetcher_blocked_until_us: BTreeMap<BrokerId, u64>,
     /// The previous run ended in a power loss; every heartbeat says so, and the
     /// controller reads it when it sees this incarnation for the first time.
     unclean_shutdown: bool,
     next_heartbeat_ms: u64,
     next_flush_ms: u64,
+    next_writeback_ms: u64,
     next_checkpoint_ms: u64,
 }
 
@@ -100,7 +107,10 @@ impl Broker {
                 parts.insert(p, Replica::idle(hw));
             }
         }
-        sh.resources[id].lock().expect("resources lock").reset_queues();
+        sh.resources[id]
+            .lock()
+            .expect("resources lock")
+            .reset_queues(clock::now_us());
         sh.timeline(
             TimelineKind::NodeStarted,
             &format!("broker-{id} started (incarnation {incarnation})"),
@@ -117,9 +127,11 @@ impl Broker {
             sessions: BTreeMap::new(),
             next_session: incarnation << 32,
             fetch_seen: BTreeMap::new(),
+            fetcher_blocked_until_us: BTreeMap::new(),
             unclean_shutdown,
             next_heartbeat_ms: now,
             next_flush_ms: now,
+            next_writeback_ms: now,
             next_checkpoint_ms: now,
         }
     }
@@ -127,6 +139,7 @@ impl Broker {
     fn next_timer_ms(&self) -> u64 {
         self.next_heartbeat_ms
             .min(self.next_flush_ms)
+            .min(self.next_writeback_ms)
             .min(self.next_checkpoint_ms)
             .min(self.next_housekeeping_ms())
             .max(clock::now_ms() + 1)
@@ -317,24 +330,33 @@ impl Broker {
             );
         }
         if now >= self.next_flush_ms {
+            // Kafka's own fsync of every log (`log.flush.interval.ms`).
             let interval = match cfg.flush {
                 FlushPolicy::Interval { interval_ms } => Some(interval_ms),
-                FlushPolicy::Os => Some(5_000),
-                FlushPolicy::EveryBatch | FlushPolicy::Never => None,
+                FlushPolicy::Os | FlushPolicy::EveryBatch | FlushPolicy::Never => None,
             };
             self.next_flush_ms = now + interval.unwrap_or(u64::MAX / 4);
             if interval.is_some() {
-                let mut disk = self.sh.disks[self.id].lock().expect("disk lock");
-                let dirty: u64 = disk.logs.values().map(|l| l.unflushed_bytes()).sum();
-                for l in disk.logs.values_mut() {
-                    l.flush();
-                }
-                drop(disk);
-                self.sh.resources[self.id]
-                    .lock()
-                    .expect("resources lock")
-                    .disk
-                    .write(now_us, dirty, true);
+                let mut guard = self.sh.disks[self.id].lock().expect("disk lock");
+                let disk = &mut *guard;
+                let mut res = self.sh.resources[self.id].lock().expect("resources lock");
+                disk.page_cache.sync_all(&mut disk.logs, &mut res.disk, now_us);
+            }
+        }
+        if now >= self.next_writeback_ms {
+            // The kernel's flusher threads, for whatever Kafka did not fsync itself.
+            let r = &self.sh.scenario.resources;
+            let period_ms = if cfg.flush.uses_page_cache() {
+                r.dirty_writeback_centisecs * 10
+            } else {
+                u64::MAX / 4
+            };
+            self.next_writeback_ms = now + period_ms;
+            if cfg.flush.uses_page_cache() {
+                let mut guard = self.sh.disks[self.id].lock().expect("disk lock");
+                let disk = &mut *guard;
+                let mut res = self.sh.resources[self.id].lock().expect("resources lock");
+                disk.page_cache.flusher_wakeup(&mut disk.logs, &mut res.disk, r, now_us);
             }
         }
         if now >= self.next_checkpoint_ms {

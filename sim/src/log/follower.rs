@@ -39,6 +39,10 @@ impl Broker {
             }
         }
         for (leader, parts) in by_leader {
+            let depart_us = self
+                .fetcher_blocked_until_us
+                .remove(&leader)
+                .map_or(now_us, |t| t.max(now_us));
             self.next_session += 1;
             let session = self.next_session;
             self.sessions.insert(
@@ -46,7 +50,7 @@ impl Broker {
                 FetchSession {
                     id: session,
                     in_flight: true,
-                    sent_ms: now_ms,
+                    sent_ms: depart_us / 1000,
                 },
             );
             let dst = self.sh.layout.broker(leader);
@@ -57,7 +61,7 @@ impl Broker {
                     session,
                     parts,
                 },
-                now_us,
+                depart_us,
             );
         }
     }
@@ -94,6 +98,7 @@ impl Broker {
         let now_ms = now_us / 1000;
         let fsync = self.sh.scenario.log.flush == FlushPolicy::EveryBatch;
         let mut disk_bytes = 0;
+        let mut dirtied: Vec<(PartitionId, u64)> = Vec::new();
         let mut disk = self.sh.disks[self.id].lock().expect("disk lock");
         for (p, res) in parts {
             let Some(r) = self.parts.get_mut(&p) else { continue };
@@ -103,6 +108,7 @@ impl Broker {
             let log = disk.logs.get_mut(&p).expect("hosted partition");
             match res {
                 FetchResult::Records { batches, hw } => {
+                    let before = disk_bytes;
                     for b in batches {
                         let leo = log.leo();
                         if b.end_offset() <= leo {
@@ -114,6 +120,9 @@ impl Broker {
                         }
                         disk_bytes += b.bytes;
                         log.append(b);
+                    }
+                    if disk_bytes > before {
+                        dirtied.push((p, disk_bytes - before));
                     }
                     if fsync {
                         log.flush();
@@ -138,6 +147,28 @@ impl Broker {
                         *backoff_until_ms = now_ms + ERROR_BACKOFF_MS;
                     }
                 }
+            }
+        }
+        if self.sh.scenario.log.flush.uses_page_cache() && !dirtied.is_empty() {
+            // The fetcher thread appends through the page cache; blocked at the dirty
+            // limit, it sends its next fetch only when write() returns.
+            let disk = &mut *disk;
+            let mut res = self.sh.resources[self.id].lock().expect("resources lock");
+            let mut go = done;
+            for (p, bytes) in dirtied {
+                go = go.max(disk.page_cache.dirtied(
+                    &mut disk.logs,
+                    &mut res.disk,
+                    &self.sh.scenario.resources,
+                    p,
+                    bytes,
+                    done,
+                ));
+            }
+            // Only a write blocked at the dirty limit holds the next fetch back; the CPU
+            // time of handling this reply is charged to the broker's cores, as it always was.
+            if go > done {
+                self.fetcher_blocked_until_us.insert(leader, go);
             }
         }
         drop(disk);

@@ -17,6 +17,7 @@ impl Broker {
         let cpu_done = self.cpu(now_us, bytes);
         let cfg = &self.sh.scenario.log;
         let fsync = cfg.flush == FlushPolicy::EveryBatch;
+        let dirties = cfg.flush.uses_page_cache();
         let mut reply_at = cpu_done;
         let mut results = Vec::new();
         let mut waits = Vec::new();
@@ -75,6 +76,20 @@ impl Broker {
                         .disk
                         .write(cpu_done, batch_bytes, true);
                 reply_at = reply_at.max(done);
+            } else if dirties {
+                // The write lands in the page cache; at the dirty limit the request
+                // handler blocks in write() until writeback makes room.
+                let disk = &mut *disk;
+                let mut res = self.sh.resources[self.id].lock().expect("resources lock");
+                let go = disk.page_cache.dirtied(
+                    &mut disk.logs,
+                    &mut res.disk,
+                    &self.sh.scenario.resources,
+                    p,
+                    batch_bytes,
+                    cpu_done,
+                );
+                reply_at = reply_at.max(go);
             } else {
                 drop(disk);
             }
@@ -96,6 +111,7 @@ impl Broker {
                     results,
                     waits,
                     deadline_ms,
+                    not_before_us: reply_at,
                 });
             }
         }
@@ -446,14 +462,15 @@ impl Broker {
                         req: pp.req,
                         results: std::mem::take(&mut pp.results),
                     },
+                    pp.not_before_us,
                 ));
                 false
             } else {
                 true
             }
         });
-        for (dst, m) in replies {
-            self.send(dst, m, now_us);
+        for (dst, m, not_before_us) in replies {
+            self.send(dst, m, now_us.max(not_before_us));
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod controller;
 mod follower;
 pub mod idempotence;
 mod leader;
+pub mod page_cache;
 pub mod partition_change;
 pub mod partition_log;
 mod replica;
@@ -29,6 +30,8 @@ pub struct BrokerDisk {
     /// every stop in the simulation is a power loss, so a crash sets this and
     /// the next start reads and clears it.
     pub unclean_shutdown: bool,
+    /// The machine's page cache over these logs.
+    pub page_cache: page_cache::PageCache,
 }
 
 /// Kafka's rack-unaware replica placement: partition p on brokers p, p+1, ... modulo the cluster.

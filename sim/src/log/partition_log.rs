@@ -38,6 +38,12 @@ pub struct PartitionLog {
     epochs: Vec<(u32, u64)>,
     /// Offset up to which the log is durable.
     flushed: u64,
+    /// Offset up to which the page cache has handed the log to the disk
+    /// (at or above `flushed`: the rest of that writeback is still in the disk's queue).
+    writeback_issued: u64,
+    /// Bumped by every truncation that removes records, so that a writeback
+    /// issued before it cannot vouch for records written after it.
+    generation: u64,
     /// High watermark as last checkpointed to disk.
     pub hw_checkpoint: u64,
     /// Idempotent producer state, derived from the batches' stamps.
@@ -164,15 +170,32 @@ impl PartitionLog {
         &self.batches
     }
 
-    /// Bytes not yet flushed.
-    pub fn unflushed_bytes(&self) -> u64 {
-        let i = self.batch_index_at(self.flushed);
-        self.batches[i..].iter().map(|b| b.bytes).sum()
-    }
-
     /// Mark everything written so far as durable.
     pub fn flush(&mut self) {
         self.flushed = self.leo();
+        self.writeback_issued = self.leo();
+    }
+
+    /// Bytes written after the page cache last handed the log to the disk.
+    pub fn unissued_bytes(&self) -> u64 {
+        let from = self.writeback_issued.max(self.summary_end);
+        let i = self.batch_index_at(from);
+        self.batches[i..].iter().map(|b| b.bytes).sum()
+    }
+
+    /// Hand everything written so far to the disk; returns the log's
+    /// generation and end, which [`Self::written_back`] takes back when the disk is done.
+    pub fn issue_writeback(&mut self) -> (u64, u64) {
+        self.writeback_issued = self.leo();
+        (self.generation, self.writeback_issued)
+    }
+
+    /// A writeback issued at `generation` up to `end` reached the disk. One
+    /// issued before a truncation proves nothing about what was written since.
+    pub fn written_back(&mut self, generation: u64, end: u64) {
+        if generation == self.generation {
+            self.flushed = self.flushed.max(end.min(self.leo()));
+        }
     }
 
     /// Record that a leader of `epoch` starts writing at the current end (a new leader does this on election).
@@ -267,6 +290,8 @@ impl PartitionLog {
             self.producers.observe(b);
         }
         self.flushed = self.flushed.min(leo);
+        self.writeback_issued = self.writeback_issued.min(leo);
+        self.generation += 1;
         self.hw_checkpoint = self.hw_checkpoint.min(leo);
     }
 

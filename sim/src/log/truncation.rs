@@ -56,8 +56,12 @@ pub fn truncate_on_timeline(
 
 /// A power loss on broker `b`: every log loses its unflushed tail, each loss on the timeline.
 pub fn power_loss(sh: &Shared, b: BrokerId) {
-    let mut disk = sh.disks[b].lock().expect("disk lock");
+    let mut guard = sh.disks[b].lock().expect("disk lock");
+    let disk = &mut *guard;
     disk.unclean_shutdown = true;
+    // What the disk finished writing before the power went is durable; the rest of the cache is not.
+    disk.page_cache.complete(&mut disk.logs, crate::clock::now_us());
+    disk.page_cache.lose_power();
     for (&p, log) in disk.logs.iter_mut() {
         let flushed = log.flushed();
         truncate_on_timeline(sh, b, p, log, flushed, "power loss: the unflushed tail is gone");

@@ -5,6 +5,7 @@ mod fault_checks;
 pub mod faults;
 pub mod gateway;
 mod locate;
+pub mod machine;
 pub mod model;
 mod omb;
 pub mod pipeline;
@@ -90,7 +91,8 @@ pub fn parse_scenario(path: &Path, text: &str) -> Result<LoadedScenario, Scenari
         }
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
-    omb::apply(&mut scenario, text, base)
+    apply_machine(&mut scenario, text)
+        .and_then(|()| omb::apply(&mut scenario, text, base))
         .and_then(|()| validate::validate(&scenario, base))
         .map_err(|(field, message)| ScenarioError {
             file: path.to_path_buf(),
@@ -105,6 +107,24 @@ pub fn parse_scenario(path: &Path, text: &str) -> Result<LoadedScenario, Scenari
     })
 }
 
+/// Resolve `topology.machine`: the profile's resources, under whatever the
+/// file's own `[resources]` table sets.
+fn apply_machine(scenario: &mut Scenario, text: &str) -> Result<(), (String, String)> {
+    let Some(name) = &scenario.topology.machine else {
+        return Ok(());
+    };
+    let profile = machine::find(name).map_err(|m| ("topology.machine".to_string(), m))?;
+    let explicit: Vec<String> = text
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|t| t.get("resources").and_then(|r| r.as_table()).cloned())
+        .map(|t| t.keys().cloned().collect())
+        .unwrap_or_default();
+    scenario.resources = machine::overlay(&profile, &scenario.resources, &explicit);
+    scenario.machine = Some(profile);
+    Ok(())
+}
+
 /// Topology and knobs of a scenario in display order, for summaries.
 pub fn knobs(s: &Scenario) -> Vec<(String, String)> {
     let t = &s.topology;
@@ -112,6 +132,10 @@ pub fn knobs(s: &Scenario) -> Vec<(String, String)> {
     let kv = |k: &str, v: String| (k.to_string(), v);
     let mut out = vec![
         kv("brokers", t.brokers.to_string()),
+        kv(
+            "machine",
+            t.machine.clone().unwrap_or_else(|| "custom ([resources])".into()),
+        ),
         kv("partitions", t.partitions.to_string()),
         kv("replication_factor", t.replication_factor.to_string()),
         kv("gateways", format!("{} ({:?})", t.gateways, t.balancer)),

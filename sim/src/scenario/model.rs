@@ -84,6 +84,10 @@ pub struct Scenario {
     /// How the run's time series are kept.
     #[serde(default, skip_serializing_if = "ReportConfig::is_default")]
     pub report: ReportConfig,
+    /// The machine profile `topology.machine` names, resolved when the file is
+    /// loaded (its figures are already in `resources`; its prices give the cost).
+    #[serde(skip)]
+    pub machine: Option<super::machine::MachineProfile>,
 }
 
 /// A string or a list of strings.
@@ -142,6 +146,10 @@ pub struct Topology {
     pub clients: usize,
     /// How clients spread requests over gateways.
     pub balancer: Balancer,
+    /// A machine profile for the brokers (`profiles/*.toml`): its CPU, disk,
+    /// NIC, memory and price; `[resources]` settings override its figures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
 }
 
 impl Default for Topology {
@@ -153,6 +161,7 @@ impl Default for Topology {
             gateways: 2,
             clients: 16,
             balancer: Balancer::RoundRobin,
+            machine: None,
         }
     }
 }
@@ -237,6 +246,14 @@ pub enum FlushPolicy {
     /// The Linux default writeback, every 5 s.
     #[default]
     Os,
+}
+
+impl FlushPolicy {
+    /// Whether appends go through the page cache, to be written back by the
+    /// kernel (and, for `interval`, by Kafka's periodic fsync).
+    pub fn uses_page_cache(&self) -> bool {
+        matches!(self, FlushPolicy::Os | FlushPolicy::Interval { .. })
+    }
 }
 
 /// The table form of [`FlushPolicy`], as serde derives it.
@@ -469,6 +486,20 @@ pub struct ResourceConfig {
     pub fsync_us: u64,
     /// NIC bandwidth, Gbit/s.
     pub nic_gbps: f64,
+    /// Memory the kernel can use for the page cache, MiB: the machine's RAM
+    /// less the broker's heap and the OS. The dirty ratios are percentages of it.
+    pub page_cache_mb: u64,
+    /// `vm.dirty_background_ratio`: above this share of dirty pages the
+    /// kernel starts writing back in the background.
+    pub dirty_background_ratio: u32,
+    /// `vm.dirty_ratio`: at this share of dirty pages (and pages under
+    /// writeback) a writer blocks until writeback brings it back down.
+    pub dirty_ratio: u32,
+    /// `vm.dirty_expire_centisecs`: data dirty this long is written back at
+    /// the flusher's next wake-up, whatever the ratios say.
+    pub dirty_expire_centisecs: u64,
+    /// `vm.dirty_writeback_centisecs`: how often the flusher threads wake.
+    pub dirty_writeback_centisecs: u64,
 }
 
 impl Default for ResourceConfig {
@@ -480,6 +511,13 @@ impl Default for ResourceConfig {
             disk_mb_per_s: 1_000.0,
             fsync_us: 1_000,
             nic_gbps: 25.0,
+            // 64 GiB of RAM less a 6 GiB heap and about 1 GiB for the OS.
+            page_cache_mb: 57 * 1024,
+            // Linux's defaults.
+            dirty_background_ratio: 10,
+            dirty_ratio: 20,
+            dirty_expire_centisecs: 3_000,
+            dirty_writeback_centisecs: 500,
         }
     }
 }

@@ -235,6 +235,31 @@ fn resources(r: &ResourceConfig) -> Result<(), Problem> {
     if !(r.cpu_per_kib_us >= 0.0 && r.cpu_per_kib_us.is_finite()) {
         return fail("resources.cpu_per_kib_us", "must be zero or positive");
     }
+    if r.page_cache_mb == 0 {
+        return fail("resources.page_cache_mb", "must be at least 1 MiB");
+    }
+    if !(1..=100).contains(&r.dirty_ratio) {
+        return fail("resources.dirty_ratio", "must be a percentage from 1 to 100");
+    }
+    // Linux quietly halves a background ratio at or above dirty_ratio; a scenario says what it means.
+    if r.dirty_background_ratio == 0 || r.dirty_background_ratio >= r.dirty_ratio {
+        return fail(
+            "resources.dirty_background_ratio",
+            format!(
+                "must be at least 1 and below dirty_ratio ({}), or background writeback would start only when writers already block",
+                r.dirty_ratio
+            ),
+        );
+    }
+    if r.dirty_expire_centisecs == 0 {
+        return fail("resources.dirty_expire_centisecs", "must be positive");
+    }
+    if r.dirty_writeback_centisecs == 0 {
+        return fail(
+            "resources.dirty_writeback_centisecs",
+            "must be positive (Linux's 0, flusher wake-ups off, is not modelled)",
+        );
+    }
     Ok(())
 }
 
