@@ -4,6 +4,7 @@
 mod merge;
 mod outcome;
 mod progress;
+mod replay;
 mod run_cmd;
 mod seeds;
 mod shard_file;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 use streamsim_reports::Verdict;
-use streamsim_sim::run::{replay_command, run_scenario, RunOptions};
+use streamsim_sim::run::{run_scenario, RunOptions};
 use streamsim_sim::scenario::load_scenario;
 
 use crate::progress::Progress;
@@ -69,14 +69,15 @@ pub fn run(args: RunArgs) -> ExitCode {
     ));
     let result = run_scenario(&loaded, &opts);
     progress.finish();
-    let out = match result {
+    let mut out = match result {
         Ok(o) => o,
         Err(e) => {
             eprintln!("error: {e}");
-            eprintln!("replay: {}", replay_command(&scenario, seed));
+            eprintln!("replay: {}", crate::replay::command(&scenario, seed));
             return ExitCode::from(EXIT_RUN_ERROR);
         }
     };
+    out.report.result.replay = crate::replay::command(&scenario, seed);
     if let Err(code) = crate::shrink::write_trace(&out, trace.as_deref()) {
         return code;
     }

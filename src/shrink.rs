@@ -88,7 +88,7 @@ pub fn main(args: ShrinkArgs) -> ExitCode {
     println!("  runs          {} in {:.1} s", s.runs, started.elapsed().as_secs_f64());
     println!("  witness       {}", s.detail);
     println!("wrote {}", out.display());
-    println!("replay: streamsim run {} --seed {}", out.display(), args.seed);
+    println!("replay: {}", crate::replay::command(&out, args.seed));
     ExitCode::SUCCESS
 }
 
@@ -119,9 +119,9 @@ pub fn save_schedule(loaded: &LoadedScenario, seed: u64, dir: &Path) {
     let path = dir.join("schedule.toml");
     match write(&path, &text) {
         Ok(()) => eprintln!(
-            "swarm schedule: {} (replay: streamsim run {} --seed {seed})",
+            "swarm schedule: {} (replay: {})",
             path.display(),
-            path.display()
+            crate::replay::command(&path, seed)
         ),
         Err(e) => eprintln!("warning: cannot write {}: {e}", path.display()),
     }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use streamsim_reports::sweep::SweepRunError;
 use streamsim_reports::{SweepEntry, Verdict};
-use streamsim_sim::run::{replay_command, run_scenario, RunOptions};
+use streamsim_sim::run::{run_scenario, RunOptions};
 use streamsim_sim::scenario::{load_scenario, Expect, LoadedScenario};
 
 use crate::outcome::SweepOutcome;
@@ -265,7 +265,8 @@ impl Pool<'_> {
             Expect::Violation => Verdict::Violation,
         };
         match run_scenario(loaded, &opts) {
-            Ok(out) => {
+            Ok(mut out) => {
+                out.report.result.replay = crate::replay::command(&loaded.path, seed);
                 let r = &out.report.result;
                 // One run can only break a scenario that must pass; whether a
                 // negative control was caught is judged over all its seeds.
@@ -300,7 +301,7 @@ impl Pool<'_> {
                 expected
             }
             Err(e) => {
-                let replay = replay_command(&loaded.path, seed);
+                let replay = crate::replay::command(&loaded.path, seed);
                 // Printed at once: a hung seed is worth knowing before the end.
                 progress.eprintln(&format!("error: {name}: {e}\n  replay: {replay}"));
                 lock(found).errors.push(SweepRunError {
