@@ -23,9 +23,13 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 /// Exit code of a run that could not finish (watchdog or harness panic).
 pub const EXIT_RUN_ERROR: u8 = 3;
 
+/// The version and the git commit it was built from ("unknown" outside a
+/// checkout): a trace hash is only comparable between equal binaries.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("STREAMSIM_GIT_COMMIT"), ")");
+
 /// Deterministic simulation and load testing of event pipelines.
 #[derive(Parser)]
-#[command(name = "streamsim", version, about)]
+#[command(name = "streamsim", version = VERSION, about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
