@@ -10,8 +10,9 @@ mod seeds;
 mod shard_file;
 mod shrink;
 mod sweep;
+mod ui;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use streamsim_sim::scenario::load_scenario;
@@ -31,6 +32,9 @@ pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("STREAMS
 #[derive(Parser)]
 #[command(name = "streamsim", version = VERSION, about)]
 struct Cli {
+    /// No progress and no non-essential lines; errors and the replay command of a failing seed still print.
+    #[arg(long, short = 'q', global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -50,16 +54,38 @@ enum Command {
         /// Scenario files.
         scenarios: Vec<PathBuf>,
     },
+    /// Print a shell completion script, e.g. `streamsim completions bash > ~/.local/share/bash-completion/completions/streamsim`.
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    ui::set_quiet(cli.quiet);
     match cli.command {
         Command::Run(args) => run_cmd::run(args),
         Command::Sweep(args) => sweep::sweep(args),
         Command::Merge(args) => merge::merge(args),
         Command::Shrink(args) => shrink::main(args),
         Command::Check { scenarios } => check(scenarios),
+        Command::Completions { shell } => completions(shell),
+    }
+}
+
+/// Prints the completion script; a reader that stops early (`| head`) is
+/// not an error.
+fn completions(shell: clap_complete::Shell) -> ExitCode {
+    use std::io::Write;
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "streamsim", &mut script);
+    match std::io::stdout().write_all(&script) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("error: cannot write the completion script: {e}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
+        _ => ExitCode::SUCCESS,
     }
 }
 
@@ -67,7 +93,11 @@ fn check(scenarios: Vec<PathBuf>) -> ExitCode {
     let mut bad = false;
     for s in scenarios {
         match load_scenario(&s) {
-            Ok(l) => println!("ok: {} ({})", s.display(), l.scenario.name),
+            Ok(l) => {
+                if !ui::quiet() {
+                    println!("ok: {} ({})", s.display(), l.scenario.name);
+                }
+            }
             Err(e) => {
                 eprintln!("error: {e}");
                 bad = true;

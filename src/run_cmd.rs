@@ -100,7 +100,9 @@ pub fn run(args: RunArgs) -> ExitCode {
         });
         match streamsim_reports::write_run_report(&out.report, &dir) {
             Ok(_) => {
-                eprintln!("report: {}", dir.display());
+                if !crate::ui::quiet() {
+                    eprintln!("report: {}", dir.display());
+                }
                 crate::shrink::save_schedule(&loaded, seed, &dir);
             }
             Err(e) => {
@@ -111,8 +113,14 @@ pub fn run(args: RunArgs) -> ExitCode {
     }
     if json {
         println!("{}", serde_json::to_string(r).expect("result serialises"));
-    } else {
-        print!("{}", streamsim_reports::render_summary_text(r));
+    } else if !crate::ui::quiet() {
+        print!("{}", crate::ui::highlight(&streamsim_reports::render_summary_text(r)));
+    } else if r.verdict == Verdict::Violation {
+        // The headline alone: scenario, seed and what was violated.
+        let text = streamsim_reports::render_summary_text(r);
+        let head = text.lines().next().unwrap_or_default();
+        let what: Vec<&str> = r.violations.iter().map(|v| v.invariant.as_str()).collect();
+        println!("{}: {}", crate::ui::highlight(head), what.join(", "));
     }
     if r.verdict == Verdict::Violation {
         eprintln!("violation with seed {seed}; replay with: {}", r.replay);
