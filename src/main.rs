@@ -1,6 +1,7 @@
 //! The `streamsim` command line. Each command lives in its own module;
 //! this file holds the command list and the exit codes they share.
 
+mod diff;
 mod merge;
 mod outcome;
 mod progress;
@@ -49,6 +50,8 @@ enum Command {
     Merge(merge::MergeArgs),
     /// Shrink a failing seed to the smallest scenario that still violates the same invariant; exit 0 when written, 2 on bad input or a passing seed, 3 if the run could not finish.
     Shrink(shrink::ShrinkArgs),
+    /// Run two scenarios over the same seeds and compare them side by side; exit 0, 1 when a --fail-if-worse gate trips, 2 on bad input, 3 if a run could not finish.
+    Diff(diff::DiffArgs),
     /// Parse and validate scenario files without running them.
     Check {
         /// Scenario files.
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => sweep::sweep(args),
         Command::Merge(args) => merge::merge(args),
         Command::Shrink(args) => shrink::main(args),
+        Command::Diff(args) => diff::diff(args),
         Command::Check { scenarios } => check(scenarios),
         Command::Completions { shell } => completions(shell),
     }

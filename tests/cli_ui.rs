@@ -160,6 +160,7 @@ fn completions_cover_every_command_and_flag() {
             "merge",
             "shrink",
             "check",
+            "diff",
             "--shard",
             "--seeds",
             "--quiet",
