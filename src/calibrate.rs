@@ -64,6 +64,19 @@ pub fn calibrate(args: CalibrateArgs) -> ExitCode {
     };
     if args.json {
         println!("{}", json!({ "cases": results }));
+    } else if crate::ui::quiet() {
+        // Quiet: only what fails, a claimed case out of its band.
+        for r in results.iter().filter(|r| r.failed()) {
+            println!(
+                "{}: published {} {}, simulated {:.2} (ratio {:.2}), outside ±{:.0}%",
+                r.name,
+                r.published,
+                r.unit,
+                r.simulated,
+                r.ratio,
+                BAND * 100.0
+            );
+        }
     } else {
         print!("{}", table(&results));
     }

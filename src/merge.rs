@@ -45,7 +45,7 @@ pub fn merge(args: MergeArgs) -> ExitCode {
                 );
                 return ExitCode::from(EXIT_BAD_INPUT);
             }
-            print!("{}", outcome.render());
+            print!("{}", crate::ui::highlight(&outcome.render(crate::ui::quiet())));
             if !file.complete {
                 println!("\nnote: some shards stopped early (--fail-fast) or are missing: not every seed ran");
             }
@@ -53,7 +53,9 @@ pub fn merge(args: MergeArgs) -> ExitCode {
                 eprintln!("error: {e}");
                 return ExitCode::from(EXIT_BAD_INPUT);
             }
-            eprintln!("report: {}", out.display());
+            if !crate::ui::quiet() {
+                eprintln!("report: {}", out.display());
+            }
             outcome.exit_code()
         }
         Err(e) => {

@@ -63,8 +63,13 @@ impl SweepOutcome {
     /// The console report: one row per scenario, then every unexpected
     /// outcome, every run that did not finish and the violations negative
     /// controls caught, each with its replay command.
-    pub fn render(&self) -> String {
+    /// With `quiet`, only the unexpected outcomes and unfinished runs.
+    pub fn render(&self, quiet: bool) -> String {
         let mut s = String::new();
+        if quiet {
+            self.render_failures(&mut s);
+            return s.trim_start().to_string();
+        }
         if self.entries.is_empty() && self.errors.is_empty() {
             // An empty shard: more shards than seeds, or a stop before any run.
             return "no runs\n".to_string();
@@ -129,25 +134,7 @@ impl SweepOutcome {
             let _ = writeln!(s, "{}", line.trim_end());
         }
 
-        let unexpected: Vec<&SweepEntry> = self.unexpected().collect();
-        if !unexpected.is_empty() {
-            let _ = writeln!(s, "\nunexpected outcomes ({}):", unexpected.len());
-            for e in unexpected {
-                let r = &e.result;
-                let _ = writeln!(s, "  {} seed {}: {}", r.scenario, r.seed, failure_headline(e));
-                let _ = writeln!(s, "    replay: {}", r.replay);
-                if let Some(dir) = &e.report_dir {
-                    let _ = writeln!(s, "    report: {}", dir.display());
-                }
-            }
-        }
-        if !self.errors.is_empty() {
-            let _ = writeln!(s, "\nruns that did not finish ({}):", self.errors.len());
-            for e in &self.errors {
-                let _ = writeln!(s, "  {} seed {}: {}", e.scenario, e.seed, e.message);
-                let _ = writeln!(s, "    replay: {}", e.replay);
-            }
-        }
+        self.render_failures(&mut s);
         let caught: Vec<&SweepEntry> = self
             .entries
             .iter()
@@ -172,6 +159,30 @@ impl SweepOutcome {
             }
         }
         s
+    }
+
+    /// Every unexpected outcome and every run that did not finish, each
+    /// with its replay command: what `--quiet` still prints.
+    fn render_failures(&self, s: &mut String) {
+        let unexpected: Vec<&SweepEntry> = self.unexpected().collect();
+        if !unexpected.is_empty() {
+            let _ = writeln!(s, "\nunexpected outcomes ({}):", unexpected.len());
+            for e in unexpected {
+                let r = &e.result;
+                let _ = writeln!(s, "  {} seed {}: {}", r.scenario, r.seed, failure_headline(e));
+                let _ = writeln!(s, "    replay: {}", r.replay);
+                if let Some(dir) = &e.report_dir {
+                    let _ = writeln!(s, "    report: {}", dir.display());
+                }
+            }
+        }
+        if !self.errors.is_empty() {
+            let _ = writeln!(s, "\nruns that did not finish ({}):", self.errors.len());
+            for e in &self.errors {
+                let _ = writeln!(s, "  {} seed {}: {}", e.scenario, e.seed, e.message);
+                let _ = writeln!(s, "    replay: {}", e.replay);
+            }
+        }
     }
 
     /// Writes the sweep report into `dir` (results.csv, junit.xml,

@@ -18,9 +18,10 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// Whether stderr is a terminal a person watches.
+    /// Whether stderr is a terminal a person watches, who did not ask for
+    /// `--quiet`.
     fn visible() -> bool {
-        std::io::stderr().is_terminal()
+        std::io::stderr().is_terminal() && !crate::ui::quiet()
     }
 
     fn target() -> ProgressDrawTarget {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 use streamsim_reports::Verdict;
-use streamsim_sim::run::{replay_command, run_scenario, RunOptions};
+use streamsim_sim::run::{run_scenario, RunOptions};
 use streamsim_sim::scenario::load_scenario;
 
 use crate::progress::Progress;
@@ -69,14 +69,15 @@ pub fn run(args: RunArgs) -> ExitCode {
     ));
     let result = run_scenario(&loaded, &opts);
     progress.finish();
-    let out = match result {
+    let mut out = match result {
         Ok(o) => o,
         Err(e) => {
             eprintln!("error: {e}");
-            eprintln!("replay: {}", replay_command(&scenario, seed));
+            eprintln!("replay: {}", crate::replay::command(&scenario, seed));
             return ExitCode::from(EXIT_RUN_ERROR);
         }
     };
+    out.report.result.replay = crate::replay::command(&scenario, seed);
     if let Err(code) = crate::shrink::write_trace(&out, trace.as_deref()) {
         return code;
     }
@@ -99,7 +100,9 @@ pub fn run(args: RunArgs) -> ExitCode {
         });
         match streamsim_reports::write_run_report(&out.report, &dir) {
             Ok(_) => {
-                eprintln!("report: {}", dir.display());
+                if !crate::ui::quiet() {
+                    eprintln!("report: {}", dir.display());
+                }
                 crate::shrink::save_schedule(&loaded, seed, &dir);
             }
             Err(e) => {
@@ -110,8 +113,14 @@ pub fn run(args: RunArgs) -> ExitCode {
     }
     if json {
         println!("{}", serde_json::to_string(r).expect("result serialises"));
-    } else {
-        print!("{}", streamsim_reports::render_summary_text(r));
+    } else if !crate::ui::quiet() {
+        print!("{}", crate::ui::highlight(&streamsim_reports::render_summary_text(r)));
+    } else if r.verdict == Verdict::Violation {
+        // The headline alone: scenario, seed and what was violated.
+        let text = streamsim_reports::render_summary_text(r);
+        let head = text.lines().next().unwrap_or_default();
+        let what: Vec<&str> = r.violations.iter().map(|v| v.invariant.as_str()).collect();
+        println!("{}: {}", crate::ui::highlight(head), what.join(", "));
     }
     if r.verdict == Verdict::Violation {
         eprintln!("violation with seed {seed}; replay with: {}", r.replay);

@@ -60,7 +60,8 @@ pub struct ShardRef {
 pub struct SweepFile {
     /// [`FORMAT`].
     pub format: String,
-    /// Version of the streamsim that ran it.
+    /// Version of the streamsim that ran it, with its git commit: `merge`
+    /// refuses shards of different builds, whose runs are not comparable.
     pub streamsim_version: String,
     /// The sweep's seed range, half-open (`0..32`), before sharding.
     pub seeds: String,
@@ -84,7 +85,7 @@ impl SweepFile {
     pub fn new(seeds: SeedRange, shard: Shard, scenarios: Vec<ScenarioRef>) -> SweepFile {
         SweepFile {
             format: FORMAT.to_string(),
-            streamsim_version: env!("CARGO_PKG_VERSION").to_string(),
+            streamsim_version: crate::VERSION.to_string(),
             seeds: seeds.to_string(),
             shard: Some(ShardRef {
                 index: shard.index,

@@ -59,7 +59,11 @@ pub fn main(args: ShrinkArgs) -> ExitCode {
             .join("shrunk.toml")
     });
     let started = Instant::now();
-    let result = shrink(&loaded, &opts, &mut |line| eprintln!("{line}"));
+    let result = shrink(&loaded, &opts, &mut |line| {
+        if !crate::ui::quiet() {
+            eprintln!("{line}");
+        }
+    });
     let s = match result {
         Ok(s) => s,
         Err(e @ ShrinkError::Run(_)) => {
@@ -82,13 +86,15 @@ pub fn main(args: ShrinkArgs) -> ExitCode {
         args.seed,
         s.invariant
     );
-    println!("  fault events  {} -> {}", s.faults_before, s.faults_after);
-    println!("  duration      {} s -> {} s", s.duration_before_s, s.duration_after_s);
-    println!("  mean rate     {:.0} -> {:.0} events/s", s.rate_before, s.rate_after);
-    println!("  runs          {} in {:.1} s", s.runs, started.elapsed().as_secs_f64());
-    println!("  witness       {}", s.detail);
+    if !crate::ui::quiet() {
+        println!("  fault events  {} -> {}", s.faults_before, s.faults_after);
+        println!("  duration      {} s -> {} s", s.duration_before_s, s.duration_after_s);
+        println!("  mean rate     {:.0} -> {:.0} events/s", s.rate_before, s.rate_after);
+        println!("  runs          {} in {:.1} s", s.runs, started.elapsed().as_secs_f64());
+        println!("  witness       {}", s.detail);
+    }
     println!("wrote {}", out.display());
-    println!("replay: streamsim run {} --seed {}", out.display(), args.seed);
+    println!("replay: {}", crate::replay::command(&out, args.seed));
     ExitCode::SUCCESS
 }
 
@@ -106,7 +112,9 @@ pub fn write_trace(out: &RunOutcome, trace: Option<&Path>) -> Result<(), ExitCod
         eprintln!("error: cannot write the trace to {}: {e}", path.display());
         ExitCode::from(EXIT_BAD_INPUT)
     })?;
-    eprintln!("trace: {}", path.display());
+    if !crate::ui::quiet() {
+        eprintln!("trace: {}", path.display());
+    }
     Ok(())
 }
 
@@ -118,10 +126,11 @@ pub fn save_schedule(loaded: &LoadedScenario, seed: u64, dir: &Path) {
     };
     let path = dir.join("schedule.toml");
     match write(&path, &text) {
+        Ok(()) if crate::ui::quiet() => {}
         Ok(()) => eprintln!(
-            "swarm schedule: {} (replay: streamsim run {} --seed {seed})",
+            "swarm schedule: {} (replay: {})",
             path.display(),
-            path.display()
+            crate::replay::command(&path, seed)
         ),
         Err(e) => eprintln!("warning: cannot write {}: {e}", path.display()),
     }

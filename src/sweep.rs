@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use streamsim_reports::sweep::SweepRunError;
 use streamsim_reports::{SweepEntry, Verdict};
-use streamsim_sim::run::{replay_command, run_scenario, RunOptions};
+use streamsim_sim::run::{run_scenario, RunOptions};
 use streamsim_sim::scenario::{load_scenario, Expect, LoadedScenario};
 
 use crate::outcome::SweepOutcome;
@@ -87,12 +87,14 @@ pub fn sweep(args: SweepArgs) -> ExitCode {
         .map(usize::from)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .min(tasks.len().max(1));
-    eprintln!(
-        "sweep: {} scenario(s) × seeds {} (shard {shard}): {} runs on {jobs} thread(s)",
-        scenarios.len(),
-        args.seeds,
-        tasks.len()
-    );
+    if !crate::ui::quiet() {
+        eprintln!(
+            "sweep: {} scenario(s) × seeds {} (shard {shard}): {} runs on {jobs} thread(s)",
+            scenarios.len(),
+            args.seeds,
+            tasks.len()
+        );
+    }
 
     let started = Instant::now();
     let pool = Pool {
@@ -116,7 +118,7 @@ pub fn sweep(args: SweepArgs) -> ExitCode {
         .collect();
     let mut file = SweepFile::new(args.seeds, shard, refs);
     file.complete = !stopped_early;
-    print!("{}", outcome.render());
+    print!("{}", crate::ui::highlight(&outcome.render(crate::ui::quiet())));
     if stopped_early {
         println!(
             "\n--fail-fast: stopped after {done} of {} runs at the first unexpected outcome",
@@ -127,11 +129,13 @@ pub fn sweep(args: SweepArgs) -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::from(EXIT_BAD_INPUT);
     }
-    eprintln!(
-        "report: {} ({done} runs in {:.1} s)",
-        out_dir.display(),
-        started.elapsed().as_secs_f64()
-    );
+    if !crate::ui::quiet() {
+        eprintln!(
+            "report: {} ({done} runs in {:.1} s)",
+            out_dir.display(),
+            started.elapsed().as_secs_f64()
+        );
+    }
     outcome.exit_code()
 }
 
@@ -265,7 +269,8 @@ impl Pool<'_> {
             Expect::Violation => Verdict::Violation,
         };
         match run_scenario(loaded, &opts) {
-            Ok(out) => {
+            Ok(mut out) => {
+                out.report.result.replay = crate::replay::command(&loaded.path, seed);
                 let r = &out.report.result;
                 // One run can only break a scenario that must pass; whether a
                 // negative control was caught is judged over all its seeds.
@@ -300,7 +305,7 @@ impl Pool<'_> {
                 expected
             }
             Err(e) => {
-                let replay = replay_command(&loaded.path, seed);
+                let replay = crate::replay::command(&loaded.path, seed);
                 // Printed at once: a hung seed is worth knowing before the end.
                 progress.eprintln(&format!("error: {name}: {e}\n  replay: {replay}"));
                 lock(found).errors.push(SweepRunError {

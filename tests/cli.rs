@@ -116,7 +116,11 @@ fn violation_exits_1_and_prints_the_replay_command() {
     let out = streamsim(&["run", &s, "--seed", "1", "--no-report"]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(&format!("streamsim run {s} --seed 1")), "{stderr}");
+    // Named from the repository's root, however the path was given.
+    assert!(
+        stderr.contains(" run scenarios/neg-unclean-min-isr-1.toml --seed 1\n"),
+        "{stderr}"
+    );
     let j = json_of(&streamsim(&["run", &s, "--seed", "1", "--json", "--no-report"]));
     assert_eq!(j["verdict"], "violation");
     assert_eq!(j["violations"][0]["invariant"], "no_loss");
@@ -339,4 +343,20 @@ fn every_library_scenario_validates() {
     args.extend(files.iter().map(|s| s.as_str()));
     let out = streamsim(&args);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn version_names_the_git_commit() {
+    let out = streamsim(&["--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let commit = Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".to_string());
+    assert_eq!(line, format!("streamsim {} ({commit})", env!("CARGO_PKG_VERSION")));
 }

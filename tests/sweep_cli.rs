@@ -226,10 +226,7 @@ fn unexpected_outcomes_exit_1_with_replay_and_report() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("unexpected outcomes (2)"), "{stdout}");
     for seed in 0..2 {
-        assert!(
-            stdout.contains(&format!("replay: streamsim run {tight} --seed {seed}")),
-            "{stdout}"
-        );
+        assert!(stdout.contains(&format!(" run {tight} --seed {seed}\n")), "{stdout}");
         let run = out_dir.join(format!("runs/mini-impossible-budget/seed-{seed}"));
         assert!(run.join("result.json").is_file(), "no report for seed {seed}");
     }
@@ -249,7 +246,7 @@ fn unexpected_outcomes_exit_1_with_replay_and_report() {
     let out = streamsim(&["sweep", &wrong, "--seeds", "5", "--out", &s(&d.join("wrong"))]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
-        text(&out).contains(&format!("streamsim run {wrong} --seed 5")),
+        text(&out).contains(&format!(" run {wrong} --seed 5\n")),
         "{}",
         text(&out)
     );
@@ -332,7 +329,7 @@ fn runs_that_do_not_finish_exit_3_with_their_seed() {
     assert!(stdout.contains("runs that did not finish (2)"), "{stdout}");
     assert!(stdout.contains("neg-tight-budget seed 1: watchdog"), "{stdout}");
     assert!(
-        stdout.contains(&format!("replay: streamsim run {} --seed 1", neg_control())),
+        stdout.contains(" run scenarios/neg-tight-budget.toml --seed 1\n"),
         "{stdout}"
     );
     let j = sweep_json(&out_dir);

@@ -3,7 +3,7 @@
 
 use std::io;
 
-use crate::model::RunReport;
+use crate::model::{Percentiles, RunReport};
 use crate::text::decimal;
 
 /// Column count per bucket is fixed by the widest bucket, so a bucket that
@@ -39,16 +39,13 @@ pub fn timeseries_csv(report: &RunReport) -> io::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(&header)?;
     for bucket in &report.buckets {
-        let lat = &bucket.ack_latency_ms;
         let mut row = vec![
             decimal(bucket.start_ms as f64 / 1000.0, 3),
             bucket.sent.to_string(),
             bucket.acked.to_string(),
             bucket.appended.to_string(),
-            decimal(lat.p50, 3),
-            decimal(lat.p99, 3),
-            decimal(lat.p999, 3),
         ];
+        row.extend(latency_cells(&bucket.ack_latency_ms, bucket.acked));
         let at = |v: &[u64], i: usize| v.get(i).copied().unwrap_or(0).to_string();
         row.extend((0..partitions).map(|p| at(&bucket.partition_appends, p)));
         row.extend((0..partitions).map(|p| at(&bucket.partition_hw_lag, p)));
@@ -57,14 +54,23 @@ pub fn timeseries_csv(report: &RunReport) -> io::Result<Vec<u8>> {
             row.extend([u.cpu, u.disk, u.nic, u.dirty].map(|f| decimal(f, 4)));
         }
         if read {
-            let e = &bucket.e2e_latency_ms;
             row.push(bucket.sunk.to_string());
-            row.extend([e.p50, e.p99, e.p999].map(|v| decimal(v, 3)));
+            row.extend(latency_cells(&bucket.e2e_latency_ms, bucket.sunk));
             row.extend((0..partitions).map(|p| at(&bucket.consumer_lag, p)));
         }
         w.write_record(&row)?;
     }
     w.into_inner().map_err(|e| io::Error::other(e.to_string()))
+}
+
+/// p50, p99 and p99.9 of a bucket in which `count` events were measured.
+/// A bucket with none has no latency: its cells are empty, which
+/// spreadsheets and pandas read as missing, where 0 would read as instant.
+fn latency_cells(p: &Percentiles, count: u64) -> [String; 3] {
+    if count == 0 {
+        return [String::new(), String::new(), String::new()];
+    }
+    [p.p50, p.p99, p.p999].map(|v| decimal(v, 3))
 }
 
 /// Partitions shown: the topology's count, or more if a bucket carries more.

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use common::{assert_png_plot, assert_well_formed, decode_hlog, svg_texts};
 use hdrhistogram::Histogram;
-use streamsim_reports::{write_run_report, FaultWindow, RunResult, PLOT_SIZE, RUN_PLOTS};
+use streamsim_reports::{write_run_report, FaultWindow, Percentiles, RunResult, PLOT_SIZE, RUN_PLOTS};
 
 const DATA_FILES: [&str; 5] = [
     "result.json",
@@ -90,6 +90,49 @@ fn timeseries_csv_has_a_row_per_bucket() {
     let p99 = header.iter().position(|h| h == "ack_p99_ms").unwrap();
     let got: f64 = rows[25][p99].parse().unwrap();
     assert!((got - report.buckets[25].ack_latency_ms.p99).abs() < 1e-3);
+}
+
+#[test]
+fn a_bucket_without_events_has_empty_latency_cells() {
+    // Buckets 20 to 25 acknowledge nothing (a stalled leader); 22 to 23 also
+    // commit nothing to the sink. Whatever percentiles such a bucket carries,
+    // none were measured.
+    let mut report = common::with_read_path(common::synthetic_report());
+    for (i, b) in report.buckets.iter_mut().enumerate() {
+        if (20..=25).contains(&i) {
+            b.acked = 0;
+            b.ack_latency_ms = Percentiles::default();
+        }
+        if (22..=23).contains(&i) {
+            b.sunk = 0;
+            b.e2e_latency_ms = Percentiles::default();
+        }
+    }
+    let dir = common::out_dir("run-csv-gaps");
+    write_run_report(&report, &dir).unwrap();
+    let mut rdr = csv::Reader::from_path(dir.join("timeseries.csv")).unwrap();
+    let header: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+    for (i, row) in rows.iter().enumerate() {
+        for (count, cols) in [
+            ("acked", ["ack_p50_ms", "ack_p99_ms", "ack_p999_ms"]),
+            ("sunk", ["e2e_p50_ms", "e2e_p99_ms", "e2e_p999_ms"]),
+        ] {
+            let n: u64 = row[col(count)].parse().unwrap();
+            for c in cols {
+                let cell = &row[col(c)];
+                if n == 0 {
+                    assert_eq!(cell, "", "bucket {i}: {c} with no {count} events");
+                } else {
+                    let v: f64 = cell.parse().unwrap_or_else(|_| panic!("bucket {i}: {c} = {cell:?}"));
+                    assert!(v > 0.0, "bucket {i}: {c} = {v}");
+                }
+            }
+        }
+    }
+    assert_eq!(&rows[21][col("acked")], "0");
+    assert_eq!(&rows[22][col("sunk")], "0");
 }
 
 #[test]

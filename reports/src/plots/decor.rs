@@ -294,6 +294,14 @@ pub(crate) enum LegendMark {
     Box,
     /// A dot (points).
     Dot,
+    /// A line as a series draws it: `width` px, and dashes of `dash.0` px
+    /// every `dash.0 + dash.1` px when `dash` is set.
+    Stroke {
+        /// Line width in pixels.
+        width: u32,
+        /// Dash length and gap, in pixels.
+        dash: Option<(i32, i32)>,
+    },
 }
 
 /// One legend entry.
@@ -387,6 +395,15 @@ where
             }
             LegendMark::Dot => {
                 area.draw(&Circle::new((x + MARK_W / 2, y), 6, c.filled()))?;
+            }
+            LegendMark::Stroke { width, dash } => {
+                let (on, off) = dash.unwrap_or((MARK_W, 0));
+                let mut x0 = x;
+                while x0 < x + MARK_W {
+                    let x1 = (x0 + on).min(x + MARK_W);
+                    area.draw(&PathElement::new(vec![(x0, y), (x1, y)], c.stroke_width(width)))?;
+                    x0 = x1 + off;
+                }
             }
         }
         area.draw(&Text::new(item.label.clone(), (x + MARK_W + 8, y), font.clone()))?;

@@ -288,6 +288,60 @@ where
     Ok(chart)
 }
 
+/// An axis over values that span less than a factor of [`NARROW_RATIO`]:
+/// a log axis there would show one or two ticks, or none, however it is
+/// padded, so the range is padded by a share of its own width and ticked at
+/// 1-2-5 steps of that width.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct NarrowAxis {
+    /// Start of the padded range.
+    pub lo: f64,
+    /// End of the padded range.
+    pub hi: f64,
+    /// Tick values, 4 to 10 of them, inside the range.
+    pub ticks: Vec<f64>,
+    /// Decimals every tick label needs to differ from its neighbours.
+    pub decimals: usize,
+}
+
+/// Values spanning less than this factor get a [`NarrowAxis`].
+pub(crate) const NARROW_RATIO: f64 = 3.0;
+
+impl NarrowAxis {
+    /// The axis for values from `lo` to `hi` (`0 < lo <= hi`), or `None`
+    /// when they span a log axis's worth.
+    pub fn of(lo: f64, hi: f64) -> Option<NarrowAxis> {
+        if !(lo > 0.0 && hi >= lo && hi.is_finite()) || hi / lo >= NARROW_RATIO {
+            return None;
+        }
+        // Equal values still get a readable width around them: 2% of the value.
+        let pad = ((hi - lo) * 0.15).max(hi * 0.01);
+        let (a, b) = ((lo - pad).max(lo / 2.0), hi + pad);
+        let raw = (b - a) / 5.0;
+        let mag = 10f64.powf(raw.log10().floor());
+        let step = [1.0, 2.0, 5.0, 10.0]
+            .into_iter()
+            .map(|m| m * mag)
+            .find(|s| *s >= raw)
+            .unwrap_or(10.0 * mag);
+        let first = (a / step).ceil() as i64;
+        let last = (b / step).floor() as i64;
+        let ticks = (first..=last).map(|k| k as f64 * step).collect();
+        let decimals = (-(step.log10().floor()) as i64).max(0) as usize;
+        Some(NarrowAxis {
+            lo: a,
+            hi: b,
+            ticks,
+            decimals,
+        })
+    }
+
+    /// A tick label: every tick with the same number of decimals.
+    pub fn label(&self, v: f64) -> String {
+        format!("{v:.*}", self.decimals)
+    }
+}
+
 /// Tick values for a log axis over `lo..hi`: 1-2-5 steps when the range is
 /// short enough for them to fit, whole decades otherwise.
 pub(crate) fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
@@ -404,5 +458,35 @@ impl Ranged for Ticked {
         } else {
             self.ticks.clone()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_narrow_range_gets_padded_and_readable_ticks() {
+        let a = NarrowAxis::of(11.2, 11.4).expect("narrow");
+        assert!(a.lo < 11.2 && a.hi > 11.4, "{a:?}");
+        assert!((4..=10).contains(&a.ticks.len()), "{a:?}");
+        let labels: Vec<String> = a.ticks.iter().map(|t| a.label(*t)).collect();
+        let mut distinct = labels.clone();
+        distinct.dedup();
+        assert_eq!(distinct, labels, "tick labels repeat: {labels:?}");
+        assert_eq!(labels[0].len(), labels[labels.len() - 1].len(), "{labels:?}");
+        assert!(a.ticks.iter().all(|t| (a.lo..=a.hi).contains(t)), "{a:?}");
+    }
+
+    #[test]
+    fn equal_values_get_a_range_around_them() {
+        let a = NarrowAxis::of(11.503, 11.503).expect("narrow");
+        assert!(a.lo < 11.503 && a.hi > 11.503 && a.ticks.len() >= 4, "{a:?}");
+    }
+
+    #[test]
+    fn wide_ranges_stay_logarithmic() {
+        assert_eq!(NarrowAxis::of(6.5, 12_000.0), None);
+        assert_eq!(NarrowAxis::of(0.0, 1.0), None);
     }
 }

@@ -10,14 +10,55 @@ use crate::model::{Bucket, RunReport};
 
 type Pick = fn(&Bucket) -> u64;
 
-const SERIES: [(&str, Pick, RGBColor); 3] = [
-    ("sent by clients", |b| b.sent, PALETTE[0]),
-    ("acknowledged", |b| b.acked, PALETTE[2]),
-    ("appended to the log", |b| b.appended, PALETTE[1]),
+/// How one series is drawn; the legend shows the same stroke.
+#[derive(Clone, Copy)]
+struct Line {
+    name: &'static str,
+    pick: Pick,
+    color: RGBColor,
+    width: u32,
+    /// Dash length and gap in pixels; `None` is solid.
+    dash: Option<(i32, i32)>,
+}
+
+/// In a healthy run sent, acknowledged and appended coincide, and the sink
+/// follows them shifted by the processing delay. Colour alone cannot tell
+/// lines drawn on top of each other apart, so each has its own stroke: a
+/// wide pale band under a solid line under a dashed one under a dotted one,
+/// and wherever they coincide every one still shows through the gaps of
+/// the one above it.
+const SERIES: [Line; 3] = [
+    Line {
+        name: "sent by clients",
+        pick: |b| b.sent,
+        color: PALETTE[9],
+        width: 10,
+        dash: None,
+    },
+    Line {
+        name: "acknowledged",
+        pick: |b| b.acked,
+        color: PALETTE[2],
+        width: 4,
+        dash: None,
+    },
+    Line {
+        name: "appended to the log",
+        pick: |b| b.appended,
+        color: PALETTE[1],
+        width: 3,
+        dash: Some((12, 8)),
+    },
 ];
 
 /// The read path's series, drawn after (on top of) the write path's.
-const SINK: (&str, Pick, RGBColor) = ("committed to sink", |b| b.sunk, PALETTE[3]);
+const SINK: Line = Line {
+    name: "committed to sink",
+    pick: |b| b.sunk,
+    color: PALETTE[3],
+    width: 3,
+    dash: Some((3, 5)),
+};
 
 /// The time plot of throughput.
 pub(crate) struct Throughput<'a> {
@@ -48,30 +89,35 @@ impl Figure for Throughput<'_> {
         DB::ErrorType: 'static,
     {
         let mut series = SERIES.to_vec();
-        // The three write-path lines often coincide and are drawn as nested
-        // stripes of decreasing width; the sink's line, usually the same
-        // shape shifted later by the processing delay, goes thinnest on top.
-        let widths: &[u32] = if self.report.e2e_latency_us.is_some() {
+        if self.report.e2e_latency_us.is_some() {
             series.push(SINK);
-            &[9, 6, 4, 2]
-        } else {
-            &[7, 4, 2]
-        };
+        }
         let mut legend: Vec<LegendItem> = series
             .iter()
-            .map(|(n, _, c)| LegendItem::new(*n, *c, LegendMark::Line))
+            .map(|l| {
+                LegendItem::new(
+                    l.name,
+                    l.color,
+                    LegendMark::Stroke {
+                        width: l.width.min(8),
+                        dash: l.dash,
+                    },
+                )
+            })
             .collect();
         legend.extend(self.time.legend(MAIN_PLOT_PX));
         let area = frame(root, title, &legend)?;
-        let lines: Vec<_> = series.iter().map(|s| self.rates(s.1)).collect();
+        let lines: Vec<_> = series.iter().map(|s| self.rates(s.pick)).collect();
         let hi = lines.iter().flatten().map(|p| p.1).fold(0f64, f64::max);
         let top = if hi > 0.0 { hi } else { 1.0 } * (1.08 + self.time.label_room(MAIN_PLOT_PX));
 
         let mut chart = time_chart(&area, self.time, 0f64..top, "events per second", &|v| si(*v))?;
-        // Decreasing widths keep each line visible as a stripe inside the one
-        // below it where they coincide.
-        for (((_, _, color), line), width) in series.iter().zip(lines).zip(widths) {
-            chart.draw_series(LineSeries::new(line, color.stroke_width(*width)))?;
+        for (l, points) in series.iter().zip(lines) {
+            let style = l.color.stroke_width(l.width);
+            match l.dash {
+                None => chart.draw_series(LineSeries::new(points, style))?,
+                Some((on, off)) => chart.draw_series(DashedLineSeries::new(points, on as u32, off as u32, style))?,
+            };
         }
         draw_fault_labels(&mut chart, self.time, self.time.labels(MAIN_PLOT_PX))?;
         if hi <= 0.0 {
