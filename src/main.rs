@@ -11,6 +11,8 @@ mod run_cmd;
 mod seeds;
 mod shard_file;
 mod shrink;
+mod size;
+mod size_text;
 mod sweep;
 mod ui;
 
@@ -55,6 +57,8 @@ enum Command {
     Diff(diff::DiffArgs),
     /// Run the calibration cases (published Kafka benchmarks as scenarios) and print published against simulated figures; exit 0 when every claimed case is within ±25%, 1 otherwise, 2 on bad input, 3 if a run could not finish.
     Calibrate(calibrate::CalibrateArgs),
+    /// Size a cluster for a daily volume by simulating candidates at the peak with a failure; exit 0 with an answer, 2 when the question is impossible or no candidate passes, 3 if a run could not finish.
+    Size(Box<size::SizeArgs>),
     /// Parse and validate scenario files without running them.
     Check {
         /// Scenario files.
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
         Command::Shrink(args) => shrink::main(args),
         Command::Diff(args) => diff::diff(args),
         Command::Calibrate(args) => calibrate::calibrate(args),
+        Command::Size(args) => size::size(*args),
         Command::Check { scenarios } => check(scenarios),
         Command::Completions { shell } => completions(shell),
     }

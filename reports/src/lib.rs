@@ -25,6 +25,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use model::*;
+pub use plots::sizing::{CurvePoint, SizingPoint};
 pub use plots::{PlotSize, PLOT_SIZE};
 pub use summary::render_summary_text;
 pub use sweep::{summarize, sweep_summary_markdown, write_sweep_report, SweepEntry, SweepSummaryRow};
@@ -122,6 +123,47 @@ pub fn write_run_report(report: &RunReport, dir: &Path) -> io::Result<RunReportF
     out.write("summary.md", summary::run_summary_markdown(report).as_bytes())?;
     out.write("report.html", html::run_report_html(report, &rendered).as_bytes())?;
     Ok(out)
+}
+
+/// Writes the sizing command's plots into `dir`: `sizing_p99` (ack p99 against brokers per
+/// machine, with the budget line) and, for a curve, `sizing_curve` (cost per million events
+/// against daily volume). Returns the files written.
+pub fn write_sizing_plots(
+    points: &[SizingPoint],
+    budget_ms: Option<f64>,
+    curve: &[CurvePoint],
+    dir: &Path,
+) -> io::Result<Vec<std::path::PathBuf>> {
+    fs::create_dir_all(dir)?;
+    let mut out = ReportFiles {
+        dir: dir.to_path_buf(),
+        files: Vec::new(),
+    };
+    let mut rendered = Vec::new();
+    if !points.is_empty() {
+        let fig = plots::sizing::P99ByBrokers {
+            points: points.to_vec(),
+            budget_ms,
+        };
+        rendered.push(plots::render(
+            "sizing_p99",
+            "Acknowledgement p99 at the peak, with the failure, by broker count",
+            &fig,
+        )?);
+    }
+    if !curve.is_empty() {
+        let fig = plots::sizing::SizingCurve { points: curve.to_vec() };
+        rendered.push(plots::render(
+            "sizing_curve",
+            "Sizing curve: cost per million events by daily volume",
+            &fig,
+        )?);
+    }
+    for plot in &rendered {
+        out.write(&format!("{}.svg", plot.name), plot.svg.as_bytes())?;
+        out.write(&format!("{}.png", plot.name), &plot.png)?;
+    }
+    Ok(out.files)
 }
 
 impl ReportFiles {

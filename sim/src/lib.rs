@@ -33,6 +33,7 @@ pub mod sampler;
 pub mod scenario;
 pub mod shrink;
 pub mod sink;
+pub mod sizing;
 pub mod stream;
 pub mod swarm;
 pub mod trace;

@@ -7,6 +7,7 @@ mod decor;
 mod distribution;
 mod latency;
 mod partitions;
+pub(crate) mod sizing;
 pub(crate) mod sweep;
 mod throughput;
 

@@ -13,7 +13,7 @@ pub fn parse_count(text: &str) -> Result<u64, String> {
         .parse()
         .map_err(|_| format!("{text:?} is not a count (write it as 300M, 1.5B or 50000)"))?;
     let n = v * mult;
-    if !(n.is_finite() && n >= 1.0 && n <= 1e15) {
+    if !(n.is_finite() && (1.0..=1e15).contains(&n)) {
         return Err(format!("{text:?} is out of range (1 to 10^15)"));
     }
     Ok(n.round() as u64)
@@ -22,7 +22,13 @@ pub fn parse_count(text: &str) -> Result<u64, String> {
 /// A size in bytes: a plain number, or with `KB`/`MB` (10³, 10⁶) or `KiB`/`MiB` (2¹⁰, 2²⁰).
 pub fn parse_bytes(text: &str) -> Result<u64, String> {
     let t = text.trim();
-    let units: [(&str, f64); 5] = [("KiB", 1024.0), ("MiB", 1048576.0), ("KB", 1e3), ("MB", 1e6), ("B", 1.0)];
+    let units: [(&str, f64); 5] = [
+        ("KiB", 1024.0),
+        ("MiB", 1048576.0),
+        ("KB", 1e3),
+        ("MB", 1e6),
+        ("B", 1.0),
+    ];
     let (digits, mult) = units
         .iter()
         .find_map(|(u, m)| t.strip_suffix(u).map(|d| (d, *m)))
@@ -32,7 +38,7 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
         .parse()
         .map_err(|_| format!("{text:?} is not a size (write it as 1024, 1KiB or 64KiB)"))?;
     let n = v * mult;
-    if !(n.is_finite() && n >= 1.0 && n <= 16.0 * 1048576.0) {
+    if !(n.is_finite() && (1.0..=16.0 * 1048576.0).contains(&n)) {
         return Err(format!("{text:?} is out of range (1 B to 16 MiB per event)"));
     }
     Ok(n.round() as u64)

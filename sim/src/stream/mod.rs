@@ -167,8 +167,13 @@ impl TaskState {
         }
         let t = rec.event_time_ms;
         if self.watermark.is_late(t, self.cfg.allowed_lateness_ms) {
-            // A late element touches neither windows nor dedup state: a
-            // retry of it is late again (the watermark never goes back).
+            // A late element touches no window, but its id is remembered: a
+            // retry of it is late again (the watermark never goes back), and
+            // without the id it would write a second row to the side output,
+            // which the sink's exactly-once check rightly counts. A broker
+            // power loss at the peak, with producers retrying after their
+            // request timeout, showed it.
+            self.dedup.remember(rec.id, now_ms);
             self.late_events += 1;
             out.push(Output::Late {
                 id: rec.id,

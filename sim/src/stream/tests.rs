@@ -453,3 +453,18 @@ fn zero_lengths_are_refused() {
         assert!(cfg(kind, None).validate().is_ok());
     }
 }
+
+#[test]
+fn a_retried_late_event_gets_one_side_output_row() {
+    let mut st = TaskState::new(&cfg(WindowKind::Tumbling { size_ms: 250 }, Some(60_000)));
+    let mut out = Vec::new();
+    // Move the watermark far past event time 0, then deliver an event from then, twice.
+    st.process(&rec(1, 1, 10_000, 10), 0, &mut out);
+    out.clear();
+    let late = rec(2, 1, 0, 10);
+    st.process(&late, 1, &mut out);
+    st.process(&late, 2, &mut out);
+    let lates = out.iter().filter(|o| matches!(o, Output::Late { .. })).count();
+    assert_eq!(lates, 1, "{out:?}");
+    assert_eq!(st.late_events(), 1);
+}
