@@ -324,7 +324,11 @@ fn json_of(sizings: &[Sizing], curve: bool, dir: &Path) -> serde_json::Value {
             .iter()
             .map(|s| json!({"events_per_day": s.inputs.events_per_day, "recommendation": recommendation_json(s, dir), "candidates": s.candidates}))
             .collect();
-        json!({ "inputs": sizings.first().map(|s| &s.inputs), "curve": points })
+        json!({
+            "inputs": sizings.first().map(|s| &s.inputs),
+            "curve": points,
+            "monotone": crate::size_text::monotone(sizings),
+        })
     } else {
         let s = &sizings[0];
         json!({"inputs": s.inputs, "candidates": s.candidates, "recommendation": recommendation_json(s, dir)})
@@ -376,7 +380,7 @@ fn write_outputs(sizings: &[Sizing], dir: &Path) -> std::io::Result<()> {
                 s.recommendation.as_ref().map(|r| CurvePoint {
                     events_per_day: s.inputs.events_per_day as f64,
                     cost_per_million_usd: r.cost_per_million_events_usd,
-                    label: format!("{} x {}", r.brokers, r.machine),
+                    label: format!("{} x {}, ${:.0}/month", r.brokers, r.machine, r.monthly_cost_usd),
                 })
             })
             .collect()

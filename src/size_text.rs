@@ -91,6 +91,15 @@ pub fn table(s: &Sizing) -> String {
     out
 }
 
+/// Whether more events a day never got a cheaper cluster; `None` when some volume has no answer.
+pub fn monotone(sizings: &[Sizing]) -> Option<bool> {
+    let costs: Option<Vec<f64>> = sizings
+        .iter()
+        .map(|s| s.recommendation.as_ref().map(|r| r.monthly_cost_usd))
+        .collect();
+    costs.map(|c| c.windows(2).all(|w| w[1] >= w[0]))
+}
+
 /// The curve, one line per volume.
 pub fn curve_table(sizings: &[Sizing]) -> String {
     let mut out = String::from("curve:\n");
@@ -111,6 +120,9 @@ pub fn curve_table(sizings: &[Sizing]) -> String {
                 format_count(s.inputs.events_per_day)
             ),
         };
+    }
+    if monotone(sizings) == Some(false) {
+        out.push_str("  warning: a larger volume got a cheaper cluster; the smaller volume's answer is not minimal\n");
     }
     out
 }
@@ -191,6 +203,11 @@ pub fn curve_markdown(sizings: &[Sizing]) -> String {
             ),
             None => writeln!(out, "| {} | none passed | | |", format_count(s.inputs.events_per_day)),
         };
+    }
+    if monotone(sizings) == Some(false) {
+        out.push_str(
+            "\n**Warning:** a larger volume got a cheaper cluster; the smaller volume's answer is not minimal.\n",
+        );
     }
     out.push_str("\n![sizing curve](sizing_curve.png)\n");
     out

@@ -195,7 +195,7 @@ impl Figure for SizingCurve {
             .y_desc("cost per million events (USD, log scale)")
             .axis_desc_style(axis_font())
             .label_style(label_font())
-            .x_label_formatter(&|v: &f64| si(*v))
+            .x_label_formatter(&|v: &f64| si(*v).replace('G', "B"))
             .y_label_formatter(&|v: &f64| format!("${}", sig3(*v)))
             .max_light_lines(0)
             .draw()?;
@@ -206,11 +206,18 @@ impl Figure for SizingCurve {
             .collect();
         chart.draw_series(LineSeries::new(line.clone(), PALETTE[0].stroke_width(3)))?;
         chart.draw_series(line.iter().map(|&p| Circle::new(p, 6, PALETTE[0].filled())))?;
+        // Labels of the right half go to the left of their point, so none runs off the plot.
+        let middle = (x0 * x1).sqrt();
         chart.draw_series(self.points.iter().map(|p| {
+            let h = if p.events_per_day > middle {
+                HPos::Right
+            } else {
+                HPos::Left
+            };
             Text::new(
-                format!("{} (${})", p.label, sig3(p.cost_per_million_usd)),
+                format!("  {}: ${} per million  ", p.label, sig3(p.cost_per_million_usd)),
                 (p.events_per_day, p.cost_per_million_usd),
-                label_font().pos(Pos::new(HPos::Left, VPos::Bottom)),
+                label_font().pos(Pos::new(h, VPos::Bottom)),
             )
         }))?;
         Ok(())
