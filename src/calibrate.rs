@@ -171,16 +171,7 @@ fn table(results: &[CaseResult]) -> String {
 /// A figure with thousands separators, or two decimals when small.
 fn figure(v: f64) -> String {
     if v >= 1000.0 {
-        let n = v.round() as u64;
-        let digits = n.to_string();
-        let mut out = String::new();
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
-                out.push(',');
-            }
-            out.push(c);
-        }
-        out
+        streamsim_reports::thousands(v.round() as u64)
     } else {
         format!("{v:.2}")
     }

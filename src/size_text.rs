@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 use streamsim_sim::sizing::quantity::format_count;
-use streamsim_sim::sizing::{Sizing, Survive};
+use streamsim_sim::sizing::{CandidateResult, Sizing, Survive};
 
 fn survive(s: Survive) -> &'static str {
     match s {
@@ -10,6 +10,25 @@ fn survive(s: Survive) -> &'static str {
         Survive::Broker => "a broker crash and restart at the peak",
         Survive::Zone => "a third of the brokers cut off at the peak",
     }
+}
+
+/// A candidate's row: machine, brokers, partitions, processors, ack p99, e2e p99, CPU, disk,
+/// NIC, storage per broker (GB), monthly cost (USD), verdict.
+fn cells(c: &CandidateResult) -> [String; 12] {
+    [
+        c.machine.clone(),
+        c.brokers.to_string(),
+        c.partitions.to_string(),
+        c.processors.to_string(),
+        format!("{:.1} ms", c.ack_p99_ms),
+        c.e2e_p99_ms.map_or("-".into(), |v| format!("{v:.0} ms")),
+        pct(c.cpu_peak),
+        pct(c.disk_peak),
+        pct(c.nic_peak),
+        format!("{:.0}", c.storage_gb),
+        format!("{:.0}", c.monthly_cost_usd),
+        c.verdict.clone(),
+    ]
 }
 
 fn pct(v: f64) -> String {
@@ -59,21 +78,10 @@ pub fn table(s: &Sizing) -> String {
         "$/month"
     );
     for c in &s.candidates {
+        let [machine, brokers, partitions, processors, ack, e2e, cpu, disk, nic, storage, cost, verdict] = cells(c);
         let _ = writeln!(
             out,
-            "{:<18} {:>7} {:>10} {:>10} {:>9} {:>9} {:>5} {:>5} {:>5} {:>10.0} {:>10.0}  {}",
-            c.machine,
-            c.brokers,
-            c.partitions,
-            c.processors,
-            format!("{:.1} ms", c.ack_p99_ms),
-            c.e2e_p99_ms.map_or("-".into(), |v| format!("{v:.0} ms")),
-            pct(c.cpu_peak),
-            pct(c.disk_peak),
-            pct(c.nic_peak),
-            c.storage_gb,
-            c.monthly_cost_usd,
-            c.verdict
+            "{machine:<18} {brokers:>7} {partitions:>10} {processors:>10} {ack:>9} {e2e:>9} {cpu:>5} {disk:>5} {nic:>5} {storage:>10} {cost:>10}  {verdict}"
         );
     }
     match &s.recommendation {
@@ -149,25 +157,10 @@ pub fn markdown(s: &Sizing, winner_file: &str) -> String {
     );
     let _ = writeln!(
         out,
-        "| machine | brokers | partitions | processors | ack p99 | e2e p99 | CPU | disk | NIC | storage/broker | $/month | verdict |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "| machine | brokers | partitions | processors | ack p99 | e2e p99 | CPU | disk | NIC | GB/broker | $/month | verdict |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
     );
     for c in &s.candidates {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {:.1} ms | {} | {} | {} | {} | {:.0} GB | {:.0} | {} |",
-            c.machine,
-            c.brokers,
-            c.partitions,
-            c.processors,
-            c.ack_p99_ms,
-            c.e2e_p99_ms.map_or("-".into(), |v| format!("{v:.0} ms")),
-            pct(c.cpu_peak),
-            pct(c.disk_peak),
-            pct(c.nic_peak),
-            c.storage_gb,
-            c.monthly_cost_usd,
-            c.verdict
-        );
+        let _ = writeln!(out, "| {} |", cells(c).join(" | "));
     }
     match &s.recommendation {
         Some(r) => {
