@@ -3,7 +3,7 @@
 //! payloads (record batches, row sets, state snapshots) travel behind `Arc`.
 
 use crate::ids::PartitionId;
-use crate::msg::{Batch, EventId, RECORD_OVERHEAD};
+use crate::record::{Batch, EventId, RECORD_OVERHEAD};
 use crate::stream::{TaskState, Window};
 use std::sync::Arc;
 

@@ -5,8 +5,8 @@
 //! recomputed from those events. A processor that replays without
 //! transactions, or forgets de-duplication, breaks one or the other.
 
+use super::committed::WITNESS;
 use super::ledger::Ledger;
-use super::WITNESS;
 use crate::msg::EventId;
 use crate::stream::Window;
 use crate::world::Shared;

@@ -8,15 +8,14 @@
 //! remaining tail the same way, so a run gives the same verdict whether or
 //! not anything was summarised.
 
+use super::committed::{committed_ends, WITNESS};
 use super::e2e::{compare_windows, WindowComparison};
-use super::{committed_ends, WITNESS};
+use crate::config::Delivery;
+use crate::config::Truncation;
 use crate::event_sets::Copies;
 use crate::ids::PartitionId;
 use crate::log::partition_log::PartitionLog;
 use crate::msg::Record;
-use crate::processor::operator_config;
-use crate::scenario::Delivery;
-use crate::scenario::Truncation;
 use crate::sink::db::SinkDb;
 use crate::stream::{take_closed, ReferenceAggregates, WindowKind};
 use crate::world::Shared;
@@ -73,7 +72,7 @@ impl LogAudit {
             last_by_key: HashMap::new(),
             order_witness: Vec::new(),
             repeats: BTreeMap::new(),
-            reference: read_path.then(|| ReferenceAggregates::new(&operator_config(&sh.scenario.processor).window)),
+            reference: read_path.then(|| ReferenceAggregates::new(&sh.scenario.processor.window)),
             enabled: !log.unclean_leader_election && log.truncation == Truncation::LeaderEpoch,
             summarised: 0,
             retention_deleted: 0,
@@ -162,7 +161,7 @@ impl LogAudit {
         let Some(reference) = self.reference.as_mut() else {
             return;
         };
-        let lateness = operator_config(&sh.scenario.processor).allowed_lateness_ms;
+        let lateness = sh.scenario.processor.allowed_lateness_ms;
         let mut db = sh.sink.lock().expect("sink lock");
         for p in 0..sh.event_partitions {
             let marks = &mut self.marks[p];

@@ -7,10 +7,10 @@
 pub mod task;
 
 use crate::clock;
+use crate::config::ProcessorConfig;
 use crate::ids::{Addr, PartitionId};
 use crate::msg::Msg;
 use crate::resources::Cpu;
-use crate::scenario::ProcessorConfig;
 use crate::stream::{OperatorConfig, TaskState};
 use crate::wire::{ConsumerFetchResult, ReadMsg, SinkError};
 use crate::world::{Shared, TimelineKind};
@@ -25,16 +25,6 @@ const FETCH_TIMEOUT_MS: u64 = 2_000;
 const NO_LEADER_WAIT_MS: u64 = 50;
 /// Cores of a processor instance.
 const CORES: usize = 2;
-
-/// The operator chain's settings from the scenario.
-pub fn operator_config(p: &ProcessorConfig) -> OperatorConfig {
-    OperatorConfig {
-        window: p.window,
-        max_out_of_orderness_ms: p.max_out_of_orderness_ms,
-        allowed_lateness_ms: p.allowed_lateness_ms,
-        dedup_ttl_ms: p.dedup.then_some((p.dedup_ttl_s * 1000.0) as u64),
-    }
-}
 
 struct Processor {
     sh: Arc<Shared>,
@@ -78,7 +68,7 @@ pub async fn processor_main(sh: Arc<Shared>, idx: usize) {
     );
     let cfg = sh.scenario.processor.clone();
     let mut p = Processor {
-        ops: operator_config(&cfg),
+        ops: cfg.operator_config(),
         cfg,
         sh: sh.clone(),
         idx,

@@ -11,9 +11,9 @@
 //!   the offset and state are committed afterwards; a crash in between
 //!   replays the fetch and writes its rows again.
 
+use crate::config::Delivery;
 use crate::ids::PartitionId;
 use crate::msg::Record;
-use crate::scenario::Delivery;
 use crate::stream::{Output, TaskState};
 use crate::wire::{Checkpoint, Row};
 use std::sync::Arc;

@@ -7,7 +7,7 @@
 
 use crate::event_sets::Copies;
 use crate::ids::PartitionId;
-use crate::msg::EventId;
+use crate::record::EventId;
 use crate::stream::Window;
 use crate::wire::{Checkpoint, Row, SinkError};
 use std::collections::BTreeMap;
