@@ -8,6 +8,7 @@ use crate::log::disk::BrokerDisk;
 use crate::log::metadata::ControllerStore;
 use crate::msg::PartitionState;
 use crate::net::Fabric;
+use crate::plugins::Plugins;
 use crate::resources::BrokerResources;
 use crate::scenario::Scenario;
 pub use crate::timeline::{TimelineEntry, TimelineKind};
@@ -149,6 +150,8 @@ pub struct Shared {
     incarnations: Mutex<Vec<u64>>,
     /// The processor group's coordinator store (durable, like `__consumer_offsets`).
     pub group: Mutex<crate::consumer_group::GroupStore>,
+    /// The operator, sink and reference this run uses.
+    pub plugins: Plugins,
     /// The sink database's tables (durable across sink crashes).
     pub sink: Mutex<crate::sink::db::SinkDb>,
     /// Set once the write path drained: no record will be appended any more, so processors may fire every window.
@@ -168,7 +171,7 @@ pub struct Shared {
 
 impl Shared {
     /// Build the shared state of a run.
-    pub fn new(scenario: Arc<Scenario>, seed: u64, fabric: Arc<Fabric>, workload: Workload) -> Self {
+    pub fn new(scenario: Arc<Scenario>, seed: u64, fabric: Arc<Fabric>, workload: Workload, plugins: Plugins) -> Self {
         let t = &scenario.topology;
         let layout = Layout {
             brokers: t.brokers,
@@ -202,7 +205,12 @@ impl Shared {
             workload_over: std::sync::atomic::AtomicBool::new(false),
             checkpoint_senders: Mutex::new(Default::default()),
             group: Mutex::new(Default::default()),
-            sink: Mutex::new(crate::sink::db::SinkDb::new(t.partitions, t.clients)),
+            sink: Mutex::new(crate::sink::db::SinkDb::new(
+                t.partitions,
+                t.clients,
+                plugins.new_sink(),
+            )),
+            plugins,
             input_closed: std::sync::atomic::AtomicBool::new(false),
             gateway_dedup: None,
             gateway_dedup_stats: Mutex::new(Default::default()),

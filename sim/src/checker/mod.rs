@@ -6,6 +6,7 @@ mod committed;
 pub mod e2e;
 pub mod ledger;
 pub mod log_audit;
+pub(crate) mod reference;
 
 use crate::world::Shared;
 use committed::{committed_ends, WITNESS};
@@ -182,7 +183,7 @@ pub fn check(sh: &Shared, mut audit: LogAudit, end_ms: u64, workload_ms: u64, re
         rep.e2e = Some(e2e::check(
             sh,
             &ledger,
-            reference.unwrap_or_default(),
+            reference,
             std::mem::take(&mut audit.closed_windows),
             end_ms,
             &mut rep.violations,

@@ -51,7 +51,7 @@ pub use window::{Window, WindowKind};
 
 use crate::record::{EventId, Record};
 use dedup::Dedup;
-use watermark::Watermark;
+pub(crate) use watermark::Watermark;
 use window::{EndKey, WindowStore};
 
 /// What one call of the operator chain emits, in a deterministic order.
