@@ -56,6 +56,8 @@
 //! [`SeedRuns::assert_all_pass`] panics with the first failing seed's
 //! violations and the command that replays it. See `docs/API.md`.
 
+#![warn(missing_docs)]
+
 pub use streamsim_sim::{
     BuiltinChain, Context, EventId, KeyedState, Operator, Output, Plugins, Record, Row, RunError, RunResult, SeedRuns,
     Simulation, Sink, Table, TimeDomain, Timer, Verdict, Violation, Window, SEED_VAR,

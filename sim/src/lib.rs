@@ -6,6 +6,62 @@
 //! project's own [`net::Fabric`], which delivers every message due at a 1 ms
 //! tick together and models latency, bandwidth, partitions, loss,
 //! duplication and reordering.
+//!
+//! A run checks the whole pipeline (no loss, no duplicates, order, exactly
+//! one sink row per acknowledged event, aggregates against a reference,
+//! budgets). [`Simulation`] runs a scenario from Rust, with a user's own
+//! [`Operator`] in every processor task, optionally a user's [`Sink`], and
+//! a reference function for the end-to-end checker:
+//!
+//! ```
+//! use streamsim_sim::{Context, KeyedState, Operator, Record, Simulation, Table, Verdict, Window};
+//!
+//! const ALL_TIME: Window = Window { start_ms: 0, end_ms: u64::MAX };
+//!
+//! /// Sums event sizes per key, in checkpointed state.
+//! #[derive(Clone)]
+//! struct BytesPerKey;
+//!
+//! impl Operator for BytesPerKey {
+//!     type State = KeyedState<(u64, u64)>;
+//!
+//!     fn initial_state(&self) -> Self::State {
+//!         KeyedState::new()
+//!     }
+//!
+//!     fn process(&mut self, state: &mut Self::State, r: &Record, ctx: &mut Context<'_>) {
+//!         ctx.accept(r);
+//!         let (n, bytes) = state.entry(r.key);
+//!         *n += 1;
+//!         *bytes += u64::from(r.size);
+//!         let (n, bytes) = (*n, *bytes);
+//!         ctx.upsert(r.key, ALL_TIME, n, bytes);
+//!     }
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/scenarios/enrich-crash.toml");
+//! let result = Simulation::from_file(path)?
+//!     .operator(BytesPerKey)
+//!     .reference(|events: &[Record]| {
+//!         let mut t = Table::new();
+//!         for r in events {
+//!             let row = t.entry((r.key, ALL_TIME)).or_insert((0, 0));
+//!             row.0 += 1;
+//!             row.1 += u64::from(r.size);
+//!         }
+//!         t
+//!     })
+//!     .run(1)?;
+//! assert_eq!(result.verdict, Verdict::Pass);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The layers of this crate, and what each may import, are drawn in the
+//! repository's ARCHITECTURE.md; the API in docs/API.md.
+
+#![warn(missing_docs)]
 
 #[cfg(not(madsim))]
 compile_error!(

@@ -18,7 +18,7 @@ pub const SEED_VAR: &str = "STREAMSIM_SEED";
 /// A scenario ready to run, with the parts a user plugged in.
 ///
 /// ```no_run
-/// # use streamsim_sim::{BuiltinChain, Simulation};
+/// # use streamsim_sim::Simulation;
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let sim = Simulation::from_file("scenarios/processor-crash-eos.toml")?;
 /// let result = sim.run(1)?;
