@@ -53,6 +53,17 @@ impl Timers {
         };
     }
 
+    /// Removes and returns every timer of `domain`, in time order.
+    pub(crate) fn take_all(&mut self, domain: TimeDomain) -> Vec<Timer> {
+        let set = match domain {
+            TimeDomain::EventTime => std::mem::take(&mut self.event),
+            TimeDomain::ProcessingTime => std::mem::take(&mut self.processing),
+        };
+        set.into_iter()
+            .map(|(at_ms, key)| Timer { domain, at_ms, key })
+            .collect()
+    }
+
     /// Removes and returns the earliest timer of `domain` due at `now_ms`.
     pub(crate) fn pop_due(&mut self, domain: TimeDomain, now_ms: u64) -> Option<Timer> {
         let set = match domain {
@@ -97,7 +108,9 @@ impl Context<'_> {
 
     /// Marks a record as processed: one row in the sink's `events` table,
     /// which the end-to-end checker counts (every acknowledged event must
-    /// have exactly one row there or in the side output).
+    /// have exactly one row there or in the side output). Call it from
+    /// [`Operator::process`](super::Operator::process): the row's end-to-end
+    /// latency runs from the event's generation, which a timer no longer knows.
     pub fn accept(&mut self, record: &Record) {
         self.out.push(Output::Event {
             id: record.id,

@@ -125,9 +125,19 @@ impl<O: Operator> TaskOperator for Hosted<O> {
 
     fn finish(&mut self, now_ms: u64, out: &mut Vec<Output>) {
         self.watermark.finish();
-        self.fire(TimeDomain::EventTime, u64::MAX, now_ms, out);
-        // Held-back output must not wait for a clock that no longer matters.
-        self.fire(TimeDomain::ProcessingTime, u64::MAX, now_ms, out);
+        // Every timer set before the end fires once, event time first; held-back output must
+        // not wait for a clock that no longer matters. Timers set from here on never fire,
+        // or a timer that re-arms itself would fire forever.
+        let pending = [TimeDomain::EventTime, TimeDomain::ProcessingTime].map(|d| self.timers.take_all(d));
+        for t in pending.into_iter().flatten() {
+            let mut ctx = Context {
+                now_ms,
+                watermark_ms: self.watermark.current(),
+                out,
+                timers: &mut self.timers,
+            };
+            self.op.on_timer(&mut self.state, t, &mut ctx);
+        }
         let mut ctx = Context {
             now_ms,
             watermark_ms: self.watermark.current(),
@@ -154,5 +164,119 @@ impl<O: Operator> TaskOperator for Hosted<O> {
         self.state = saved.state.clone();
         self.timers = saved.timers.clone();
         self.watermark = saved.watermark;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::operator::{KeyedState, Timer};
+    use crate::record::EventId;
+
+    /// Counts per key, writes on a processing-time timer that re-arms itself.
+    #[derive(Clone)]
+    struct Rearming;
+
+    impl Operator for Rearming {
+        type State = KeyedState<u64>;
+
+        fn initial_state(&self) -> Self::State {
+            KeyedState::new()
+        }
+
+        fn process(&mut self, state: &mut Self::State, r: &Record, ctx: &mut Context<'_>) {
+            ctx.accept(r);
+            *state.entry(r.key) += 1;
+            ctx.set_timer(Timer {
+                domain: TimeDomain::EventTime,
+                at_ms: r.event_time_ms + 10,
+                key: r.key,
+            });
+            ctx.set_timer(Timer {
+                domain: TimeDomain::ProcessingTime,
+                at_ms: ctx.now_ms() + 5,
+                key: r.key,
+            });
+        }
+
+        fn on_timer(&mut self, state: &mut Self::State, t: Timer, ctx: &mut Context<'_>) {
+            let n = state.get(t.key).copied().unwrap_or(0);
+            ctx.upsert(
+                t.key,
+                crate::stream::Window {
+                    start_ms: t.at_ms,
+                    end_ms: t.at_ms,
+                },
+                n,
+                0,
+            );
+            ctx.set_timer(Timer {
+                at_ms: t.at_ms + 5,
+                ..t
+            });
+        }
+    }
+
+    fn rec(seq: u64, key: u64, t: u64) -> Record {
+        Record {
+            id: EventId { client: 0, seq },
+            key,
+            size: 1,
+            event_time_ms: t,
+            schema_version: 1,
+            malformed: false,
+            born_us: 0,
+        }
+    }
+
+    fn upserts(out: &[Output]) -> Vec<(u64, u64, u64)> {
+        out.iter()
+            .filter_map(|o| match o {
+                Output::Upsert { key, window, count, .. } => Some((*key, window.start_ms, *count)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn timers_fire_by_their_clocks_and_survive_a_restore() {
+        let make = factory(Rearming, 0);
+        let mut a = make();
+        let mut out = Vec::new();
+        a.process(&rec(0, 7, 100), 1_000, &mut out);
+        // The event-time timer at 110 waits for the watermark; the record itself is accepted.
+        assert_eq!(upserts(&out), []);
+        a.process(&rec(1, 8, 120), 1_001, &mut out);
+        // The watermark is 120: the timer at 110 fires, and so do its re-armings at 115 and 120.
+        assert_eq!(upserts(&out), [(7, 110, 1), (7, 115, 1), (7, 120, 1)]);
+        out.clear();
+        a.tick(1_004, &mut out);
+        assert_eq!(upserts(&out), []);
+        a.tick(1_005, &mut out);
+        assert_eq!(upserts(&out), [(7, 1_005, 1)], "processing time reached 1005");
+
+        // A fresh instance restored from a snapshot carries state, timers and watermark.
+        let snap = a.snapshot();
+        assert_eq!(snap.watermark_ms(), 120);
+        let mut b = make();
+        b.restore(&snap);
+        let (mut from_a, mut from_b) = (Vec::new(), Vec::new());
+        a.tick(1_010, &mut from_a);
+        b.tick(1_010, &mut from_b);
+        assert_eq!(from_a, from_b);
+        assert!(!from_b.is_empty());
+    }
+
+    #[test]
+    fn finishing_fires_each_pending_timer_once_even_when_it_re_arms() {
+        let make = factory(Rearming, 0);
+        let mut a = make();
+        let mut out = Vec::new();
+        a.process(&rec(0, 7, 100), 1_000, &mut out);
+        out.clear();
+        a.finish(1_000, &mut out);
+        // One event-time and one processing-time timer were pending: two rows, then done.
+        assert_eq!(upserts(&out), [(7, 110, 1), (7, 1_005, 1)]);
+        assert_eq!(a.snapshot().watermark_ms(), u64::MAX);
     }
 }

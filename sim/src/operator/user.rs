@@ -31,8 +31,9 @@ pub trait Operator: Send + 'static {
     }
 
     /// End of input: the task read its whole partition after the workload
-    /// ended. Every pending timer has fired (the watermark is at +infinity);
-    /// emit whatever is still held back.
+    /// ended. Every timer pending then has fired once (event time first, the
+    /// watermark at +infinity); timers set from then on never fire. Emit
+    /// whatever is still held back.
     fn finish(&mut self, state: &mut Self::State, ctx: &mut Context<'_>) {
         let _ = (state, ctx);
     }
