@@ -33,7 +33,7 @@ pub enum Row {
         window: Window,
         /// Events in the window.
         count: u64,
-        /// Payload bytes in the window.
+        /// Sum of the window's values (payload bytes for the built-in chain).
         bytes: u64,
     },
     /// A delete from the `window_counts` table (a session merged away).

@@ -77,7 +77,7 @@ pub enum Output {
         window: Window,
         /// Events in the window.
         count: u64,
-        /// Sum of the events' sizes.
+        /// Sum of the values aggregated: the built-in chain sums the events' sizes, a user's operator what it chooses.
         bytes: u64,
     },
     /// Retraction of a window row (a session window that merged into a
