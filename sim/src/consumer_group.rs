@@ -17,10 +17,10 @@
 //! never reuses a generation, and generations fence zombie owners at the
 //! sink.
 
+use crate::config::ProcessorConfig;
 use crate::ids::PartitionId;
-use crate::scenario::ProcessorConfig;
+use crate::timeline::TimelineKind;
 use crate::wire::ReadMsg;
-use crate::world::{Shared, TimelineKind};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A member as the coordinator last heard from it.
@@ -286,33 +286,6 @@ fn announce(g: &GroupStore, why: &str) -> (TimelineKind, String, Vec<u64>) {
         format!("group generation {} ({why}): {}", g.generation, parts.join(", ")),
         vec![g.generation, g.members.len() as u64],
     )
-}
-
-/// A heartbeat reached the coordinator on the controller node: what to answer and push.
-pub fn on_heartbeat(sh: &Shared, b: Beat, now_ms: u64) -> Outcome {
-    let cfg = GroupConfig::of(&sh.scenario.processor, sh.event_partitions);
-    let mut out = Outcome::default();
-    sh.group
-        .lock()
-        .expect("group lock")
-        .heartbeat(&cfg, b, now_ms, &mut out);
-    record(sh, &out);
-    out
-}
-
-/// The coordinator's periodic work: session expiry and rebalance deadlines.
-pub fn tick(sh: &Shared, now_ms: u64) -> Outcome {
-    let cfg = GroupConfig::of(&sh.scenario.processor, sh.event_partitions);
-    let mut out = Outcome::default();
-    sh.group.lock().expect("group lock").tick(&cfg, now_ms, &mut out);
-    record(sh, &out);
-    out
-}
-
-fn record(sh: &Shared, out: &Outcome) {
-    for (kind, text, words) in &out.notes {
-        sh.timeline(*kind, text, words);
-    }
 }
 
 #[cfg(test)]

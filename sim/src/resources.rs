@@ -6,7 +6,7 @@
 //!
 //! Defaults and their sources are in docs/RESOURCES.md.
 
-use crate::scenario::ResourceConfig;
+use crate::config::ResourceConfig;
 
 /// CPU cores as parallel FIFO servers.
 #[derive(Debug, Clone)]

@@ -6,6 +6,7 @@ use crate::checker;
 use crate::clock;
 use crate::faults::Injector;
 use crate::net::Fabric;
+use crate::plugins::Plugins;
 use crate::sampler::{Sample, Sampler};
 use crate::scenario::{Expect, LoadedScenario};
 use crate::world::{Shared, TimelineEntry, TimelineKind};
@@ -99,18 +100,32 @@ pub fn replay_command(path: &std::path::Path, seed: u64) -> String {
     format!("streamsim run {} --seed {seed}", path.display())
 }
 
-/// Run a loaded scenario with a seed, in a fresh thread.
+/// Run a loaded scenario with a seed, in a fresh thread, with the built-in
+/// operator chain, sink table and reference model.
 pub fn run_scenario(loaded: &LoadedScenario, opts: &RunOptions) -> Result<RunOutcome, RunError> {
+    run_scenario_with(loaded, opts, &Plugins::builtin(&loaded.scenario.processor))
+}
+
+/// Run a loaded scenario with a seed, in a fresh thread, with a user's
+/// operator, sink or reference.
+pub fn run_scenario_with(
+    loaded: &LoadedScenario,
+    opts: &RunOptions,
+    plugins: &Plugins,
+) -> Result<RunOutcome, RunError> {
     let progress = Arc::new(crate::watch::Progress::default());
     let (tx, rx) = std::sync::mpsc::channel();
     let loaded2 = loaded.clone();
     let seed = opts.seed;
     let progress2 = progress.clone();
+    let plugins = plugins.clone();
     let started = Instant::now();
     std::thread::Builder::new()
         .name(format!("seed-{seed}"))
         .spawn(move || {
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| simulate(&loaded2, seed, &progress2)));
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                simulate(&loaded2, seed, &progress2, plugins)
+            }));
             let _ = tx.send(r);
         })
         .expect("spawn the simulation thread");
@@ -142,19 +157,24 @@ pub fn run_scenario(loaded: &LoadedScenario, opts: &RunOptions) -> Result<RunOut
     }
 }
 
-fn simulate(loaded: &LoadedScenario, seed: u64, progress: &crate::watch::Progress) -> RunOutcome {
+fn simulate(loaded: &LoadedScenario, seed: u64, progress: &crate::watch::Progress, plugins: Plugins) -> RunOutcome {
     let rt = madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
     rt.add_simulator::<Fabric>();
-    rt.block_on(supervise(loaded.clone(), seed, progress))
+    rt.block_on(supervise(loaded.clone(), seed, progress, plugins))
 }
 
-async fn supervise(loaded: LoadedScenario, seed: u64, progress: &crate::watch::Progress) -> RunOutcome {
+async fn supervise(
+    loaded: LoadedScenario,
+    seed: u64,
+    progress: &crate::watch::Progress,
+    plugins: Plugins,
+) -> RunOutcome {
     let _clock = clock::bind();
     let scenario = Arc::new(loaded.scenario.clone());
     let base = loaded.path.parent().unwrap_or(std::path::Path::new("."));
     let workload = Workload::new(&scenario.workload, base).expect("validated before the run");
     let fabric = madsim::plugin::simulator::<Fabric>();
-    let sh = Arc::new(Shared::new(scenario.clone(), seed, fabric.clone(), workload));
+    let sh = Arc::new(Shared::new(scenario.clone(), seed, fabric.clone(), workload, plugins));
     fabric.configure(
         sh.layout.nodes(),
         scenario.network.clone(),

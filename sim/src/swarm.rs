@@ -25,16 +25,6 @@ pub struct Draw {
     pub faults: Vec<FaultSpec>,
 }
 
-/// The targets swarm faults may hit: those listed, else every broker and the controller.
-pub fn swarm_targets(w: &SwarmSpec, s: &Scenario) -> Vec<Target> {
-    if !w.targets.is_empty() {
-        return w.targets.clone();
-    }
-    let mut v: Vec<Target> = (0..s.topology.brokers).map(Target::Broker).collect();
-    v.push(Target::Controller);
-    v
-}
-
 fn uniform(rng: &mut ChaCha8Rng, [lo, hi]: [f64; 2]) -> f64 {
     lo + (hi - lo) * rng.gen::<f64>()
 }
@@ -181,7 +171,7 @@ fn make(
 /// Draw a seed's schedule within the (validated) bounds `w`.
 pub fn draw(w: &SwarmSpec, s: &Scenario, seed: u64) -> Draw {
     let mut rng = streamsim_workloads::stream_rng(seed, "swarm");
-    let singles = swarm_targets(w, s);
+    let singles = w.targets_in(s.topology.brokers);
     let sets: Vec<Target> = singles.iter().filter(|t| !t.waits_for_checkpoint()).cloned().collect();
     let mut on: Vec<FaultKindName> = w.kinds.iter().copied().filter(|_| rng.gen_bool(0.5)).collect();
     if on.is_empty() {
@@ -224,6 +214,13 @@ pub fn faults_for(s: &Scenario, seed: u64) -> Vec<FaultSpec> {
         Some(w) => draw(w, s, seed).faults,
         None => s.faults.to_vec(),
     }
+}
+
+/// Whether the run's fault schedule crashes client `idx` (its source then keeps a checkpoint).
+pub fn may_crash_client(s: &Scenario, seed: u64, idx: usize) -> bool {
+    faults_for(s, seed)
+        .iter()
+        .any(|f| matches!(&f.kind, FaultKind::Crash { target: Target::Client(c), .. } if *c == idx))
 }
 
 /// The run's fault schedule; in swarm mode the draw is also listed in the

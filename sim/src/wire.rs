@@ -3,8 +3,9 @@
 //! payloads (record batches, row sets, state snapshots) travel behind `Arc`.
 
 use crate::ids::PartitionId;
-use crate::msg::{Batch, EventId, RECORD_OVERHEAD};
-use crate::stream::{TaskState, Window};
+use crate::operator::Snapshot;
+use crate::record::{Batch, EventId, RECORD_OVERHEAD};
+use crate::stream::Window;
 use std::sync::Arc;
 
 /// A row the processor writes to the sink.
@@ -32,7 +33,7 @@ pub enum Row {
         window: Window,
         /// Events in the window.
         count: u64,
-        /// Payload bytes in the window.
+        /// Sum of the window's values (payload bytes for the built-in chain).
         bytes: u64,
     },
     /// A delete from the `window_counts` table (a session merged away).
@@ -51,8 +52,8 @@ pub struct Checkpoint {
     pub from_offset: u64,
     /// Next offset to consume.
     pub offset: u64,
-    /// Operator state after consuming everything below `offset`.
-    pub state: TaskState,
+    /// Operator state, timers and watermark after consuming everything below `offset`.
+    pub state: Snapshot,
     /// The task consumed its whole partition after the input closed and fired every window.
     pub finished: bool,
 }

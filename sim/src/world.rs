@@ -4,84 +4,19 @@
 
 use crate::checker::ledger::Ledger;
 use crate::ids::{Addr, BrokerId, Layout, PartitionId};
-use crate::log::controller::ControllerStore;
-use crate::log::BrokerDisk;
+use crate::log::disk::BrokerDisk;
+use crate::log::metadata::ControllerStore;
 use crate::msg::PartitionState;
 use crate::net::Fabric;
+use crate::plugins::Plugins;
 use crate::resources::BrokerResources;
 use crate::scenario::Scenario;
+pub use crate::timeline::{TimelineEntry, TimelineKind};
 use crate::trace::TraceHash;
 use hdrhistogram::Histogram;
 use std::sync::{Arc, Mutex};
 use streamsim_reports::{bucket_histogram, latency_histogram};
 use streamsim_workloads::Workload;
-
-/// Kinds of timeline entries (protocol steps and faults).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TimelineKind {
-    /// A fault was injected.
-    FaultStart,
-    /// A fault healed.
-    FaultEnd,
-    /// A node (re)started.
-    NodeStarted,
-    /// The controller fenced a broker.
-    Fenced,
-    /// A broker registered with the controller.
-    Registered,
-    /// A leader changed.
-    Election,
-    /// A broker took leadership of a partition.
-    BecameLeader,
-    /// A leader proposed a smaller ISR.
-    IsrShrink,
-    /// A follower truncated its log.
-    Truncation,
-    /// The workload ended and the drain began.
-    Drain,
-    /// The processor group moved to a new generation and reassigned partitions.
-    Rebalance,
-    /// A processor task resumed a partition from the sink's checkpoint.
-    TaskResumed,
-    /// The sink refused a zombie owner's write.
-    SinkFenced,
-    /// A partition's first checkpoint under a new owner committed (recovery done).
-    Checkpoint,
-    /// The read path consumed and committed everything.
-    ReadDrained,
-    /// The controller committed a larger ISR (a follower caught up).
-    IsrExpand,
-    /// A partition's high watermark stopped advancing while its leader holds unreplicated records.
-    HwStall,
-    /// A stalled high watermark advances again.
-    HwResume,
-    /// Nothing progressed for a long stretch: the run ends early, naming what was stuck.
-    Stall,
-    /// The first violated invariant, with its witness.
-    Violation,
-    /// A fault drawn by swarm mode for this seed (listed at time zero).
-    Swarm,
-    /// The controller changed a partition's eligible leader replicas (KIP-966).
-    Elr,
-    /// A broker registered after an unclean shutdown and the controller took it
-    /// out of the ISR and ELR of its partitions (KIP-966).
-    UncleanShutdown,
-}
-
-/// One timeline entry.
-#[derive(Clone, Debug)]
-pub struct TimelineEntry {
-    /// Virtual ms.
-    pub at_ms: u64,
-    /// Kind.
-    pub kind: TimelineKind,
-    /// Human text.
-    pub text: String,
-    /// The words folded into the trace hash for this entry.
-    pub words: Vec<u64>,
-    /// Named fields for the JSON trace (`--trace`); empty when the entry has only its words.
-    pub fields: Vec<(String, serde_json::Value)>,
-}
 
 /// Throughput and latency accumulators for one bucket.
 #[derive(Clone, Debug)]
@@ -215,6 +150,8 @@ pub struct Shared {
     incarnations: Mutex<Vec<u64>>,
     /// The processor group's coordinator store (durable, like `__consumer_offsets`).
     pub group: Mutex<crate::consumer_group::GroupStore>,
+    /// The operator, sink and reference this run uses.
+    pub plugins: Plugins,
     /// The sink database's tables (durable across sink crashes).
     pub sink: Mutex<crate::sink::db::SinkDb>,
     /// Set once the write path drained: no record will be appended any more, so processors may fire every window.
@@ -234,7 +171,7 @@ pub struct Shared {
 
 impl Shared {
     /// Build the shared state of a run.
-    pub fn new(scenario: Arc<Scenario>, seed: u64, fabric: Arc<Fabric>, workload: Workload) -> Self {
+    pub fn new(scenario: Arc<Scenario>, seed: u64, fabric: Arc<Fabric>, workload: Workload, plugins: Plugins) -> Self {
         let t = &scenario.topology;
         let layout = Layout {
             brokers: t.brokers,
@@ -244,7 +181,7 @@ impl Shared {
             sink: scenario.processor.instances > 0,
         };
         let dlq = scenario.gateway.dead_letter_partitions;
-        let assignment = crate::log::assign_replicas(t.partitions + dlq, t.brokers, t.replication_factor);
+        let assignment = crate::log::disk::assign_replicas(t.partitions + dlq, t.brokers, t.replication_factor);
         Shared {
             seed,
             layout,
@@ -268,7 +205,12 @@ impl Shared {
             workload_over: std::sync::atomic::AtomicBool::new(false),
             checkpoint_senders: Mutex::new(Default::default()),
             group: Mutex::new(Default::default()),
-            sink: Mutex::new(crate::sink::db::SinkDb::new(t.partitions, t.clients)),
+            sink: Mutex::new(crate::sink::db::SinkDb::new(
+                t.partitions,
+                t.clients,
+                plugins.new_sink(),
+            )),
+            plugins,
             input_closed: std::sync::atomic::AtomicBool::new(false),
             gateway_dedup: None,
             gateway_dedup_stats: Mutex::new(Default::default()),
@@ -280,8 +222,11 @@ impl Shared {
 
     fn with_shared_dedup(mut self) -> Self {
         let g = &self.scenario.gateway;
-        if g.dedup && g.dedup_scope == crate::scenario::DedupScope::Shared {
-            self.gateway_dedup = Some(Mutex::new(crate::gateway::new_dedup_cache(&self)));
+        if g.dedup && g.dedup_scope == crate::config::DedupScope::Shared {
+            self.gateway_dedup = Some(Mutex::new(crate::gateway::dedup::DedupCache::for_gateways(
+                g,
+                &self.scenario.producer,
+            )));
         }
         self
     }

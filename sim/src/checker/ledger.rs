@@ -3,7 +3,7 @@
 //! attempt timed out without an answer.
 
 use crate::event_sets::IntervalSet;
-use crate::msg::{EventId, Record};
+use crate::record::{EventId, Record};
 use std::collections::BTreeMap;
 
 /// One client's ledger.

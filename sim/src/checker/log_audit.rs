@@ -8,17 +8,17 @@
 //! remaining tail the same way, so a run gives the same verdict whether or
 //! not anything was summarised.
 
+use super::committed::{committed_ends, WITNESS};
 use super::e2e::{compare_windows, WindowComparison};
-use super::{committed_ends, WITNESS};
+use super::reference::RefModel;
+use crate::config::Delivery;
+use crate::config::Truncation;
 use crate::event_sets::Copies;
 use crate::ids::PartitionId;
 use crate::log::partition_log::PartitionLog;
 use crate::msg::Record;
-use crate::processor::operator_config;
-use crate::scenario::Delivery;
-use crate::scenario::Truncation;
 use crate::sink::db::SinkDb;
-use crate::stream::{take_closed, ReferenceAggregates, WindowKind};
+use crate::stream::{take_closed, WindowKind};
 use crate::world::Shared;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
@@ -42,7 +42,7 @@ pub struct LogAudit {
     /// Where some repeated copies sit: (client, seq) -> (partition, offset).
     pub repeats: BTreeMap<(u32, u64), (PartitionId, u64)>,
     /// The reference model's input so far (events partitions, first copies the sink holds).
-    pub reference: Option<ReferenceAggregates>,
+    pub(crate) reference: Option<RefModel>,
     /// Whether the settled prefix may be summarised: not under unclean election or
     /// pre-KIP-101 truncation, where a log may later be cut below what every replica
     /// once held.
@@ -73,13 +73,16 @@ impl LogAudit {
             last_by_key: HashMap::new(),
             order_witness: Vec::new(),
             repeats: BTreeMap::new(),
-            reference: read_path.then(|| ReferenceAggregates::new(&operator_config(&sh.scenario.processor).window)),
+            reference: read_path
+                .then(|| RefModel::new(&sh.plugins.reference, &sh.scenario.processor.window))
+                .flatten(),
             enabled: !log.unclean_leader_election && log.truncation == Truncation::LeaderEpoch,
             summarised: 0,
             retention_deleted: 0,
             marks: vec![VecDeque::new(); sh.event_partitions],
             covered_watermark: vec![0; sh.event_partitions],
             close_windows: read_path
+                && sh.plugins.builtin
                 && sh.scenario.processor.delivery == Delivery::ExactlyOnce
                 && !matches!(sh.scenario.processor.window, WindowKind::Session { .. }),
             closed_windows: WindowComparison::default(),
@@ -162,7 +165,7 @@ impl LogAudit {
         let Some(reference) = self.reference.as_mut() else {
             return;
         };
-        let lateness = operator_config(&sh.scenario.processor).allowed_lateness_ms;
+        let lateness = sh.scenario.processor.allowed_lateness_ms;
         let mut db = sh.sink.lock().expect("sink lock");
         for p in 0..sh.event_partitions {
             let marks = &mut self.marks[p];
@@ -207,7 +210,7 @@ impl LogAudit {
                     continue;
                 }
                 if seen.add(r.id.client, r.id.seq) == 0 && db.event_rows(r.id) > 0 {
-                    reference.add(r.key, r.event_time_ms, r.size);
+                    reference.add(r);
                 }
             }
         }
@@ -251,7 +254,7 @@ impl LogAudit {
             }
             if let (true, Some(db), Some(reference)) = (events, db, self.reference.as_mut()) {
                 if db.event_rows(r.id) > 0 {
-                    reference.add(r.key, r.event_time_ms, r.size);
+                    reference.add(r);
                 }
             }
         }

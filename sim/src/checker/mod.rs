@@ -2,17 +2,17 @@
 //! with what the log committed, and latencies with the budgets. Each
 //! violation names the invariant, a small witness and the virtual time.
 
+mod committed;
 pub mod e2e;
 pub mod ledger;
 pub mod log_audit;
+pub(crate) mod reference;
 
 use crate::world::Shared;
+use committed::{committed_ends, WITNESS};
 use log_audit::LogAudit;
 use std::collections::BTreeMap;
 use streamsim_reports::{BudgetCheck, Percentiles, Violation};
-
-/// Largest number of events named in a witness.
-const WITNESS: usize = 5;
 
 /// Counts and violations of a finished run.
 #[derive(Debug, Default, Clone)]
@@ -54,22 +54,6 @@ pub struct ReadDrain {
     pub drain_s: Option<f64>,
     /// Largest consumer lag sampled.
     pub max_lag: u64,
-}
-
-/// The committed records of every partition: the current leader's log up
-/// to the high watermark it last published. Returns, per partition, the
-/// committed offset (None when the partition has no leader).
-pub(crate) fn committed_ends(sh: &Shared) -> Vec<Option<(usize, u64)>> {
-    let st = sh.controller.lock().expect("controller lock");
-    let board = sh.hw_board.lock().expect("hw board lock");
-    st.parts
-        .iter()
-        .map(|s| {
-            let l = s.leader?;
-            let (b, e, hw) = board[s.partition];
-            Some((l, if b == l && e == s.leader_epoch { hw } else { 0 }))
-        })
-        .collect()
 }
 
 /// Run every invariant and budget, with the log audit the run kept.
@@ -199,7 +183,7 @@ pub fn check(sh: &Shared, mut audit: LogAudit, end_ms: u64, workload_ms: u64, re
         rep.e2e = Some(e2e::check(
             sh,
             &ledger,
-            reference.unwrap_or_default(),
+            reference,
             std::mem::take(&mut audit.closed_windows),
             end_ms,
             &mut rep.violations,

@@ -18,10 +18,10 @@
 pub mod source;
 
 use crate::clock;
+use crate::config::Balancer;
 use crate::gateway::partition_of;
 use crate::ids::{Addr, PartitionId};
 use crate::msg::{EventResult, Msg, PartReply, Record};
-use crate::scenario::{Balancer, FaultKind, Target};
 use crate::world::Shared;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -78,13 +78,6 @@ struct Client {
     journal: bool,
 }
 
-/// Whether the run's fault schedule crashes client `idx` (its source then keeps a checkpoint).
-fn may_crash(sh: &Shared, idx: usize) -> bool {
-    crate::swarm::faults_for(&sh.scenario, sh.seed)
-        .iter()
-        .any(|f| matches!(&f.kind, FaultKind::Crash { target: Target::Client(c), .. } if *c == idx))
-}
-
 /// The client's durable source, created when it first starts.
 fn source(sh: &Shared, idx: usize) -> MutexGuard<'_, Option<ClientSource>> {
     sh.client_sources[idx].lock().expect("client source lock")
@@ -99,7 +92,11 @@ pub async fn client_main(sh: Arc<Shared>, idx: usize) {
         let mut src = source(&sh, idx);
         let src = src.get_or_insert_with(|| {
             let stream = sh.workload.client_stream(sh.seed, idx as u32, clients);
-            ClientSource::new(stream, clock::now_ms(), may_crash(&sh, idx))
+            ClientSource::new(
+                stream,
+                clock::now_ms(),
+                crate::swarm::may_crash_client(&sh.scenario, sh.seed, idx),
+            )
         });
         src.replay()
     };

@@ -13,7 +13,7 @@
 //! The source itself keeps producing while the client is down; the client
 //! reads what arose meanwhile when it is back.
 
-use crate::msg::Record;
+use crate::record::Record;
 use std::collections::VecDeque;
 use streamsim_workloads::ClientStream;
 

@@ -11,7 +11,9 @@
 //! recognised any more. Ordered containers only: iteration never depends on
 //! hash order.
 
-use crate::msg::{EventId, EventResult};
+use crate::config::{GatewayConfig, ProducerConfig};
+use crate::msg::EventResult;
+use crate::record::EventId;
 use std::collections::{BTreeMap, VecDeque};
 
 /// What the cache says about an id a request carries.
@@ -63,6 +65,12 @@ pub struct DedupCache {
 }
 
 impl DedupCache {
+    /// The cache the gateway settings describe: ids held for the TTL, claims for the
+    /// producer's delivery timeout (a claim outliving it would block a retry forever).
+    pub fn for_gateways(g: &GatewayConfig, producer: &ProducerConfig) -> Self {
+        DedupCache::new(g.dedup_ttl_ms(), producer.delivery_timeout_ms, g.dedup_capacity)
+    }
+
     /// A cache remembering outcomes for `ttl_ms`, claims for `lease_ms`, at most `capacity` ids.
     pub fn new(ttl_ms: u64, lease_ms: u64, capacity: usize) -> Self {
         DedupCache {

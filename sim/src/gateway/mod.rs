@@ -11,9 +11,9 @@
 pub mod dedup;
 
 use crate::clock;
+use crate::config::{Acks, DedupScope};
 use crate::ids::{Addr, BrokerId, PartitionId};
 use crate::msg::{EventId, EventResult, Msg, PartReply, ProduceBatch, ProduceError, ProducerStamp, Record};
-use crate::scenario::{Acks, DedupScope};
 use crate::world::Shared;
 use dedup::{DedupCache, Lookup};
 use std::collections::{BTreeMap, VecDeque};
@@ -139,18 +139,8 @@ pub async fn gateway_main(sh: Arc<Shared>, idx: usize) {
 /// An in-process cache for a gateway whose scenario asks for one per instance.
 fn local_dedup(sh: &Shared) -> Option<DedupCache> {
     let g = &sh.scenario.gateway;
-    (g.dedup && g.dedup_scope == DedupScope::PerInstance).then(|| new_dedup_cache(sh))
-}
-
-/// A cache with the scenario's TTL and capacity. A claim lasts the producer's
-/// delivery timeout: by then its owner has settled the copy or given up on it.
-pub fn new_dedup_cache(sh: &Shared) -> DedupCache {
-    let s = &sh.scenario;
-    DedupCache::new(
-        s.gateway.dedup_ttl_ms(),
-        s.producer.delivery_timeout_ms,
-        s.gateway.dedup_capacity,
-    )
+    (g.dedup && g.dedup_scope == DedupScope::PerInstance)
+        .then(|| DedupCache::for_gateways(&sh.scenario.gateway, &sh.scenario.producer))
 }
 
 impl Gateway {

@@ -5,9 +5,9 @@
 
 use super::replica::{LeaderState, Replica, Role};
 use crate::clock;
+use crate::config::{FlushPolicy, Truncation};
 use crate::ids::{Addr, BrokerId, PartitionId};
 use crate::msg::{Msg, PartitionState};
-use crate::scenario::{FlushPolicy, Truncation};
 use crate::world::{Shared, TimelineKind};
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -9,27 +9,17 @@
 
 use super::partition_change::{self, without, Change, Outcome, Rules, Source};
 use crate::clock;
+use crate::config::Truncation;
+use crate::consumer_group as group;
 use crate::ids::BrokerId;
 use crate::msg::{Msg, PartitionState};
-use crate::scenario::Truncation;
 use crate::world::{Shared, TimelineKind};
+
+pub use super::metadata::ControllerStore;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 const TICK_MS: u64 = 100;
-
-/// The controller's durable state.
-#[derive(Debug, Clone, Default)]
-pub struct ControllerStore {
-    /// Every partition's state.
-    pub parts: Vec<PartitionState>,
-    /// Whether each broker is registered and unfenced.
-    pub alive: Vec<bool>,
-    /// Incarnation each broker last registered with (0: never).
-    pub incarnation: Vec<u64>,
-    /// Whether the store was initialised.
-    pub initialised: bool,
-}
 
 struct Controller {
     sh: Arc<Shared>,
@@ -71,13 +61,13 @@ pub async fn controller_main(sh: Arc<Shared>) {
                     seen_generation,
                     revoked,
                 }) => {
-                    let beat = crate::consumer_group::Beat {
+                    let beat = group::Beat {
                         member,
                         incarnation,
                         seen_generation,
                         revoked,
                     };
-                    let out = crate::consumer_group::on_heartbeat(&sh, beat, clock::now_ms());
+                    let out = group_heartbeat(&sh, beat, clock::now_ms());
                     if let Some(reply) = out.reply {
                         sh.fabric.send(addr, env.src, Msg::Read(reply), clock::now_us());
                     }
@@ -90,7 +80,7 @@ pub async fn controller_main(sh: Arc<Shared>) {
         if now >= next_tick {
             next_tick = now + TICK_MS;
             c.check_sessions(now);
-            let out = crate::consumer_group::tick(&sh, now);
+            let out = group_tick(&sh, now);
             push_group_states(&sh, out.pushes);
         }
     }
@@ -472,4 +462,31 @@ fn change_notes(s: &PartitionState, out: &Outcome, cause: BrokerId, why: &str) -
         });
     }
     notes
+}
+
+/// A heartbeat reached the coordinator on the controller node: what to answer and push.
+fn group_heartbeat(sh: &Shared, b: group::Beat, now_ms: u64) -> group::Outcome {
+    let cfg = group::GroupConfig::of(&sh.scenario.processor, sh.event_partitions);
+    let mut out = group::Outcome::default();
+    sh.group
+        .lock()
+        .expect("group lock")
+        .heartbeat(&cfg, b, now_ms, &mut out);
+    record(sh, &out);
+    out
+}
+
+/// The coordinator's periodic work: session expiry and rebalance deadlines.
+fn group_tick(sh: &Shared, now_ms: u64) -> group::Outcome {
+    let cfg = group::GroupConfig::of(&sh.scenario.processor, sh.event_partitions);
+    let mut out = group::Outcome::default();
+    sh.group.lock().expect("group lock").tick(&cfg, now_ms, &mut out);
+    record(sh, &out);
+    out
+}
+
+fn record(sh: &Shared, out: &group::Outcome) {
+    for (kind, text, words) in &out.notes {
+        sh.timeline(*kind, text, words);
+    }
 }

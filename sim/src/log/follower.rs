@@ -4,9 +4,9 @@
 
 use super::broker::{Broker, FetchSession, SESSION_TIMEOUT_SLACK_MS};
 use super::replica::Role;
+use crate::config::FlushPolicy;
 use crate::ids::{BrokerId, PartitionId};
 use crate::msg::{FetchPart, FetchResult, Msg};
-use crate::scenario::FlushPolicy;
 use std::collections::BTreeMap;
 
 /// After an error answer, wait this long before fetching that partition again.

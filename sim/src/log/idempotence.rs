@@ -4,7 +4,7 @@
 //! twice. The table is derived from the stamps in the log itself, which is
 //! why a new leader knows it too.
 
-use crate::msg::{Batch, ProducerStamp};
+use crate::record::{Batch, ProducerStamp};
 use std::collections::{BTreeMap, VecDeque};
 
 /// Batches remembered per producer (Kafka keeps five).

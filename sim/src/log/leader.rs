@@ -6,9 +6,9 @@
 use super::broker::{Broker, ParkedFetch, PendingProduce};
 use super::idempotence::SeqCheck;
 use super::replica::Role;
+use crate::config::{Acks, FlushPolicy, Truncation};
 use crate::ids::{Addr, BrokerId, PartitionId};
 use crate::msg::{Batch, FetchPart, FetchResult, Msg, ProduceBatch, ProduceError};
-use crate::scenario::{Acks, FlushPolicy, Truncation};
 use crate::world::TimelineKind;
 
 impl Broker {

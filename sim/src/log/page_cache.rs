@@ -14,10 +14,10 @@
 //! the two ratios and `dirty_ratio`; here a writer blocks only at the limit,
 //! which gives the same throughput once saturated and a sharper onset.
 
-use super::PartitionLog;
+use super::partition_log::PartitionLog;
+use crate::config::ResourceConfig;
 use crate::ids::PartitionId;
 use crate::resources::Disk;
-use crate::scenario::ResourceConfig;
 use std::collections::{BTreeMap, VecDeque};
 
 /// A writeback the disk has queued: when it completes, which log and how far.

@@ -10,7 +10,7 @@
 //! what is in flight, not how many events the run has seen.
 
 use super::idempotence::ProducerTable;
-use crate::msg::{Batch, Record};
+use crate::record::{Batch, Record};
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 //! records were events their clients had already been told were written.
 //! A run that loses acknowledged events shows where they went.
 
-use super::PartitionLog;
+use super::partition_log::PartitionLog;
 use crate::ids::{BrokerId, PartitionId};
 use crate::world::{Shared, TimelineKind};
 

@@ -1,11 +1,11 @@
 //! The fabric: mailboxes, links, cuts, and the receive future.
 
 use super::link::{draw_latency_us, Cut, Degrade};
-use super::mailbox::{Item, NodeNet};
+use super::mailbox::{Envelope, Item, NodeNet};
 use crate::clock;
+use crate::config::NetworkConfig;
 use crate::ids::Addr;
 use crate::msg::Msg;
-use crate::scenario::NetworkConfig;
 use crate::trace::TraceHash;
 use madsim::task::NodeId;
 use rand::{Rng, SeedableRng};
@@ -15,15 +15,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-
-/// A message with its sender.
-#[derive(Clone, Debug)]
-pub struct Envelope {
-    /// Sender.
-    pub src: Addr,
-    /// Payload.
-    pub msg: Msg,
-}
 
 struct Inner {
     nodes: Vec<NodeNet>,

@@ -2,8 +2,8 @@
 //! the degradations (slow, lossy, duplicating, reordering links) that
 //! link faults lay over the scenario's link model for a while.
 
+use crate::config::NetworkConfig;
 use crate::ids::Addr;
-use crate::scenario::NetworkConfig;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeSet;

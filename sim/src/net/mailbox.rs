@@ -1,10 +1,20 @@
 //! A node's mailbox: messages ordered by the microsecond they are due, then
 //! by send order, so delivery is deterministic.
 
-use super::fabric::Envelope;
+use crate::ids::Addr;
+use crate::msg::Msg;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::task::Waker;
+
+/// A message with its sender.
+#[derive(Clone, Debug)]
+pub struct Envelope {
+    /// Sender.
+    pub src: Addr,
+    /// Payload.
+    pub msg: Msg,
+}
 
 pub(super) struct Item {
     pub due_us: u64,

@@ -9,5 +9,6 @@ mod fabric;
 mod link;
 mod mailbox;
 
-pub use fabric::{Envelope, Fabric};
+pub use fabric::Fabric;
 pub use link::{Cut, Degrade};
+pub use mailbox::Envelope;

@@ -4,14 +4,13 @@
 //! and commits to the sink. Everything here dies with the node; what
 //! survives is in the sink (checkpoints) and the coordinator's store.
 
-pub mod task;
+pub(crate) mod task;
 
 use crate::clock;
+use crate::config::ProcessorConfig;
 use crate::ids::{Addr, PartitionId};
 use crate::msg::Msg;
 use crate::resources::Cpu;
-use crate::scenario::ProcessorConfig;
-use crate::stream::{OperatorConfig, TaskState};
 use crate::wire::{ConsumerFetchResult, ReadMsg, SinkError};
 use crate::world::{Shared, TimelineKind};
 use std::collections::BTreeMap;
@@ -26,23 +25,12 @@ const NO_LEADER_WAIT_MS: u64 = 50;
 /// Cores of a processor instance.
 const CORES: usize = 2;
 
-/// The operator chain's settings from the scenario.
-pub fn operator_config(p: &ProcessorConfig) -> OperatorConfig {
-    OperatorConfig {
-        window: p.window,
-        max_out_of_orderness_ms: p.max_out_of_orderness_ms,
-        allowed_lateness_ms: p.allowed_lateness_ms,
-        dedup_ttl_ms: p.dedup.then_some((p.dedup_ttl_s * 1000.0) as u64),
-    }
-}
-
 struct Processor {
     sh: Arc<Shared>,
     idx: usize,
     addr: Addr,
     incarnation: u64,
     cfg: ProcessorConfig,
-    ops: OperatorConfig,
     generation: u64,
     /// The newest generation the coordinator said is being replaced: an assignment of
     /// it or an older one that arrives late is stale.
@@ -78,7 +66,6 @@ pub async fn processor_main(sh: Arc<Shared>, idx: usize) {
     );
     let cfg = sh.scenario.processor.clone();
     let mut p = Processor {
-        ops: operator_config(&cfg),
         cfg,
         sh: sh.clone(),
         idx,
@@ -152,7 +139,7 @@ impl Processor {
                     Ok(c) => {
                         t.resume(
                             c.as_deref(),
-                            TaskState::new(&self.ops),
+                            (self.sh.plugins.operator)(),
                             now_ms,
                             self.cfg.commit_interval_ms,
                         );
@@ -186,7 +173,7 @@ impl Processor {
                     }
                     Err(SinkError::Conflict) => {
                         // Someone else committed since this task loaded: its state is stale, start over.
-                        let fresh = Task::new(partition, TaskState::new(&self.ops));
+                        let fresh = Task::new(partition, (self.sh.plugins.operator)());
                         self.tasks.insert(partition, fresh);
                     }
                 }
@@ -222,7 +209,7 @@ impl Processor {
             self.fetches.clear();
             self.tasks = partitions
                 .into_iter()
-                .map(|p| (p, Task::new(p, TaskState::new(&self.ops))))
+                .map(|p| (p, Task::new(p, (self.sh.plugins.operator)())))
                 .collect();
         }
     }
@@ -324,7 +311,14 @@ impl Processor {
         let revoking = self.revoking_since_ms.is_some();
         if !revoking {
             self.loads(now_ms, depart);
-            self.finish_if_done();
+            for t in self
+                .tasks
+                .values_mut()
+                .filter(|t| t.phase == Phase::Running && !t.finished)
+            {
+                t.tick(now_ms);
+            }
+            self.finish_if_done(now_ms);
         }
         self.commits(now_ms, depart, revoking);
         if !revoking {
@@ -391,7 +385,7 @@ impl Processor {
     /// `caught_up` is what the task's last fetch saw: records committed after that fetch and
     /// before the input closed are still to be read, so the task must also have reached the
     /// partition's final high watermark.
-    fn finish_if_done(&mut self) {
+    fn finish_if_done(&mut self, now_ms: u64) {
         if !self.sh.input_closed.load(Ordering::Relaxed) {
             return;
         }
@@ -402,7 +396,7 @@ impl Processor {
                 && !t.fetching
                 && t.position >= self.sh.committed_hw(p)
             {
-                t.finish();
+                t.finish(now_ms);
             }
         }
     }

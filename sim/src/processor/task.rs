@@ -11,10 +11,11 @@
 //!   the offset and state are committed afterwards; a crash in between
 //!   replays the fetch and writes its rows again.
 
+use crate::config::Delivery;
 use crate::ids::PartitionId;
 use crate::msg::Record;
-use crate::scenario::Delivery;
-use crate::stream::{Output, TaskState};
+use crate::operator::TaskOperator;
+use crate::stream::Output;
 use crate::wire::{Checkpoint, Row};
 use std::sync::Arc;
 
@@ -50,8 +51,8 @@ pub struct Task {
     pub phase: Phase,
     /// Load request under way, with when it left.
     pub load: Option<(u64, u64)>,
-    /// Operator state at `position`.
-    pub state: TaskState,
+    /// The operator, with its state at `position`.
+    pub op: Box<dyn TaskOperator>,
     /// Next offset to process.
     pub position: u64,
     /// Offset of the last committed checkpoint.
@@ -82,12 +83,12 @@ pub struct Task {
 
 impl Task {
     /// A task that must first load its checkpoint.
-    pub fn new(partition: PartitionId, fresh: TaskState) -> Self {
+    pub fn new(partition: PartitionId, fresh: Box<dyn TaskOperator>) -> Self {
         Task {
             partition,
             phase: Phase::Loading,
             load: None,
-            state: fresh,
+            op: fresh,
             position: 0,
             committed: 0,
             committed_finished: false,
@@ -105,7 +106,13 @@ impl Task {
     }
 
     /// The sink answered the load: resume from its checkpoint (or from the start).
-    pub fn resume(&mut self, checkpoint: Option<&Checkpoint>, fresh: TaskState, now_ms: u64, commit_interval_ms: u64) {
+    pub fn resume(
+        &mut self,
+        checkpoint: Option<&Checkpoint>,
+        mut fresh: Box<dyn TaskOperator>,
+        now_ms: u64,
+        commit_interval_ms: u64,
+    ) {
         self.phase = Phase::Running;
         self.load = None;
         self.pending.clear();
@@ -114,14 +121,15 @@ impl Task {
         self.caught_up = false;
         match checkpoint {
             Some(c) => {
-                self.state = c.state.clone();
+                fresh.restore(&c.state);
+                self.op = fresh;
                 self.position = c.offset;
                 self.committed = c.offset;
                 self.committed_finished = c.finished;
                 self.finished = c.finished;
             }
             None => {
-                self.state = fresh;
+                self.op = fresh;
                 self.position = 0;
                 self.committed = 0;
                 self.committed_finished = false;
@@ -152,7 +160,7 @@ impl Task {
                 continue;
             }
             out.clear();
-            self.state.process(&rec, now_ms, &mut out);
+            self.op.process(&rec, now_ms, &mut out);
             self.pending.extend(out.drain(..).map(|o| to_row(o, rec.born_us)));
             self.position = off + 1;
             n += 1;
@@ -161,10 +169,17 @@ impl Task {
         n
     }
 
-    /// End of input: fire every window.
-    pub fn finish(&mut self) {
+    /// Fire the processing-time timers due at `now_ms`.
+    pub fn tick(&mut self, now_ms: u64) {
         let mut out = Vec::new();
-        self.state.finish(&mut out);
+        self.op.tick(now_ms, &mut out);
+        self.pending.extend(out.into_iter().map(|o| to_row(o, 0)));
+    }
+
+    /// End of input: fire every timer and window.
+    pub fn finish(&mut self, now_ms: u64) {
+        let mut out = Vec::new();
+        self.op.finish(now_ms, &mut out);
         self.pending.extend(out.into_iter().map(|o| to_row(o, 0)));
         self.finished = true;
     }
@@ -236,7 +251,7 @@ impl Task {
         Arc::new(Checkpoint {
             from_offset: self.committed,
             offset: self.position,
-            state: self.state.clone(),
+            state: self.op.snapshot(),
             finished: self.finished,
         })
     }

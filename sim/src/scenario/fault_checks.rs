@@ -6,7 +6,7 @@
 use super::faults::*;
 use super::model::Scenario;
 
-use super::validate::{fail, positive, Problem};
+use super::problem::{fail, positive, Problem};
 
 fn non_negative(field: &str, v: f64) -> Result<(), Problem> {
     if !(v.is_finite() && v >= 0.0) {
@@ -299,7 +299,7 @@ fn swarm(w: &SwarmSpec, s: &Scenario) -> Result<(), Problem> {
     for t in &w.targets {
         swarm_target("faults.targets", t, s)?;
     }
-    let targets = crate::swarm::swarm_targets(w, s);
+    let targets = w.targets_in(s.topology.brokers);
     let in_sets = targets.iter().filter(|t| !t.waits_for_checkpoint()).count();
     for k in &w.kinds {
         let need = match k {

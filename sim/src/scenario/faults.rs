@@ -366,7 +366,7 @@ impl FaultKind {
 /// The `faults` section: scheduled faults (`[[faults]]`, an array of
 /// tables) or the bounds of a seed-drawn schedule (`[faults]`, one table
 /// with `mode = "swarm"`). Dereferences to the scheduled list, which is
-/// empty in swarm mode (`crate::swarm` draws that schedule per seed).
+/// empty in swarm mode (the swarm module draws that schedule per seed).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Faults {
     /// Faults at fixed virtual times.
@@ -515,4 +515,17 @@ pub struct SwarmSpec {
     /// Whether crashed nodes restart after their drawn duration (else they stay down until the drain).
     #[serde(default = "d_true")]
     pub restart: bool,
+}
+
+impl SwarmSpec {
+    /// The targets swarm faults may hit in a cluster of `brokers`: those
+    /// listed, else every broker and the controller.
+    pub fn targets_in(&self, brokers: usize) -> Vec<Target> {
+        if !self.targets.is_empty() {
+            return self.targets.clone();
+        }
+        let mut v: Vec<Target> = (0..brokers).map(Target::Broker).collect();
+        v.push(Target::Controller);
+        v
+    }
 }

@@ -4,7 +4,7 @@
 //! binary), each with its hourly price and where its figures come from.
 //! Settings written in the scenario's `[resources]` override the profile's.
 
-use super::ResourceConfig;
+use crate::config::ResourceConfig;
 use serde::{Deserialize, Serialize};
 
 /// The profiles shipped with the project, as (file, text).

@@ -3,18 +3,18 @@
 
 mod fault_checks;
 pub mod faults;
-pub mod gateway;
+mod gateway;
 mod locate;
 pub mod machine;
 pub mod model;
 mod omb;
-pub mod pipeline;
+mod pipeline;
+mod problem;
 mod validate;
 
+pub use crate::config::*;
 pub use faults::*;
-pub use gateway::*;
 pub use model::*;
-pub use pipeline::*;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

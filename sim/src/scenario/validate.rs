@@ -1,26 +1,12 @@
 //! Settings that cannot work are refused before a run starts, with the
 //! field that is wrong and why, rather than discovered as a strange result.
 
-use super::gateway::GatewayConfig;
 use super::model::*;
 use super::CLOCK_RESOLUTION_MS;
+use crate::config::*;
 use std::path::Path;
 
-/// A refused setting: the dotted field and what is wrong with it.
-pub(super) type Problem = (String, String);
-
-/// Refuse `field` with `message`.
-pub(super) fn fail<T>(field: impl Into<String>, message: impl Into<String>) -> Result<T, Problem> {
-    Err((field.into(), message.into()))
-}
-
-/// Refuse anything but a finite number above zero.
-pub(super) fn positive(field: &str, v: f64) -> Result<(), Problem> {
-    if !(v.is_finite() && v > 0.0) {
-        return fail(field, format!("must be a positive number, got {v}"));
-    }
-    Ok(())
-}
+use super::problem::{fail, positive, Problem};
 
 fn probability(field: &str, v: f64) -> Result<(), Problem> {
     if !(0.0..1.0).contains(&v) {

@@ -7,8 +7,8 @@
 
 use crate::event_sets::Copies;
 use crate::ids::PartitionId;
-use crate::msg::EventId;
-use crate::stream::Window;
+use crate::record::EventId;
+use crate::sink::table::{Sink, Table};
 use crate::wire::{Checkpoint, Row, SinkError};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -41,14 +41,16 @@ pub struct Applied {
 }
 
 /// The sink's tables.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct SinkDb {
     /// `events` rows per event, by client and sequence.
     pub events: Copies,
     /// `late_events` rows per event.
     pub late: BTreeMap<EventId, u32>,
-    /// `window_counts`: (key, window) -> (count, bytes).
-    pub windows: BTreeMap<(u64, Window), (u64, u64)>,
+    /// `window_counts`: (key, window) -> (count, bytes), when the run uses the built-in table.
+    pub windows: Table,
+    /// The user's sink, which takes the rows instead of `windows`.
+    pub user: Option<Box<dyn Sink>>,
     /// Checkpoints by events-topic partition.
     pub slots: Vec<PartitionSlot>,
     /// Distinct events with at least one `events` row.
@@ -59,10 +61,11 @@ pub struct SinkDb {
 
 impl SinkDb {
     /// An empty database for `partitions` partitions and `clients` clients.
-    pub fn new(partitions: usize, clients: usize) -> Self {
+    pub fn new(partitions: usize, clients: usize, user: Option<Box<dyn Sink>>) -> Self {
         SinkDb {
             events: Copies::new(clients),
             slots: vec![PartitionSlot::default(); partitions],
+            user,
             ..Default::default()
         }
     }
@@ -114,13 +117,17 @@ impl SinkDb {
                     window,
                     count,
                     bytes,
-                } => {
+                } if self.user.is_none() => {
                     self.windows.insert((key, window), (count, bytes));
                 }
-                Row::Delete { key, window } => {
+                Row::Delete { key, window } if self.user.is_none() => {
                     self.windows.remove(&(key, window));
                 }
+                Row::Upsert { .. } | Row::Delete { .. } => {}
             }
+        }
+        if let Some(u) = self.user.as_mut() {
+            u.apply(p, rows);
         }
         if let Some(c) = checkpoint {
             let slot = &mut self.slots[p];
@@ -132,6 +139,14 @@ impl SinkDb {
         }
         self.txns += 1;
         Ok(applied)
+    }
+
+    /// The aggregate rows the sink holds: the user's sink's, or the built-in table.
+    pub fn contents(&self) -> std::borrow::Cow<'_, Table> {
+        match &self.user {
+            Some(u) => std::borrow::Cow::Owned(u.contents()),
+            None => std::borrow::Cow::Borrowed(&self.windows),
+        }
     }
 
     /// Rows of an event in the `events` table.

@@ -6,6 +6,9 @@
 //! and processors retry with backoff.
 
 pub mod db;
+pub mod table;
+
+pub use table::{Sink, Table};
 
 use crate::clock;
 use crate::ids::Addr;

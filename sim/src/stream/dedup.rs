@@ -1,6 +1,6 @@
 //! De-duplication by event id with a processing-time TTL.
 
-use crate::msg::EventId;
+use crate::record::EventId;
 use imbl::{OrdMap, OrdSet};
 
 /// Ids seen within the TTL. An id is remembered with the processing time it

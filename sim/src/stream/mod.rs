@@ -45,35 +45,14 @@ mod window;
 #[cfg(test)]
 mod tests;
 
+pub use crate::config::OperatorConfig;
 pub use reference::{reference_aggregates, take_closed, ReferenceAggregates};
 pub use window::{Window, WindowKind};
 
-use crate::msg::{EventId, Record};
+use crate::record::{EventId, Record};
 use dedup::Dedup;
-use watermark::Watermark;
+pub(crate) use watermark::Watermark;
 use window::{EndKey, WindowStore};
-
-/// Knobs of one task's operator chain.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OperatorConfig {
-    /// How events are grouped into windows.
-    pub window: WindowKind,
-    /// Watermark = max event time seen minus this (saturating); it never decreases.
-    pub max_out_of_orderness_ms: u64,
-    /// How long after the watermark passes a window's end it still accepts
-    /// elements (each re-emits the window's row) before it is purged.
-    pub allowed_lateness_ms: u64,
-    /// De-duplication TTL in processing time; `None` turns de-duplication off.
-    pub dedup_ttl_ms: Option<u64>,
-}
-
-impl OperatorConfig {
-    /// Refuses configurations the operators cannot run (zero-sized windows,
-    /// zero slide or gap), so scenario loading can report them clearly.
-    pub fn validate(&self) -> Result<(), String> {
-        self.window.validate()
-    }
-}
 
 /// What one call of the operator chain emits, in a deterministic order.
 #[derive(Clone, Debug, PartialEq)]
@@ -98,7 +77,7 @@ pub enum Output {
         window: Window,
         /// Events in the window.
         count: u64,
-        /// Sum of the events' sizes.
+        /// Sum of the values aggregated: the built-in chain sums the events' sizes, a user's operator what it chooses.
         bytes: u64,
     },
     /// Retraction of a window row (a session window that merged into a
@@ -197,7 +176,7 @@ impl TaskState {
         match self.cfg.window {
             WindowKind::Session { gap_ms } => self.windows.add_session(rec.key, t, gap_ms, size, &mut deletes),
             kind => {
-                for w in kind.assign_fixed(t) {
+                for w in window::assign_fixed(&kind, t) {
                     self.windows.add_fixed(rec.key, w, size, &mut touched);
                 }
             }

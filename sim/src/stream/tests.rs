@@ -401,7 +401,7 @@ fn sliding_windows_cover_each_time_size_over_slide_times() {
         size_ms: 30,
         slide_ms: 10,
     };
-    let got: Vec<Window> = kind.assign_fixed(25).collect();
+    let got: Vec<Window> = window::assign_fixed(&kind, 25).collect();
     let w = |start_ms, end_ms| Window { start_ms, end_ms };
     assert_eq!(got, [w(20, 50), w(10, 40), w(0, 30)]);
     let reference: Vec<Window> = reference_aggregates(&kind, [(0, 25, 1)]).keys().map(|k| k.1).collect();
@@ -411,8 +411,8 @@ fn sliding_windows_cover_each_time_size_over_slide_times() {
         size_ms: 10,
         slide_ms: 30,
     };
-    assert_eq!(hopping.assign_fixed(15).count(), 0);
-    assert_eq!(hopping.assign_fixed(35).collect::<Vec<_>>(), [w(30, 40)]);
+    assert_eq!(window::assign_fixed(&hopping, 15).count(), 0);
+    assert_eq!(window::assign_fixed(&hopping, 35).collect::<Vec<_>>(), [w(30, 40)]);
     assert!(reference_aggregates(&hopping, [(0, 15, 1)]).is_empty());
 }
 

@@ -1,61 +1,22 @@
 //! Window assignment and the keyed window store with its fire and purge
 //! indexes.
 
+pub use crate::config::{Window, WindowKind};
 use imbl::{OrdMap, OrdSet};
-use serde::{Deserialize, Serialize};
 
-/// How events are grouped into event-time windows. Also the scenario's
-/// `processor.window`, written `{ kind = "tumbling", size_ms = 10000 }`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum WindowKind {
-    /// Fixed, non-overlapping windows `[k*size, (k+1)*size)`.
-    Tumbling {
-        /// Window length, ms.
-        size_ms: u64,
-    },
-    /// Fixed windows of `size_ms` starting every `slide_ms`; an event belongs
-    /// to every window with `start <= t < start + size`.
-    Sliding {
-        /// Window length, ms.
-        size_ms: u64,
-        /// Distance between window starts, ms.
-        slide_ms: u64,
-    },
-    /// Per-key activity sessions: each event opens `[t, t + gap)` and merges
-    /// with every session of its key that it strictly overlaps.
-    Session {
-        /// Inactivity gap that closes a session, ms.
-        gap_ms: u64,
-    },
-}
-
-impl WindowKind {
-    /// Refuses zero lengths, which would make empty or infinitely many windows.
-    pub fn validate(&self) -> Result<(), String> {
-        match *self {
-            WindowKind::Tumbling { size_ms: 0 } => Err("tumbling window size_ms must be > 0".into()),
-            WindowKind::Sliding { size_ms: 0, .. } => Err("sliding window size_ms must be > 0".into()),
-            WindowKind::Sliding { slide_ms: 0, .. } => Err("sliding window slide_ms must be > 0".into()),
-            WindowKind::Session { gap_ms: 0 } => Err("session window gap_ms must be > 0".into()),
-            _ => Ok(()),
-        }
-    }
-
-    /// The fixed (tumbling or sliding) windows holding event time `t`, latest
-    /// start first. Yields nothing for sessions, which depend on state.
-    pub(super) fn assign_fixed(&self, t: u64) -> FixedWindows {
-        let (size, slide) = match *self {
-            WindowKind::Tumbling { size_ms } => (size_ms, size_ms),
-            WindowKind::Sliding { size_ms, slide_ms } => (size_ms, slide_ms),
-            WindowKind::Session { .. } => (0, 1),
-        };
-        FixedWindows {
-            next_start: Some(t - t % slide),
-            t,
-            size,
-            slide,
-        }
+/// The fixed (tumbling or sliding) windows holding event time `t`, latest
+/// start first. Yields nothing for sessions, which depend on state.
+pub(super) fn assign_fixed(kind: &WindowKind, t: u64) -> FixedWindows {
+    let (size, slide) = match *kind {
+        WindowKind::Tumbling { size_ms } => (size_ms, size_ms),
+        WindowKind::Sliding { size_ms, slide_ms } => (size_ms, slide_ms),
+        WindowKind::Session { .. } => (0, 1),
+    };
+    FixedWindows {
+        next_start: Some(t - t % slide),
+        t,
+        size,
+        slide,
     }
 }
 
@@ -84,15 +45,6 @@ impl Iterator for FixedWindows {
             end_ms: end,
         })
     }
-}
-
-/// An event-time window `[start_ms, end_ms)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Window {
-    /// Inclusive start, ms.
-    pub start_ms: u64,
-    /// Exclusive end, ms.
-    pub end_ms: u64,
 }
 
 /// A window named in fire order: by end, then key, then start. Firing,

@@ -1,0 +1,23 @@
+//! What every check starts from: the committed end of each partition's
+//! log, and how many events a witness names.
+
+use crate::world::Shared;
+
+/// Largest number of events named in a witness.
+pub(super) const WITNESS: usize = 5;
+
+/// The committed records of every partition: the current leader's log up
+/// to the high watermark it last published. Returns, per partition, the
+/// committed offset (None when the partition has no leader).
+pub(super) fn committed_ends(sh: &Shared) -> Vec<Option<(usize, u64)>> {
+    let st = sh.controller.lock().expect("controller lock");
+    let board = sh.hw_board.lock().expect("hw board lock");
+    st.parts
+        .iter()
+        .map(|s| {
+            let l = s.leader?;
+            let (b, e, hw) = board[s.partition];
+            Some((l, if b == l && e == s.leader_epoch { hw } else { 0 }))
+        })
+        .collect()
+}

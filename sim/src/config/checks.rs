@@ -1,0 +1,46 @@
+//! What the checker holds a run to beyond the invariants every run checks:
+//! latency and throughput budgets, and the optional invariants.
+
+use serde::{Deserialize, Serialize};
+
+/// Budgets; each omitted one is not checked.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Budgets {
+    /// Acknowledgement latency p50, ms.
+    pub ack_p50_ms: Option<f64>,
+    /// Acknowledgement latency p99, ms.
+    pub ack_p99_ms: Option<f64>,
+    /// Acknowledgement latency p99.9, ms.
+    pub ack_p999_ms: Option<f64>,
+    /// Floor on acknowledged events per virtual second over the workload.
+    pub min_acked_per_s: Option<f64>,
+    /// End-to-end latency p50 (client generation to sink commit), ms.
+    pub e2e_p50_ms: Option<f64>,
+    /// End-to-end latency p99, ms.
+    pub e2e_p99_ms: Option<f64>,
+    /// End-to-end latency p99.9, ms.
+    pub e2e_p999_ms: Option<f64>,
+    /// Ceiling on the read path's drain: virtual seconds from the end of the
+    /// workload (when every fault has healed) until consumer lag is zero everywhere.
+    pub max_drain_s: Option<f64>,
+}
+
+/// Optional invariants.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct InvariantConfig {
+    /// Check that events of one key from one client appear in the log in send order.
+    pub per_key_order: bool,
+    /// Require every request to settle (acknowledged or refused) within the drain.
+    pub settle_within_drain: bool,
+}
+
+impl Default for InvariantConfig {
+    fn default() -> Self {
+        InvariantConfig {
+            per_key_order: true,
+            settle_within_drain: true,
+        }
+    }
+}

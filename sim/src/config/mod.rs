@@ -1,0 +1,24 @@
+//! The settings protocol code runs with: acks, the log, the producer,
+//! clients, gateways, the network, broker resources, the processor and its
+//! windows, the sink, budgets.
+//!
+//! A leaf: nothing here imports anything else of the crate, so every
+//! protocol module can depend on it without depending on the scenario
+//! parser, which builds these types from a file (and re-exports them, so
+//! `scenario::LogConfig` names the same type).
+
+mod checks;
+mod client;
+mod cluster;
+mod gateway;
+mod log;
+mod pipeline;
+mod window;
+
+pub use checks::{Budgets, InvariantConfig};
+pub use client::ClientConfig;
+pub use cluster::{Balancer, NetworkConfig, ResourceConfig, Topology};
+pub use gateway::{DedupScope, GatewayConfig};
+pub use log::{Acks, FlushPolicy, LogConfig, ProducerConfig, Truncation};
+pub use pipeline::{Delivery, ProcessorConfig, SinkConfig, WindowSpec};
+pub use window::{OperatorConfig, Window, WindowKind};

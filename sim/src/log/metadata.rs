@@ -1,0 +1,16 @@
+//! The controller's metadata log: what survives a controller crash.
+
+use crate::msg::PartitionState;
+
+/// The controller's durable state.
+#[derive(Debug, Clone, Default)]
+pub struct ControllerStore {
+    /// Every partition's state.
+    pub parts: Vec<PartitionState>,
+    /// Whether each broker is registered and unfenced.
+    pub alive: Vec<bool>,
+    /// Incarnation each broker last registered with (0: never).
+    pub incarnation: Vec<u64>,
+    /// Whether the store was initialised.
+    pub initialised: bool,
+}

@@ -1,0 +1,18 @@
+//! How validation refuses a field: the (field, message) pair every check
+//! returns, and the two refusals most of them share.
+
+/// A refused setting: the dotted field and what is wrong with it.
+pub(super) type Problem = (String, String);
+
+/// Refuse `field` with `message`.
+pub(super) fn fail<T>(field: impl Into<String>, message: impl Into<String>) -> Result<T, Problem> {
+    Err((field.into(), message.into()))
+}
+
+/// Refuse anything but a finite number above zero.
+pub(super) fn positive(field: &str, v: f64) -> Result<(), Problem> {
+    if !(v.is_finite() && v > 0.0) {
+        return fail(field, format!("must be a positive number, got {v}"));
+    }
+    Ok(())
+}
