@@ -17,7 +17,11 @@ fn target_dir() -> PathBuf {
     exe.ancestors().nth(3).expect("a target directory").to_path_buf()
 }
 
+// Ignored in the README's test command: from a cold build directory the crate's own
+// feature set recompiles the dependencies (about two minutes on 2 cores), which the
+// 10-minute budget cannot spare. `cargo xtask soak` runs it.
 #[test]
+#[ignore = "rebuilds the dependencies outside the workspace; run by `cargo xtask soak`"]
 fn a_user_crate_runs_its_own_operator() {
     let template = repo().join("tests/user_crate");
     let dir = std::env::temp_dir().join(format!("streamsim-user-crate-{}", std::process::id()));

@@ -2,7 +2,7 @@
 //! file: the peak of the day as a window of virtual time at the peak rate,
 //! with the failure the answer must survive injected in the middle of it.
 
-use super::{SizingInputs, Survive};
+use super::inputs::{SizingInputs, Survive};
 use crate::scenario::machine::MachineProfile;
 use std::fmt::Write as _;
 
