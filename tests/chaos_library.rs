@@ -1,5 +1,5 @@
 //! Every scenario file in `scenarios/` (found by listing the folder, so new
-//! files are included without touching this test) over 4 seeds (the soak,
+//! files are included without touching this test) over 3 seeds (the soak,
 //! `cargo xtask soak`, sets `STREAMSIM_SEEDS` for more), all runs
 //! in parallel: a scenario that expects to pass must pass on every seed; a
 //! negative control must be caught on at least one seed, and every
@@ -18,7 +18,7 @@ use streamsim_sim::scenario::{load_scenario, Expect, LoadedScenario};
 mod common;
 
 /// Seeds per scenario in the test suite; every negative control in the library is caught within them.
-const QUICK_SEEDS: u64 = 4;
+const QUICK_SEEDS: u64 = 3;
 
 fn library() -> Vec<LoadedScenario> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");

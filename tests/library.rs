@@ -4,7 +4,7 @@
 mod common;
 
 /// Seeds a must-pass scenario runs here for the checks beyond its verdict (`cargo xtask soak`
-/// runs more). The chaos library test already runs every library scenario's verdict over 4
+/// runs more). The chaos library test already runs every library scenario's verdict over 3
 /// seeds, so running the same seeds again here would spend the suite's time twice.
 const QUICK_SEEDS: u64 = 2;
 /// Seeds a negative control may take to be caught; the sweep stops at the first catch.

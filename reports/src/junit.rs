@@ -10,7 +10,7 @@ use quick_xml::events::{BytesDecl, BytesText, Event};
 use quick_xml::Writer;
 
 use crate::model::Verdict;
-use crate::sweep::{is_unexpected, SweepEntry, SweepRunError};
+use crate::sweep_entry::{is_unexpected, SweepEntry, SweepRunError};
 use crate::text::{at_s, decimal, verdict_str, xml_safe};
 
 /// What went wrong in an entry whose outcome differs from `expect`, naming

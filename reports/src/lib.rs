@@ -18,6 +18,7 @@ pub mod model;
 mod plots;
 mod summary;
 pub mod sweep;
+mod sweep_entry;
 mod text;
 
 use std::fs;

@@ -194,3 +194,47 @@ fn show(v: &Value) -> String {
         .map(|s| s.trim_end().to_string())
         .unwrap_or_else(|_| format!("{v:?}"))
 }
+
+// Here rather than in `spec`, so that the workload spec knows nothing of the OMB
+// format that fills it.
+impl WorkloadSpec {
+    /// Reads the OpenMessaging Benchmark file named by `omb` (relative paths
+    /// against `base_dir`, the scenario file's folder) and takes its rate,
+    /// keys and size; the other fields of the table are kept. Returns the
+    /// imported workload, whose topology (topics, partitions) the caller may
+    /// apply, or `None` when `omb` is not set. Reading again is harmless.
+    ///
+    /// Errors are reported on the field `omb` and name the file and what is
+    /// wrong with it (unreadable, not YAML, or which OMB field is bad).
+    pub fn resolve_omb(&mut self, base_dir: &Path) -> Result<Option<OmbWorkload>, FieldError> {
+        let Some(rel) = &self.omb else {
+            return Ok(None);
+        };
+        let path = base_dir.join(rel);
+        let omb = from_omb_yaml_str(&std::fs::read_to_string(&path).map_err(|e| {
+            FieldError::new(
+                "omb",
+                format!(
+                    "cannot read the OpenMessaging Benchmark workload `{}`: {e}",
+                    path.display()
+                ),
+            )
+        })?)
+        .map_err(|e| {
+            let what = if e.field.is_empty() {
+                e.message.clone()
+            } else {
+                format!("field `{}` {}", e.field, e.message)
+            };
+            FieldError::new(
+                "omb",
+                format!("OpenMessaging Benchmark workload `{}`: {what}", path.display()),
+            )
+        })?;
+        self.rate = omb.spec.rate.clone();
+        self.keys = omb.spec.keys.clone();
+        self.size = omb.spec.size.clone();
+        self.omb_pending = false;
+        Ok(Some(omb))
+    }
+}

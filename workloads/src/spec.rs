@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use crate::error::{fraction, join, FieldError};
 use crate::event_time::EventTimeSpec;
 use crate::keys::KeySpec;
-use crate::omb::{from_omb_yaml_str, OmbWorkload};
 use crate::profile::Profile;
 use crate::rate::RateSpec;
 use crate::size::SizeSpec;
@@ -70,7 +69,7 @@ pub struct WorkloadSpec {
     pub schema_versions: Vec<SchemaVersionWeight>,
     /// `omb` is set but its file is not read yet: `rate`, `keys` and `size`
     /// are placeholders until [`WorkloadSpec::resolve_omb`] runs.
-    omb_pending: bool,
+    pub(crate) omb_pending: bool,
 }
 
 /// The `[workload]` table as written: `rate`, `keys` and `size` are optional
@@ -187,46 +186,6 @@ impl WorkloadSpec {
     /// `keys` and `size` are placeholders.
     pub fn is_omb_pending(&self) -> bool {
         self.omb_pending
-    }
-
-    /// Reads the OpenMessaging Benchmark file named by `omb` (relative paths
-    /// against `base_dir`, the scenario file's folder) and takes its rate,
-    /// keys and size; the other fields of the table are kept. Returns the
-    /// imported workload, whose topology (topics, partitions) the caller may
-    /// apply, or `None` when `omb` is not set. Reading again is harmless.
-    ///
-    /// Errors are reported on the field `omb` and name the file and what is
-    /// wrong with it (unreadable, not YAML, or which OMB field is bad).
-    pub fn resolve_omb(&mut self, base_dir: &Path) -> Result<Option<OmbWorkload>, FieldError> {
-        let Some(rel) = &self.omb else {
-            return Ok(None);
-        };
-        let path = base_dir.join(rel);
-        let omb = from_omb_yaml_str(&std::fs::read_to_string(&path).map_err(|e| {
-            FieldError::new(
-                "omb",
-                format!(
-                    "cannot read the OpenMessaging Benchmark workload `{}`: {e}",
-                    path.display()
-                ),
-            )
-        })?)
-        .map_err(|e| {
-            let what = if e.field.is_empty() {
-                e.message.clone()
-            } else {
-                format!("field `{}` {}", e.field, e.message)
-            };
-            FieldError::new(
-                "omb",
-                format!("OpenMessaging Benchmark workload `{}`: {what}", path.display()),
-            )
-        })?;
-        self.rate = omb.spec.rate.clone();
-        self.keys = omb.spec.keys.clone();
-        self.size = omb.spec.size.clone();
-        self.omb_pending = false;
-        Ok(Some(omb))
     }
 
     /// The spec with its OMB file read, if it names one that is not read yet.
