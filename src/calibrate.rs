@@ -4,8 +4,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use clap::Args;
 use serde_json::json;
@@ -98,29 +96,14 @@ fn default_cases() -> PathBuf {
 
 /// Every case, in file order, on `jobs` threads.
 fn run_all(cases: &[Case], seed: u64, jobs: Option<usize>) -> Result<Vec<CaseResult>, String> {
-    let workers = jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
-        .max(1);
     let progress = Progress::sweep(cases.len() as u64);
-    let next = AtomicUsize::new(0);
-    let out: Mutex<Vec<Option<Result<CaseResult, String>>>> = Mutex::new(vec![None; cases.len()]);
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(case) = cases.get(i) else { break };
-                let r = run_case(case, seed);
-                progress.advance(case.name.clone());
-                out.lock().expect("results lock")[i] = Some(r);
-            });
-        }
+    let results = crate::pool::map_in_order(cases, crate::pool::jobs(jobs), |case| {
+        let r = run_case(case, seed);
+        progress.advance(case.name.clone());
+        r
     });
     progress.finish();
-    out.into_inner()
-        .expect("results lock")
-        .into_iter()
-        .map(|r| r.expect("every case ran"))
-        .collect()
+    results.into_iter().collect()
 }
 
 /// The table a person reads: each case with its figures, then its sources and misses.

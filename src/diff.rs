@@ -7,13 +7,11 @@ mod stats;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use clap::Args;
 use serde_json::{json, Value};
-use streamsim_reports::{RunResult, Verdict};
+use streamsim_reports::{verdict_str, RunResult, Verdict};
 use streamsim_sim::run::{run_scenario, RunOptions};
 use streamsim_sim::scenario::{load_scenario, LoadedScenario};
 
@@ -159,10 +157,7 @@ pub fn diff(args: DiffArgs) -> ExitCode {
     };
     let sides = [&a, &b];
     let seeds: Vec<u64> = args.seeds.seeds(Shard::ALL).collect();
-    let jobs = args
-        .jobs
-        .map(usize::from)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let jobs = crate::pool::jobs(args.jobs.map(usize::from));
     let runs = match run_all(&sides, &seeds, jobs, Duration::from_secs(args.wall_limit_s)) {
         Ok(r) => r,
         Err(errors) => {
@@ -217,8 +212,6 @@ pub fn diff(args: DiffArgs) -> ExitCode {
 
 /// A finished run: side (0 for A), seed index, and its result or why it
 /// did not finish.
-type Done = (usize, usize, Result<RunResult, String>);
-
 /// Every (side, seed) run on `jobs` threads; the results of each side in
 /// seed order, or every run that did not finish with its replay command.
 fn run_all(
@@ -227,38 +220,30 @@ fn run_all(
     jobs: usize,
     wall_limit: Duration,
 ) -> Result<[Vec<RunResult>; 2], Vec<String>> {
-    let tasks: Vec<(usize, usize)> = (0..seeds.len()).flat_map(|s| [(0, s), (1, s)]).collect();
-    let next = AtomicUsize::new(0);
-    let done: Mutex<Vec<Done>> = Mutex::new(Vec::new());
+    let tasks: Vec<(usize, usize)> = (0..2)
+        .flat_map(|side| (0..seeds.len()).map(move |i| (side, i)))
+        .collect();
     let progress = Progress::sweep(tasks.len() as u64);
-    std::thread::scope(|s| {
-        for _ in 0..jobs.min(tasks.len()).max(1) {
-            s.spawn(|| {
-                while let Some(&(side, i)) = tasks.get(next.fetch_add(1, Ordering::SeqCst)) {
-                    let l = sides[side];
-                    let opts = RunOptions {
-                        seed: seeds[i],
-                        wall_limit,
-                    };
-                    let r = run_scenario(l, &opts).map(|o| o.report.result).map_err(|e| {
-                        format!(
-                            "{}: {e}\n  replay: {}",
-                            l.path.display(),
-                            crate::replay::command(&l.path, seeds[i])
-                        )
-                    });
-                    done.lock().unwrap_or_else(|p| p.into_inner()).push((side, i, r));
-                    progress.advance(String::new());
-                }
-            });
-        }
+    let done = crate::pool::map_in_order(&tasks, jobs, |&(side, i)| {
+        let l = sides[side];
+        let opts = RunOptions {
+            seed: seeds[i],
+            wall_limit,
+        };
+        let r = run_scenario(l, &opts).map(|o| o.report.result).map_err(|e| {
+            format!(
+                "{}: {e}\n  replay: {}",
+                l.path.display(),
+                crate::replay::command(&l.path, seeds[i])
+            )
+        });
+        progress.advance(String::new());
+        (side, r)
     });
     progress.finish();
-    let mut done = done.into_inner().unwrap_or_else(|p| p.into_inner());
-    done.sort_by_key(|(side, i, _)| (*side, *i));
     let mut out: [Vec<RunResult>; 2] = [Vec::new(), Vec::new()];
     let mut errors = Vec::new();
-    for (side, _, r) in done {
+    for (side, r) in done {
         match r {
             Ok(mut r) => {
                 r.replay = crate::replay::command(&sides[side].path, r.seed);
@@ -307,13 +292,6 @@ fn differing(runs: &[Vec<RunResult>; 2]) -> Vec<(u64, Verdict, Verdict)> {
         .filter(|(a, b)| a.verdict != b.verdict)
         .map(|(a, b)| (a.seed, a.verdict, b.verdict))
         .collect()
-}
-
-fn verdict_str(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Pass => "pass",
-        Verdict::Violation => "violation",
-    }
 }
 
 /// The side-by-side table a person reads.

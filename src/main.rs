@@ -5,6 +5,7 @@ mod calibrate;
 mod diff;
 mod merge;
 mod outcome;
+mod pool;
 mod progress;
 mod replay;
 mod run_cmd;

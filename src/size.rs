@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Mutex;
 
 use clap::{Args, ValueEnum};
 use serde::Deserialize;
@@ -111,15 +110,7 @@ fn value_text(v: &toml::Value) -> String {
 fn inputs(args: &SizeArgs) -> Result<(SizingInputs, Vec<u64>), String> {
     let file: SizingFile = match &args.sizing {
         None => SizingFile::default(),
-        Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| format!("{}: cannot read the file: {e}", p.display()))?;
-            toml::from_str(&text).map_err(|e| {
-                let line = e.span().map_or(String::new(), |s| {
-                    format!(":{}", text[..s.start].lines().count().max(1))
-                });
-                format!("{}{line}: {}", p.display(), e.message())
-            })?
-        }
+        Some(p) => streamsim_sim::scenario::read_toml_file(p)?,
     };
     let curve: Vec<u64> = match args
         .curve
@@ -242,9 +233,6 @@ fn bad(message: &str) -> ExitCode {
     ExitCode::from(EXIT_BAD_INPUT)
 }
 
-/// One machine's candidates in search order, or why its search stopped.
-type MachineSearch = Result<Vec<CandidateResult>, String>;
-
 enum Failure {
     Input(String),
     Run(String),
@@ -269,25 +257,13 @@ fn size_one(inputs: &SizingInputs, json: bool) -> Result<Sizing, Failure> {
             ));
         }
     };
-    let results: Mutex<Vec<Option<MachineSearch>>> = Mutex::new(vec![None; profiles.len()]);
-    let workers = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .min(profiles.len());
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| loop {
-                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(m) = profiles.get(k) else { break };
-                let r = sizing::search_machine(inputs, m, &on_run);
-                results.lock().expect("results lock")[k] = Some(r);
-            });
-        }
+    let results = crate::pool::map_in_order(&profiles, crate::pool::jobs(None), |m| {
+        sizing::search_machine(inputs, m, &on_run)
     });
     progress.finish();
     let mut candidates = Vec::new();
-    for r in results.into_inner().expect("results lock") {
-        candidates.extend(r.expect("every machine searched").map_err(Failure::Run)?);
+    for r in results {
+        candidates.extend(r.map_err(Failure::Run)?);
     }
     let recommendation = sizing::recommend(inputs, &candidates);
     Ok(Sizing {

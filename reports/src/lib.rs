@@ -30,7 +30,7 @@ pub use plots::sizing::{CurvePoint, SizingPoint};
 pub use plots::{PlotSize, PLOT_SIZE};
 pub use summary::render_summary_text;
 pub use sweep::{summarize, sweep_summary_markdown, write_sweep_report, SweepEntry, SweepSummaryRow};
-pub use text::count as thousands;
+pub use text::{count as thousands, verdict_str};
 
 /// The files a report wrote, in the order they were written.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -93,14 +93,7 @@ impl CaseResult {
 
 /// The cases of a cases file, with their scenario paths resolved.
 pub fn load_cases(path: &Path) -> Result<Vec<Case>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read the file: {e}", path.display()))?;
-    let file: CasesFile = toml::from_str(&text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| text[..s.start].lines().count().max(1))
-            .map_or(String::new(), |l| format!(":{l}"));
-        format!("{}{line}: {}", path.display(), e.message())
-    })?;
+    let file: CasesFile = crate::scenario::read_toml_file(path)?;
     let base = path.parent().unwrap_or(Path::new("."));
     let mut cases = file.case;
     for c in &mut cases {

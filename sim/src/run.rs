@@ -485,27 +485,26 @@ fn page_cache_result(sh: &Shared) -> Option<streamsim_reports::PageCacheResult> 
     (out.throttled_writes > 0).then_some(out)
 }
 
-/// Hours in an average month, as cloud price lists count them.
-const HOURS_PER_MONTH: f64 = 730.0;
-
 /// The brokers' cost at the run's achieved rate, when the machine has a price.
 fn cost_result(s: &crate::scenario::Scenario, acked: u64) -> Option<streamsim_reports::CostResult> {
     let m = s.machine.as_ref()?;
     let per_hour = m.price_per_hour_usd? * s.topology.brokers as f64;
     let events_per_s = acked as f64 / s.duration_s;
-    let stored_gb = events_per_s
-        * s.workload.size.mean_bytes()
-        * (s.log.retention_ms as f64 / 1000.0)
-        * s.topology.replication_factor as f64
-        / 1e9;
+    let stored_gb = crate::scenario::machine::retained_gb(
+        events_per_s,
+        s.workload.size.mean_bytes(),
+        s.log.retention_ms as f64 / 1000.0,
+        s.topology.replication_factor,
+    );
     let storage_per_month = stored_gb * m.storage_per_gb_month_usd;
     let events_per_hour = events_per_s * 3600.0;
     Some(streamsim_reports::CostResult {
         machine: m.name.clone(),
         cluster_per_hour_usd: per_hour,
         storage_per_month_usd: storage_per_month,
-        per_million_events_usd: (events_per_hour > 0.0)
-            .then(|| (per_hour + storage_per_month / HOURS_PER_MONTH) / (events_per_hour / 1e6)),
+        per_million_events_usd: (events_per_hour > 0.0).then(|| {
+            (per_hour + storage_per_month / crate::scenario::machine::HOURS_PER_MONTH) / (events_per_hour / 1e6)
+        }),
         storage_per_broker_gb: stored_gb / s.topology.brokers as f64,
         disk_capacity_gb: m.disk_capacity_gb,
     })

@@ -24,6 +24,15 @@ const BUILT_IN: [(&str, &str); 4] = [
 /// OS and page tables, GiB: what neither the broker's heap nor the page cache gets.
 const OS_GIB: u64 = 1;
 
+/// Hours in an average month, as cloud price lists count them.
+pub const HOURS_PER_MONTH: f64 = 730.0;
+
+/// Log storage, GB over all replicas, that keeps `events_per_s` events of
+/// `bytes_per_event` for `retention_s` seconds on `replicas` replicas.
+pub fn retained_gb(events_per_s: f64, bytes_per_event: f64, retention_s: f64, replicas: usize) -> f64 {
+    events_per_s * bytes_per_event * retention_s * replicas as f64 / 1e9
+}
+
 /// One broker machine.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]

@@ -62,6 +62,18 @@ pub struct LoadedScenario {
     pub text: String,
 }
 
+/// Read and parse a TOML file of the project's own (calibration cases, a
+/// sizing question); an error names the file and the line.
+pub fn read_toml_file<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read the file: {e}", path.display()))?;
+    toml::from_str(&text).map_err(|e| {
+        let line = e.span().map_or(String::new(), |s| {
+            format!(":{}", locate::line_of_offset(&text, s.start))
+        });
+        format!("{}{line}: {}", path.display(), e.message())
+    })
+}
+
 /// Read, parse and validate a scenario file.
 pub fn load_scenario(path: &Path) -> Result<LoadedScenario, ScenarioError> {
     let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {

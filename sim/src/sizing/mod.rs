@@ -9,7 +9,7 @@ mod inputs;
 pub mod quantity;
 
 use crate::run::{run_scenario, RunOptions};
-use crate::scenario::machine::{self, MachineProfile};
+use crate::scenario::machine::{self, MachineProfile, HOURS_PER_MONTH};
 use crate::scenario::{parse_scenario, CLOCK_RESOLUTION_MS};
 pub use candidate::Candidate;
 pub use inputs::{SizingInputs, Survive};
@@ -18,8 +18,6 @@ use std::path::Path;
 use std::time::Duration;
 use streamsim_reports::{RunReport, Verdict};
 
-/// Hours in an average month, as cloud price lists count them.
-pub const HOURS_PER_MONTH: f64 = 730.0;
 /// Days in an average month.
 const DAYS_PER_MONTH: f64 = 365.0 / 12.0;
 
@@ -173,12 +171,12 @@ pub fn check_inputs(inputs: &SizingInputs) -> Result<Vec<MachineProfile>, String
 
 /// Log storage retention needs per broker, GB.
 pub fn storage_per_broker_gb(inputs: &SizingInputs, brokers: usize) -> f64 {
-    inputs.events_per_day as f64
-        * candidate::record_bytes(inputs)
-        * inputs.retention_days
-        * inputs.replication_factor as f64
-        / 1e9
-        / brokers as f64
+    machine::retained_gb(
+        inputs.events_per_day as f64 / 86_400.0,
+        candidate::record_bytes(inputs),
+        inputs.retention_days * 86_400.0,
+        inputs.replication_factor,
+    ) / brokers as f64
 }
 
 /// Brokers and storage of `m`, USD a month.
