@@ -167,3 +167,44 @@ mod tests {
         assert_eq!(r.page_cache_mb, 25 * 1024);
     }
 }
+
+#[cfg(test)]
+mod refusals {
+    use crate::scenario::parse_scenario;
+    use std::path::Path;
+
+    /// The error for `section` added to a minimal scenario.
+    fn refusal(section: &str) -> crate::scenario::ScenarioError {
+        let text = format!(
+            "name = \"x\"\nexpect = \"pass\"\nduration_s = 5\n[workload]\nrate = {{ kind = \"constant\", events_per_s = 10 }}\n{section}"
+        );
+        parse_scenario(Path::new("x.toml"), &text).expect_err("refused")
+    }
+
+    #[test]
+    fn an_unknown_machine_is_refused_at_its_line() {
+        let e = refusal("[topology]\nmachine = \"i3en.huge\"\n");
+        assert_eq!(e.field, "topology.machine");
+        assert_eq!(e.line, Some(7));
+        assert!(e.message.contains("i3en.2xlarge"), "{e}");
+    }
+
+    #[test]
+    fn impossible_page_cache_settings_are_refused_with_their_field() {
+        let cases = [
+            (
+                "dirty_background_ratio = 20\ndirty_ratio = 20\n",
+                "resources.dirty_background_ratio",
+            ),
+            ("dirty_ratio = 0\n", "resources.dirty_ratio"),
+            ("page_cache_mb = 0\n", "resources.page_cache_mb"),
+            ("dirty_expire_centisecs = 0\n", "resources.dirty_expire_centisecs"),
+            ("dirty_writeback_centisecs = 0\n", "resources.dirty_writeback_centisecs"),
+        ];
+        for (settings, field) in cases {
+            let e = refusal(&format!("[resources]\n{settings}"));
+            assert_eq!(e.field, field, "{e}");
+            assert!(e.line.is_some(), "{e}");
+        }
+    }
+}
