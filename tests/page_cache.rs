@@ -82,7 +82,7 @@ fn the_same_load_on_fast_disks_passes_unthrottled() {
     let text = text
         .replace("disk_mb_per_s = 20", "disk_mb_per_s = 200")
         .replace("expect = \"violation\"", "expect = \"pass\"")
-        .replace("expect_invariant = \"budget.ack_p99_ms\"\n", "");
+        .replace("expect_invariant = [\"budget.ack_p99_ms\", \"throughput\"]\n", "");
     let r = run(&scenario_file("fast-disks", &text));
     assert_eq!(r.result.verdict, Verdict::Pass, "{:?}", r.result.violations);
     assert_eq!(r.result.page_cache, None);

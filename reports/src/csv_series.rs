@@ -14,8 +14,11 @@ pub fn timeseries_csv(report: &RunReport) -> io::Result<Vec<u8>> {
 
     let mut header: Vec<String> = [
         "start_s",
+        "offered",
         "sent",
         "acked",
+        "sent_bytes",
+        "acked_bytes",
         "appended",
         "ack_p50_ms",
         "ack_p99_ms",
@@ -41,8 +44,11 @@ pub fn timeseries_csv(report: &RunReport) -> io::Result<Vec<u8>> {
     for bucket in &report.buckets {
         let mut row = vec![
             decimal(bucket.start_ms as f64 / 1000.0, 3),
+            bucket.offered.to_string(),
             bucket.sent.to_string(),
             bucket.acked.to_string(),
+            bucket.sent_bytes.to_string(),
+            bucket.acked_bytes.to_string(),
             bucket.appended.to_string(),
         ];
         row.extend(latency_cells(&bucket.ack_latency_ms, bucket.acked));

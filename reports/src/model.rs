@@ -129,6 +129,9 @@ pub struct RunResult {
     /// The brokers' page cache, present when some broker's writes blocked at its dirty limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_cache: Option<PageCacheResult>,
+    /// Offered against achieved rates, and what the producers' bounded buffers did.
+    #[serde(default)]
+    pub throughput: ThroughputResult,
     /// What the brokers cost, present when the scenario names a machine profile with a price.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<CostResult>,
@@ -152,6 +155,40 @@ pub struct CostResult {
     /// The machine's log storage, GB, when the profile gives it.
     #[serde(default)]
     pub disk_capacity_gb: Option<f64>,
+}
+
+/// Whether the pipeline kept up: the events the workload offered against
+/// those acknowledged by a grace period after the workload's end.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq)]
+pub struct ThroughputResult {
+    /// Events the workload offered over its duration (taken, failed or never taken).
+    pub offered_events: u64,
+    /// Offered events per virtual second of the workload.
+    pub offered_per_s: f64,
+    /// Offered payload, MB (10^6 bytes) per second of the workload.
+    pub offered_mb_per_s: f64,
+    /// Events acknowledged by `grace_s` after the workload's end.
+    pub acked_in_time: u64,
+    /// Those events per virtual second of the workload.
+    pub achieved_per_s: f64,
+    /// Their payload, MB per second of the workload.
+    pub achieved_mb_per_s: f64,
+    /// `acked_in_time / offered_events` (1 when nothing was offered).
+    pub ratio: f64,
+    /// Seconds after the workload's end that acknowledgements still counted.
+    pub grace_s: f64,
+    /// Seconds after the workload's end of the last acknowledgement.
+    pub write_drain_s: f64,
+    /// Whether `ratio` reached the scenario's `throughput_min_ratio`.
+    pub kept_up: bool,
+    /// Sends that failed after blocking `max_block_ms` on a full producer buffer.
+    pub failed_sends: u64,
+    /// Events the workload offered that a blocked producer had not taken when the run ended.
+    pub never_sent: u64,
+    /// Milliseconds of blocked sends, summed over clients.
+    pub blocked_ms: u64,
+    /// The most bytes one client's producer buffer held.
+    pub peak_buffer_bytes: u64,
 }
 
 /// Writes that blocked at the page cache's `dirty_ratio`, summed over brokers:
@@ -241,10 +278,20 @@ pub struct Utilisation {
 pub struct Bucket {
     /// Bucket start, ms of virtual time.
     pub start_ms: u64,
+    /// Events the workload offered in the bucket: sent at once, or held back or failed by a
+    /// producer whose buffer was full.
+    #[serde(default)]
+    pub offered: u64,
     /// Events first sent by clients in the bucket.
     pub sent: u64,
+    /// Bytes of the events first sent in the bucket.
+    #[serde(default)]
+    pub sent_bytes: u64,
     /// Events acknowledged to clients in the bucket.
     pub acked: u64,
+    /// Bytes of the events acknowledged in the bucket.
+    #[serde(default)]
+    pub acked_bytes: u64,
     /// Records appended to partition leaders in the bucket (throughput into the log).
     pub appended: u64,
     /// Acknowledgement latency percentiles of events acknowledged in the bucket.

@@ -278,6 +278,40 @@ pub(crate) fn read_counts(r: &RunResult) -> Vec<(&'static str, String)> {
     out
 }
 
+fn decimal_trim(v: f64) -> String {
+    let s = format!("{v:.1}");
+    s.strip_suffix(".0").map(String::from).unwrap_or(s)
+}
+
+/// Offered against achieved, and in plain words whether the pipeline kept up.
+fn throughput_line(t: &crate::model::ThroughputResult) -> String {
+    let mut s = format!(
+        "  throughput  offered {}/s ({:.1} MB/s), acknowledged {}/s ({:.1} MB/s) counting {} s after the end: {:.1}%",
+        count(t.offered_per_s.round() as u64),
+        t.offered_mb_per_s,
+        count(t.achieved_per_s.round() as u64),
+        t.achieved_mb_per_s,
+        decimal_trim(t.grace_s),
+        t.ratio * 100.0
+    );
+    if t.kept_up {
+        s.push_str(", kept up\n");
+    } else {
+        s.push_str(", DID NOT KEEP UP\n");
+    }
+    if t.failed_sends + t.never_sent + t.blocked_ms > 0 {
+        let _ = writeln!(
+            s,
+            "              producer buffers full for {:.1} s (client-seconds): {} sends failed after max_block_ms, {} never taken; peak buffer {:.1} MiB",
+            t.blocked_ms as f64 / 1000.0,
+            count(t.failed_sends),
+            count(t.never_sent),
+            t.peak_buffer_bytes as f64 / f64::from(1 << 20)
+        );
+    }
+    s
+}
+
 /// A compact summary of a run for the terminal: verdict, counts, latency,
 /// budgets, violations with their witness, and the replay command when the
 /// run violated something or surprised its scenario.
@@ -307,6 +341,9 @@ pub fn render_summary_text(r: &RunResult) -> String {
         count(r.events_dead_lettered),
         count(r.backpressure_rejections)
     );
+    if r.throughput.offered_events > 0 {
+        s.push_str(&throughput_line(&r.throughput));
+    }
     if let Some(d) = &r.gateway_dedup {
         let _ = writeln!(
             s,

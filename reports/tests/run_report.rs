@@ -62,22 +62,25 @@ fn timeseries_csv_has_a_row_per_bucket() {
     write_run_report(&report, &dir).unwrap();
     let mut rdr = csv::Reader::from_path(dir.join("timeseries.csv")).unwrap();
     let header: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
-    let columns = 7 + 2 * common::PARTITIONS + 4 * common::BROKERS;
+    let columns = 10 + 2 * common::PARTITIONS + 4 * common::BROKERS;
     assert_eq!(header.len(), columns);
     assert_eq!(
-        &header[..7],
+        &header[..10],
         [
             "start_s",
+            "offered",
             "sent",
             "acked",
+            "sent_bytes",
+            "acked_bytes",
             "appended",
             "ack_p50_ms",
             "ack_p99_ms",
             "ack_p999_ms"
         ]
     );
-    assert_eq!(header[7], "p0_appends");
-    assert_eq!(header[7 + common::PARTITIONS], "p0_hw_lag");
+    assert_eq!(header[10], "p0_appends");
+    assert_eq!(header[10 + common::PARTITIONS], "p0_hw_lag");
     assert_eq!(header[columns - 4..], ["b2_cpu", "b2_disk", "b2_nic", "b2_dirty"]);
 
     let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();

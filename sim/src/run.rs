@@ -274,9 +274,18 @@ async fn supervise(
         max_lag,
     });
     let mut check = checker::check(&sh, audit, end_ms, workload_ms, read);
+    let throughput = throughput_check(&sh, &mut check, workload_ms);
     crate::watch::annotate(&mut check.violations, stall.as_deref());
     crate::trace_log::note_violation(&sh, &check.violations);
-    let out = assemble(&loaded, &sh, seed, (check, read), samples, injector.windows(), end_ms);
+    let out = assemble(
+        &loaded,
+        &sh,
+        seed,
+        (check, read, throughput),
+        samples,
+        injector.windows(),
+        end_ms,
+    );
     injector.teardown(fault_tasks).await;
     out
 }
@@ -334,11 +343,40 @@ fn drained(sh: &Shared) -> bool {
     })
 }
 
+/// The throughput check, its violation added to the run's.
+fn throughput_check(
+    sh: &Shared,
+    check: &mut checker::CheckReport,
+    workload_ms: u64,
+) -> streamsim_reports::ThroughputResult {
+    use checker::throughput;
+    let (taken, producers) = {
+        let m = sh.metrics.lock().expect("metrics lock");
+        let taken = m
+            .buckets
+            .iter()
+            .fold((0, 0), |(n, b), acc| (n + acc.sent, b + acc.sent_bytes));
+        (taken, m.producers)
+    };
+    let never = throughput::never_taken(sh, workload_ms);
+    let (result, violation) = throughput::check(sh, taken, &producers, never, workload_ms);
+    if let Some(v) = violation {
+        sh.trace
+            .record(&[result.offered_events, result.acked_in_time, result.never_sent]);
+        check.violations.push(v);
+    }
+    result
+}
+
 fn assemble(
     loaded: &LoadedScenario,
     sh: &Shared,
     seed: u64,
-    (check, read): (checker::CheckReport, Option<checker::ReadDrain>),
+    (check, read, throughput): (
+        checker::CheckReport,
+        Option<checker::ReadDrain>,
+        streamsim_reports::ThroughputResult,
+    ),
     samples: Vec<Sample>,
     faults: Vec<streamsim_reports::FaultWindow>,
     end_ms: u64,
@@ -359,8 +397,11 @@ fn assemble(
         let sample = samples.get(i).cloned().unwrap_or_default();
         buckets.push(Bucket {
             start_ms: i as u64 * bucket_ms,
+            offered: acc.offered,
             sent: acc.sent,
+            sent_bytes: acc.sent_bytes,
             acked: acc.acked,
+            acked_bytes: acc.acked_bytes,
             appended: acc.appended,
             ack_latency_ms: Percentiles::from_micros(&acc.ack),
             partition_appends: acc.partition_appends,
@@ -429,7 +470,12 @@ fn assemble(
         events_dead_lettered: check.dead_lettered,
         log_records_summarised: check.summarised,
         log_records_deleted_by_retention: check.retention_deleted,
-        backpressure_rejections: 0,
+        backpressure_rejections: sh
+            .metrics
+            .lock()
+            .expect("metrics lock")
+            .producers
+            .backpressure_rejections,
         ack_latency_ms: check.ack,
         budgets: check.budgets,
         virtual_s: end_ms as f64 / 1000.0,
@@ -447,6 +493,7 @@ fn assemble(
             .dedup
             .then(|| *sh.gateway_dedup_stats.lock().expect("dedup stats lock")),
         page_cache: page_cache_result(sh),
+        throughput,
         cost: cost_result(s, check.acked),
     };
     let knobs = crate::scenario::knobs(s);

@@ -21,10 +21,17 @@ use streamsim_workloads::Workload;
 /// Throughput and latency accumulators for one bucket.
 #[derive(Clone, Debug)]
 pub struct BucketAcc {
+    /// Events the workload offered, by the bucket of their scheduled arrival when a blocked
+    /// producer took them late or never (otherwise where they were sent).
+    pub offered: u64,
     /// Events first sent.
     pub sent: u64,
+    /// Bytes of the events first sent.
+    pub sent_bytes: u64,
     /// Events acknowledged.
     pub acked: u64,
+    /// Bytes of the events acknowledged.
+    pub acked_bytes: u64,
     /// Records appended at leaders.
     pub appended: u64,
     /// Appends per events-topic partition.
@@ -41,8 +48,11 @@ impl BucketAcc {
     /// An empty bucket.
     pub fn new(partitions: usize) -> Self {
         BucketAcc {
+            offered: 0,
             sent: 0,
+            sent_bytes: 0,
             acked: 0,
+            acked_bytes: 0,
             appended: 0,
             partition_appends: vec![0; partitions],
             ack: bucket_histogram(),
@@ -62,7 +72,29 @@ pub struct Metrics {
     pub ack: Histogram<u64>,
     /// Whole-run end-to-end latency, µs.
     pub e2e: Histogram<u64>,
+    /// What the producers were offered and what they could take.
+    pub producers: ProducerStats,
     partitions: usize,
+}
+
+/// The clients' producers, summed: what the workload offered them and what
+/// their bounded buffers made them refuse or hold back.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProducerStats {
+    /// Sends whose wait on a full buffer passed `max_block_ms`.
+    pub failed_sends: u64,
+    /// Bytes of those sends.
+    pub failed_bytes: u64,
+    /// Milliseconds clients spent with sends blocked on a full buffer, summed over clients.
+    pub blocked_ms: u64,
+    /// The most bytes one client's buffer held.
+    pub peak_buffer_bytes: u64,
+    /// Requests the gateways refused with a retry-after (queue full).
+    pub backpressure_rejections: u64,
+    /// Events and bytes acknowledged by `throughput_grace_s` after the workload's end.
+    pub acked_in_time: (u64, u64),
+    /// When the last event was acknowledged, µs.
+    pub last_ack_us: u64,
 }
 
 impl Metrics {
@@ -72,6 +104,7 @@ impl Metrics {
             buckets: Vec::new(),
             ack: latency_histogram(),
             e2e: latency_histogram(),
+            producers: ProducerStats::default(),
             partitions,
         }
     }

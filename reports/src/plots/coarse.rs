@@ -194,6 +194,7 @@ mod tests {
                 read: ReadResult::default(),
                 gateway_dedup: None,
                 page_cache: None,
+                throughput: Default::default(),
                 cost: None,
             },
             bucket_ms: 1000,

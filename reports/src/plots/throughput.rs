@@ -51,6 +51,16 @@ const SERIES: [Line; 3] = [
     },
 ];
 
+/// What the workload offered, drawn on top only when producers held some of it
+/// back or failed it (otherwise it is the clients' line).
+const OFFERED: Line = Line {
+    name: "offered by the workload",
+    pick: |b| b.offered,
+    color: BLACK,
+    width: 2,
+    dash: Some((10, 4)),
+};
+
 /// The read path's series, drawn after (on top of) the write path's.
 const SINK: Line = Line {
     name: "committed to sink",
@@ -91,6 +101,9 @@ impl Figure for Throughput<'_> {
         let mut series = SERIES.to_vec();
         if self.report.e2e_latency_us.is_some() {
             series.push(SINK);
+        }
+        if self.report.buckets.iter().any(|b| b.offered != b.sent) {
+            series.push(OFFERED);
         }
         let mut legend: Vec<LegendItem> = series
             .iter()

@@ -167,6 +167,7 @@ pub fn synthetic_report() -> RunReport {
         read: Default::default(),
         gateway_dedup: None,
         page_cache: None,
+        throughput: Default::default(),
         cost: None,
     };
     RunReport {
@@ -370,6 +371,7 @@ pub fn entry(scenario: &str, seed: u64, verdict: Verdict, expect: Verdict, p99: 
             read: Default::default(),
             gateway_dedup: None,
             page_cache: None,
+            throughput: Default::default(),
             cost: None,
         },
         report_dir: Some(PathBuf::from(format!("out/runs/{scenario}-{seed}"))),

@@ -7,6 +7,7 @@ pub mod e2e;
 pub mod ledger;
 pub mod log_audit;
 pub(crate) mod reference;
+pub mod throughput;
 
 use crate::world::Shared;
 use committed::{committed_ends, WITNESS};

@@ -69,6 +69,13 @@ struct Client {
     queues: Vec<PartitionQueue>,
     /// Records waiting in the partition queues (new or to retry): a tick with none skips the partitions.
     buffered: usize,
+    /// Bytes the producer holds (waiting, in flight, to retry) until acknowledged: Kafka's
+    /// `buffer.memory` bounds it.
+    buffer_bytes: u64,
+    /// Since when the application's sends have been blocked on a full buffer.
+    blocked_since_ms: Option<u64>,
+    /// Acknowledgements up to this ms count towards the throughput check.
+    in_time_ms: u64,
     born_us: BTreeMap<u64, u64>,
     inflight: BTreeMap<u64, InFlight>,
     next_req: u64,
@@ -111,6 +118,12 @@ pub async fn client_main(sh: Arc<Shared>, idx: usize) {
         addr,
         queues: (0..sh.event_partitions).map(|_| PartitionQueue::default()).collect(),
         buffered: 0,
+        buffer_bytes: 0,
+        blocked_since_ms: None,
+        in_time_ms: (sh.scenario.duration_s * 1000.0) as u64
+            + sh.scenario
+                .invariants
+                .throughput_grace_ms(sh.scenario.client.request_timeout_ms),
         born_us: BTreeMap::new(),
         inflight: BTreeMap::new(),
         // A new incarnation numbers its requests apart, so a late reply to the old one matches none.
@@ -164,10 +177,7 @@ pub async fn client_main(sh: Arc<Shared>, idx: usize) {
             let mut guard = source(&sh, idx);
             let src = guard.as_mut().expect("source");
             if upto > src.drawn_to {
-                draws.clear();
-                src.stream.draw(src.drawn_to, upto, &mut draws);
-                src.drawn_to = upto;
-                c.generate(&draws, now_us, src);
+                c.offer(src, upto, now_us, &mut draws);
                 if src.drawn_to == workload_end_ms {
                     // The drain may only call the write path drained once every client drew its last
                     // events: a client whose tick falls just after the workload's end still has some.
@@ -186,6 +196,54 @@ pub async fn client_main(sh: Arc<Shared>, idx: usize) {
 }
 
 impl Client {
+    /// The application sends what its stream offers up to `upto`, as far as the producer's
+    /// buffer lets it. A full buffer blocks the sends (the stream falls behind schedule and the
+    /// events are born when they get in); a send blocked past `max_block_ms` fails, as Kafka's
+    /// `send()` throws, so the client holds at most `buffer_memory_bytes` and lags its schedule by
+    /// at most `max_block_ms`, however far the offered load exceeds what the cluster takes.
+    fn offer(&mut self, src: &mut ClientSource, upto: u64, now_us: u64, draws: &mut Vec<EventDraw>) {
+        let cfg = &self.sh.scenario.client;
+        let (limit, max_block) = (cfg.buffer_memory_bytes, cfg.max_block_ms);
+        let now_ms = now_us / 1000;
+        if self.blocked_since_ms.is_none() && self.buffer_bytes < limit {
+            draws.clear();
+            src.stream.draw(src.drawn_to, upto, draws);
+            src.drawn_to = upto;
+            self.sh.metrics.lock().expect("metrics lock").bucket(now_ms).offered += draws.len() as u64;
+            self.generate(draws, now_us, src);
+            return;
+        }
+        let mut timed = Vec::new();
+        let give_up_before = now_ms.saturating_sub(max_block).min(upto);
+        if give_up_before > src.drawn_to {
+            src.stream.draw_timed(src.drawn_to, give_up_before, &mut timed);
+            src.drawn_to = give_up_before;
+            let mut m = self.sh.metrics.lock().expect("metrics lock");
+            for d in &timed {
+                m.bucket(d.t_ms).offered += 1;
+                m.producers.failed_sends += 1;
+                m.producers.failed_bytes += u64::from(d.event.size_bytes);
+            }
+        }
+        // Behind schedule: take the backlog a millisecond of it at a time while there is room.
+        while src.drawn_to < upto && self.buffer_bytes < limit {
+            timed.clear();
+            src.stream.draw_timed(src.drawn_to, src.drawn_to + 1, &mut timed);
+            src.drawn_to += 1;
+            if let Some(d) = timed.first() {
+                self.sh.metrics.lock().expect("metrics lock").bucket(d.t_ms).offered += timed.len() as u64;
+            }
+            draws.clear();
+            draws.extend(timed.iter().map(|d| d.event));
+            self.generate(draws, now_us, src);
+        }
+        if src.drawn_to < upto {
+            self.blocked_since_ms.get_or_insert(now_ms);
+        } else if let Some(t) = self.blocked_since_ms.take() {
+            self.sh.metrics.lock().expect("metrics lock").producers.blocked_ms += now_ms - t;
+        }
+    }
+
     fn generate(&mut self, draws: &[EventDraw], now_us: u64, src: &mut ClientSource) {
         let now_ms = now_us / 1000;
         let first = src.next_seq;
@@ -213,6 +271,7 @@ impl Client {
             src.next_seq += 1;
             src.read(&r);
             self.born_us.insert(r.id.seq, now_us);
+            self.buffer_bytes += u64::from(r.size);
             // The producer's partitioner: the gateway routes by the same hash.
             let q = &mut self.queues[partition_of(r.key, partitions)];
             q.pending.push_back(r);
@@ -221,6 +280,7 @@ impl Client {
                 // A client bug or a retry storm sends the same event twice.
                 q.pending.push_back(r);
                 self.buffered += 1;
+                self.buffer_bytes += u64::from(r.size);
             }
         }
         let n = src.next_seq - first;
@@ -230,7 +290,12 @@ impl Client {
                 .lock()
                 .expect("ledger lock")
                 .generated(self.idx, src.next_seq);
-            self.sh.metrics.lock().expect("metrics lock").bucket(now_ms).sent += n;
+            let bytes: u64 = draws.iter().map(|d| u64::from(d.size_bytes)).sum();
+            let mut m = self.sh.metrics.lock().expect("metrics lock");
+            let b = m.bucket(now_ms);
+            b.sent += n;
+            b.sent_bytes += bytes;
+            m.producers.peak_buffer_bytes = m.producers.peak_buffer_bytes.max(self.buffer_bytes);
         }
     }
 
@@ -240,6 +305,7 @@ impl Client {
         let partitions = self.queues.len();
         for r in records {
             self.born_us.insert(r.id.seq, r.born_us);
+            self.buffer_bytes += u64::from(r.size);
             self.queues[partition_of(r.key, partitions)].pending.push_back(r);
             self.buffered += 1;
         }
@@ -442,6 +508,7 @@ impl Client {
             let mut ledger = self.sh.ledger.lock().expect("ledger lock");
             let mut metrics = self.sh.metrics.lock().expect("metrics lock");
             let mut settled = Vec::new();
+            let mut freed = 0;
             for (start, n, res) in reply.runs {
                 for i in start as usize..(start + n) as usize {
                     let Some(answered) = pf.answered.get_mut(i) else { break };
@@ -450,6 +517,9 @@ impl Client {
                     }
                     pf.outstanding -= 1;
                     let id = pf.records[i].id;
+                    if res != EventResult::Failed {
+                        freed += u64::from(pf.records[i].size);
+                    }
                     if self.journal && res != EventResult::Failed {
                         settled.push(id.seq);
                     }
@@ -461,8 +531,16 @@ impl Client {
                                 if let Some(born) = born {
                                     let lat = now_us.saturating_sub(born).max(1);
                                     metrics.ack.saturating_record(lat);
+                                    let bytes = u64::from(pf.records[i].size);
+                                    let p = &mut metrics.producers;
+                                    p.last_ack_us = p.last_ack_us.max(now_us);
+                                    if now_ms <= self.in_time_ms {
+                                        p.acked_in_time.0 += 1;
+                                        p.acked_in_time.1 += bytes;
+                                    }
                                     let b = metrics.bucket(now_ms);
                                     b.acked += 1;
+                                    b.acked_bytes += bytes;
                                     streamsim_reports::record_in_bucket(&mut b.ack, lat);
                                 }
                             }
@@ -477,6 +555,8 @@ impl Client {
             }
             drop(metrics);
             drop(ledger);
+            // A field, not `release`: `pf` still borrows the requests in flight.
+            self.buffer_bytes = self.buffer_bytes.saturating_sub(freed);
             if !settled.is_empty() {
                 let mut src = source(&self.sh, self.idx);
                 let src = src.as_mut().expect("source");

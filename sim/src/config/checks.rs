@@ -34,6 +34,24 @@ pub struct InvariantConfig {
     pub per_key_order: bool,
     /// Require every request to settle (acknowledged or refused) within the drain.
     pub settle_within_drain: bool,
+    /// Require the pipeline to keep up: of the events the workload offered,
+    /// at least `throughput_min_ratio` acknowledged by `throughput_grace_s`
+    /// after the workload's end. A scenario that means to overload turns it off.
+    pub throughput: bool,
+    /// The least share of offered events acknowledged in time that counts as keeping up.
+    pub throughput_min_ratio: f64,
+    /// Seconds after the workload's end that acknowledgements still count;
+    /// unset, the client's request timeout: a request in flight at the end
+    /// is answered, or times out and is retried, within it.
+    pub throughput_grace_s: Option<f64>,
+}
+
+impl InvariantConfig {
+    /// The throughput check's grace, ms, given the client's request timeout.
+    pub fn throughput_grace_ms(&self, client_request_timeout_ms: u64) -> u64 {
+        self.throughput_grace_s
+            .map_or(client_request_timeout_ms, |s| (s * 1000.0) as u64)
+    }
 }
 
 impl Default for InvariantConfig {
@@ -41,6 +59,9 @@ impl Default for InvariantConfig {
         InvariantConfig {
             per_key_order: true,
             settle_within_drain: true,
+            throughput: true,
+            throughput_min_ratio: 0.99,
+            throughput_grace_s: None,
         }
     }
 }

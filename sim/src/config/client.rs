@@ -18,6 +18,13 @@ pub struct ClientConfig {
     pub retry_backoff_max_ms: u64,
     /// Requests in flight per client. 1 keeps per-key order across retries.
     pub max_in_flight: usize,
+    /// Kafka's `buffer.memory`: bytes of events the producer holds (waiting,
+    /// in flight or to retry) until they are acknowledged. A full buffer
+    /// blocks the application's sends.
+    pub buffer_memory_bytes: u64,
+    /// Kafka's `max.block.ms`: a send blocked this long on a full buffer
+    /// fails (counted as a failed send, never as loss).
+    pub max_block_ms: u64,
 }
 
 impl Default for ClientConfig {
@@ -29,6 +36,9 @@ impl Default for ClientConfig {
             retry_backoff_ms: 100,
             retry_backoff_max_ms: 5_000,
             max_in_flight: 1,
+            // Kafka's producer defaults: 32 MiB, 60 s.
+            buffer_memory_bytes: 32 << 20,
+            max_block_ms: 60_000,
         }
     }
 }

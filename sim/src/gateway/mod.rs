@@ -162,6 +162,12 @@ impl Gateway {
                 retry_after_ms: cfg.retry_after_ms,
             };
             self.sh.fabric.send(self.addr, src, m, now_us);
+            self.sh
+                .metrics
+                .lock()
+                .expect("metrics lock")
+                .producers
+                .backpressure_rejections += 1;
             return;
         }
         self.queued += events;

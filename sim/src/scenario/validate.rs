@@ -46,7 +46,35 @@ pub fn validate(s: &Scenario, base: &Path) -> Result<(), Problem> {
     }
     super::pipeline::validate(s)?;
     report(s)?;
+    throughput_check(s)?;
     budgets(&s.budgets)
+}
+
+fn throughput_check(s: &Scenario) -> Result<(), Problem> {
+    let i = &s.invariants;
+    if !(i.throughput_min_ratio > 0.0 && i.throughput_min_ratio <= 1.0) {
+        return fail(
+            "invariants.throughput_min_ratio",
+            format!(
+                "{} is not a share of the offered events: must be above 0 and at most 1",
+                i.throughput_min_ratio
+            ),
+        );
+    }
+    if i.throughput_grace_s.is_some_and(|g| !(g >= 0.0 && g.is_finite())) {
+        return fail("invariants.throughput_grace_s", "must be 0 or more seconds");
+    }
+    let mean = s.workload.size.mean_bytes();
+    if (s.client.buffer_memory_bytes as f64) < mean {
+        return fail(
+            "client.buffer_memory_bytes",
+            format!(
+                "{} bytes cannot hold one event of the workload's mean size ({mean:.0} bytes): no send could ever complete",
+                s.client.buffer_memory_bytes
+            ),
+        );
+    }
+    Ok(())
 }
 
 fn topology(t: &Topology) -> Result<(), Problem> {

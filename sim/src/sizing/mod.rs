@@ -274,8 +274,12 @@ pub fn evaluate(inputs: &SizingInputs, m: &MachineProfile, brokers: usize) -> Re
 fn kept_up(report: &RunReport) -> Option<f64> {
     let window_ms = (candidate::WINDOW_S * 1000.0) as u64;
     let inside = report.buckets.iter().filter(|b| b.start_ms < window_ms);
-    let (sent, acked) = inside.fold((0u64, 0u64), |(s, a), b| (s + b.sent, a + b.acked));
-    let share = if sent == 0 { 1.0 } else { acked as f64 / sent as f64 };
+    let (offered, acked) = inside.fold((0u64, 0u64), |(s, a), b| (s + b.offered, a + b.acked));
+    let share = if offered == 0 {
+        1.0
+    } else {
+        acked as f64 / offered as f64
+    };
     (share < 0.99).then_some(share)
 }
 
