@@ -1,6 +1,6 @@
 //! `broker_utilisation`: CPU, disk and NIC busy fraction per broker, and
-//! the page cache's dirty share of its limit, one panel per resource so a
-//! saturated resource stands out.
+//! the page cache's dirty share of its limit, one panel per resource, each
+//! with an axis that fits its data.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -25,6 +25,26 @@ const RESOURCES: [(&str, Pick); 4] = [
     // At 100% of `dirty_ratio` the broker's writes wait for the disk.
     ("page cache dirty (% of limit)", |u| u.dirty),
 ];
+
+/// The top of a utilisation panel's axis: the smallest of a few round
+/// percentages above the highest value, so a broker 2% busy shows as a line
+/// and not as the floor of a 0-100% axis; each panel's ticks give its scale.
+fn percent_axis_top(hi: f64) -> f64 {
+    [1.0, 2.0, 4.0, 10.0, 20.0, 40.0, 60.0, 80.0, 100.0]
+        .into_iter()
+        .find(|&t| hi <= t * 0.95)
+        .unwrap_or(100.0)
+}
+
+/// A tick label with as many decimals as the axis's quarter steps need.
+fn percent_tick(v: f64, top: f64) -> String {
+    let decimals = match top {
+        t if t >= 20.0 || t == 4.0 => 0,
+        t if t >= 2.0 => 1,
+        _ => 2,
+    };
+    format!("{v:.decimals$}%")
+}
 
 /// Small multiples of broker utilisation.
 pub(crate) struct BrokerUtilisation<'a> {
@@ -102,6 +122,10 @@ impl Figure for BrokerUtilisation<'_> {
         let room = 100.0 * self.time.label_room(PANEL_PLOT_PX);
 
         for (k, (panel, (name, pick))) in [first, second, third, fourth].iter().zip(RESOURCES.iter()).enumerate() {
+            let lines = self.lines(*pick, brokers);
+            let hi = lines.iter().flatten().map(|p| p.1).fold(0.0, f64::max);
+            let top = percent_axis_top(hi);
+            let ticks: Vec<f64> = (0..=4).map(|i| top * f64::from(i) / 4.0).collect();
             let mut chart = ChartBuilder::on(panel)
                 .caption(*name, (crate::fonts::FAMILY, sizes::PANEL))
                 .margin_right(24)
@@ -109,12 +133,9 @@ impl Figure for BrokerUtilisation<'_> {
                 .margin_left(16)
                 .x_label_area_size(X_AREA)
                 .y_label_area_size(if k == 0 { Y_AREA } else { narrow_y })
-                .build_cartesian_2d(
-                    self.time.x(4),
-                    ticked(0f64..100.0 + room, vec![0.0, 25.0, 50.0, 75.0, 100.0]),
-                )?;
+                .build_cartesian_2d(self.time.x(4), ticked(0f64..top * (1.0 + room / 100.0), ticks))?;
             let x_fmt = |v: &f64| self.time.tick(*v);
-            let y_fmt = |v: &f64| format!("{}%", v.round());
+            let y_fmt = |v: &f64| percent_tick(*v, top);
             let mut mesh = chart.configure_mesh();
             mesh.x_desc(self.time.desc())
                 .axis_desc_style(axis_font())
@@ -127,7 +148,7 @@ impl Figure for BrokerUtilisation<'_> {
             }
             mesh.draw()?;
             draw_fault_bands(&mut chart, self.time)?;
-            for (line, c) in self.lines(*pick, brokers).into_iter().zip(&colors) {
+            for (line, c) in lines.into_iter().zip(&colors) {
                 chart.draw_series(LineSeries::new(line, c.stroke_width(2)))?;
             }
             draw_fault_labels(&mut chart, self.time, self.time.labels(PANEL_PLOT_PX))?;
