@@ -51,6 +51,14 @@ impl Diagnostic {
         }
     }
 
+    /// A problem at a 1-based line and column (in characters) of `text`, for
+    /// parsers that report places rather than byte offsets (YAML's): the
+    /// word that starts there is underlined.
+    pub fn at_line_column(text: &str, line: usize, column: usize, field: String, message: String) -> Diagnostic {
+        let span = locate::offset_of(text, line, column).map(|start| start..locate::word_end(text, start));
+        Diagnostic::at(text, span, field, message)
+    }
+
     /// A problem with the file as a whole (it cannot be read, say).
     pub fn whole_file(message: String) -> Diagnostic {
         Diagnostic::at("", None, String::new(), message)

@@ -127,6 +127,36 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     )
 }
 
+/// The byte offset of a 1-based line and column (in characters), the
+/// column held within its line; `None` past the last line.
+pub fn offset_of(text: &str, line: usize, column: usize) -> Option<usize> {
+    let mut start = 0;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            let body = l.trim_end_matches(['\n', '\r']);
+            let within = body
+                .char_indices()
+                .nth(column.saturating_sub(1))
+                .map_or(body.len(), |(o, _)| o);
+            return Some(start + within);
+        }
+        start += l.len();
+    }
+    (line == text.split_inclusive('\n').count() + 1).then_some(text.len())
+}
+
+/// Where the word (a key, a number, a quoted string's first word) that
+/// starts at `start` ends: at least one character on, when there is one.
+pub fn word_end(text: &str, start: usize) -> usize {
+    let rest = &text[floor_char(text, start)..];
+    let first = rest.chars().next().map_or(0, char::len_utf8);
+    let len = rest
+        .char_indices()
+        .find(|&(i, c)| i >= first && (c.is_whitespace() || ",:]}#=".contains(c)))
+        .map_or(rest.len(), |(i, _)| i);
+    floor_char(text, start) + len
+}
+
 /// The nearest char boundary at or before `offset`, within the text.
 pub fn floor_char(text: &str, offset: usize) -> usize {
     let mut o = offset.min(text.len());

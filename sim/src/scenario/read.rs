@@ -224,6 +224,20 @@ mod tests {
     }
 
     #[test]
+    fn a_place_given_as_line_and_column_underlines_its_word() {
+        use crate::scenario::Diagnostic;
+        let text = "topics: 1\npartitionsPerTopic: lots\n";
+        let d = Diagnostic::at_line_column(text, 2, 21, "partitionsPerTopic".into(), "not a number".into());
+        assert_eq!((d.line, d.column), (Some(2), Some(21)));
+        assert_eq!(&text[d.span.clone().unwrap()], "lots");
+        // Past the file: placed nowhere rather than somewhere wrong.
+        assert_eq!(
+            Diagnostic::at_line_column(text, 9, 1, String::new(), "x".into()).span,
+            None
+        );
+    }
+
+    #[test]
     fn colour_is_the_callers_choice() {
         let e = refuse(&format!("{WORKLOAD}[log]\nmin_insync_replicas = 4\n"));
         assert!(e.render(true).contains('\x1b'));
