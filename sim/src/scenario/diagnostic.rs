@@ -146,6 +146,15 @@ impl ScenarioError {
     }
 }
 
+impl ScenarioError {
+    /// The plain rendering without its leading `error: `, for a message
+    /// that its printer prefixes itself.
+    pub fn without_prefix(&self) -> String {
+        let shown = self.render(false);
+        shown.strip_prefix("error: ").map(str::to_string).unwrap_or(shown)
+    }
+}
+
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.render(false))

@@ -51,9 +51,8 @@ pub fn read_toml_file<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, 
             Some(n) => locate::qualify(&text, span.clone(), n),
             None => locate::field_at(&text, span.clone()),
         };
-        let shown = ScenarioError::one(path, &text, Diagnostic::at(&text, span, field, message)).to_string();
         // Callers print their own `error: ` before a message.
-        shown.strip_prefix("error: ").map(str::to_string).unwrap_or(shown)
+        ScenarioError::one(path, &text, Diagnostic::at(&text, span, field, message)).without_prefix()
     })
 }
 
