@@ -74,22 +74,37 @@ pub fn read(text: &str) -> Read {
             }
         }
         let mut d = Diagnostic::at(text, span.clone(), field.clone(), message);
+        // A stand-in value the parser refuses again adds nothing.
+        if problems
+            .last()
+            .is_some_and(|p: &Diagnostic| p.span == d.span && p.field == d.field)
+        {
+            break;
+        }
         d.help = suggestion(&d.message);
+        let said = d.message.clone();
         problems.push(d);
         only_unknown_keys &= unknown_key;
         if problems.len() >= MAX_PROBLEMS {
             break;
         }
-        let Some(entry) = span.and_then(|s| locate::entry_at(&work, s.start)) else {
-            break;
+        let next = match span.as_ref().and_then(|s| stand_in(&work, s, &said)) {
+            // A value of the wrong type is replaced by one of the right type,
+            // so that a required key stays and the rest of its table reads.
+            Some(next) => next,
+            None => {
+                let Some(entry) = span.and_then(|s| locate::entry_at(&work, s.start)) else {
+                    break;
+                };
+                if !unknown_key {
+                    dropped.push(field.rsplit('.').next().unwrap_or(&field).to_string());
+                }
+                locate::blank(&work, entry)
+            }
         };
-        let next = locate::blank(&work, entry);
         // A file the blanking broke (or did not change) has nothing more to tell.
         if next == work || next.parse::<toml::Table>().is_err() {
             break;
-        }
-        if !unknown_key {
-            dropped.push(field.rsplit('.').next().unwrap_or(&field).to_string());
         }
         work = next;
     }
@@ -97,6 +112,40 @@ pub fn read(text: &str) -> Read {
         scenario: None,
         problems,
     }
+}
+
+/// `work` with the value at `span` replaced by a neutral one of the type the
+/// parser expected (`0`, `""`, `false`, `[]`), padded with spaces so every
+/// other position stays put; `None` when the message names no such type,
+/// the span is not a value, or the stand-in does not fit in it.
+fn stand_in(work: &str, span: &std::ops::Range<usize>, message: &str) -> Option<String> {
+    if !(message.starts_with("invalid type:") || message.starts_with("invalid value:")) {
+        return None;
+    }
+    let expected = message.rsplit_once("expected ")?.1;
+    let value = if [
+        "f64", "u64", "usize", "u32", "u16", "u8", "i64", "integer", "number", "float",
+    ]
+    .iter()
+    .any(|t| expected.contains(t))
+    {
+        "0"
+    } else if expected.contains("string") {
+        "\"\""
+    } else if expected.contains("bool") {
+        "false"
+    } else if expected.contains("sequence") || expected.contains("array") {
+        "[]"
+    } else {
+        return None;
+    };
+    let old = work.get(span.clone())?;
+    if old.len() < value.len() || old.get(..value.len())?.contains('\n') || old.parse::<toml_edit::Value>().is_err() {
+        return None;
+    }
+    let mut next = locate::blank(work, span.clone());
+    next.replace_range(span.start..span.start + value.len(), value);
+    Some(next)
 }
 
 /// "did you mean `x`?" for a misspelt key or value, from the names the
@@ -203,6 +252,15 @@ mod tests {
             ],
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_bad_required_value_does_not_hide_the_problems_after_it() {
+        let e = refuse(&format!(
+            "{WORKLOAD}[[faults]]\nat_s = \"soon\"\nkind = \"crash\"\ntarget = \"broker:0\"\n             [[faults]]\nat_s = 2\nkind = \"crash\"\ntarget = \"broker:1\"\ncolour = 3\n"
+        ));
+        let fields: Vec<&str> = e.problems.iter().map(|d| d.field.as_str()).collect();
+        assert_eq!(fields, ["faults[0].at_s", "faults[1].colour"], "{e}");
     }
 
     #[test]
