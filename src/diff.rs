@@ -146,11 +146,15 @@ pub fn diff(args: DiffArgs) -> ExitCode {
     let (gates, [a, b]) = match (gates, loaded) {
         (Ok(g), [Ok(a), Ok(b)]) => (g, [a, b]),
         (g, [a, b]) => {
-            for e in [g.err(), a.err().map(|e| e.to_string()), b.err().map(|e| e.to_string())]
-                .into_iter()
-                .flatten()
+            for e in [
+                g.err().map(|g| format!("error: {g}")),
+                a.err().map(|e| crate::ui::scenario_error(&e)),
+                b.err().map(|e| crate::ui::scenario_error(&e)),
+            ]
+            .into_iter()
+            .flatten()
             {
-                eprintln!("error: {e}");
+                eprintln!("{e}");
             }
             return ExitCode::from(EXIT_BAD_INPUT);
         }

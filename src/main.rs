@@ -113,7 +113,7 @@ fn check(scenarios: Vec<PathBuf>) -> ExitCode {
                 }
             }
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("{}", crate::ui::scenario_error(&e));
                 bad = true;
             }
         }

@@ -55,7 +55,7 @@ pub fn run(args: RunArgs) -> ExitCode {
     let loaded = match load_scenario(&scenario) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("{}", crate::ui::scenario_error(&e));
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     };

@@ -42,7 +42,7 @@ pub fn main(args: ShrinkArgs) -> ExitCode {
     let loaded = match load_scenario(&args.scenario) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("{}", crate::ui::scenario_error(&e));
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     };

@@ -58,7 +58,7 @@ pub fn sweep(args: SweepArgs) -> ExitCode {
         Ok(s) => s,
         Err(errors) => {
             for e in errors {
-                eprintln!("error: {e}");
+                eprintln!("{e}");
             }
             return ExitCode::from(EXIT_BAD_INPUT);
         }
@@ -168,7 +168,7 @@ fn load_all(paths: &[PathBuf]) -> Result<Vec<LoadedScenario>, Vec<String>> {
                         continue;
                     }
                     errors.push(format!(
-                        "{} and {} are both named {:?}: scenario names must be unique in a sweep (reports group runs by name)",
+                        "error: {} and {} are both named {:?}: scenario names must be unique in a sweep (reports group runs by name)",
                         other.path.display(),
                         l.path.display(),
                         l.scenario.name
@@ -177,7 +177,7 @@ fn load_all(paths: &[PathBuf]) -> Result<Vec<LoadedScenario>, Vec<String>> {
                     loaded.push(l);
                 }
             }
-            Err(e) => errors.push(e.to_string()),
+            Err(e) => errors.push(crate::ui::scenario_error(&e)),
         }
     }
     if errors.is_empty() {

@@ -25,11 +25,27 @@ pub fn quiet() -> bool {
 /// Whether stdout gets colour.
 pub fn color() -> bool {
     static COLOR: OnceLock<bool> = OnceLock::new();
-    *COLOR.get_or_init(|| {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
-        !no_color && !dumb && std::io::stdout().is_terminal()
-    })
+    *COLOR.get_or_init(|| color_allowed() && std::io::stdout().is_terminal())
+}
+
+/// Whether stderr gets colour: errors go there, and may be piped apart
+/// from a report on stdout.
+pub fn color_stderr() -> bool {
+    static COLOR: OnceLock<bool> = OnceLock::new();
+    *COLOR.get_or_init(|| color_allowed() && std::io::stderr().is_terminal())
+}
+
+/// Colour unless the environment declines it (`NO_COLOR`, `TERM=dumb`).
+fn color_allowed() -> bool {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+    !no_color && !dumb
+}
+
+/// A refused scenario file as stderr shows it: every problem with its
+/// file, line, column and the text at fault, coloured on a terminal.
+pub fn scenario_error(e: &streamsim_sim::ScenarioError) -> String {
+    e.render(color_stderr())
 }
 
 /// An SGR colour for [`paint`].

@@ -320,6 +320,38 @@ fn impossible_gateway_dedup_settings_and_absent_clients_are_refused() {
 }
 
 #[test]
+fn every_problem_in_a_file_is_shown_at_once_with_line_column_and_a_guess() {
+    let (code, err) = bad(&format!(
+        "{HEAD}[topology]\npartitons = 6\nreplication_factor = 3\n[log]\nmin_insync_replicas = 4\n[budgets]\nack_p99_ms = 0.5\n"
+    ));
+    assert_eq!(code, 2, "{err}");
+    for expected in [
+        "FILE:7:1",
+        "partitons = 6",
+        "did you mean `partitions`?",
+        "FILE:10:1",
+        "log.min_insync_replicas",
+        "FILE:12:1",
+        "budgets.ack_p99_ms",
+        "3 problems in FILE",
+    ] {
+        assert!(err.contains(expected), "{expected:?} missing from:\n{err}");
+    }
+}
+
+#[test]
+fn a_file_with_only_a_workload_runs_with_defaults() {
+    let dir = std::env::temp_dir().join(format!("streamsim-cli-min-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("quick-look.toml");
+    std::fs::write(&f, "[workload]\nrate = { kind = \"constant\", events_per_s = 50 }\n").unwrap();
+    let out = streamsim(&["check", f.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("(quick-look)"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn missing_file_is_a_clear_error() {
     let out = streamsim(&["run", "/nonexistent/scenario.toml"]);
     assert_eq!(out.status.code(), Some(2));

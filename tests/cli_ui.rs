@@ -149,6 +149,39 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
 }
 
 #[test]
+fn scenario_errors_are_coloured_only_on_a_terminal() {
+    let dir = std::env::temp_dir().join(format!("streamsim-ui-err-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("typo.toml");
+    std::fs::write(
+        &f,
+        "[workload]\nrate = { kind = \"constant\", events_per_s = 10 }\n[log]\nmin_isr = 2\n",
+    )
+    .unwrap();
+    let args = ["check", f.to_str().unwrap()];
+    let piped = streamsim(&args);
+    assert_eq!(piped.status.code(), Some(2));
+    let err = text(&piped.stderr);
+    assert!(
+        err.contains("did you mean `min_insync_replicas`?") && !err.contains('\x1b'),
+        "{err:?}"
+    );
+    if cfg!(target_os = "linux") {
+        let tty = on_a_terminal(&args, &[]);
+        assert!(
+            tty.contains("did you mean") && tty.contains("\x1b["),
+            "no colour on a terminal: {tty:?}"
+        );
+        let no_color = on_a_terminal(&args, &[("NO_COLOR", "1")]);
+        assert!(
+            no_color.contains("did you mean") && !no_color.contains('\x1b'),
+            "{no_color:?}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn completions_cover_every_command_and_flag() {
     for shell in ["bash", "zsh", "fish"] {
         let out = streamsim(&["completions", shell]);

@@ -147,7 +147,7 @@ fn an_impossible_throughput_setting_is_refused_before_the_run() {
         let err = load_scenario(&path)
             .err()
             .unwrap_or_else(|| panic!("{field}: accepted"));
-        assert_eq!(err.field, field, "{err}");
-        assert!(err.line.is_some(), "{err}: no line");
+        assert_eq!(err.field(), field, "{err}");
+        assert!(err.line().is_some(), "{err}: no line");
     }
 }

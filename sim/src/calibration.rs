@@ -119,7 +119,7 @@ pub fn load_cases(path: &Path) -> Result<Vec<Case>, String> {
 
 /// Run one case on `seed` and read its figure.
 pub fn run_case(case: &Case, seed: u64) -> Result<CaseResult, String> {
-    let loaded = load_scenario(&case.scenario).map_err(|e| e.to_string())?;
+    let loaded = load_scenario(&case.scenario).map_err(|e| e.without_prefix())?;
     let opts = RunOptions {
         seed,
         wall_limit: Duration::from_secs(1_800),

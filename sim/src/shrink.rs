@@ -13,7 +13,7 @@
 
 use crate::rewrite::ScenarioText;
 use crate::run::{run_scenario, RunError, RunOptions};
-use crate::scenario::{parse_scenario, FaultSpec, LoadedScenario, ScenarioError};
+use crate::scenario::{parse_scenario, Diagnostic, FaultSpec, LoadedScenario, ScenarioError};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -272,7 +272,7 @@ impl Search<'_> {
 
 /// Run one candidate text: `Ok(Some(detail))` if it violates `invariant`.
 fn judge(path: &std::path::Path, text: &str, opts: &ShrinkOptions, invariant: &str) -> Result<Option<String>, String> {
-    let loaded = parse_scenario(path, text).map_err(|e| e.message)?;
+    let loaded = parse_scenario(path, text).map_err(|e| e.message().to_string())?;
     let o = RunOptions {
         seed: opts.seed,
         wall_limit: opts.wall_limit,
@@ -309,12 +309,11 @@ pub fn shrink(loaded: &LoadedScenario, opts: &ShrinkOptions, log: &mut dyn FnMut
     let invariant = v.invariant.clone();
     log(&format!("run   1: the original violates {invariant}"));
     let base = ScenarioText::parse(&loaded.text).map_err(|message| {
-        ShrinkError::Scenario(ScenarioError {
-            file: loaded.path.clone(),
-            line: None,
-            field: String::new(),
-            message,
-        })
+        ShrinkError::Scenario(ScenarioError::one(
+            &loaded.path,
+            &loaded.text,
+            Diagnostic::whole_file(message),
+        ))
     })?;
     let s = &loaded.scenario;
     let start = Candidate {

@@ -9,6 +9,9 @@
 //! * `cargo xtask soak [--seeds N]` runs the many-seed tests (the scenario
 //!   library, the write and read path libraries) over N seeds (default 50)
 //!   instead of the test suite's few, then the user-crate test the suite skips.
+//! * `cargo xtask fuzz [--cases N]` feeds N (default 100000) mutated scenario
+//!   and OMB files through the loader and validator: the suite's property
+//!   test (200 cases) run longer, looking for a panic or a hang.
 //!
 //! Every measured run is a child process of its own, so its peak RSS is its
 //! own and not the largest of all runs before it.
@@ -170,7 +173,28 @@ fn soak(seeds: u64) -> Result<(), String> {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask bench [REPS] | bench scale [--quick] | soak [--seeds N]";
+/// The scenario loader's property test over `cases` mutated files.
+fn fuzz(cases: u64) -> Result<(), String> {
+    println!("fuzz: {cases} mutated scenario files and as many OMB files through the loader");
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(root())
+        // RUSTFLAGS would replace the `--cfg madsim` of .cargo/config.toml.
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env("STREAMSIM_FUZZ_CASES", cases.to_string())
+        .args(["test", "--release", "--test", "scenario_fuzz", "--", "--nocapture"])
+        .status()
+        .map_err(|e| format!("could not start cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the fuzz found a failing file ({status}); its input is printed above"
+        ))
+    }
+}
+
+const USAGE: &str = "usage: cargo xtask bench [REPS] | bench scale [--quick] | soak [--seeds N] | fuzz [--cases N]";
 
 fn number<T: std::str::FromStr>(s: Option<&String>, what: &str) -> Result<Option<T>, String> {
     s.map(|s| {
@@ -190,6 +214,8 @@ fn main() {
         ["bench", _] => number(args.get(1), "REPS").and_then(|n| bench(n.unwrap_or(5))),
         ["soak"] => soak(50),
         ["soak", "--seeds", _] => number(args.get(2), "--seeds").and_then(|n| soak(n.unwrap_or(50))),
+        ["fuzz"] => fuzz(100_000),
+        ["fuzz", "--cases", _] => number(args.get(2), "--cases").and_then(|n| fuzz(n.unwrap_or(100_000))),
         ["measure", path, seed] => measure::child(Path::new(path), seed),
         _ => Err(USAGE.into()),
     };

@@ -32,7 +32,7 @@ pub fn child(path: &Path, seed: &str) -> Result<(), String> {
     let seed: u64 = seed
         .parse()
         .map_err(|_| format!("seed must be a number, got {seed:?}"))?;
-    let loaded = load_scenario(path).map_err(|e| e.to_string())?;
+    let loaded = load_scenario(path).map_err(|e| e.without_prefix())?;
     let out = run_scenario(
         &loaded,
         &RunOptions {

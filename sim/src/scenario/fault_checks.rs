@@ -6,7 +6,7 @@
 use super::faults::*;
 use super::model::Scenario;
 
-use super::problem::{fail, positive, Problem};
+use super::problem::{fail, positive, Problem, Refusals};
 
 fn non_negative(field: &str, v: f64) -> Result<(), Problem> {
     if !(v.is_finite() && v >= 0.0) {
@@ -22,16 +22,15 @@ fn unit(field: &str, v: f64) -> Result<(), Problem> {
     Ok(())
 }
 
-/// Check the whole `faults` section.
-pub(super) fn faults(s: &Scenario) -> Result<(), Problem> {
+/// Check the whole `faults` section: the first problem of each fault.
+pub(super) fn faults(s: &Scenario, out: &mut Refusals) {
     match &s.faults {
         Faults::Scheduled(list) => {
             for (i, f) in list.iter().enumerate() {
-                fault(i, f, s)?;
+                out.check(fault(i, f, s));
             }
-            Ok(())
         }
-        Faults::Swarm(w) => swarm(w, s),
+        Faults::Swarm(w) => out.check(swarm(w, s)),
     }
 }
 
@@ -336,7 +335,7 @@ mod tests {
     /// The error for a scenario with `tail` after the header: (line, field, message).
     fn err(tail: &str) -> (Option<usize>, String, String) {
         let e = parse_scenario(Path::new("x.toml"), &format!("{HEAD}{tail}")).expect_err("refused");
-        (e.line, e.field, e.message)
+        (e.line(), e.field().to_string(), e.message().to_string())
     }
 
     #[test]

@@ -184,9 +184,9 @@ mod refusals {
     #[test]
     fn an_unknown_machine_is_refused_at_its_line() {
         let e = refusal("[topology]\nmachine = \"i3en.huge\"\n");
-        assert_eq!(e.field, "topology.machine");
-        assert_eq!(e.line, Some(7));
-        assert!(e.message.contains("i3en.2xlarge"), "{e}");
+        assert_eq!(e.field(), "topology.machine");
+        assert_eq!(e.line(), Some(7));
+        assert!(e.message().contains("i3en.2xlarge"), "{e}");
     }
 
     #[test]
@@ -203,8 +203,8 @@ mod refusals {
         ];
         for (settings, field) in cases {
             let e = refusal(&format!("[resources]\n{settings}"));
-            assert_eq!(e.field, field, "{e}");
-            assert!(e.line.is_some(), "{e}");
+            assert_eq!(e.field(), field, "{e}");
+            assert!(e.line().is_some(), "{e}");
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Scenario files: parsing with precise errors, and validation that
 //! refuses impossible settings before a run starts.
 
+mod diagnostic;
 mod fault_checks;
 pub mod faults;
 mod gateway;
@@ -10,46 +11,19 @@ pub mod model;
 mod omb;
 mod pipeline;
 mod problem;
+mod read;
+mod suggest;
 mod validate;
 
 pub use crate::config::*;
+pub use diagnostic::{Diagnostic, ScenarioError};
 pub use faults::*;
 pub use model::*;
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// Clock resolution of the simulation: budgets finer than this cannot be judged.
 pub const CLOCK_RESOLUTION_MS: f64 = 1.0;
-
-/// A problem with a scenario file, pointing at the file, line and field.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScenarioError {
-    /// The file.
-    pub file: PathBuf,
-    /// 1-based line, when the problem can be placed.
-    pub line: Option<usize>,
-    /// Dotted field path, e.g. `log.min_insync_replicas` or `faults[1].target`.
-    pub field: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl fmt::Display for ScenarioError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file.display())?;
-        if let Some(line) = self.line {
-            write!(f, ":{line}")?;
-        }
-        if self.field.is_empty() {
-            write!(f, ": {}", self.message)
-        } else {
-            write!(f, ": field `{}`: {}", self.field, self.message)
-        }
-    }
-}
-
-impl std::error::Error for ScenarioError {}
 
 /// A scenario as loaded: the parsed file plus where it came from.
 #[derive(Clone, Debug)]
@@ -63,60 +37,82 @@ pub struct LoadedScenario {
 }
 
 /// Read and parse a TOML file of the project's own (calibration cases, a
-/// sizing question); an error names the file and the line.
+/// sizing question, a machine profile); an error shows the file, line and
+/// column with the text at fault, rendered as scenario errors are.
 pub fn read_toml_file<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read the file: {e}", path.display()))?;
     toml::from_str(&text).map_err(|e| {
-        let line = e.span().map_or(String::new(), |s| {
-            format!(":{}", locate::line_of_offset(&text, s.start))
-        });
-        format!("{}{line}: {}", path.display(), e.message())
+        let span = e.span();
+        let (name, mut message) = locate::split_toml_message(e.message());
+        if message.is_empty() {
+            message = locate::describe_at(&text, span.as_ref());
+        }
+        let field = match name {
+            Some(n) => locate::qualify(&text, span.clone(), n),
+            None => locate::field_at(&text, span.clone()),
+        };
+        // Callers print their own `error: ` before a message.
+        ScenarioError::one(path, &text, Diagnostic::at(&text, span, field, message)).without_prefix()
     })
 }
 
 /// Read, parse and validate a scenario file.
 pub fn load_scenario(path: &Path) -> Result<LoadedScenario, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-        file: path.to_path_buf(),
-        line: None,
-        field: String::new(),
-        message: format!("cannot read the file: {e}"),
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ScenarioError::one(path, "", Diagnostic::whole_file(format!("cannot read the file: {e}"))))?;
     parse_scenario(path, &text)
 }
 
-/// Parse and validate scenario text; `path` is used in errors and to resolve relative files.
+/// Parse and validate scenario text; `path` is used in errors, to name a
+/// scenario that has no `name`, and to resolve relative files.
+///
+/// Every problem is reported at once: unknown keys and bad values the parser
+/// finds, then (when the rest of the file reads) every refused setting.
 pub fn parse_scenario(path: &Path, text: &str) -> Result<LoadedScenario, ScenarioError> {
-    let mut scenario: Scenario = toml::from_str(text).map_err(|e| {
-        // Errors inside a `[[faults]]` table come with the whole table's
-        // span (serde buffers flattened fields); narrow it to the key's line.
-        let span = locate::narrow_span(text, e.span(), e.message());
-        let line = span.clone().map(|s| locate::line_of_offset(text, s.start));
-        let (field, message) = locate::split_toml_message(e.message());
-        ScenarioError {
-            file: path.to_path_buf(),
-            line,
-            field: field
-                .map(|f| locate::qualify(text, span.clone(), f))
-                .unwrap_or_else(|| locate::field_at(text, span)),
-            message,
-        }
-    })?;
+    let refuse = |problems: Vec<Diagnostic>| ScenarioError {
+        file: path.to_path_buf(),
+        text: text.to_string(),
+        problems,
+    };
+    let read = read::read(text);
+    let mut problems = read.problems;
+    let Some(mut scenario) = read.scenario else {
+        return Err(refuse(problems));
+    };
+    if !text.parse::<toml::Table>().is_ok_and(|t| t.contains_key("name")) {
+        scenario.name = default_name(path);
+    }
     let base = path.parent().unwrap_or(Path::new("."));
-    apply_machine(&mut scenario, text)
-        .and_then(|()| omb::apply(&mut scenario, text, base))
-        .and_then(|()| validate::validate(&scenario, base))
-        .map_err(|(field, message)| ScenarioError {
-            file: path.to_path_buf(),
-            line: locate::line_of_field(text, &field),
-            field,
-            message,
-        })?;
+    let mut refused = Vec::new();
+    if let Err(p) = apply_machine(&mut scenario, text) {
+        refused.push(p);
+    }
+    // A workload the OMB file did not fill in cannot be judged.
+    match omb::apply(&mut scenario, text, base) {
+        Ok(()) => refused.extend(validate::validate(&scenario, base)),
+        Err(p) => refused.push(p),
+    }
+    problems.extend(
+        refused
+            .into_iter()
+            .map(|(field, message)| Diagnostic::at(text, locate::span_of_field(text, &field), field, message)),
+    );
+    if !problems.is_empty() {
+        return Err(refuse(problems));
+    }
     Ok(LoadedScenario {
         scenario,
         path: path.to_path_buf(),
         text: text.to_string(),
     })
+}
+
+/// A scenario's name when the file gives none: the file's stem.
+fn default_name(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| "scenario".to_string())
 }
 
 /// Resolve `topology.machine`: the profile's resources, under whatever the

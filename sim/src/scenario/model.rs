@@ -1,6 +1,7 @@
 //! The scenario file, as serde reads it. Every knob has a default that
-//! matches the real system's default or a documented calibration, so a
-//! scenario only states what it changes.
+//! matches the real system's default or a documented calibration, and the
+//! file's own fields (`name`, `expect`, `duration_s`) have plain ones, so a
+//! scenario only states what it changes; `[workload]` alone is required.
 
 use crate::config::{
     Budgets, ClientConfig, GatewayConfig, InvariantConfig, LogConfig, NetworkConfig, ProcessorConfig, ProducerConfig,
@@ -10,10 +11,11 @@ use serde::{Deserialize, Serialize};
 use streamsim_workloads::WorkloadSpec;
 
 /// What the scenario author expects of every seed.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Expect {
-    /// All invariants and budgets hold.
+    /// All invariants and budgets hold (the default).
+    #[default]
     Pass,
     /// A negative control: some seed must violate an invariant.
     Violation,
@@ -23,12 +25,14 @@ pub enum Expect {
 #[derive(Serialize, Deserialize, Clone, Debug)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
-    /// Short name used in reports.
+    /// Short name used in reports; the file's stem when the file gives none.
+    #[serde(default)]
     pub name: String,
     /// What the scenario shows, one or two sentences.
     #[serde(default)]
     pub description: String,
-    /// Expected outcome.
+    /// Expected outcome; `pass` unless the file says otherwise.
+    #[serde(default)]
     pub expect: Expect,
     /// For a negative control, the invariant it must violate (`"no_loss"`),
     /// or the few that one unsafe setting breaks together (`["sink.exactly_once",
@@ -40,7 +44,9 @@ pub struct Scenario {
         serialize_with = "one_or_many_out"
     )]
     pub expect_invariant: Vec<String>,
-    /// Virtual seconds during which clients generate events.
+    /// Virtual seconds during which clients generate events
+    /// ([`DEFAULT_DURATION_S`] when unset).
+    #[serde(default = "d_duration_s")]
     pub duration_s: f64,
     /// Virtual seconds allowed, after the workload ends and faults heal,
     /// for every client request to settle and replicas to catch up.
@@ -115,6 +121,13 @@ fn one_or_many_out<S: serde::Serializer>(v: &[String], s: S) -> Result<S::Ok, S:
         [one] => s.serialize_str(one),
         many => many.serialize(s),
     }
+}
+
+/// Virtual seconds of workload when a scenario does not say.
+pub const DEFAULT_DURATION_S: f64 = 60.0;
+
+fn d_duration_s() -> f64 {
+    DEFAULT_DURATION_S
 }
 
 fn d_drain_timeout_s() -> f64 {

@@ -2,11 +2,11 @@
 //! whose types live in [`crate::config`].
 
 use super::model::Scenario;
+use super::problem::Refusals;
 use crate::config::WindowSpec;
 
 /// Refuse read-path settings that cannot run, naming the field.
-pub(super) fn validate(s: &Scenario) -> Result<(), (String, String)> {
-    let fail = |field: &str, msg: String| Err((field.to_string(), msg));
+pub(super) fn validate(s: &Scenario, out: &mut Refusals) {
     let p = &s.processor;
     if p.instances == 0 {
         let b = &s.budgets;
@@ -17,16 +17,13 @@ pub(super) fn validate(s: &Scenario) -> Result<(), (String, String)> {
             ("budgets.max_drain_s", b.max_drain_s.is_some()),
         ] {
             if set {
-                return fail(
-                    field,
-                    "needs a read path: set [processor] instances to 1 or more".into(),
-                );
+                out.fail(field, "needs a read path: set [processor] instances to 1 or more");
             }
         }
-        return Ok(());
+        return;
     }
     if s.log.retention_ms < p.commit_interval_ms {
-        return fail(
+        out.fail(
             "log.retention_ms",
             format!(
                 "retention of {} ms is shorter than the processor's checkpoint interval of {} ms: the log would delete records before any checkpoint could cover them",
@@ -46,11 +43,11 @@ pub(super) fn validate(s: &Scenario) -> Result<(), (String, String)> {
         ("sink.connections", s.sink.connections as u64),
     ] {
         if v == 0 {
-            return fail(field, "must be at least 1".into());
+            out.fail(field, "must be at least 1");
         }
     }
     if p.session_timeout_ms <= p.heartbeat_interval_ms {
-        return fail(
+        out.fail(
             "processor.session_timeout_ms",
             format!(
                 "{} ms must exceed heartbeat_interval_ms ({} ms), or every member expires between heartbeats",
@@ -60,7 +57,7 @@ pub(super) fn validate(s: &Scenario) -> Result<(), (String, String)> {
     }
     let last_start_ms = (p.instances as u64 - 1).saturating_mul(p.start_stagger_ms);
     if last_start_ms as f64 >= s.duration_s * 1000.0 {
-        return fail(
+        out.fail(
             "processor.start_stagger_ms",
             format!(
                 "instance {} would start at {} s, after the workload ends at {} s",
@@ -71,7 +68,7 @@ pub(super) fn validate(s: &Scenario) -> Result<(), (String, String)> {
         );
     }
     if p.initial_rebalance_delay_ms > p.rebalance_timeout_ms {
-        return fail(
+        out.fail(
             "processor.initial_rebalance_delay_ms",
             format!(
                 "{} ms exceeds rebalance_timeout_ms ({} ms): the first generation could never wait that long",
@@ -80,7 +77,7 @@ pub(super) fn validate(s: &Scenario) -> Result<(), (String, String)> {
         );
     }
     if p.sink_retry_backoff_max_ms < p.sink_retry_backoff_ms {
-        return fail(
+        out.fail(
             "processor.sink_retry_backoff_max_ms",
             format!(
                 "must be at least sink_retry_backoff_ms ({} ms)",
@@ -89,20 +86,20 @@ pub(super) fn validate(s: &Scenario) -> Result<(), (String, String)> {
         );
     }
     if p.dedup && !(p.dedup_ttl_s.is_finite() && p.dedup_ttl_s > 0.0) {
-        return fail(
+        out.fail(
             "processor.dedup_ttl_s",
             format!("must be a positive number, got {}", p.dedup_ttl_s),
         );
     }
     if !(p.cpu_per_record_us.is_finite() && p.cpu_per_record_us >= 0.0) {
-        return fail("processor.cpu_per_record_us", "must be zero or positive".into());
+        out.fail("processor.cpu_per_record_us", "must be zero or positive");
     }
     if !(s.sink.per_row_us.is_finite() && s.sink.per_row_us >= 0.0) {
-        return fail("sink.per_row_us", "must be zero or positive".into());
+        out.fail("sink.per_row_us", "must be zero or positive");
     }
     if let WindowSpec::Sliding { size_ms, slide_ms } = p.window {
         if slide_ms > size_ms {
-            return fail(
+            out.fail(
                 "processor.window.slide_ms",
                 format!(
                     "{slide_ms} ms is longer than size_ms ({size_ms} ms): events between windows would belong to none"
@@ -110,7 +107,7 @@ pub(super) fn validate(s: &Scenario) -> Result<(), (String, String)> {
             );
         }
     }
-    p.operator_config()
-        .validate()
-        .map_err(|m| ("processor.window".to_string(), m))
+    if let Err(m) = p.operator_config().validate() {
+        out.fail("processor.window", m);
+    }
 }

@@ -16,3 +16,22 @@ pub(super) fn positive(field: &str, v: f64) -> Result<(), Problem> {
     }
     Ok(())
 }
+
+/// Every refusal of one scenario, gathered so that a file reports all its
+/// problems at once rather than one per run.
+#[derive(Default)]
+pub(super) struct Refusals(pub(super) Vec<Problem>);
+
+impl Refusals {
+    /// Refuse `field` with `message`.
+    pub(super) fn fail(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push((field.into(), message.into()));
+    }
+
+    /// Keep the refusal of a check that stops at its first problem.
+    pub(super) fn check(&mut self, result: Result<(), Problem>) {
+        if let Err(p) = result {
+            self.0.push(p);
+        }
+    }
+}

@@ -6,7 +6,7 @@ use super::CLOCK_RESOLUTION_MS;
 use crate::config::*;
 use std::path::Path;
 
-use super::problem::{fail, positive, Problem};
+use super::problem::{fail, positive, Problem, Refusals};
 
 fn probability(field: &str, v: f64) -> Result<(), Problem> {
     if !(0.0..1.0).contains(&v) {
@@ -16,44 +16,57 @@ fn probability(field: &str, v: f64) -> Result<(), Problem> {
 }
 
 /// Check a parsed scenario; `base` resolves files it names.
-pub fn validate(s: &Scenario, base: &Path) -> Result<(), Problem> {
+///
+/// Every section is checked, so the answer lists all the problems found,
+/// each with its field.
+pub fn validate(s: &Scenario, base: &Path) -> Vec<Problem> {
+    let mut out = Refusals::default();
     if s.name.trim().is_empty() {
-        return fail("name", "must not be empty");
+        out.fail("name", "must not be empty");
     }
-    positive("duration_s", s.duration_s)?;
-    positive("drain_timeout_s", s.drain_timeout_s)?;
-    topology(&s.topology)?;
-    log(&s.log, &s.topology)?;
-    producer(&s.producer)?;
-    client(&s.client, &s.gateway)?;
-    super::gateway::validate(&s.gateway)?;
-    network(&s.network)?;
-    resources(&s.resources)?;
-    s.workload
-        .validate()
-        .map_err(|e| (format!("workload.{}", e.field), e.message.clone()))?;
-    streamsim_workloads::Workload::new(&s.workload, base)
-        .map_err(|e| (format!("workload.{}", e.field), e.message.clone()))?;
-    super::fault_checks::faults(s)?;
+    out.check(positive("duration_s", s.duration_s));
+    out.check(positive("drain_timeout_s", s.drain_timeout_s));
+    topology(&s.topology, &mut out);
+    // Faults name nodes of the topology: judged only against a valid one.
+    let topology_ok = !out.0.iter().any(|(f, _)| f.starts_with("topology."));
+    log(&s.log, &s.topology, &mut out);
+    producer(&s.producer, &mut out);
+    client(&s.client, &s.gateway, &mut out);
+    out.check(super::gateway::validate(&s.gateway));
+    network(&s.network, &mut out);
+    resources(&s.resources, &mut out);
+    // The workload is built only from a spec that passed its own checks.
+    match s.workload.validate() {
+        Err(e) => out.fail(format!("workload.{}", e.field), e.message.clone()),
+        Ok(()) => out.check(
+            streamsim_workloads::Workload::new(&s.workload, base)
+                .map(|_| ())
+                .map_err(|e| (format!("workload.{}", e.field), e.message.clone())),
+        ),
+    }
+    if topology_ok {
+        super::fault_checks::faults(s, &mut out);
+    }
     if !s.expect_invariant.is_empty() && s.expect != Expect::Violation {
-        return fail(
+        out.fail(
             "expect_invariant",
             "only a negative control (expect = \"violation\") names the invariant it must violate",
         );
     }
     if s.expect_invariant.iter().any(|i| i.trim().is_empty()) {
-        return fail("expect_invariant", "must name an invariant, e.g. \"no_loss\"");
+        out.fail("expect_invariant", "must name an invariant, e.g. \"no_loss\"");
     }
-    super::pipeline::validate(s)?;
-    report(s)?;
-    throughput_check(s)?;
-    budgets(&s.budgets)
+    super::pipeline::validate(s, &mut out);
+    report(s, &mut out);
+    throughput_check(s, &mut out);
+    budgets(&s.budgets, &mut out);
+    out.0
 }
 
-fn throughput_check(s: &Scenario) -> Result<(), Problem> {
+fn throughput_check(s: &Scenario, out: &mut Refusals) {
     let i = &s.invariants;
     if !(i.throughput_min_ratio > 0.0 && i.throughput_min_ratio <= 1.0) {
-        return fail(
+        out.fail(
             "invariants.throughput_min_ratio",
             format!(
                 "{} is not a share of the offered events: must be above 0 and at most 1",
@@ -62,11 +75,11 @@ fn throughput_check(s: &Scenario) -> Result<(), Problem> {
         );
     }
     if i.throughput_grace_s.is_some_and(|g| !(g >= 0.0 && g.is_finite())) {
-        return fail("invariants.throughput_grace_s", "must be 0 or more seconds");
+        out.fail("invariants.throughput_grace_s", "must be 0 or more seconds");
     }
     let mean = s.workload.size.mean_bytes();
     if (s.client.buffer_memory_bytes as f64) < mean {
-        return fail(
+        out.fail(
             "client.buffer_memory_bytes",
             format!(
                 "{} bytes cannot hold one event of the workload's mean size ({mean:.0} bytes): no send could ever complete",
@@ -74,10 +87,9 @@ fn throughput_check(s: &Scenario) -> Result<(), Problem> {
             ),
         );
     }
-    Ok(())
 }
 
-fn topology(t: &Topology) -> Result<(), Problem> {
+fn topology(t: &Topology, out: &mut Refusals) {
     for (field, v) in [
         ("topology.brokers", t.brokers),
         ("topology.partitions", t.partitions),
@@ -86,11 +98,11 @@ fn topology(t: &Topology) -> Result<(), Problem> {
         ("topology.clients", t.clients),
     ] {
         if v == 0 {
-            return fail(field, "must be at least 1");
+            out.fail(field, "must be at least 1");
         }
     }
     if t.replication_factor > t.brokers {
-        return fail(
+        out.fail(
             "topology.replication_factor",
             format!(
                 "replication factor {} is above the number of brokers {}: replicas of a partition must sit on distinct brokers",
@@ -99,17 +111,16 @@ fn topology(t: &Topology) -> Result<(), Problem> {
         );
     }
     if t.partitions > 10_000 {
-        return fail("topology.partitions", "more than 10000 partitions is not supported");
+        out.fail("topology.partitions", "more than 10000 partitions is not supported");
     }
-    Ok(())
 }
 
-fn log(l: &LogConfig, t: &Topology) -> Result<(), Problem> {
+fn log(l: &LogConfig, t: &Topology, out: &mut Refusals) {
     if l.min_insync_replicas == 0 {
-        return fail("log.min_insync_replicas", "must be at least 1");
+        out.fail("log.min_insync_replicas", "must be at least 1");
     }
     if l.min_insync_replicas > t.replication_factor {
-        return fail(
+        out.fail(
             "log.min_insync_replicas",
             format!(
                 "min.insync.replicas {} is above the replication factor {}: every acks=all produce would fail with NOT_ENOUGH_REPLICAS",
@@ -129,11 +140,11 @@ fn log(l: &LogConfig, t: &Topology) -> Result<(), Problem> {
         ("log.retention_bytes", l.retention_bytes.unwrap_or(1)),
     ] {
         if v == 0 {
-            return fail(field, "must be positive");
+            out.fail(field, "must be positive");
         }
     }
     if l.broker_session_timeout_ms <= l.broker_heartbeat_interval_ms {
-        return fail(
+        out.fail(
             "log.broker_session_timeout_ms",
             format!(
                 "session timeout {} ms must exceed the heartbeat interval {} ms, or live brokers get fenced",
@@ -142,7 +153,7 @@ fn log(l: &LogConfig, t: &Topology) -> Result<(), Problem> {
         );
     }
     if l.eligible_leader_replicas && l.truncation == Truncation::HighWatermark {
-        return fail(
+        out.fail(
             "log.eligible_leader_replicas",
             "eligible leader replicas (KIP-966) need leader-epoch truncation (KIP-101): under truncation = \"high_watermark\" \
              a replica cuts its log to its own, possibly stale, high watermark whenever it becomes a follower, so an ELR member \
@@ -150,23 +161,22 @@ fn log(l: &LogConfig, t: &Topology) -> Result<(), Problem> {
         );
     }
     if let FlushPolicy::Interval { interval_ms: 0 } = l.flush {
-        return fail(
+        out.fail(
             "log.flush.interval_ms",
             "must be positive (use policy = \"every_batch\")",
         );
     }
-    Ok(())
 }
 
-fn producer(p: &ProducerConfig) -> Result<(), Problem> {
+fn producer(p: &ProducerConfig, out: &mut Refusals) {
     if p.batch_max_bytes == 0 {
-        return fail("producer.batch_max_bytes", "must be positive");
+        out.fail("producer.batch_max_bytes", "must be positive");
     }
     if p.request_timeout_ms == 0 {
-        return fail("producer.request_timeout_ms", "must be positive");
+        out.fail("producer.request_timeout_ms", "must be positive");
     }
     if p.delivery_timeout_ms < p.linger_ms + p.request_timeout_ms {
-        return fail(
+        out.fail(
             "producer.delivery_timeout_ms",
             format!(
                 "delivery.timeout.ms {} must be at least linger.ms + request.timeout.ms = {} (Kafka refuses this too)",
@@ -176,26 +186,25 @@ fn producer(p: &ProducerConfig) -> Result<(), Problem> {
         );
     }
     if p.metadata_max_age_ms == 0 {
-        return fail("producer.metadata_max_age_ms", "must be positive");
+        out.fail("producer.metadata_max_age_ms", "must be positive");
     }
-    Ok(())
 }
 
-fn client(c: &ClientConfig, g: &GatewayConfig) -> Result<(), Problem> {
+fn client(c: &ClientConfig, g: &GatewayConfig, out: &mut Refusals) {
     if c.linger_ms == 0 {
-        return fail("client.linger_ms", "must be at least 1 (the clock resolution)");
+        out.fail("client.linger_ms", "must be at least 1 (the clock resolution)");
     }
     if c.max_batch_events == 0 {
-        return fail("client.max_batch_events", "must be at least 1");
+        out.fail("client.max_batch_events", "must be at least 1");
     }
     if c.max_in_flight == 0 {
-        return fail("client.max_in_flight", "must be at least 1");
+        out.fail("client.max_in_flight", "must be at least 1");
     }
     if c.request_timeout_ms == 0 {
-        return fail("client.request_timeout_ms", "must be positive");
+        out.fail("client.request_timeout_ms", "must be positive");
     }
     if c.retry_backoff_ms == 0 || c.retry_backoff_ms > c.retry_backoff_max_ms {
-        return fail(
+        out.fail(
             "client.retry_backoff_ms",
             format!(
                 "must be positive and at most retry_backoff_max_ms ({})",
@@ -204,7 +213,7 @@ fn client(c: &ClientConfig, g: &GatewayConfig) -> Result<(), Problem> {
         );
     }
     if g.queue_capacity_events < c.max_batch_events {
-        return fail(
+        out.fail(
             "gateway.queue_capacity_events",
             format!(
                 "queue capacity {} is below one client request ({} events): every full request would be rejected forever",
@@ -213,51 +222,49 @@ fn client(c: &ClientConfig, g: &GatewayConfig) -> Result<(), Problem> {
         );
     }
     if g.dead_letter_partitions == 0 {
-        return fail("gateway.dead_letter_partitions", "must be at least 1");
+        out.fail("gateway.dead_letter_partitions", "must be at least 1");
     }
     if g.retry_after_ms == 0 {
-        return fail("gateway.retry_after_ms", "must be positive");
+        out.fail("gateway.retry_after_ms", "must be positive");
     }
-    Ok(())
 }
 
-fn network(n: &NetworkConfig) -> Result<(), Problem> {
-    probability("network.loss", n.loss)?;
-    probability("network.duplicate", n.duplicate)?;
-    probability("network.reorder", n.reorder)?;
+fn network(n: &NetworkConfig, out: &mut Refusals) {
+    out.check(probability("network.loss", n.loss));
+    out.check(probability("network.duplicate", n.duplicate));
+    out.check(probability("network.reorder", n.reorder));
     if n.reorder > 0.0 && n.reorder_max_ms == 0 {
-        return fail("network.reorder_max_ms", "must be positive when reorder > 0");
+        out.fail("network.reorder_max_ms", "must be positive when reorder > 0");
     }
     if !(1..=1000).contains(&n.delivery_quantum_us) {
-        return fail(
+        out.fail(
             "network.delivery_quantum_us",
             "must be between 1 (deliver at arrival) and 1000 (the millisecond of nodes' timers)",
         );
     }
-    Ok(())
 }
 
-fn resources(r: &ResourceConfig) -> Result<(), Problem> {
+fn resources(r: &ResourceConfig, out: &mut Refusals) {
     if r.cores == 0 {
-        return fail("resources.cores", "must be at least 1");
+        out.fail("resources.cores", "must be at least 1");
     }
-    positive("resources.disk_mb_per_s", r.disk_mb_per_s)?;
-    positive("resources.nic_gbps", r.nic_gbps)?;
+    out.check(positive("resources.disk_mb_per_s", r.disk_mb_per_s));
+    out.check(positive("resources.nic_gbps", r.nic_gbps));
     if !(r.cpu_per_request_us >= 0.0 && r.cpu_per_request_us.is_finite()) {
-        return fail("resources.cpu_per_request_us", "must be zero or positive");
+        out.fail("resources.cpu_per_request_us", "must be zero or positive");
     }
     if !(r.cpu_per_kib_us >= 0.0 && r.cpu_per_kib_us.is_finite()) {
-        return fail("resources.cpu_per_kib_us", "must be zero or positive");
+        out.fail("resources.cpu_per_kib_us", "must be zero or positive");
     }
     if r.page_cache_mb == 0 {
-        return fail("resources.page_cache_mb", "must be at least 1 MiB");
+        out.fail("resources.page_cache_mb", "must be at least 1 MiB");
     }
     if !(1..=100).contains(&r.dirty_ratio) {
-        return fail("resources.dirty_ratio", "must be a percentage from 1 to 100");
+        out.fail("resources.dirty_ratio", "must be a percentage from 1 to 100");
     }
     // Linux quietly halves a background ratio at or above dirty_ratio; a scenario says what it means.
     if r.dirty_background_ratio == 0 || r.dirty_background_ratio >= r.dirty_ratio {
-        return fail(
+        out.fail(
             "resources.dirty_background_ratio",
             format!(
                 "must be at least 1 and below dirty_ratio ({}), or background writeback would start only when writers already block",
@@ -266,27 +273,26 @@ fn resources(r: &ResourceConfig) -> Result<(), Problem> {
         );
     }
     if r.dirty_expire_centisecs == 0 {
-        return fail("resources.dirty_expire_centisecs", "must be positive");
+        out.fail("resources.dirty_expire_centisecs", "must be positive");
     }
     if r.dirty_writeback_centisecs == 0 {
-        return fail(
+        out.fail(
             "resources.dirty_writeback_centisecs",
             "must be positive (Linux's 0, flusher wake-ups off, is not modelled)",
         );
     }
-    Ok(())
 }
 
-fn report(s: &Scenario) -> Result<(), Problem> {
-    let Some(b) = s.report.bucket_s else { return Ok(()) };
+fn report(s: &Scenario, out: &mut Refusals) {
+    let Some(b) = s.report.bucket_s else { return };
     if !(b.is_finite() && b >= 1.0 && (b * 1000.0).fract() == 0.0) {
-        return fail(
+        out.fail(
             "report.bucket_s",
             format!("must be at least 1 s (the sampling period) and a whole number of ms, got {b}"),
         );
     }
     if b > s.duration_s {
-        return fail(
+        out.fail(
             "report.bucket_s",
             format!(
                 "a bucket of {b} s is coarser than the run's {} s: the time series would have a single point",
@@ -294,10 +300,9 @@ fn report(s: &Scenario) -> Result<(), Problem> {
             ),
         );
     }
-    Ok(())
 }
 
-fn budgets(b: &Budgets) -> Result<(), Problem> {
+fn budgets(b: &Budgets, out: &mut Refusals) {
     for (field, v) in [
         ("budgets.ack_p50_ms", b.ack_p50_ms),
         ("budgets.ack_p99_ms", b.ack_p99_ms),
@@ -308,7 +313,7 @@ fn budgets(b: &Budgets) -> Result<(), Problem> {
     ] {
         if let Some(v) = v {
             if !v.is_finite() || v < CLOCK_RESOLUTION_MS {
-                return fail(
+                out.fail(
                     field,
                     format!(
                         "budget {v} ms is below the simulation's clock resolution of {CLOCK_RESOLUTION_MS} ms and cannot be judged"
@@ -318,10 +323,9 @@ fn budgets(b: &Budgets) -> Result<(), Problem> {
         }
     }
     if let Some(v) = b.min_acked_per_s {
-        positive("budgets.min_acked_per_s", v)?;
+        out.check(positive("budgets.min_acked_per_s", v));
     }
     if let Some(v) = b.max_drain_s {
-        positive("budgets.max_drain_s", v)?;
+        out.check(positive("budgets.max_drain_s", v));
     }
-    Ok(())
 }
