@@ -168,6 +168,7 @@ pub fn synthetic_report() -> RunReport {
         gateway_dedup: None,
         page_cache: None,
         cost: None,
+        lake: None,
     };
     RunReport {
         result,
@@ -371,6 +372,7 @@ pub fn entry(scenario: &str, seed: u64, verdict: Verdict, expect: Verdict, p99: 
             gateway_dedup: None,
             page_cache: None,
             cost: None,
+            lake: None,
         },
         report_dir: Some(PathBuf::from(format!("out/runs/{scenario}-{seed}"))),
     }
