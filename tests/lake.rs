@@ -63,3 +63,20 @@ fn a_run_of_the_cold_path_is_deterministic_and_plots_its_freshness() {
     assert_eq!(sampled as f64, loaded.scenario.duration_s);
     assert!(streamsim_reports::run_plots(&a.report).contains(&"lake_freshness"));
 }
+
+#[test]
+fn lake_fault_targets_parse_and_a_missing_writer_is_refused_at_its_line() {
+    use streamsim_sim::scenario::{parse_scenario, Target};
+    assert_eq!("lake:1".parse::<Target>(), Ok(Target::LakeWriter(1)));
+    assert_eq!(
+        "lake:0@manifest".parse::<Target>(),
+        Ok(Target::LakeWriterBeforeManifest(0))
+    );
+    assert_eq!(Target::LakeWriterBeforeManifest(2).to_string(), "lake:2@manifest");
+    let text = "name = \"x\"\nexpect = \"pass\"\nduration_s = 5\n[workload]\nrate = { kind = \"constant\", events_per_s = 10 }\n\
+                [lake]\nwriters = 2\n[[faults]]\nat_s = 1\nkind = \"crash\"\ntarget = \"lake:2@manifest\"\n";
+    let e = parse_scenario(std::path::Path::new("x.toml"), text).expect_err("refused");
+    assert_eq!(e.field, "faults[0].target", "{e}");
+    assert_eq!(e.line, Some(11), "{e}");
+    assert!(e.message.contains("2 lake writers"), "{e}");
+}

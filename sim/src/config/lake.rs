@@ -135,6 +135,28 @@ impl LakeConfig {
         !self.enabled()
     }
 
+    /// The section in one line, for summaries.
+    pub fn describe(&self) -> String {
+        let tiers: Vec<String> = self
+            .tiers
+            .iter()
+            .map(|t| format!("{} from {} d at ${}/GB-month", t.name, t.after_days, t.usd_per_gb_month))
+            .collect();
+        format!(
+            "{} writers, a file every {} MB or {} s, {}, {}% failed requests; {}; deleted at {} d",
+            self.writers,
+            self.roll_mb,
+            self.roll_interval_s,
+            match self.commit {
+                LakeCommit::ManifestFirst => "manifest_first",
+                LakeCommit::OffsetsFirst => "offsets_first",
+            },
+            self.put_failure * 100.0,
+            tiers.join(", "),
+            self.retention_days
+        )
+    }
+
     /// Bytes at which a file is cut.
     pub fn roll_bytes(&self) -> u64 {
         (self.roll_mb * 1e6) as u64
