@@ -4,6 +4,7 @@
 mod fault_checks;
 pub mod faults;
 mod gateway;
+mod lake;
 mod locate;
 pub mod machine;
 pub mod model;

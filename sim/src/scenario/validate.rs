@@ -45,6 +45,7 @@ pub fn validate(s: &Scenario, base: &Path) -> Result<(), Problem> {
         return fail("expect_invariant", "must name an invariant, e.g. \"no_loss\"");
     }
     super::pipeline::validate(s)?;
+    super::lake::validate(s)?;
     report(s)?;
     budgets(&s.budgets)
 }
