@@ -78,7 +78,8 @@ pub struct LakeConfig {
 }
 
 /// GCS Standard storage, USD per GB-month, as the billion-event platform
-/// reported paying for its lake (docs/SCENARIOS.md, "The cold path").
+/// reported paying for its lake (docs/SCENARIOS.md, "The cold path"); GCS's
+/// price list (cloud.google.com/storage/pricing) has it in us-east4.
 pub const GCS_STANDARD_USD_PER_GB_MONTH: f64 = 0.023;
 
 impl Default for LakeConfig {
@@ -109,8 +110,8 @@ impl Default for LakeConfig {
 
 /// Hot, warm and cold as GCS's Standard, Nearline and Coldline classes with
 /// lifecycle rules at 30 and 90 days (the minimum storage durations of
-/// Nearline and Coldline). Standard at the seed platform's $0.023; Nearline
-/// $0.010 and Coldline $0.004 from the GCS price list (us-central1).
+/// Nearline and Coldline), priced as GCS lists them in us-east4, where
+/// Standard is the seed platform's $0.023: Nearline $0.013, Coldline $0.006.
 pub fn default_tiers() -> Vec<LakeTier> {
     let t = |name: &str, after_days: f64, usd_per_gb_month: f64| LakeTier {
         name: name.into(),
@@ -119,8 +120,8 @@ pub fn default_tiers() -> Vec<LakeTier> {
     };
     vec![
         t("hot", 0.0, GCS_STANDARD_USD_PER_GB_MONTH),
-        t("warm", 30.0, 0.010),
-        t("cold", 90.0, 0.004),
+        t("warm", 30.0, 0.013),
+        t("cold", 90.0, 0.006),
     ]
 }
 

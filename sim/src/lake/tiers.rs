@@ -48,9 +48,9 @@ mod tests {
         let h = holdings(&default_tiers(), 1000.0, 365.0);
         let gb: Vec<f64> = h.iter().map(|t| t.gb).collect();
         assert_eq!(gb, vec![30_000.0, 60_000.0, 275_000.0]);
-        // 30 TB hot at $0.023, 60 TB warm at $0.010, 275 TB cold at $0.004.
+        // 30 TB hot at $0.023, 60 TB warm at $0.013, 275 TB cold at $0.006.
         let usd: f64 = h.iter().map(|t| t.per_month_usd).sum();
-        assert!((usd - (690.0 + 600.0 + 1100.0)).abs() < 1e-6, "{usd}");
+        assert!((usd - (690.0 + 780.0 + 1650.0)).abs() < 1e-6, "{usd}");
     }
 
     #[test]
