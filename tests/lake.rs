@@ -47,6 +47,29 @@ fn committing_offsets_before_the_manifest_loses_records_after_a_crash() {
 }
 
 #[test]
+fn random_file_names_commit_records_twice_when_a_commit_is_retried() {
+    let r = common::assert_caught("neg-lake-random-names", "lake.exactly_once", SEEDS);
+    let lake = r.lake.as_ref().expect("lake");
+    assert!(lake.events_duplicated > 0 && lake.events_missing == 0);
+    assert_eq!(r.events_duplicated, 0, "the log itself holds one copy");
+}
+
+#[test]
+fn a_freshness_budget_below_the_roll_interval_is_missed() {
+    // The passing scenario with a budget under its 5 s roll interval: files wait longer than that.
+    let text = std::fs::read_to_string(common::scenario("seed-cold-path")).unwrap();
+    let text = text.replace("lake_freshness_s = 15", "lake_freshness_s = 2");
+    let loaded = streamsim_sim::scenario::parse_scenario(&common::scenario("seed-cold-path"), &text).unwrap();
+    let opts = streamsim_sim::run::RunOptions {
+        seed: 1,
+        wall_limit: std::time::Duration::from_secs(300),
+    };
+    let r = streamsim_sim::run::run_scenario(&loaded, &opts).unwrap().report.result;
+    let invariants: Vec<&str> = r.violations.iter().map(|v| v.invariant.as_str()).collect();
+    assert_eq!(invariants, ["budget.lake_freshness_s"]);
+}
+
+#[test]
 fn a_run_of_the_cold_path_is_deterministic_and_plots_its_freshness() {
     use streamsim_sim::run::{run_scenario, RunOptions};
     let loaded = streamsim_sim::scenario::load_scenario(&common::scenario("seed-cold-path")).unwrap();

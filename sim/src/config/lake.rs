@@ -44,6 +44,13 @@ pub struct LakeConfig {
     pub roll_interval_s: f64,
     /// Commit order of file, manifest and offsets.
     pub commit: LakeCommit,
+    /// A file's name is its partition and offset range, so every attempt at
+    /// it lands on one key. Off, each attempt draws a fresh random name and a
+    /// failed manifest commit redoes the whole file under a new one (a
+    /// common writer shape): a commit that failed after the manifest took it
+    /// then leaves the same records in two committed files. Unsafe; kept as
+    /// a negative control.
+    pub idempotent_names: bool,
     /// Fixed part of an object-store request's latency, ms.
     pub put_latency_ms: f64,
     /// Mean of the exponential tail added to each request, ms.
@@ -89,6 +96,7 @@ impl Default for LakeConfig {
             roll_mb: 64.0,
             roll_interval_s: 300.0,
             commit: LakeCommit::ManifestFirst,
+            idempotent_names: true,
             put_latency_ms: 40.0,
             put_tail_ms: 20.0,
             put_mb_per_s: 100.0,
@@ -144,7 +152,7 @@ impl LakeConfig {
             .map(|t| format!("{} from {} d at ${}/GB-month", t.name, t.after_days, t.usd_per_gb_month))
             .collect();
         format!(
-            "{} writers, a file every {} MB or {} s, {}, {}% failed requests; {}; deleted at {} d",
+            "{} writers, a file every {} MB or {} s, {}, {} names, {}% failed requests; {}; deleted at {} d",
             self.writers,
             self.roll_mb,
             self.roll_interval_s,
@@ -152,6 +160,7 @@ impl LakeConfig {
                 LakeCommit::ManifestFirst => "manifest_first",
                 LakeCommit::OffsetsFirst => "offsets_first",
             },
+            if self.idempotent_names { "idempotent" } else { "random" },
             self.put_failure * 100.0,
             tiers.join(", "),
             self.retention_days

@@ -366,6 +366,7 @@ impl Writer {
                 hi: b.hi,
                 bytes: b.bytes,
                 newest_born_us: b.newest_born_us,
+                random_name: None,
             };
             t.upload = Some(Upload::start(file, &self.cfg, &mut self.rng, now_us));
         }

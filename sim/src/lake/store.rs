@@ -24,12 +24,18 @@ pub struct LakeFile {
     pub bytes: u64,
     /// When the client generated the newest record it holds, µs.
     pub newest_born_us: u64,
+    /// A random name drawn per attempt, instead of the range (`idempotent_names = false`).
+    pub random_name: Option<u64>,
 }
 
 impl LakeFile {
-    /// The object key: partition and offset range, zero-padded so keys sort by offset.
+    /// The object key: partition and offset range, zero-padded so keys sort
+    /// by offset (or the attempt's random name, when names are not idempotent).
     pub fn name(&self) -> String {
-        format!("events/p{:04}/{:020}-{:020}.parquet", self.partition, self.lo, self.hi)
+        match self.random_name {
+            None => format!("events/p{:04}/{:020}-{:020}.parquet", self.partition, self.lo, self.hi),
+            Some(r) => format!("events/p{:04}/part-{r:016x}.parquet", self.partition),
+        }
     }
 }
 
@@ -170,6 +176,7 @@ mod tests {
             hi,
             bytes: (hi - lo) * 100,
             newest_born_us: hi * 10,
+            random_name: None,
         }
     }
 

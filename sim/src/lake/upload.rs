@@ -68,7 +68,10 @@ pub enum Progress {
 
 impl Upload {
     /// Start the first step of `file` at `now_us`.
-    pub fn start(file: LakeFile, cfg: &LakeConfig, rng: &mut ChaCha8Rng, now_us: u64) -> Self {
+    pub fn start(mut file: LakeFile, cfg: &LakeConfig, rng: &mut ChaCha8Rng, now_us: u64) -> Self {
+        if !cfg.idempotent_names {
+            file.random_name = Some(rng.gen());
+        }
         let mut u = Upload {
             file,
             next: 0,
@@ -133,6 +136,15 @@ impl Upload {
         if self.outcome != Outcome::Ok {
             store.stats.failed_requests += 1;
             self.attempts += 1;
+            if step == Step::Manifest && !cfg.idempotent_names {
+                // Redo the whole file under a fresh name: put it again, then commit that.
+                self.file.random_name = Some(rng.gen());
+                self.put_done = false;
+                self.next = steps(cfg.commit)
+                    .iter()
+                    .position(|&s| s == Step::Put)
+                    .expect("every order puts");
+            }
             let backoff_ms = cfg
                 .retry_backoff_ms
                 .saturating_mul(1 << self.attempts.min(16).saturating_sub(1))
@@ -177,6 +189,7 @@ mod tests {
             hi: 100,
             bytes: 1_000_000,
             newest_born_us: 5,
+            random_name: None,
         }
     }
 
@@ -211,6 +224,18 @@ mod tests {
             assert_eq!(store.stats.failed_requests as u32, requests - 3);
         }
         assert!(retried, "no seed drew a failure");
+    }
+
+    #[test]
+    fn random_names_commit_a_file_twice_when_a_commit_fails_after_the_manifest_took_it() {
+        let cfg = LakeConfig {
+            put_failure: 0.5,
+            failure_after_write: 1.0,
+            idempotent_names: false,
+            ..LakeConfig::default()
+        };
+        let doubled = (0..20).filter(|&seed| run(&cfg, seed).0.manifest.len() > 1).count();
+        assert!(doubled > 0, "no seed committed the same range twice");
     }
 
     #[test]
