@@ -38,6 +38,11 @@ pub fn timeseries_csv(report: &RunReport) -> io::Result<Vec<u8>> {
         header.extend(["sunk", "e2e_p50_ms", "e2e_p99_ms", "e2e_p999_ms"].map(String::from));
         header.extend((0..partitions).map(|p| format!("p{p}_consumer_lag")));
     }
+    // The cold path's column after those (empty after the workload, when it is not sampled).
+    let lake = report.result.lake.is_some();
+    if lake {
+        header.push("lake_freshness_s".into());
+    }
 
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(&header)?;
@@ -63,6 +68,9 @@ pub fn timeseries_csv(report: &RunReport) -> io::Result<Vec<u8>> {
             row.push(bucket.sunk.to_string());
             row.extend(latency_cells(&bucket.e2e_latency_ms, bucket.sunk));
             row.extend((0..partitions).map(|p| at(&bucket.consumer_lag, p)));
+        }
+        if lake {
+            row.push(bucket.lake_freshness_s.map_or(String::new(), |f| decimal(f, 3)));
         }
         w.write_record(&row)?;
     }

@@ -78,15 +78,23 @@ const ALL_RUN_PLOTS: [(&str, bool); 8] = [
 
 /// The plots of `report`, in the order the summary shows them: [`RUN_PLOTS`],
 /// plus [`READ_PLOTS`] when the run has a read path
-/// (`report.e2e_latency_us` is set).
+/// (`report.e2e_latency_us` is set), and [`LAKE_PLOT`] when it has a cold
+/// path (`report.result.lake` is set).
 pub fn run_plots(report: &RunReport) -> Vec<&'static str> {
     let read = report.e2e_latency_us.is_some();
-    ALL_RUN_PLOTS
+    let mut plots: Vec<&'static str> = ALL_RUN_PLOTS
         .iter()
         .filter(|(_, needs_read)| read || !needs_read)
         .map(|(name, _)| *name)
-        .collect()
+        .collect();
+    if report.result.lake.is_some() {
+        plots.push(LAKE_PLOT);
+    }
+    plots
 }
+
+/// The plot only runs with a cold path get, last: lake freshness over time.
+pub const LAKE_PLOT: &str = "lake_freshness";
 
 /// Writes the report of one run into `dir`, creating it if missing.
 ///

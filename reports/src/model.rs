@@ -135,6 +135,43 @@ pub struct RunResult {
     /// What the brokers cost, present when the scenario names a machine profile with a price.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<CostResult>,
+    /// The cold path's lake, present when the scenario has lake writers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lake: Option<LakeResult>,
+}
+
+/// What the cold path archived: the files its manifest names, checked
+/// against the committed log.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct LakeResult {
+    /// Files the manifest names.
+    pub files: u64,
+    /// Committed log records in at least one committed file.
+    pub events_archived: u64,
+    /// Records in more than one committed file (extra copies).
+    pub events_duplicated: u64,
+    /// Committed log records in no committed file.
+    pub events_missing: u64,
+    /// Objects in the bucket no manifest entry names (uploads a crash cut off).
+    pub orphan_files: u64,
+    /// Puts that landed on a name already in the bucket (a retry, or a file written again after a crash).
+    pub objects_replaced: u64,
+    /// Object-store requests (puts and manifest commits) that failed and were retried.
+    pub failed_requests: u64,
+    /// p99 of the lake's freshness over the workload (the age of the newest
+    /// committed event, on the partition furthest behind), seconds.
+    pub freshness_p99_s: Option<f64>,
+}
+
+/// Storage of one tier and what it costs a month.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct TierCost {
+    /// `broker log`, or a lake tier (`lake hot`, `lake warm`, `lake cold`).
+    pub tier: String,
+    /// GB the tier holds in the steady state.
+    pub gb: f64,
+    /// USD per month.
+    pub per_month_usd: f64,
 }
 
 /// The brokers' cost at the run's achieved rate: machines by the hour, log
@@ -145,7 +182,8 @@ pub struct CostResult {
     pub machine: String,
     /// Brokers times the profile's hourly price, USD.
     pub cluster_per_hour_usd: f64,
-    /// Log storage for `retention_ms` of the achieved rate, every replica, USD per month.
+    /// Log storage for `retention_ms` of the achieved rate, every replica, and
+    /// with a cold path the lake's tiers too, USD per month.
     pub storage_per_month_usd: f64,
     /// Hourly cluster cost plus hourly storage cost, divided by millions of events an hour, USD
     /// (`null` when no event was acknowledged).
@@ -155,6 +193,10 @@ pub struct CostResult {
     /// The machine's log storage, GB, when the profile gives it.
     #[serde(default)]
     pub disk_capacity_gb: Option<f64>,
+    /// Storage by tier (the brokers' log, then the lake's lifecycle tiers),
+    /// present with a cold path; `storage_per_month_usd` is their sum.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub storage_by_tier: Vec<TierCost>,
 }
 
 /// Whether the pipeline kept up: the events the workload offered against
@@ -311,6 +353,9 @@ pub struct Bucket {
     /// Consumer lag per partition at the end of the bucket: high watermark minus the processor's committed offset (empty without a read path).
     #[serde(default)]
     pub consumer_lag: Vec<u64>,
+    /// The lake's freshness, seconds: the worst per-second sample in the bucket (absent without a cold path, and after the workload).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lake_freshness_s: Option<f64>,
 }
 
 /// Everything a report needs about one run.

@@ -52,6 +52,20 @@ pub(crate) fn invariant_rows(report: &RunReport) -> Vec<InvariantRow> {
                     count(r.events_acked)
                 ),
                 "no_duplicates" => format!("{} events duplicated", count(r.events_duplicated)),
+                "lake.no_loss" => r.lake.as_ref().map_or(String::new(), |l| {
+                    format!(
+                        "{} of {} committed records in no committed lake file",
+                        count(l.events_missing),
+                        count(l.events_missing + l.events_archived)
+                    )
+                }),
+                "lake.exactly_once" => r.lake.as_ref().map_or(String::new(), |l| {
+                    format!(
+                        "{} records in more than one of {} committed files",
+                        count(l.events_duplicated),
+                        count(l.files)
+                    )
+                }),
                 _ => String::new(),
             };
             InvariantRow {
@@ -356,16 +370,43 @@ pub fn render_summary_text(r: &RunResult) -> String {
             count(d.evicted)
         );
     }
-    if let Some(c) = &r.cost {
+    if let Some(l) = &r.lake {
         let _ = writeln!(
             s,
-            "  cost           {}: ${:.2}/h for the brokers, ${:.0}/month of log storage ({:.0} GB per broker), {} per million events",
+            "  lake           files {}  archived {}  duplicated {}  missing {}  orphans {}  replaced {}  failed requests {}  freshness p99 {}",
+            count(l.files),
+            count(l.events_archived),
+            count(l.events_duplicated),
+            count(l.events_missing),
+            count(l.orphan_files),
+            count(l.objects_replaced),
+            count(l.failed_requests),
+            l.freshness_p99_s.map_or("n/a".to_string(), |f| format!("{} s", decimal(f, 3)))
+        );
+    }
+    if let Some(c) = &r.cost {
+        let storage = if c.storage_by_tier.is_empty() {
+            "log storage"
+        } else {
+            "storage"
+        };
+        let _ = writeln!(
+            s,
+            "  cost           {}: ${:.2}/h for the brokers, ${:.0}/month of {storage} ({:.0} GB per broker), {} per million events",
             c.machine,
             c.cluster_per_hour_usd,
             c.storage_per_month_usd,
             c.storage_per_broker_gb,
             c.per_million_events_usd.map_or("n/a (nothing acknowledged)".to_string(), |v| format!("${v:.4}"))
         );
+        if !c.storage_by_tier.is_empty() {
+            let tiers: Vec<String> = c
+                .storage_by_tier
+                .iter()
+                .map(|t| format!("{} {:.0} GB ${:.0}", t.tier, t.gb, t.per_month_usd))
+                .collect();
+            let _ = writeln!(s, "                 storage by tier a month: {}", tiers.join(", "));
+        }
         if let Some(cap) = c.disk_capacity_gb.filter(|&cap| c.storage_per_broker_gb > cap) {
             let _ = writeln!(
                 s,

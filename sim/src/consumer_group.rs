@@ -1,6 +1,6 @@
-//! The processor's consumer group, as Kafka's classic group protocol runs
-//! it: membership by heartbeats with a session timeout, and eager
-//! rebalances in two phases. When membership changes the group prepares a
+//! A consumer group (the processors', and the lake writers' of a cold
+//! path), as Kafka's classic group protocol runs it: membership by
+//! heartbeats with a session timeout, and eager rebalances in two phases. When membership changes the group prepares a
 //! rebalance; members learn of it from their heartbeat replies, revoke
 //! their partitions (committing what they processed first, as a Kafka
 //! Streams or consumer `onPartitionsRevoked` does) and rejoin; only when
@@ -86,6 +86,8 @@ pub struct GroupConfig {
     pub initial_rebalance_delay_ms: u64,
     /// Static membership (`group.instance.id`, KIP-345).
     pub static_membership: bool,
+    /// What a member is called in the timeline (`processor`, `lake-writer`).
+    pub member: &'static str,
 }
 
 impl GroupConfig {
@@ -97,6 +99,21 @@ impl GroupConfig {
             rebalance_timeout_ms: p.rebalance_timeout_ms,
             initial_rebalance_delay_ms: p.initial_rebalance_delay_ms,
             static_membership: p.static_membership,
+            member: "processor",
+        }
+    }
+
+    /// The settings of a scenario's lake writer group: dynamic members, the
+    /// session timeout as the rebalance timeout (a writer's revocation waits
+    /// for nothing).
+    pub fn of_lake(l: &crate::config::LakeConfig, partitions: usize) -> Self {
+        GroupConfig {
+            partitions,
+            session_timeout_ms: l.session_timeout_ms,
+            rebalance_timeout_ms: l.session_timeout_ms,
+            initial_rebalance_delay_ms: l.initial_rebalance_delay_ms,
+            static_membership: false,
+            member: "lake-writer",
         }
     }
 }
@@ -138,14 +155,14 @@ impl GroupStore {
                 out.notes.push((
                     TimelineKind::Rebalance,
                     format!(
-                        "processor-{} rejoined as a static member (incarnation {}): generation {} kept",
-                        b.member, b.incarnation, self.generation
+                        "{}-{} rejoined as a static member (incarnation {}): generation {} kept",
+                        cfg.member, b.member, b.incarnation, self.generation
                     ),
                     vec![self.generation, self.members.len() as u64],
                 ));
             }
             _ => {
-                let why = format!("processor-{} joined (incarnation {})", b.member, b.incarnation);
+                let why = format!("{}-{} joined (incarnation {})", cfg.member, b.member, b.incarnation);
                 self.prepare(cfg, now_ms, why, known.is_none(), out);
             }
         }
@@ -173,7 +190,7 @@ impl GroupStore {
             for i in &gone {
                 self.members.remove(i);
             }
-            let why = format!("session of processor(s) {gone:?} expired");
+            let why = format!("session of {}(s) {gone:?} expired", cfg.member);
             self.prepare(cfg, now_ms, why, false, out);
         }
         self.try_complete(cfg, now_ms, out);
@@ -236,10 +253,11 @@ impl GroupStore {
         let mut why = p.reason;
         if !missing.is_empty() {
             why.push_str(&format!(
-                "; processor(s) {missing:?} did not rejoin within the rebalance timeout"
+                "; {}(s) {missing:?} did not rejoin within the rebalance timeout",
+                cfg.member
             ));
         }
-        out.notes.push(announce(self, &why));
+        out.notes.push(announce(self, cfg.member, &why));
         for &m in self.members.keys() {
             out.pushes.push((m, self.state_of(m)));
         }
@@ -275,11 +293,11 @@ impl GroupStore {
     }
 }
 
-fn announce(g: &GroupStore, why: &str) -> (TimelineKind, String, Vec<u64>) {
+fn announce(g: &GroupStore, member: &str, why: &str) -> (TimelineKind, String, Vec<u64>) {
     let parts: Vec<String> = g
         .assignment
         .iter()
-        .map(|(m, ps)| format!("processor-{m}: {ps:?}"))
+        .map(|(m, ps)| format!("{member}-{m}: {ps:?}"))
         .collect();
     (
         TimelineKind::Rebalance,

@@ -15,7 +15,7 @@ pub type PartitionId = usize;
 
 /// The layout of roles on the fabric: controller, brokers, gateways, clients,
 /// then the read path (stream processor instances and the sink database) when
-/// the scenario has one.
+/// the scenario has one, then the lake writers of a cold path.
 #[derive(Clone, Copy, Debug)]
 pub struct Layout {
     /// Number of brokers.
@@ -28,6 +28,8 @@ pub struct Layout {
     pub processors: usize,
     /// Whether a sink database node exists (it does whenever processors do).
     pub sink: bool,
+    /// Number of lake writers (0: no cold path).
+    pub lake_writers: usize,
 }
 
 /// What a node is.
@@ -45,6 +47,8 @@ pub enum Role {
     Processor(usize),
     /// The sink database.
     Sink,
+    /// A lake writer of the cold path.
+    LakeWriter(usize),
 }
 
 impl fmt::Display for Role {
@@ -56,6 +60,7 @@ impl fmt::Display for Role {
             Role::Client(i) => write!(f, "client-{i}"),
             Role::Processor(i) => write!(f, "processor-{i}"),
             Role::Sink => write!(f, "sink"),
+            Role::LakeWriter(i) => write!(f, "lake-writer-{i}"),
         }
     }
 }
@@ -63,7 +68,7 @@ impl fmt::Display for Role {
 impl Layout {
     /// Total nodes.
     pub fn nodes(&self) -> usize {
-        1 + self.brokers + self.gateways + self.clients + self.processors + usize::from(self.sink)
+        1 + self.brokers + self.gateways + self.clients + self.processors + usize::from(self.sink) + self.lake_writers
     }
     /// The controller's address.
     pub fn controller(&self) -> Addr {
@@ -89,6 +94,10 @@ impl Layout {
     pub fn sink(&self) -> Addr {
         Addr((1 + self.brokers + self.gateways + self.clients + self.processors) as u32)
     }
+    /// A lake writer's address.
+    pub fn lake_writer(&self, i: usize) -> Addr {
+        Addr((1 + self.brokers + self.gateways + self.clients + self.processors + usize::from(self.sink) + i) as u32)
+    }
     /// The role at an address.
     pub fn role(&self, a: Addr) -> Role {
         let i = a.0 as usize;
@@ -102,8 +111,10 @@ impl Layout {
             Role::Client(i - 1 - self.brokers - self.gateways)
         } else if i <= self.brokers + self.gateways + self.clients + self.processors {
             Role::Processor(i - 1 - self.brokers - self.gateways - self.clients)
-        } else {
+        } else if self.sink && i == self.sink().0 as usize {
             Role::Sink
+        } else {
+            Role::LakeWriter(i - self.lake_writer(0).0 as usize)
         }
     }
 }

@@ -79,6 +79,7 @@ pub mod event_sets;
 pub mod faults;
 pub mod gateway;
 pub mod ids;
+pub mod lake;
 pub mod log;
 pub mod msg;
 pub mod net;

@@ -204,12 +204,23 @@ async fn supervise(
     let mut next_lag = 1000;
     let mut draining = false;
     let read_path = sh.layout.processors > 0;
+    let lake = sh.layout.lake_writers > 0;
+    // The lake's freshness, sampled every second of the workload (its p99 is a budget).
+    let mut lake_freshness: Vec<(u64, f64)> = Vec::new();
+    let mut next_fresh = 1000;
     let mut read_drained_ms: Option<u64> = None;
     let mut max_lag = 0u64;
     let mut audit = checker::log_audit::LogAudit::new(&sh);
     let mut next_fold = checker::log_audit::FOLD_INTERVAL_MS;
     loop {
-        let wake = next_sample.min(if read_path { next_lag } else { u64::MAX });
+        let wake =
+            next_sample
+                .min(if read_path { next_lag } else { u64::MAX })
+                .min(if lake && next_fresh <= workload_ms {
+                    next_fresh
+                } else {
+                    u64::MAX
+                });
         clock::sleep_until_ms(wake.min(if draining { clock::now_ms() + 100 } else { u64::MAX })).await;
         let now = clock::now_ms();
         progress.set(now, || crate::watch::status(&sh, now, workload_ms));
@@ -217,6 +228,10 @@ async fn supervise(
             next_lag += 1000;
             let lag = crate::sampler::consumer_lag(&sh);
             max_lag = max_lag.max(lag.into_iter().max().unwrap_or(0));
+        }
+        if lake && now >= next_fresh && next_fresh <= workload_ms {
+            next_fresh += 1000;
+            lake_freshness.push((now, checker::lake::freshness_s(&sh, clock::now_us())));
         }
         if now >= next_sample {
             next_sample += bucket_ms;
@@ -246,24 +261,37 @@ async fn supervise(
             break;
         }
         if draining && drained(&sh) {
-            if !read_path {
+            if !read_path && !lake {
                 break;
             }
             // Nothing will be appended any more: processors may treat their partitions as complete.
             if !sh.input_closed.swap(true, Ordering::Relaxed) {
                 sh.timeline(
                     TimelineKind::Drain,
-                    "write path drained: input closed, processors fire their remaining windows",
+                    if read_path {
+                        "write path drained: input closed, processors fire their remaining windows"
+                    } else {
+                        "write path drained: input closed, lake writers cut their last files"
+                    },
                     &[],
                 );
             }
-            if read_drained(&sh) {
+            if read_path && read_drained_ms.is_none() && read_drained(&sh) {
                 read_drained_ms = Some(now);
                 sh.timeline(
                     TimelineKind::ReadDrained,
                     "read path drained: the sink holds every partition up to its high watermark",
                     &[],
                 );
+            }
+            if (!read_path || read_drained_ms.is_some()) && (!lake || lake_drained(&sh)) {
+                if lake {
+                    sh.timeline(
+                        TimelineKind::ReadDrained,
+                        "cold path drained: the lake's manifest reaches every partition's high watermark",
+                        &[],
+                    );
+                }
                 break;
             }
         }
@@ -273,7 +301,8 @@ async fn supervise(
         drain_s: read_drained_ms.map(|t| t.saturating_sub(workload_ms) as f64 / 1000.0),
         max_lag,
     });
-    let mut check = checker::check(&sh, audit, end_ms, workload_ms, read);
+    let fresh: Vec<f64> = lake_freshness.iter().map(|&(_, f)| f).collect();
+    let mut check = checker::check(&sh, audit, end_ms, workload_ms, read, lake.then_some(&fresh[..]));
     let throughput = throughput_check(&sh, &mut check, workload_ms);
     crate::watch::annotate(&mut check.violations, stall.as_deref());
     crate::trace_log::note_violation(&sh, &check.violations);
@@ -282,7 +311,7 @@ async fn supervise(
         &sh,
         seed,
         (check, read, throughput),
-        samples,
+        (samples, lake_freshness),
         injector.windows(),
         end_ms,
     );
@@ -311,6 +340,7 @@ fn spawn_nodes(sh: &Arc<Shared>) -> Vec<madsim::task::NodeId> {
                         crate::ids::Role::Client(c) => crate::client::client_main(s, c).await,
                         crate::ids::Role::Processor(i) => crate::processor::processor_main(s, i).await,
                         crate::ids::Role::Sink => crate::sink::sink_main(s).await,
+                        crate::ids::Role::LakeWriter(i) => crate::lake::lake_writer_main(s, i).await,
                     }
                 }
             })
@@ -319,6 +349,15 @@ fn spawn_nodes(sh: &Arc<Shared>) -> Vec<madsim::task::NodeId> {
         ids.push(node.id());
     }
     ids
+}
+
+/// The lake's manifest and its group's offsets reach every events partition's high watermark.
+fn lake_drained(sh: &Shared) -> bool {
+    let lake = sh.lake.lock().expect("lake lock");
+    (0..sh.event_partitions).all(|p| {
+        let hw = sh.committed_hw(p);
+        lake.manifest_end(p) >= hw && lake.offsets[p] >= hw
+    })
 }
 
 /// The processor committed every events partition up to its high watermark, with final windows.
@@ -377,7 +416,7 @@ fn assemble(
         Option<checker::ReadDrain>,
         streamsim_reports::ThroughputResult,
     ),
-    samples: Vec<Sample>,
+    (samples, lake_freshness): (Vec<Sample>, Vec<(u64, f64)>),
     faults: Vec<streamsim_reports::FaultWindow>,
     end_ms: u64,
 ) -> RunOutcome {
@@ -390,6 +429,13 @@ fn assemble(
     let mut buckets = Vec::with_capacity(nb);
     let mut ack_intervals = Vec::with_capacity(nb);
     let mut e2e_intervals = Vec::new();
+    // A sample taken at a bucket's end belongs to it; a bucket keeps its worst second.
+    let mut fresh_by_bucket: Vec<Option<f64>> = vec![None; nb];
+    for &(at, f) in &lake_freshness {
+        if let Some(b) = fresh_by_bucket.get_mut((at.saturating_sub(1) / bucket_ms) as usize) {
+            *b = Some(b.map_or(f, |x: f64| x.max(f)));
+        }
+    }
     for i in 0..nb {
         let acc = accs
             .next()
@@ -422,6 +468,7 @@ fn assemble(
             } else {
                 vec![0; sh.event_partitions]
             },
+            lake_freshness_s: fresh_by_bucket.get(i).copied().flatten(),
         });
         ack_intervals.push(acc.ack);
         if read.is_some() {
@@ -443,6 +490,10 @@ fn assemble(
     if let Some(e) = &check.e2e {
         sh.trace
             .record(&[e.missing, e.duplicated, e.aggregate_mismatches, e.late]);
+    }
+    if let Some(l) = &check.lake {
+        sh.trace
+            .record(&[l.files, l.archived, l.duplicated, l.missing, l.orphans]);
     }
     let events_in_sink = read.map(|_| sh.sink.lock().expect("sink lock").events_in_sink);
     let verdict = if check.violations.is_empty() {
@@ -494,7 +545,17 @@ fn assemble(
             .then(|| *sh.gateway_dedup_stats.lock().expect("dedup stats lock")),
         page_cache: page_cache_result(sh),
         throughput,
-        cost: cost_result(s, check.acked),
+        cost: cost_result(s, check.acked, check.lake.as_ref()),
+        lake: check.lake.as_ref().map(|l| streamsim_reports::LakeResult {
+            files: l.files,
+            events_archived: l.archived,
+            events_duplicated: l.duplicated,
+            events_missing: l.missing,
+            orphan_files: l.orphans,
+            objects_replaced: l.replaced,
+            failed_requests: l.failed_requests,
+            freshness_p99_s: check.lake_freshness_p99_s,
+        }),
     };
     let knobs = crate::scenario::knobs(s);
     RunOutcome {
@@ -532,8 +593,13 @@ fn page_cache_result(sh: &Shared) -> Option<streamsim_reports::PageCacheResult> 
     (out.throttled_writes > 0).then_some(out)
 }
 
-/// The brokers' cost at the run's achieved rate, when the machine has a price.
-fn cost_result(s: &crate::scenario::Scenario, acked: u64) -> Option<streamsim_reports::CostResult> {
+/// The brokers' cost at the run's achieved rate, when the machine has a price;
+/// with a cold path, the lake's tiers join the storage bill.
+fn cost_result(
+    s: &crate::scenario::Scenario,
+    acked: u64,
+    lake: Option<&checker::lake::LakeReport>,
+) -> Option<streamsim_reports::CostResult> {
     let m = s.machine.as_ref()?;
     let per_hour = m.price_per_hour_usd? * s.topology.brokers as f64;
     let events_per_s = acked as f64 / s.duration_s;
@@ -543,7 +609,29 @@ fn cost_result(s: &crate::scenario::Scenario, acked: u64) -> Option<streamsim_re
         s.log.retention_ms as f64 / 1000.0,
         s.topology.replication_factor,
     );
-    let storage_per_month = stored_gb * m.storage_per_gb_month_usd;
+    let log_per_month = stored_gb * m.storage_per_gb_month_usd;
+    let mut storage_by_tier = Vec::new();
+    if let Some(l) = lake {
+        storage_by_tier.push(streamsim_reports::TierCost {
+            tier: "broker log".into(),
+            gb: stored_gb,
+            per_month_usd: log_per_month,
+        });
+        // The lake grows by what it archived per day at this run's rate.
+        let gb_per_day = l.bytes as f64 / 1e9 / s.duration_s * 86_400.0;
+        for h in crate::lake::tiers::holdings(&s.lake.tiers, gb_per_day, s.lake.retention_days) {
+            storage_by_tier.push(streamsim_reports::TierCost {
+                tier: format!("lake {}", h.name),
+                gb: h.gb,
+                per_month_usd: h.per_month_usd,
+            });
+        }
+    }
+    let storage_per_month = if storage_by_tier.is_empty() {
+        log_per_month
+    } else {
+        storage_by_tier.iter().map(|t| t.per_month_usd).sum()
+    };
     let events_per_hour = events_per_s * 3600.0;
     Some(streamsim_reports::CostResult {
         machine: m.name.clone(),
@@ -554,5 +642,6 @@ fn cost_result(s: &crate::scenario::Scenario, acked: u64) -> Option<streamsim_re
         }),
         storage_per_broker_gb: stored_gb / s.topology.brokers as f64,
         disk_capacity_gb: m.disk_capacity_gb,
+        storage_by_tier,
     })
 }

@@ -52,6 +52,12 @@ pub enum TimelineKind {
     /// A broker registered after an unclean shutdown and the controller took it
     /// out of the ISR and ELR of its partitions (KIP-966).
     UncleanShutdown,
+    /// A lake writer's file joined the lake's manifest.
+    LakeCommit,
+    /// A lake writer claimed a partition and resumes it from the manifest or its offset.
+    LakeResumed,
+    /// The lake's manifest refused a zombie writer's commit.
+    LakeFenced,
 }
 
 /// One timeline entry.

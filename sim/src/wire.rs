@@ -96,12 +96,23 @@ pub enum ConsumerFetchResult {
     },
 }
 
+/// Which consumer group a member belongs to (both coordinators run on the controller node).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupId {
+    /// The stream processors.
+    Processors,
+    /// The lake writers of the cold path.
+    Lake,
+}
+
 /// The read path's messages.
 #[derive(Clone, Debug)]
 pub enum ReadMsg {
     /// Processor to group coordinator, every heartbeat interval.
     GroupHeartbeat {
-        /// Member (processor instance).
+        /// The member's group.
+        group: GroupId,
+        /// Member (processor or lake writer instance).
         member: usize,
         /// Changes at every restart.
         incarnation: u64,

@@ -183,6 +183,10 @@ pub struct Shared {
     incarnations: Mutex<Vec<u64>>,
     /// The processor group's coordinator store (durable, like `__consumer_offsets`).
     pub group: Mutex<crate::consumer_group::GroupStore>,
+    /// The lake writers' group coordinator store (durable).
+    pub lake_group: Mutex<crate::consumer_group::GroupStore>,
+    /// The cold path's bucket, manifest and committed offsets (durable).
+    pub lake: Mutex<crate::lake::store::LakeStore>,
     /// The operator, sink and reference this run uses.
     pub plugins: Plugins,
     /// The sink database's tables (durable across sink crashes).
@@ -212,6 +216,7 @@ impl Shared {
             clients: t.clients,
             processors: scenario.processor.instances,
             sink: scenario.processor.instances > 0,
+            lake_writers: scenario.lake.writers,
         };
         let dlq = scenario.gateway.dead_letter_partitions;
         let assignment = crate::log::disk::assign_replicas(t.partitions + dlq, t.brokers, t.replication_factor);
@@ -238,6 +243,8 @@ impl Shared {
             workload_over: std::sync::atomic::AtomicBool::new(false),
             checkpoint_senders: Mutex::new(Default::default()),
             group: Mutex::new(Default::default()),
+            lake_group: Mutex::new(Default::default()),
+            lake: Mutex::new(crate::lake::store::LakeStore::new(t.partitions)),
             sink: Mutex::new(crate::sink::db::SinkDb::new(
                 t.partitions,
                 t.clients,

@@ -96,6 +96,9 @@ fn merge(chunk: &[Bucket]) -> Bucket {
         for (t, l) in b.consumer_lag.iter_mut().zip(&x.consumer_lag) {
             *t = (*t).max(*l);
         }
+        if let Some(f) = x.lake_freshness_s {
+            b.lake_freshness_s = Some(b.lake_freshness_s.map_or(f, |t| t.max(f)));
+        }
         grow(&mut b.partition_hw_lag, x.partition_hw_lag.len());
         for (t, l) in b.partition_hw_lag.iter_mut().zip(&x.partition_hw_lag) {
             *t = (*t).max(*l);
@@ -196,6 +199,7 @@ mod tests {
                 page_cache: None,
                 throughput: Default::default(),
                 cost: None,
+                lake: None,
             },
             bucket_ms: 1000,
             buckets,

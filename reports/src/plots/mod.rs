@@ -5,6 +5,7 @@ mod brokers;
 mod coarse;
 mod decor;
 mod distribution;
+mod lake;
 mod latency;
 mod partitions;
 pub(crate) mod sizing;
@@ -121,6 +122,7 @@ pub(crate) fn run_plot_title(name: &str, read: bool) -> &'static str {
         "latency_distribution" if read => "Latency by percentile: acknowledgement and end to end",
         "latency_distribution" => "Acknowledgement latency by percentile",
         "broker_utilisation" => "Broker utilisation",
+        "lake_freshness" => "Lake freshness over time (cold path)",
         _ => "",
     }
 }
@@ -143,6 +145,7 @@ pub(crate) fn render_run_plots(report: &RunReport) -> io::Result<Vec<RenderedPlo
                 "consumer_lag" => render(name, title, &PartitionLag::new(report, &time, Lag::Consumer)),
                 "latency_distribution" => render(name, title, &distribution::LatencyDistribution::new(report)),
                 "broker_utilisation" => render(name, title, &brokers::BrokerUtilisation::new(report, &time)),
+                "lake_freshness" => render(name, title, &lake::LakeFreshness::new(report, &time)),
                 _ => Err(io::Error::other(format!("no drawing for plot {name}"))),
             }
         })

@@ -169,6 +169,7 @@ pub fn synthetic_report() -> RunReport {
         page_cache: None,
         throughput: Default::default(),
         cost: None,
+        lake: None,
     };
     RunReport {
         result,
@@ -373,6 +374,7 @@ pub fn entry(scenario: &str, seed: u64, verdict: Verdict, expect: Verdict, p99: 
             page_cache: None,
             throughput: Default::default(),
             cost: None,
+            lake: None,
         },
         report_dir: Some(PathBuf::from(format!("out/runs/{scenario}-{seed}"))),
     }

@@ -1,7 +1,7 @@
 //! The log audit: the checker's view of the committed logs, built while the
 //! run goes rather than after it. Every few virtual seconds the settled
 //! prefix of each partition (committed, durable on every replica, below the
-//! processor's committed offset) is counted event by event: copies per
+//! processor's committed offset and the lake's resume point) is counted event by event: copies per
 //! event, per-key order, the reference model's input. Then the logs keep
 //! only a summary of that prefix, so memory follows what is in flight, not
 //! how many events the run has seen. At the end the checker folds the
@@ -107,12 +107,22 @@ impl LogAudit {
         } else {
             Vec::new()
         };
+        // A lake writer resumes from here: nothing at or past it may be summarised away.
+        let archived: Vec<u64> = if sh.layout.lake_writers > 0 {
+            let lake = sh.lake.lock().expect("lake lock");
+            (0..sh.event_partitions).map(|p| lake.resume_offset(p)).collect()
+        } else {
+            Vec::new()
+        };
         for (p, end) in ends.iter().enumerate() {
             let Some((leader, hw)) = *end else { continue };
             let mut bound = hw;
             if p < sh.event_partitions {
                 if let Some(&c) = consumed.get(p) {
                     bound = bound.min(c);
+                }
+                if let Some(&a) = archived.get(p) {
+                    bound = bound.min(a);
                 }
             }
             // Every replica, dead or alive, must hold the prefix durably and know it committed:

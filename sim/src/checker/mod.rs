@@ -4,6 +4,7 @@
 
 mod committed;
 pub mod e2e;
+pub mod lake;
 pub mod ledger;
 pub mod log_audit;
 pub(crate) mod reference;
@@ -46,6 +47,10 @@ pub struct CheckReport {
     pub summarised: u64,
     /// Records retention deleted, summed over replicas.
     pub retention_deleted: u64,
+    /// The cold path's counts, when the scenario has one.
+    pub lake: Option<lake::LakeReport>,
+    /// The lake's freshness p99 over the workload, seconds, when the scenario has a cold path.
+    pub lake_freshness_p99_s: Option<f64>,
 }
 
 /// How the read path's drain went, for the liveness check and its budget.
@@ -57,8 +62,16 @@ pub struct ReadDrain {
     pub max_lag: u64,
 }
 
-/// Run every invariant and budget, with the log audit the run kept.
-pub fn check(sh: &Shared, mut audit: LogAudit, end_ms: u64, workload_ms: u64, read: Option<ReadDrain>) -> CheckReport {
+/// Run every invariant and budget, with the log audit the run kept and, for
+/// a cold path, the lake's freshness sampled every second of the workload.
+pub fn check(
+    sh: &Shared,
+    mut audit: LogAudit,
+    end_ms: u64,
+    workload_ms: u64,
+    read: Option<ReadDrain>,
+    lake_freshness: Option<&[f64]>,
+) -> CheckReport {
     let ledger = sh.ledger.lock().expect("ledger lock").clone();
     let mut rep = CheckReport::default();
     let ends = committed_ends(sh);
@@ -201,6 +214,10 @@ pub fn check(sh: &Shared, mut audit: LogAudit, end_ms: u64, workload_ms: u64, re
             });
         }
     }
+    if let Some(samples) = lake_freshness {
+        rep.lake = Some(lake::check(sh, &ends, end_ms, &mut rep.violations));
+        rep.lake_freshness_p99_s = lake::p99(samples);
+    }
     let metrics = sh.metrics.lock().expect("metrics lock");
     rep.ack = Percentiles::from_micros(&metrics.ack);
     if read.is_some() {
@@ -254,7 +271,7 @@ fn read_lag_witness(sh: &Shared) -> String {
 
 fn budgets(sh: &Shared, rep: &mut CheckReport, end_ms: u64, workload_ms: u64, read: Option<ReadDrain>) {
     let b = &sh.scenario.budgets;
-    let (ack, e2e_latency) = (rep.ack, rep.e2e_latency);
+    let (ack, e2e_latency, lake_fresh) = (rep.ack, rep.e2e_latency, rep.lake_freshness_p99_s);
     let per_s = rep.acked as f64 / (workload_ms.max(1) as f64 / 1000.0);
     let mut push = |name: &str, limit: Option<f64>, measured: f64, below: bool| {
         let Some(limit) = limit else { return };
@@ -284,5 +301,8 @@ fn budgets(sh: &Shared, rep: &mut CheckReport, end_ms: u64, workload_ms: u64, re
     }
     if let Some(d) = read.and_then(|r| r.drain_s) {
         push("max_drain_s", b.max_drain_s, d, true);
+    }
+    if let Some(f) = lake_fresh {
+        push("lake_freshness_s", b.lake_freshness_s, f, true);
     }
 }

@@ -24,6 +24,10 @@ pub struct Budgets {
     /// Ceiling on the read path's drain: virtual seconds from the end of the
     /// workload (when every fault has healed) until consumer lag is zero everywhere.
     pub max_drain_s: Option<f64>,
+    /// Ceiling on the lake's freshness p99: the age, virtual seconds, of the
+    /// newest event the lake's manifest holds, on the partition furthest behind,
+    /// sampled every second of the workload.
+    pub lake_freshness_s: Option<f64>,
 }
 
 /// Optional invariants.

@@ -1,6 +1,6 @@
 //! The settings protocol code runs with: acks, the log, the producer,
 //! clients, gateways, the network, broker resources, the processor and its
-//! windows, the sink, budgets.
+//! windows, the sink, the lake, budgets.
 //!
 //! A leaf: nothing here imports anything else of the crate, so every
 //! protocol module can depend on it without depending on the scenario
@@ -11,6 +11,7 @@ mod checks;
 mod client;
 mod cluster;
 mod gateway;
+mod lake;
 mod log;
 mod pipeline;
 mod window;
@@ -19,6 +20,7 @@ pub use checks::{Budgets, InvariantConfig};
 pub use client::ClientConfig;
 pub use cluster::{Balancer, NetworkConfig, ResourceConfig, Topology};
 pub use gateway::{DedupScope, GatewayConfig};
+pub use lake::{default_tiers, LakeCommit, LakeConfig, LakeTier, GCS_STANDARD_USD_PER_GB_MONTH};
 pub use log::{Acks, FlushPolicy, LogConfig, ProducerConfig, Truncation};
 pub use pipeline::{Delivery, ProcessorConfig, SinkConfig, WindowSpec};
 pub use window::{OperatorConfig, Window, WindowKind};

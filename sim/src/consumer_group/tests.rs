@@ -7,6 +7,7 @@ fn cfg() -> GroupConfig {
         rebalance_timeout_ms: 60_000,
         initial_rebalance_delay_ms: 3_000,
         static_membership: false,
+        member: "processor",
     }
 }
 

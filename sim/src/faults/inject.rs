@@ -39,8 +39,19 @@ impl Injector {
             FaultKind::Crash { target, .. } | FaultKind::Isolate { target, .. } | FaultKind::Pause { target, .. } => {
                 let mut note = String::new();
                 if target.waits_for_checkpoint() {
+                    let lake = matches!(target, Target::LakeWriterBeforeManifest(_));
                     note = if self.wait_for_checkpoint(target).await {
-                        ", during a checkpoint".to_string()
+                        if lake {
+                            ", with a file put and not yet in the manifest"
+                        } else {
+                            ", during a checkpoint"
+                        }
+                        .to_string()
+                    } else if lake {
+                        format!(
+                            ", no file between put and manifest within {} s",
+                            super::resolve::CHECKPOINT_WAIT_MS / 1000
+                        )
                     } else {
                         format!(
                             ", no checkpoint under way within {} s",

@@ -24,6 +24,9 @@ impl Injector {
             Target::Client(c) => Some(l.client(*c)),
             Target::Processor(i) | Target::ProcessorAtCheckpoint(i) => (*i < l.processors).then(|| l.processor(*i)),
             Target::Sink | Target::SinkAtCheckpoint => l.sink.then(|| l.sink()),
+            Target::LakeWriter(i) | Target::LakeWriterBeforeManifest(i) => {
+                (*i < l.lake_writers).then(|| l.lake_writer(*i))
+            }
             Target::LeaderOf(p) => {
                 let md = self.sh.metadata.lock().expect("metadata lock");
                 md.get(*p).and_then(|s| s.leader).map(|b| l.broker(b))
@@ -77,11 +80,14 @@ impl Injector {
 
     /// Wait until a processor checkpoint is under way, for at most
     /// [`CHECKPOINT_WAIT_MS`] and never past the workload. Returns whether one was seen.
-    /// For `processor:N@checkpoint`, one of that processor's checkpoints.
+    /// For `processor:N@checkpoint`, one of that processor's checkpoints; for
+    /// `lake:N@manifest`, a file of that writer in the bucket and not in the manifest.
     pub(super) async fn wait_for_checkpoint(&self, t: &Target) -> bool {
         let deadline = clock::now_ms() + CHECKPOINT_WAIT_MS;
         loop {
-            let seen = {
+            let seen = if let Target::LakeWriterBeforeManifest(i) = t {
+                self.sh.lake.lock().expect("lake lock").unmanifested.contains(i)
+            } else {
                 let senders = self.sh.checkpoint_senders.lock().expect("checkpoint senders lock");
                 match t {
                     Target::ProcessorAtCheckpoint(i) => senders.contains(&self.sh.layout.processor(*i)),

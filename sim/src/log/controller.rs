@@ -13,6 +13,7 @@ use crate::config::Truncation;
 use crate::consumer_group as group;
 use crate::ids::BrokerId;
 use crate::msg::{Msg, PartitionState};
+use crate::wire::GroupId;
 use crate::world::{Shared, TimelineKind};
 
 pub use super::metadata::ControllerStore;
@@ -36,6 +37,10 @@ pub async fn controller_main(sh: Arc<Shared>) {
     };
     c.bootstrap();
     sh.group.lock().expect("group lock").coordinator_restarted(now);
+    sh.lake_group
+        .lock()
+        .expect("lake group lock")
+        .coordinator_restarted(now);
     let addr = sh.layout.controller();
     let mut next_tick = now;
     loop {
@@ -54,8 +59,9 @@ pub async fn controller_main(sh: Arc<Shared>) {
                     partition_epoch,
                     isr,
                 } => c.on_alter(broker, partition, leader_epoch, partition_epoch, isr),
-                // The processor group's coordinator runs beside the controller.
+                // The groups' coordinators run beside the controller.
                 Msg::Read(crate::wire::ReadMsg::GroupHeartbeat {
+                    group: gid,
                     member,
                     incarnation,
                     seen_generation,
@@ -67,11 +73,11 @@ pub async fn controller_main(sh: Arc<Shared>) {
                         seen_generation,
                         revoked,
                     };
-                    let out = group_heartbeat(&sh, beat, clock::now_ms());
+                    let out = group_heartbeat(&sh, gid, beat, clock::now_ms());
                     if let Some(reply) = out.reply {
                         sh.fabric.send(addr, env.src, Msg::Read(reply), clock::now_us());
                     }
-                    push_group_states(&sh, out.pushes);
+                    push_group_states(&sh, gid, out.pushes);
                 }
                 _ => {}
             }
@@ -80,18 +86,25 @@ pub async fn controller_main(sh: Arc<Shared>) {
         if now >= next_tick {
             next_tick = now + TICK_MS;
             c.check_sessions(now);
-            let out = group_tick(&sh, now);
-            push_group_states(&sh, out.pushes);
+            let out = group_tick(&sh, GroupId::Processors, now);
+            push_group_states(&sh, GroupId::Processors, out.pushes);
+            if sh.layout.lake_writers > 0 {
+                let out = group_tick(&sh, GroupId::Lake, now);
+                push_group_states(&sh, GroupId::Lake, out.pushes);
+            }
         }
     }
 }
 
 /// Send a completed generation's assignments to its members (the JoinGroup responses).
-fn push_group_states(sh: &Shared, pushes: Vec<(usize, crate::wire::ReadMsg)>) {
+fn push_group_states(sh: &Shared, gid: GroupId, pushes: Vec<(usize, crate::wire::ReadMsg)>) {
     let from = sh.layout.controller();
     for (member, m) in pushes {
-        sh.fabric
-            .send(from, sh.layout.processor(member), Msg::Read(m), clock::now_us());
+        let to = match gid {
+            GroupId::Processors => sh.layout.processor(member),
+            GroupId::Lake => sh.layout.lake_writer(member),
+        };
+        sh.fabric.send(from, to, Msg::Read(m), clock::now_us());
     }
 }
 
@@ -465,22 +478,33 @@ fn change_notes(s: &PartitionState, out: &Outcome, cause: BrokerId, why: &str) -
 }
 
 /// A heartbeat reached the coordinator on the controller node: what to answer and push.
-fn group_heartbeat(sh: &Shared, b: group::Beat, now_ms: u64) -> group::Outcome {
-    let cfg = group::GroupConfig::of(&sh.scenario.processor, sh.event_partitions);
+fn group_heartbeat(sh: &Shared, gid: GroupId, b: group::Beat, now_ms: u64) -> group::Outcome {
+    let (store, cfg) = group_of(sh, gid);
     let mut out = group::Outcome::default();
-    sh.group
-        .lock()
-        .expect("group lock")
-        .heartbeat(&cfg, b, now_ms, &mut out);
+    store.lock().expect("group lock").heartbeat(&cfg, b, now_ms, &mut out);
     record(sh, &out);
     out
 }
 
+/// A group's durable store and settings.
+fn group_of(sh: &Shared, gid: GroupId) -> (&std::sync::Mutex<group::GroupStore>, group::GroupConfig) {
+    match gid {
+        GroupId::Processors => (
+            &sh.group,
+            group::GroupConfig::of(&sh.scenario.processor, sh.event_partitions),
+        ),
+        GroupId::Lake => (
+            &sh.lake_group,
+            group::GroupConfig::of_lake(&sh.scenario.lake, sh.event_partitions),
+        ),
+    }
+}
+
 /// The coordinator's periodic work: session expiry and rebalance deadlines.
-fn group_tick(sh: &Shared, now_ms: u64) -> group::Outcome {
-    let cfg = group::GroupConfig::of(&sh.scenario.processor, sh.event_partitions);
+fn group_tick(sh: &Shared, gid: GroupId, now_ms: u64) -> group::Outcome {
+    let (store, cfg) = group_of(sh, gid);
     let mut out = group::Outcome::default();
-    sh.group.lock().expect("group lock").tick(&cfg, now_ms, &mut out);
+    store.lock().expect("group lock").tick(&cfg, now_ms, &mut out);
     record(sh, &out);
     out
 }

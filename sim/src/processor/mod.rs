@@ -298,6 +298,7 @@ impl Processor {
             self.send(
                 ctl,
                 ReadMsg::GroupHeartbeat {
+                    group: crate::wire::GroupId::Processors,
                     member: self.idx,
                     incarnation: self.incarnation,
                     seen_generation: self.generation.max(self.superseded_gen),

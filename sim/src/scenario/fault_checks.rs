@@ -57,6 +57,7 @@ pub(super) fn target(field: &str, t: &Target, s: &Scenario) -> Result<(), Proble
                 format!("{t} does not exist: the scenario has no [processor] section"),
             );
         }
+        Target::LakeWriter(i) | Target::LakeWriterBeforeManifest(i) => (*i, s.lake.writers, "lake writers"),
         Target::Controller | Target::Sink | Target::SinkAtCheckpoint => return Ok(()),
     };
     if n >= max {

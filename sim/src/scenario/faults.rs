@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 /// `follower:5` (an in-sync follower of partition 5, drawn from the seed
 /// when the fault fires), `controller`, `gateway:0`, `client:3`,
 /// `processor:1`, `sink`, `sink@checkpoint` (the sink, once a processor
-/// checkpoint is under way).
+/// checkpoint is under way), `lake:0` (a lake writer), `lake:0@manifest`
+/// (a lake writer, once it has a file in the bucket that the manifest does
+/// not name yet).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Target {
     /// A broker by id.
@@ -37,12 +39,20 @@ pub enum Target {
     /// A processor instance, hit while the sink commits one of its
     /// checkpoints: the commit lands, the reply never reaches it.
     ProcessorAtCheckpoint(usize),
+    /// A lake writer of the cold path.
+    LakeWriter(usize),
+    /// A lake writer, hit between putting a file and committing it to the
+    /// manifest (the fault waits, bounded, for such a moment).
+    LakeWriterBeforeManifest(usize),
 }
 
 impl Target {
     /// Whether the fault waits (bounded) for a checkpoint before it fires.
     pub fn waits_for_checkpoint(&self) -> bool {
-        matches!(self, Target::SinkAtCheckpoint | Target::ProcessorAtCheckpoint(_))
+        matches!(
+            self,
+            Target::SinkAtCheckpoint | Target::ProcessorAtCheckpoint(_) | Target::LakeWriterBeforeManifest(_)
+        )
     }
 
     /// Whether the target always resolves to a broker (so a disk fault fits it).
@@ -64,6 +74,8 @@ impl std::fmt::Display for Target {
             Target::Sink => write!(f, "sink"),
             Target::SinkAtCheckpoint => write!(f, "sink@checkpoint"),
             Target::ProcessorAtCheckpoint(i) => write!(f, "processor:{i}@checkpoint"),
+            Target::LakeWriter(i) => write!(f, "lake:{i}"),
+            Target::LakeWriterBeforeManifest(i) => write!(f, "lake:{i}@manifest"),
         }
     }
 }
@@ -81,10 +93,15 @@ impl std::str::FromStr for Target {
             let n = n.parse().map_err(|_| format!("target {s:?}: {n:?} is not a number"))?;
             return Ok(Target::ProcessorAtCheckpoint(n));
         }
+        if let Some(n) = s.strip_prefix("lake:").and_then(|r| r.strip_suffix("@manifest")) {
+            let n = n.parse().map_err(|_| format!("target {s:?}: {n:?} is not a number"))?;
+            return Ok(Target::LakeWriterBeforeManifest(n));
+        }
         let (role, idx) = s.split_once(':').ok_or_else(|| {
             format!(
                 "target {s:?} must be `broker:N`, `leader:P`, `follower:P`, `controller`, `gateway:N`, \
-                 `client:N`, `processor:N`, `processor:N@checkpoint`, `sink` or `sink@checkpoint`"
+                 `client:N`, `processor:N`, `processor:N@checkpoint`, `sink`, `sink@checkpoint`, \
+                 `lake:N` or `lake:N@manifest`"
             )
         })?;
         let n: usize = idx
@@ -97,8 +114,9 @@ impl std::str::FromStr for Target {
             "gateway" => Ok(Target::Gateway(n)),
             "client" => Ok(Target::Client(n)),
             "processor" => Ok(Target::Processor(n)),
+            "lake" => Ok(Target::LakeWriter(n)),
             _ => Err(format!(
-                "target {s:?}: unknown role {role:?} (broker, leader, follower, controller, gateway, client, processor, sink)"
+                "target {s:?}: unknown role {role:?} (broker, leader, follower, controller, gateway, client, processor, sink, lake)"
             )),
         }
     }

@@ -5,6 +5,7 @@ mod diagnostic;
 mod fault_checks;
 pub mod faults;
 mod gateway;
+mod lake;
 mod locate;
 pub mod machine;
 pub mod model;
@@ -182,9 +183,15 @@ pub fn knobs(s: &Scenario) -> Vec<(String, String)> {
             if s.processor.instances > 0 {
                 v.extend(["sink.no_loss", "sink.exactly_once", "sink.aggregates", "liveness.drain"]);
             }
+            if s.lake.enabled() {
+                v.extend(["lake.no_loss", "lake.exactly_once"]);
+            }
             v.join(",")
         }),
     ];
+    if s.lake.enabled() {
+        out.push(kv("lake", s.lake.describe()));
+    }
     if let Some(omb) = &s.workload.omb {
         out.push(kv("workload.omb", omb.display().to_string()));
     }

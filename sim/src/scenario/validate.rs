@@ -57,6 +57,7 @@ pub fn validate(s: &Scenario, base: &Path) -> Vec<Problem> {
         out.fail("expect_invariant", "must name an invariant, e.g. \"no_loss\"");
     }
     super::pipeline::validate(s, &mut out);
+    out.check(super::lake::validate(s));
     report(s, &mut out);
     throughput_check(s, &mut out);
     budgets(&s.budgets, &mut out);

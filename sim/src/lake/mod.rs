@@ -1,0 +1,410 @@
+//! The cold path's lake writer (a Kafka Connect object-store sink task): a
+//! member of the lake's own consumer group, next to the processors' and on
+//! the same coordinator and protocol, that fetches committed records of its
+//! partitions, buffers them, and cuts a file every `roll_mb` MB or
+//! `roll_interval_s` seconds. Each file is put in the object store under a
+//! name made of its partition and offset range, added to the manifest, and
+//! only then the group's offset moves (`commit = "manifest_first"`). What
+//! survives a crash is in `store`; the buffers die with the node.
+
+pub mod store;
+pub mod tiers;
+mod upload;
+
+use crate::clock;
+use crate::config::LakeConfig;
+use crate::ids::{Addr, PartitionId};
+use crate::msg::Msg;
+use crate::record::records_bytes;
+use crate::wire::{ConsumerFetchResult, GroupId, ReadMsg};
+use crate::world::{Shared, TimelineKind};
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use store::LakeFile;
+use upload::{Progress, Upload};
+
+/// A consumer fetch unanswered this long is abandoned (the leader may be dead), ms.
+const FETCH_TIMEOUT_MS: u64 = 2_000;
+/// Wait after a fetch that found no leader, ms.
+const NO_LEADER_WAIT_MS: u64 = 50;
+/// The writer's loop wakes at least this often, ms.
+const POLL_MS: u64 = 10;
+
+/// Records fetched and not yet cut into a file.
+#[derive(Clone, Copy, Debug, Default)]
+struct Buffer {
+    lo: u64,
+    hi: u64,
+    bytes: u64,
+    newest_born_us: u64,
+    /// When its first record arrived, ms.
+    since_ms: Option<u64>,
+}
+
+/// One partition the writer owns.
+struct Part {
+    position: u64,
+    fetching: bool,
+    idle_until_ms: u64,
+    caught_up: bool,
+    buf: Buffer,
+    upload: Option<Upload>,
+}
+
+struct Writer {
+    sh: Arc<Shared>,
+    idx: usize,
+    addr: Addr,
+    incarnation: u64,
+    cfg: LakeConfig,
+    rng: ChaCha8Rng,
+    generation: u64,
+    superseded_gen: u64,
+    revoked: bool,
+    parts: BTreeMap<PartitionId, Part>,
+    fetches: BTreeMap<u64, (Vec<PartitionId>, u64)>,
+    next_req: u64,
+    next_heartbeat_ms: u64,
+}
+
+/// Entry point of a lake writer node (also after a restart).
+pub async fn lake_writer_main(sh: Arc<Shared>, idx: usize) {
+    let addr = sh.layout.lake_writer(idx);
+    let incarnation = sh.next_incarnation(addr);
+    sh.lake.lock().expect("lake lock").unmanifested.remove(&idx);
+    sh.timeline(
+        TimelineKind::NodeStarted,
+        &format!("lake-writer-{idx} started (incarnation {incarnation})"),
+        &[addr.0 as u64],
+    );
+    let mut w = Writer {
+        cfg: sh.scenario.lake.clone(),
+        rng: streamsim_workloads::stream_rng(sh.seed, &format!("lake-writer-{idx}-{incarnation}")),
+        sh: sh.clone(),
+        idx,
+        addr,
+        incarnation,
+        generation: 0,
+        superseded_gen: 0,
+        revoked: true,
+        parts: BTreeMap::new(),
+        fetches: BTreeMap::new(),
+        next_req: incarnation << 40,
+        next_heartbeat_ms: clock::now_ms(),
+    };
+    loop {
+        let now = clock::now_ms();
+        let until = w.next_heartbeat_ms.min(now + POLL_MS).max(now + 1);
+        let batch = sh.fabric.recv(addr, until).await;
+        let now_us = clock::now_us();
+        for env in batch {
+            if let Msg::Read(m) = env.msg {
+                w.handle(m, now_us);
+            }
+        }
+        w.drive(now_us);
+    }
+}
+
+impl Writer {
+    fn send(&self, dst: Addr, m: ReadMsg, at_us: u64) {
+        self.sh.fabric.send(self.addr, dst, Msg::Read(m), at_us);
+    }
+
+    fn handle(&mut self, m: ReadMsg, now_us: u64) {
+        let now_ms = now_us / 1000;
+        match m {
+            ReadMsg::GroupState {
+                generation,
+                partitions,
+                rebalancing,
+            } => self.on_group_state(generation, partitions, rebalancing, now_ms),
+            ReadMsg::ConsumerFetchReply { req, parts } => self.on_fetch_reply(req, parts, now_ms),
+            _ => {}
+        }
+    }
+
+    /// The coordinator's answer, handled as the processors handle it: a
+    /// rebalance revokes everything at once (uploads under way are abandoned;
+    /// the next owner resumes from the manifest), a new generation claims
+    /// its partitions.
+    fn on_group_state(&mut self, generation: u64, partitions: Vec<PartitionId>, rebalancing: bool, now_ms: u64) {
+        if rebalancing {
+            if generation < self.generation {
+                return;
+            }
+            let newly = generation > self.superseded_gen;
+            self.superseded_gen = self.superseded_gen.max(generation);
+            if !self.revoked || newly {
+                self.revoked = true;
+                self.parts.clear();
+                self.fetches.clear();
+                self.note_unmanifested();
+                self.next_heartbeat_ms = now_ms;
+            }
+        } else if generation > self.generation.max(self.superseded_gen) {
+            self.generation = generation;
+            self.revoked = false;
+            self.fetches.clear();
+            self.parts.clear();
+            let mut lake = self.sh.lake.lock().expect("lake lock");
+            let mut resumed = Vec::new();
+            for p in partitions {
+                let Ok(at) = lake.claim(p, generation) else { continue };
+                resumed.push((p, at));
+                self.parts.insert(
+                    p,
+                    Part {
+                        position: at,
+                        fetching: false,
+                        idle_until_ms: 0,
+                        caught_up: false,
+                        buf: Buffer::default(),
+                        upload: None,
+                    },
+                );
+            }
+            drop(lake);
+            for (p, at) in resumed {
+                self.sh.timeline(
+                    TimelineKind::LakeResumed,
+                    &format!(
+                        "lake-writer-{} resumed partition {p} at offset {at} (generation {generation})",
+                        self.idx
+                    ),
+                    &[p as u64, at, generation],
+                );
+            }
+        }
+    }
+
+    fn on_fetch_reply(&mut self, req: u64, parts: Vec<(PartitionId, ConsumerFetchResult)>, now_ms: u64) {
+        if self.fetches.remove(&req).is_none() {
+            return;
+        }
+        let roll_bytes = self.cfg.roll_bytes();
+        for (p, r) in parts {
+            let Some(t) = self.parts.get_mut(&p) else { continue };
+            if !t.fetching {
+                continue;
+            }
+            t.fetching = false;
+            match r {
+                ConsumerFetchResult::Records { batches, hw } => {
+                    let from = t.position;
+                    // Records are taken one by one up to the size limit and the rest left for
+                    // the next fetch, so a size-cut file has the same range, hence the same
+                    // name, however the fetches fell: a file written again after a crash
+                    // replaces the one the crash left unmanifested.
+                    'batches: for b in &batches {
+                        let end = b.end_offset().min(hw);
+                        while t.position < end {
+                            if t.buf.bytes >= roll_bytes {
+                                break 'batches;
+                            }
+                            let at = t.position.checked_sub(b.base_offset);
+                            let Some(r) = at.and_then(|i| b.records.get(i as usize)) else {
+                                break;
+                            };
+                            if t.buf.since_ms.is_none() {
+                                t.buf = Buffer {
+                                    lo: t.position,
+                                    hi: t.position,
+                                    since_ms: Some(now_ms),
+                                    ..Buffer::default()
+                                };
+                            }
+                            t.buf.bytes += records_bytes(std::slice::from_ref(r));
+                            t.buf.newest_born_us = t.buf.newest_born_us.max(r.born_us);
+                            t.position += 1;
+                            t.buf.hi = t.position;
+                        }
+                    }
+                    t.caught_up = t.position >= hw;
+                    if t.position == from {
+                        t.idle_until_ms = now_ms + self.cfg.fetch_max_wait_ms;
+                    }
+                }
+                ConsumerFetchResult::NotLeader => t.idle_until_ms = now_ms + NO_LEADER_WAIT_MS,
+                ConsumerFetchResult::OutOfRange { hw } => t.position = hw,
+            }
+        }
+    }
+
+    fn drive(&mut self, now_us: u64) {
+        let now_ms = now_us / 1000;
+        if now_ms >= self.next_heartbeat_ms {
+            self.next_heartbeat_ms = now_ms + self.cfg.heartbeat_interval_ms;
+            let ctl = self.sh.layout.controller();
+            self.send(
+                ctl,
+                ReadMsg::GroupHeartbeat {
+                    group: GroupId::Lake,
+                    member: self.idx,
+                    incarnation: self.incarnation,
+                    seen_generation: self.generation.max(self.superseded_gen),
+                    revoked: self.revoked,
+                },
+                now_us,
+            );
+        }
+        if self.revoked {
+            return;
+        }
+        self.expire_fetches(now_ms);
+        self.uploads(now_us);
+        self.roll(now_us);
+        self.fetch(now_ms, now_us);
+    }
+
+    fn expire_fetches(&mut self, now_ms: u64) {
+        let mut expired = Vec::new();
+        self.fetches.retain(|_, (ps, sent)| {
+            let live = now_ms < *sent + FETCH_TIMEOUT_MS;
+            if !live {
+                expired.append(ps);
+            }
+            live
+        });
+        for p in expired {
+            if let Some(t) = self.parts.get_mut(&p) {
+                t.fetching = false;
+            }
+        }
+    }
+
+    /// Complete the requests that are due.
+    fn uploads(&mut self, now_us: u64) {
+        let mut fenced = Vec::new();
+        let mut committed = Vec::new();
+        let mut lake = self.sh.lake.lock().expect("lake lock");
+        for (&p, t) in self.parts.iter_mut() {
+            let Some(u) = t.upload.as_mut() else { continue };
+            while u.due_us <= now_us {
+                match u.complete(&mut lake, self.generation, &self.cfg, &mut self.rng, now_us) {
+                    Progress::Pending => {}
+                    Progress::Done => {
+                        committed.push(u.file);
+                        t.upload = None;
+                        break;
+                    }
+                    Progress::Fenced => {
+                        fenced.push(p);
+                        break;
+                    }
+                }
+            }
+        }
+        drop(lake);
+        for f in committed {
+            self.sh.timeline(
+                TimelineKind::LakeCommit,
+                &format!(
+                    "lake-writer-{} committed {} ({} records, {} bytes)",
+                    self.idx,
+                    f.name(),
+                    f.hi - f.lo,
+                    f.bytes
+                ),
+                &[f.partition as u64, f.lo, f.hi],
+            );
+        }
+        for p in fenced {
+            self.parts.remove(&p);
+            self.sh.timeline(
+                TimelineKind::LakeFenced,
+                &format!(
+                    "the lake refused lake-writer-{}'s commit of partition {p}: generation {} is no longer its owner",
+                    self.idx, self.generation
+                ),
+                &[p as u64, self.generation],
+            );
+        }
+        self.note_unmanifested();
+    }
+
+    /// Publish whether this writer has a file in the bucket that the manifest does not name yet.
+    fn note_unmanifested(&self) {
+        let pending = self
+            .parts
+            .values()
+            .any(|t| t.upload.as_ref().is_some_and(|u| u.unmanifested(&self.cfg)));
+        let mut lake = self.sh.lake.lock().expect("lake lock");
+        if pending {
+            lake.unmanifested.insert(self.idx);
+        } else {
+            lake.unmanifested.remove(&self.idx);
+        }
+    }
+
+    /// Cut a file from every buffer that is full, old enough, or final.
+    fn roll(&mut self, now_us: u64) {
+        let now_ms = now_us / 1000;
+        let closed = self.sh.input_closed.load(Ordering::Relaxed);
+        let roll_bytes = self.cfg.roll_bytes();
+        let interval_ms = (self.cfg.roll_interval_s * 1000.0) as u64;
+        let ps: Vec<PartitionId> = self.parts.keys().copied().collect();
+        for p in ps {
+            let final_hw = if closed { self.sh.committed_hw(p) } else { u64::MAX };
+            let t = self.parts.get_mut(&p).expect("owned");
+            let Some(since) = t.buf.since_ms else { continue };
+            if t.upload.is_some() {
+                continue;
+            }
+            let due = t.buf.bytes >= roll_bytes
+                || now_ms >= since + interval_ms
+                || (t.caught_up && !t.fetching && t.position >= final_hw);
+            if !due {
+                continue;
+            }
+            let b = std::mem::take(&mut t.buf);
+            let file = LakeFile {
+                partition: p,
+                lo: b.lo,
+                hi: b.hi,
+                bytes: b.bytes,
+                newest_born_us: b.newest_born_us,
+                random_name: None,
+            };
+            t.upload = Some(Upload::start(file, &self.cfg, &mut self.rng, now_us));
+        }
+    }
+
+    fn fetch(&mut self, now_ms: u64, now_us: u64) {
+        // A full buffer waits for the upload ahead of it (backpressure).
+        let full = self.cfg.roll_bytes();
+        let md = self.sh.metadata.lock().expect("metadata lock");
+        let mut by_leader: BTreeMap<usize, Vec<(PartitionId, u64)>> = BTreeMap::new();
+        for (&p, t) in self.parts.iter_mut() {
+            if t.fetching || now_ms < t.idle_until_ms || t.buf.bytes >= full {
+                continue;
+            }
+            match md.get(p).and_then(|s| s.leader) {
+                Some(l) => {
+                    t.fetching = true;
+                    by_leader.entry(l).or_default().push((p, t.position));
+                }
+                None => t.idle_until_ms = now_ms + NO_LEADER_WAIT_MS,
+            }
+        }
+        drop(md);
+        for (leader, parts) in by_leader {
+            self.next_req += 1;
+            let req = self.next_req;
+            self.fetches
+                .insert(req, (parts.iter().map(|&(p, _)| p).collect(), now_ms));
+            let dst = self.sh.layout.broker(leader);
+            self.send(
+                dst,
+                ReadMsg::ConsumerFetch {
+                    req,
+                    parts,
+                    max_bytes: self.cfg.fetch_max_bytes,
+                },
+                now_us,
+            );
+        }
+    }
+}
