@@ -4,6 +4,7 @@
 mod calibrate;
 mod diff;
 mod merge;
+mod omb_cmd;
 mod outcome;
 mod pool;
 mod progress;

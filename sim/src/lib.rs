@@ -82,6 +82,7 @@ pub mod ids;
 pub mod log;
 pub mod msg;
 pub mod net;
+pub mod omb;
 pub mod operator;
 pub mod plugins;
 pub mod processor;
