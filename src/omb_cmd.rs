@@ -273,11 +273,33 @@ pub fn sweep_scenario(path: &Path, args: &OmbArgs) -> Result<Option<streamsim_si
     let p = plan(path, &args.options()).map_err(|e| e.to_string())?;
     if p.workload.finds_max_rate() {
         return Err(format!(
-            "{}: producerRate: 0 searches for the maximum rate, one run after another: run it with `streamsim run`, \
-             not in a sweep",
+            "{}: producerRate: 0 searches for the maximum rate, one run after another: run it with `streamsim run` \
+             (sweep, diff and shrink take fixed rates)",
             path.display()
         ));
     }
     warn(&p);
     Ok(Some(p.loaded))
+}
+
+/// Loads a scenario file, or the scenario of an OMB workload file (with no
+/// driver file, unscaled) for the commands that take scenarios only: an OMB
+/// file never meets the TOML parser.
+pub fn load(path: &Path) -> Result<streamsim_sim::scenario::LoadedScenario, String> {
+    match sweep_scenario(path, &OmbArgs::default())? {
+        Some(l) => Ok(l),
+        None => streamsim_sim::scenario::load_scenario(path).map_err(|e| e.to_string()),
+    }
+}
+
+/// Parses and validates a scenario or OMB workload file for `check`; the name on success.
+pub fn check(path: &Path) -> Result<String, String> {
+    if is_workload(path)? {
+        return plan(path, &OmbOptions::default())
+            .map(|p| p.loaded.scenario.name)
+            .map_err(|e| e.to_string());
+    }
+    streamsim_sim::scenario::load_scenario(path)
+        .map(|l| l.scenario.name)
+        .map_err(|e| e.to_string())
 }

@@ -27,7 +27,7 @@ pub(super) struct Settings {
     retention_bytes: Option<u64>,
     segment_bytes: Option<u64>,
     flush: Option<FlushPolicy>,
-    linger_ms: u64,
+    linger_ms: Option<u64>,
     batch_max_bytes: Option<u64>,
     idempotence: Option<bool>,
     max_in_flight: usize,
@@ -67,7 +67,7 @@ impl Settings {
             retention_bytes: None,
             segment_bytes: None,
             flush: None,
-            linger_ms: 1,
+            linger_ms: None,
             batch_max_bytes: None,
             idempotence: None,
             max_in_flight: KAFKA_MAX_IN_FLIGHT,
@@ -126,11 +126,10 @@ impl Settings {
         if let Some(v) = self.request_timeout_ms {
             let _ = writeln!(out, "request_timeout_ms = {v}");
         }
-        let _ = writeln!(
-            out,
-            "[client]\nlinger_ms = {}\nmax_in_flight = {}",
-            self.linger_ms, self.max_in_flight
-        );
+        let _ = writeln!(out, "[client]\nmax_in_flight = {}", self.max_in_flight);
+        if let Some(v) = self.linger_ms {
+            let _ = writeln!(out, "linger_ms = {v}");
+        }
         if let Some(bytes) = self.batch_max_bytes {
             // The client is the OMB producer, whose batches per partition hold batch.size bytes.
             let events = (bytes / u64::from(w.message_size).max(1)).max(1);
@@ -280,7 +279,7 @@ pub(super) fn apply(d: &OmbDriver, s: &mut Settings, ignored: &mut Vec<OmbIgnore
             }
             ("producerConfig", "linger.ms") => {
                 s.origin.push(("client.linger_ms", p.clone()));
-                s.linger_ms = number(d, p)?;
+                s.linger_ms = Some(number(d, p)?);
             }
             ("producerConfig", "batch.size") => {
                 s.origin.push(("producer.batch_max_bytes", p.clone()));
