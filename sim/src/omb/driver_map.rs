@@ -30,7 +30,7 @@ pub(super) struct Settings {
     linger_ms: Option<u64>,
     batch_max_bytes: Option<u64>,
     idempotence: Option<bool>,
-    max_in_flight: usize,
+    max_in_flight: Option<usize>,
     request_timeout_ms: Option<u64>,
     commit_interval_ms: u64,
     fetch_max_bytes: Option<u64>,
@@ -38,10 +38,6 @@ pub(super) struct Settings {
     /// Scenario field → the driver property that set it.
     origin: Vec<(&'static str, OmbProperty)>,
 }
-
-/// Kafka's `max.in.flight.requests.per.connection` default: the OMB producer
-/// is the simulated client, so the client keeps Kafka's, not the project's 1.
-const KAFKA_MAX_IN_FLIGHT: usize = 5;
 
 /// Kafka's `auto.commit.interval.ms` default, for `enable.auto.commit=true`.
 const KAFKA_AUTO_COMMIT_MS: u64 = 5_000;
@@ -70,7 +66,10 @@ impl Settings {
             linger_ms: None,
             batch_max_bytes: None,
             idempotence: None,
-            max_in_flight: KAFKA_MAX_IN_FLIGHT,
+            // The project's 1, not Kafka's 5: with more in flight the model's
+            // client can reorder a key's messages, which Kafka's idempotent
+            // producer does not (docs/OMB.md).
+            max_in_flight: None,
             request_timeout_ms: None,
             commit_interval_ms: POLL_COMMIT_MS,
             fetch_max_bytes: None,
@@ -126,7 +125,10 @@ impl Settings {
         if let Some(v) = self.request_timeout_ms {
             let _ = writeln!(out, "request_timeout_ms = {v}");
         }
-        let _ = writeln!(out, "[client]\nmax_in_flight = {}", self.max_in_flight);
+        let _ = writeln!(out, "[client]");
+        if let Some(v) = self.max_in_flight {
+            let _ = writeln!(out, "max_in_flight = {v}");
+        }
         if let Some(v) = self.linger_ms {
             let _ = writeln!(out, "linger_ms = {v}");
         }
@@ -292,7 +294,7 @@ pub(super) fn apply(d: &OmbDriver, s: &mut Settings, ignored: &mut Vec<OmbIgnore
             }
             ("producerConfig", "max.in.flight.requests.per.connection") => {
                 s.origin.push(("client.max_in_flight", p.clone()));
-                s.max_in_flight = number(d, p)?;
+                s.max_in_flight = Some(number(d, p)?);
             }
             ("producerConfig" | "commonConfig", "request.timeout.ms") => {
                 s.origin.push(("producer.request_timeout_ms", p.clone()));
