@@ -333,6 +333,17 @@ fn malformed_files_get_file_line_and_column_never_a_toml_error() {
         "{e}"
     );
 
+    // OMB's own backlog file unscaled: 512 GiB takes hours to build.
+    let e = bad(
+        "backlog.yaml",
+        &fs::read_to_string(fixture("workloads/1-topic-100-partitions-1kb-4p-4c-200k-backlog.yaml")).unwrap(),
+        &[],
+    );
+    assert!(
+        e.contains("consumerBacklogSizeGB") && e.contains("--virtual-minutes"),
+        "{e}"
+    );
+
     // A driver given as the workload, and OMB options on a scenario.
     let e = bad("d2.yaml", &dtext, &[]);
     assert!(e.contains("driver file, not a workload"), "{e}");

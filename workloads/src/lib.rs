@@ -51,8 +51,8 @@ pub use keys::KeySpec;
 pub use omb::driver::{parse_omb_driver, read_omb_driver, OmbDriver, OmbProperty};
 pub use omb::{
     from_omb_yaml, from_omb_yaml_str, omb_file_kind, parse_omb_workload, read_omb_workload, OmbError, OmbFileKind,
-    OmbIgnored, OmbKeyDistributor, OmbWorkload, OMB_KEY_COUNT, OMB_MAX_RATE_START, OMB_NO_KEY_COUNT,
-    OMB_WORKLOAD_FIELDS,
+    OmbIgnored, OmbKeyDistributor, OmbWorkload, OMB_KEY_COUNT, OMB_MAX_BACKLOG_GB, OMB_MAX_NODES, OMB_MAX_RATE,
+    OMB_MAX_RATE_START, OMB_NO_KEY_COUNT, OMB_WORKLOAD_FIELDS,
 };
 pub use rate::{Interpolation, RateSpec, RateStep, Spike, MAX_PEAK_FACTOR};
 pub use rate_csv::TIME_COLUMN;

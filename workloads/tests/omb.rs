@@ -275,3 +275,27 @@ fn files_are_told_apart_by_content() {
     assert_eq!(omb_file_kind(p, "partitionsPerTopic: [\n"), Some(OmbFileKind::Workload));
     assert_eq!(omb_file_kind(p, "name = [\n"), None);
 }
+
+#[test]
+fn sizes_no_simulation_could_run_are_refused_at_their_field() {
+    let base = "topics: 2\npartitionsPerTopic: 1\nmessageSize: 100\ntestDurationMinutes: 1\n";
+    for (tail, field) in [
+        ("producerRate: 1e300\n", "producerRate"),
+        (
+            "producerRate: 10\nconsumerBacklogSizeGB: 1e300\n",
+            "consumerBacklogSizeGB",
+        ),
+        ("producerRate: 10\nproducersPerTopic: 4000000000\n", "producersPerTopic"),
+        (
+            "producerRate: 10\nconsumerPerSubscription: 6000\n",
+            "consumerPerSubscription",
+        ),
+    ] {
+        let e = parse_omb_workload(Path::new("w.yaml"), &format!("{base}{tail}")).unwrap_err();
+        assert_eq!(e.field, field, "{e}");
+        assert!(e.message.len() < 200, "a short message: {e}");
+    }
+    // Just inside the limits is accepted.
+    let ok = "producerRate: 100000000\nconsumerPerSubscription: 5000\nproducersPerTopic: 5000\n";
+    assert!(parse_omb_workload(Path::new("w.yaml"), &format!("{base}{ok}")).is_ok());
+}

@@ -117,6 +117,13 @@ impl OmbPlan {
 /// Resolution of OMB durations in a run, ms: the report's finest bucket (its sampling period).
 pub const OMB_GRID_MS: u64 = 1_000;
 
+/// The longest backlog build a run takes, virtual seconds (a day).
+const MAX_BUILD_S: f64 = 86_400.0;
+
+/// The largest backlog a run builds, messages: the simulation keeps every
+/// message, and at some 100,000 messages a wall second this is minutes.
+const MAX_BACKLOG_MESSAGES: f64 = 50_000_000.0;
+
 /// Builds the run of the OMB workload file `path` (and driver, if any).
 pub fn plan(path: &Path, options: &OmbOptions) -> Result<OmbPlan, OmbError> {
     let workload = read_omb_workload(path)?;
@@ -184,6 +191,19 @@ fn plan_at(
     } else {
         (w.topics as usize).saturating_mul(w.consumer_per_subscription as usize)
     };
+    let backlog_messages = w.consumer_backlog_size_gb * (1u64 << 30) as f64 * scale / f64::from(w.message_size);
+    let build_s = backlog_messages / rate;
+    if w.consumer_backlog_size_gb > 0.0 && (build_s > MAX_BUILD_S || backlog_messages > MAX_BACKLOG_MESSAGES) {
+        return Err(whole_error(
+            path,
+            format!(
+                "consumerBacklogSizeGB: a backlog of {} GB is {backlog_messages:.0} messages, built in {:.0} virtual \
+                 s at {rate} messages/s; a run takes at most {MAX_BACKLOG_MESSAGES} messages and {MAX_BUILD_S} s \
+                 (scale it down with --virtual-minutes)",
+                w.consumer_backlog_size_gb, build_s,
+            ),
+        ));
+    }
     let backlog = (w.consumer_backlog_size_gb > 0.0 && trial_ms.is_none() && consumers > 0).then(|| {
         let bytes = w.consumer_backlog_size_gb * (1u64 << 30) as f64 * scale;
         let messages = (bytes / f64::from(w.message_size)).ceil() as u64;

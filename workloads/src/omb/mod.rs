@@ -144,6 +144,16 @@ pub const OMB_WORKLOAD_FIELDS: [&str; 17] = [
     "warmupDurationMinutes",
 ];
 
+/// The highest `producerRate` accepted, messages/s: far past what a
+/// simulation runs in reasonable time, a guard against a typo.
+pub const OMB_MAX_RATE: f64 = 100_000_000.0;
+
+/// The largest `consumerBacklogSizeGB` accepted (1 PiB).
+pub const OMB_MAX_BACKLOG_GB: f64 = 1_048_576.0;
+
+/// Producers, or consumers, over all topics a run takes: each is a simulated node.
+pub const OMB_MAX_NODES: u64 = 10_000;
+
 /// The rate OMB starts from when `producerRate` is 0 and it searches for the
 /// maximum sustainable rate.
 pub const OMB_MAX_RATE_START: f64 = 10_000.0;
@@ -254,6 +264,38 @@ pub fn parse_omb_workload(path: &Path, text: &str) -> Result<OmbWorkload, OmbErr
         .as_f64()
         .filter(|r| r.is_finite() && *r >= 0.0)
         .ok_or_else(|| src.error("producerRate", format!("must be a number >= 0, got {}", show(rate_v))))?;
+    if producer_rate > OMB_MAX_RATE {
+        return Err(src.error(
+            "producerRate",
+            format!(
+                "{} messages/s is beyond what a simulation can run (at most {OMB_MAX_RATE})",
+                show(rate_v)
+            ),
+        ));
+    }
+    if consumer_backlog_size_gb > OMB_MAX_BACKLOG_GB {
+        return Err(src.error(
+            "consumerBacklogSizeGB",
+            format!(
+                "{} GB is beyond what a simulation can hold (at most {OMB_MAX_BACKLOG_GB})",
+                doc.get("consumerBacklogSizeGB").map(show).unwrap_or_default()
+            ),
+        ));
+    }
+    for (field, n) in [
+        ("producersPerTopic", u64::from(topics) * u64::from(producers_per_topic)),
+        (
+            "consumerPerSubscription",
+            u64::from(topics) * u64::from(consumer_per_subscription),
+        ),
+    ] {
+        if n > OMB_MAX_NODES {
+            return Err(src.error(
+                field,
+                format!("{n} over all topics, but a simulation runs at most {OMB_MAX_NODES} (one node each)"),
+            ));
+        }
+    }
     if producer_rate == 0.0 && consumer_backlog_size_gb > 0.0 {
         // OMB refuses the same combination.
         return Err(src.error(
@@ -332,6 +374,10 @@ pub fn parse_omb_workload(path: &Path, text: &str) -> Result<OmbWorkload, OmbErr
 }
 
 fn show(v: &Value) -> String {
+    // A huge number in full would be hundreds of digits.
+    if let Some(f) = v.as_f64().filter(|f| f.abs() >= 1e15) {
+        return format!("{f:e}");
+    }
     serde_norway::to_string(v)
         .map(|s| s.trim_end().to_string())
         .unwrap_or_else(|_| format!("{v:?}"))
