@@ -13,7 +13,7 @@ use clap::Args;
 use serde_json::{json, Value};
 use streamsim_reports::{verdict_str, RunResult, Verdict};
 use streamsim_sim::run::{run_scenario, RunOptions};
-use streamsim_sim::scenario::{load_scenario, LoadedScenario};
+use streamsim_sim::scenario::LoadedScenario;
 
 use crate::progress::Progress;
 use crate::seeds::{parse_seeds, SeedRange, Shard};
@@ -142,17 +142,13 @@ impl Compared {
 pub fn diff(args: DiffArgs) -> ExitCode {
     let known: Vec<&str> = METRICS.iter().map(|m| m.key).collect();
     let gates: Result<Vec<Gate>, String> = args.fail_if_worse.iter().map(|g| parse_gate(g, &known)).collect();
-    let loaded = [load_scenario(&args.a), load_scenario(&args.b)];
+    let loaded = [crate::omb_cmd::load(&args.a), crate::omb_cmd::load(&args.b)];
     let (gates, [a, b]) = match (gates, loaded) {
         (Ok(g), [Ok(a), Ok(b)]) => (g, [a, b]),
         (g, [a, b]) => {
-            for e in [
-                g.err().map(|g| format!("error: {g}")),
-                a.err().map(|e| crate::ui::scenario_error(&e)),
-                b.err().map(|e| crate::ui::scenario_error(&e)),
-            ]
-            .into_iter()
-            .flatten()
+            for e in [g.err().map(|g| format!("error: {g}")), a.err(), b.err()]
+                .into_iter()
+                .flatten()
             {
                 eprintln!("{e}");
             }

@@ -4,6 +4,7 @@
 mod calibrate;
 mod diff;
 mod merge;
+mod omb_cmd;
 mod outcome;
 mod pool;
 mod progress;
@@ -20,7 +21,6 @@ mod ui;
 use clap::{CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use streamsim_sim::scenario::load_scenario;
 
 /// Exit code of a violated invariant or budget, or an outcome a sweep did not expect.
 pub const EXIT_UNEXPECTED: u8 = 1;
@@ -62,7 +62,7 @@ enum Command {
     Size(Box<size::SizeArgs>),
     /// Parse and validate scenario files without running them.
     Check {
-        /// Scenario files.
+        /// Scenario files, or OpenMessaging Benchmark workload files.
         scenarios: Vec<PathBuf>,
     },
     /// Print a shell completion script, e.g. `streamsim completions bash > ~/.local/share/bash-completion/completions/streamsim`.
@@ -106,14 +106,14 @@ fn completions(shell: clap_complete::Shell) -> ExitCode {
 fn check(scenarios: Vec<PathBuf>) -> ExitCode {
     let mut bad = false;
     for s in scenarios {
-        match load_scenario(&s) {
-            Ok(l) => {
+        match omb_cmd::check(&s) {
+            Ok(name) => {
                 if !ui::quiet() {
-                    println!("ok: {} ({})", s.display(), l.scenario.name);
+                    println!("ok: {} ({name})", s.display());
                 }
             }
             Err(e) => {
-                eprintln!("{}", crate::ui::scenario_error(&e));
+                eprintln!("{e}");
                 bad = true;
             }
         }

@@ -13,7 +13,29 @@ use std::sync::OnceLock;
 
 /// The command that replays `scenario` with `seed`.
 pub fn command(scenario: &Path, seed: u64) -> String {
-    format!("{} {} --seed {seed}", launcher(), quote(&display_path(scenario)))
+    format!(
+        "{} {} --seed {seed}{}",
+        launcher(),
+        quote(&display_path(scenario)),
+        omb_args_for(scenario)
+    )
+}
+
+/// `--driver` and `--virtual-minutes` as given for the OpenMessaging
+/// Benchmark workloads of this process (the same for all of them).
+static OMB_ARGS: OnceLock<String> = OnceLock::new();
+
+/// Remembers the OMB arguments a replay of an OMB workload file repeats.
+pub fn set_omb_args(args: String) {
+    let _ = OMB_ARGS.set(args);
+}
+
+/// The OMB arguments when `scenario` is an OMB workload file.
+fn omb_args_for(scenario: &Path) -> &'static str {
+    match OMB_ARGS.get() {
+        Some(a) if crate::omb_cmd::is_workload(scenario) == Ok(true) => a,
+        _ => "",
+    }
 }
 
 /// `streamsim run` when this binary is the one on `PATH`, else the cargo
@@ -77,7 +99,7 @@ fn workspace_root(file: &Path) -> Option<PathBuf> {
 }
 
 /// `s` quoted for a POSIX shell when it needs to be.
-fn quote(s: &str) -> String {
+pub fn quote(s: &str) -> String {
     let plain = !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+:@%,=".contains(c));
     if plain {
         s.to_string()

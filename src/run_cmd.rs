@@ -15,7 +15,7 @@ use crate::{EXIT_BAD_INPUT, EXIT_RUN_ERROR, EXIT_UNEXPECTED};
 /// Arguments of `streamsim run`.
 #[derive(Args)]
 pub struct RunArgs {
-    /// Scenario file (TOML).
+    /// Scenario file (TOML), or an OpenMessaging Benchmark workload file (YAML, told by its content).
     scenario: PathBuf,
     /// Seed; the same binary, scenario and seed give the same trace hash.
     #[arg(long, default_value_t = 1)]
@@ -38,6 +38,11 @@ pub struct RunArgs {
     /// Write the full timeline as JSON lines (one object per entry) to FILE.
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
+    #[command(flatten)]
+    omb: crate::omb_cmd::OmbArgs,
+    /// For an OpenMessaging Benchmark workload: also write OMB's own result file (its field names and units) to FILE.
+    #[arg(long, value_name = "FILE")]
+    omb_result: Option<PathBuf>,
 }
 
 /// Runs it; exit 0 on pass, 1 on a violation, 2 on bad input, 3 if the run could not finish.
@@ -51,17 +56,27 @@ pub fn run(args: RunArgs) -> ExitCode {
         out: out_dir,
         no_report,
         trace,
+        omb,
+        omb_result,
     } = args;
-    let loaded = match load_scenario(&scenario) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("{}", crate::ui::scenario_error(&e));
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
-    };
     let opts = RunOptions {
         seed,
         wall_limit: Duration::from_secs(wall_limit_s),
+    };
+    // An OMB workload file is told by its content, so it never meets the TOML parser.
+    let omb_plan = match crate::omb_cmd::prepare(&scenario, &omb, omb_result.is_some(), &opts) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let loaded = match &omb_plan {
+        Some(p) => p.plan.loaded.clone(),
+        None => match load_scenario(&scenario) {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("{}", crate::ui::scenario_error(&e));
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
+        },
     };
     let progress = Progress::run(&format!(
         "{} seed {seed}: {} virtual s",
@@ -91,6 +106,12 @@ pub fn run(args: RunArgs) -> ExitCode {
             );
         }
     }
+    let omb_out = omb_plan.map(|p| p.finish(&out.report));
+    if let (Some(o), Some(file)) = (&omb_out, &omb_result) {
+        if let Err(code) = o.write_result(file) {
+            return code;
+        }
+    }
     let r = &out.report.result;
     if !no_report {
         let dir = out_dir.unwrap_or_else(|| {
@@ -104,6 +125,11 @@ pub fn run(args: RunArgs) -> ExitCode {
                     eprintln!("report: {}", dir.display());
                 }
                 crate::shrink::save_schedule(&loaded, seed, &dir);
+                if let Some(o) = &omb_out {
+                    if let Err(code) = o.write_figures(&dir) {
+                        return code;
+                    }
+                }
             }
             Err(e) => {
                 eprintln!("error: cannot write the report to {}: {e}", dir.display());
@@ -112,9 +138,16 @@ pub fn run(args: RunArgs) -> ExitCode {
         }
     }
     if json {
-        println!("{}", serde_json::to_string(r).expect("result serialises"));
+        let mut v = serde_json::to_value(r).expect("result serialises");
+        if let Some(o) = &omb_out {
+            o.add_to_json(&mut v);
+        }
+        println!("{v}");
     } else if !crate::ui::quiet() {
         print!("{}", crate::ui::highlight(&streamsim_reports::render_summary_text(r)));
+        if let Some(o) = &omb_out {
+            print!("{}", o.summary());
+        }
     } else if r.verdict == Verdict::Violation {
         // The headline alone: scenario, seed and what was violated.
         let text = streamsim_reports::render_summary_text(r);

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use streamsim_sim::run::RunOutcome;
-use streamsim_sim::scenario::{load_scenario, LoadedScenario};
+use streamsim_sim::scenario::LoadedScenario;
 use streamsim_sim::shrink::{shrink, ShrinkError, ShrinkOptions};
 
 use crate::{EXIT_BAD_INPUT, EXIT_RUN_ERROR};
@@ -39,10 +39,10 @@ pub struct ShrinkArgs {
 /// Runs it; exit 0 when a failing scenario was written, 2 on bad input or a
 /// seed that passes, 3 if the original run could not finish.
 pub fn main(args: ShrinkArgs) -> ExitCode {
-    let loaded = match load_scenario(&args.scenario) {
+    let loaded = match crate::omb_cmd::load(&args.scenario) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("{}", crate::ui::scenario_error(&e));
+            eprintln!("{e}");
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     };

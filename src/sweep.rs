@@ -22,7 +22,7 @@ use crate::EXIT_BAD_INPUT;
 /// Arguments of `streamsim sweep`.
 #[derive(Args)]
 pub struct SweepArgs {
-    /// Scenario files (TOML).
+    /// Scenario files (TOML), or OpenMessaging Benchmark workload files (YAML, told by their content).
     #[arg(required = true, value_name = "SCENARIO")]
     scenarios: Vec<PathBuf>,
     /// Seeds: `A..B` is half-open (`0..32` is the 32 seeds 0 to 31), `A..=B` inclusive, `N` one seed.
@@ -46,6 +46,8 @@ pub struct SweepArgs {
     /// Wall-clock seconds before the watchdog abandons one run.
     #[arg(long, default_value_t = 600, value_name = "S")]
     wall_limit_s: u64,
+    #[command(flatten)]
+    omb: crate::omb_cmd::OmbArgs,
 }
 
 /// One run to do: scenario index and seed.
@@ -54,7 +56,7 @@ type Task = (usize, u64);
 /// Runs the sweep; see the command's help for the exit codes.
 pub fn sweep(args: SweepArgs) -> ExitCode {
     let shard = args.shard.unwrap_or(Shard::ALL);
-    let scenarios = match load_all(&args.scenarios) {
+    let scenarios = match load_all(&args.scenarios, &args.omb) {
         Ok(s) => s,
         Err(errors) => {
             for e in errors {
@@ -157,11 +159,17 @@ fn prepare(dir: &Path) -> std::io::Result<()> {
 /// Loads every scenario, reporting every bad file rather than the first.
 /// The same file given twice runs once; two files with one name are refused,
 /// since reports group runs by name.
-fn load_all(paths: &[PathBuf]) -> Result<Vec<LoadedScenario>, Vec<String>> {
+fn load_all(paths: &[PathBuf], omb: &crate::omb_cmd::OmbArgs) -> Result<Vec<LoadedScenario>, Vec<String>> {
     let mut loaded: Vec<LoadedScenario> = Vec::new();
     let mut errors = Vec::new();
     for p in paths {
-        match load_scenario(p) {
+        // An OpenMessaging Benchmark workload is told by its content, never parsed as TOML.
+        let one = match crate::omb_cmd::sweep_scenario(p, omb) {
+            Ok(Some(l)) => Ok(l),
+            Ok(None) => load_scenario(p).map_err(|e| crate::ui::scenario_error(&e)),
+            Err(e) => Err(format!("error: {e}")),
+        };
+        match one {
             Ok(l) => {
                 if let Some(other) = loaded.iter().find(|o| o.scenario.name == l.scenario.name) {
                     if same_file(&other.path, &l.path) {
@@ -177,7 +185,7 @@ fn load_all(paths: &[PathBuf]) -> Result<Vec<LoadedScenario>, Vec<String>> {
                     loaded.push(l);
                 }
             }
-            Err(e) => errors.push(crate::ui::scenario_error(&e)),
+            Err(e) => errors.push(e),
         }
     }
     if errors.is_empty() {

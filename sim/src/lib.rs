@@ -83,6 +83,7 @@ pub mod lake;
 pub mod log;
 pub mod msg;
 pub mod net;
+pub mod omb;
 pub mod operator;
 pub mod plugins;
 pub mod processor;

@@ -48,7 +48,12 @@ pub use csv_export::{write_csv, CSV_COLUMNS};
 pub use error::FieldError;
 pub use event_time::EventTimeSpec;
 pub use keys::KeySpec;
-pub use omb::{from_omb_yaml, from_omb_yaml_str, OmbKeyDistributor, OmbWorkload, OMB_KEY_COUNT, OMB_NO_KEY_COUNT};
+pub use omb::driver::{parse_omb_driver, read_omb_driver, OmbDriver, OmbProperty};
+pub use omb::{
+    from_omb_yaml, from_omb_yaml_str, omb_file_kind, parse_omb_workload, read_omb_workload, OmbError, OmbFileKind,
+    OmbIgnored, OmbKeyDistributor, OmbWorkload, OMB_KEY_COUNT, OMB_MAX_BACKLOG_GB, OMB_MAX_NODES, OMB_MAX_RATE,
+    OMB_MAX_RATE_START, OMB_NO_KEY_COUNT, OMB_WORKLOAD_FIELDS,
+};
 pub use rate::{Interpolation, RateSpec, RateStep, Spike, MAX_PEAK_FACTOR};
 pub use rate_csv::TIME_COLUMN;
 pub use rng::{fnv1a64, mix64, stream_rng};

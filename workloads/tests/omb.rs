@@ -3,7 +3,8 @@
 use std::path::Path;
 
 use streamsim_workloads::{
-    from_omb_yaml, from_omb_yaml_str, KeySpec, OmbKeyDistributor, RateSpec, SizeSpec, Workload, OMB_KEY_COUNT,
+    from_omb_yaml, from_omb_yaml_str, omb_file_kind, parse_omb_driver, parse_omb_workload, KeySpec, OmbFileKind,
+    OmbKeyDistributor, RateSpec, SizeSpec, Workload, OMB_KEY_COUNT, OMB_MAX_RATE_START,
 };
 
 #[test]
@@ -77,7 +78,14 @@ fn bad_files_name_the_field() {
             "partitionsPerTopic",
         ),
         (full.replace("messageSize: 100", "messageSize: 0"), "messageSize"),
-        (full.replace("producerRate: 1000", "producerRate: 0"), "producerRate"),
+        (full.replace("producerRate: 1000", "producerRate: -5"), "producerRate"),
+        (
+            format!(
+                "{}consumerBacklogSizeGB: 10\n",
+                full.replace("producerRate: 1000", "producerRate: 0")
+            ),
+            "producerRate",
+        ),
         (
             full.replace("testDurationMinutes: 5", "testDurationMinutes: 2${ombTestDuration:-40}"),
             "testDurationMinutes",
@@ -147,4 +155,147 @@ fn a_workload_table_can_name_an_omb_file() {
         e.to_string().contains("`size` cannot be set together with `omb`"),
         "{e}"
     );
+}
+
+#[test]
+fn a_zero_rate_asks_for_the_maximum_and_a_scenario_cannot_take_it() {
+    let text = "topics: 1\npartitionsPerTopic: 16\nmessageSize: 100\nproducerRate: 0\ntestDurationMinutes: 5\n";
+    let omb = from_omb_yaml_str(text).unwrap();
+    assert!(omb.finds_max_rate());
+    assert_eq!(
+        omb.spec.rate,
+        RateSpec::Constant {
+            events_per_s: OMB_MAX_RATE_START
+        }
+    );
+
+    // Through a scenario's `omb =` it is refused with the command that runs it.
+    let dir = std::env::temp_dir().join(format!("streamsim-omb-zero-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("max.yaml"), text).unwrap();
+    let mut spec: streamsim_workloads::WorkloadSpec = toml::from_str("omb = \"max.yaml\"\n").unwrap();
+    let e = spec.resolve_omb(&dir).unwrap_err();
+    assert!(
+        e.message.contains("streamsim run") && e.message.contains("producerRate: 0"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn errors_name_file_line_and_column() {
+    let file = Path::new("w.yaml");
+    let text = "topics: 1\npartitionsPerTopic: lots\nmessageSize: 100\nproducerRate: 1000\ntestDurationMinutes: 5\n";
+    let e = parse_omb_workload(file, text).unwrap_err();
+    assert_eq!((e.line, e.column), (Some(2), Some(21)), "{e}");
+    assert_eq!(e.field, "partitionsPerTopic");
+    assert!(
+        e.to_string().starts_with("w.yaml:2:21: field `partitionsPerTopic`"),
+        "{e}"
+    );
+
+    // A YAML syntax error is placed where the parser stopped.
+    let e = parse_omb_workload(file, "topics: 1\npartitionsPerTopic: [16\nmessageSize: 100\n").unwrap_err();
+    assert!(e.line.is_some() && e.column.is_some(), "{e}");
+    assert!(e.message.contains("not valid YAML"), "{e}");
+    assert!(!e.message.contains(" at line "), "the place is said once: {e}");
+}
+
+#[test]
+fn fields_that_change_nothing_are_listed_never_dropped() {
+    let text = "topics: 1\npartitionsPerTopic: 1\nmessageSize: 1024\nproducerRate: 10\ntestDurationMinutes: 1\n\
+                useRandomizedPayloads: true\nrandomBytesRatio: 0.5\nfancyNewField: 3\n";
+    let omb = parse_omb_workload(Path::new("w.yaml"), text).unwrap();
+    let names: Vec<&str> = omb.ignored.iter().map(|i| i.field.as_str()).collect();
+    assert_eq!(names, ["fancyNewField", "useRandomizedPayloads", "randomBytesRatio"]);
+
+    // Without those fields nothing is listed.
+    let plain = parse_omb_workload(
+        Path::new("w.yaml"),
+        "topics: 1\npartitionsPerTopic: 1\nmessageSize: 1024\nproducerRate: 10\ntestDurationMinutes: 1\n",
+    )
+    .unwrap();
+    assert!(plain.ignored.is_empty(), "{:?}", plain.ignored);
+}
+
+#[test]
+fn a_payload_file_sets_the_message_size() {
+    let dir = std::env::temp_dir().join(format!("streamsim-omb-payload-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("workloads")).unwrap();
+    std::fs::create_dir_all(dir.join("payload")).unwrap();
+    std::fs::write(dir.join("payload").join("p.data"), vec![7u8; 700]).unwrap();
+    let text = "topics: 1\npartitionsPerTopic: 1\nmessageSize: 1024\npayloadFile: \"payload/p.data\"\nproducerRate: 10\ntestDurationMinutes: 1\n";
+    // OMB names payloads from its repository's root, the workload folder's parent.
+    let omb = parse_omb_workload(&dir.join("workloads").join("w.yaml"), text).unwrap();
+    assert_eq!(omb.message_size, 700);
+    assert_eq!(omb.spec.size, SizeSpec::Fixed { bytes: 700 });
+    // Not found: messageSize, and the field is listed.
+    let omb = parse_omb_workload(&dir.join("workloads").join("deeper").join("w.yaml"), text).unwrap();
+    assert_eq!(omb.message_size, 1024);
+    assert_eq!(omb.ignored[0].field, "payloadFile");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn driver_properties_are_placed_in_the_file() {
+    let text = "name: Kafka\ndriverClass: io.openmessaging.benchmark.driver.kafka.KafkaBenchmarkDriver\n\
+                replicationFactor: 3\nreset: true\ntopicConfig: |\n  min.insync.replicas=2\n\
+                producerConfig: |\n  acks=all\n  linger.ms = 1\n";
+    let d = parse_omb_driver(Path::new("d.yaml"), text).unwrap();
+    assert_eq!(d.replication_factor, Some(3));
+    assert!(d.is_kafka());
+    let acks = d.get("producerConfig", "acks").unwrap();
+    assert_eq!((acks.value.as_str(), acks.line, acks.column), ("all", 8, 8));
+    let linger = d.get("producerConfig", "linger.ms").unwrap();
+    assert_eq!((linger.value.as_str(), linger.line, linger.column), ("1", 9, 15));
+    assert_eq!(d.get("topicConfig", "min.insync.replicas").unwrap().line, 6);
+    assert_eq!(d.ignored[0].field, "reset");
+
+    let e = parse_omb_driver(Path::new("d.yaml"), "replicationFactor: zero\n").unwrap_err();
+    assert_eq!((e.line, e.column), (Some(1), Some(20)), "{e}");
+    let e = parse_omb_driver(Path::new("d.yaml"), "producerConfig: |\n  acks\n").unwrap_err();
+    assert_eq!(e.line, Some(2), "{e}");
+}
+
+#[test]
+fn files_are_told_apart_by_content() {
+    let p = Path::new("any.txt");
+    let w = "topics: 1\npartitionsPerTopic: 1\nmessageSize: 1\nproducerRate: 1\ntestDurationMinutes: 1\n";
+    assert_eq!(omb_file_kind(p, w), Some(OmbFileKind::Workload));
+    assert_eq!(
+        omb_file_kind(p, "driverClass: x\nproducerConfig: |\n  acks=1\n"),
+        Some(OmbFileKind::Driver)
+    );
+    assert_eq!(omb_file_kind(p, "name = \"s\"\nexpect = \"pass\"\n"), None);
+    // Broken YAML is still an OMB file by its extension or its keys, so it gets a YAML error.
+    assert_eq!(
+        omb_file_kind(Path::new("w.yaml"), "topics: [\n"),
+        Some(OmbFileKind::Workload)
+    );
+    assert_eq!(omb_file_kind(p, "partitionsPerTopic: [\n"), Some(OmbFileKind::Workload));
+    assert_eq!(omb_file_kind(p, "name = [\n"), None);
+}
+
+#[test]
+fn sizes_no_simulation_could_run_are_refused_at_their_field() {
+    let base = "topics: 2\npartitionsPerTopic: 1\nmessageSize: 100\ntestDurationMinutes: 1\n";
+    for (tail, field) in [
+        ("producerRate: 1e300\n", "producerRate"),
+        (
+            "producerRate: 10\nconsumerBacklogSizeGB: 1e300\n",
+            "consumerBacklogSizeGB",
+        ),
+        ("producerRate: 10\nproducersPerTopic: 4000000000\n", "producersPerTopic"),
+        (
+            "producerRate: 10\nconsumerPerSubscription: 6000\n",
+            "consumerPerSubscription",
+        ),
+    ] {
+        let e = parse_omb_workload(Path::new("w.yaml"), &format!("{base}{tail}")).unwrap_err();
+        assert_eq!(e.field, field, "{e}");
+        assert!(e.message.len() < 200, "a short message: {e}");
+    }
+    // Just inside the limits is accepted.
+    let ok = "producerRate: 100000000\nconsumerPerSubscription: 5000\nproducersPerTopic: 5000\n";
+    assert!(parse_omb_workload(Path::new("w.yaml"), &format!("{base}{ok}")).is_ok());
 }
