@@ -81,6 +81,20 @@ pub struct OmbRun {
     search: Option<streamsim_sim::omb::max_rate::MaxRateSearch>,
 }
 
+/// An OMB file's error as scenario errors are shown: file, line and column,
+/// the line itself and the value at fault underlined (when it can be placed).
+pub fn render(e: &streamsim_workloads::OmbError) -> String {
+    use streamsim_sim::scenario::{Diagnostic, ScenarioError};
+    let text = std::fs::read_to_string(&e.file).unwrap_or_default();
+    let problem = match (e.line, e.column) {
+        (Some(line), Some(column)) if !text.is_empty() => {
+            Diagnostic::at_line_column(&text, line, column, e.field.clone(), e.message.clone())
+        }
+        _ => return format!("error: {e}"),
+    };
+    crate::ui::scenario_error(&ScenarioError::one(&e.file, &text, problem))
+}
+
 /// Builds the OMB run when `path` is a workload file (searching the maximum
 /// rate first when it asks for one); `None` for a scenario file.
 pub fn prepare(path: &Path, args: &OmbArgs, wants_result: bool, opts: &RunOptions) -> Result<Option<OmbRun>, ExitCode> {
@@ -106,7 +120,7 @@ pub fn prepare(path: &Path, args: &OmbArgs, wants_result: bool, opts: &RunOption
     let p = match plan(path, &args.options()) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("{}", render(&e));
             return Err(ExitCode::from(EXIT_BAD_INPUT));
         }
     };
@@ -129,7 +143,7 @@ pub fn prepare(path: &Path, args: &OmbArgs, wants_result: bool, opts: &RunOption
     let s = match found {
         Ok(s) => s,
         Err(SearchError::Plan(e)) => {
-            eprintln!("error: {e}");
+            eprintln!("{}", render(&e));
             return Err(ExitCode::from(EXIT_BAD_INPUT));
         }
         Err(SearchError::Run(e)) => {
@@ -156,7 +170,7 @@ pub fn prepare(path: &Path, args: &OmbArgs, wants_result: bool, opts: &RunOption
     match replan(&p, s.found, None) {
         Ok(plan) => Ok(Some(OmbRun { plan, search: Some(s) })),
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("{}", render(&e));
             Err(ExitCode::from(EXIT_BAD_INPUT))
         }
     }
@@ -264,16 +278,17 @@ impl OmbDone {
     }
 }
 
-/// A sweep's view: the scenario of an OMB workload file (fixed rate only).
+/// A sweep's view: the scenario of an OMB workload file (fixed rate only);
+/// the error is ready to print.
 pub fn sweep_scenario(path: &Path, args: &OmbArgs) -> Result<Option<streamsim_sim::scenario::LoadedScenario>, String> {
-    if !is_workload(path)? {
+    if !is_workload(path).map_err(|e| format!("error: {e}"))? {
         return Ok(None);
     }
     crate::replay::set_omb_args(args.replay_args());
-    let p = plan(path, &args.options()).map_err(|e| e.to_string())?;
+    let p = plan(path, &args.options()).map_err(|e| render(&e))?;
     if p.workload.finds_max_rate() {
         return Err(format!(
-            "{}: producerRate: 0 searches for the maximum rate, one run after another: run it with `streamsim run` \
+            "error: {}: producerRate: 0 searches for the maximum rate, one run after another: run it with `streamsim run` \
              (sweep, diff and shrink take fixed rates)",
             path.display()
         ));
@@ -287,7 +302,7 @@ pub fn sweep_scenario(path: &Path, args: &OmbArgs) -> Result<Option<streamsim_si
 /// file never meets the TOML parser. The error is ready to print, every
 /// problem of the file with its place.
 pub fn load(path: &Path) -> Result<streamsim_sim::scenario::LoadedScenario, String> {
-    match sweep_scenario(path, &OmbArgs::default()).map_err(|e| format!("error: {e}"))? {
+    match sweep_scenario(path, &OmbArgs::default())? {
         Some(l) => Ok(l),
         None => streamsim_sim::scenario::load_scenario(path).map_err(|e| crate::ui::scenario_error(&e)),
     }
@@ -299,7 +314,7 @@ pub fn check(path: &Path) -> Result<String, String> {
     if is_workload(path).map_err(|e| format!("error: {e}"))? {
         return plan(path, &OmbOptions::default())
             .map(|p| p.loaded.scenario.name)
-            .map_err(|e| format!("error: {e}"));
+            .map_err(|e| render(&e));
     }
     streamsim_sim::scenario::load_scenario(path)
         .map(|l| l.scenario.name)

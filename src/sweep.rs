@@ -167,7 +167,7 @@ fn load_all(paths: &[PathBuf], omb: &crate::omb_cmd::OmbArgs) -> Result<Vec<Load
         let one = match crate::omb_cmd::sweep_scenario(p, omb) {
             Ok(Some(l)) => Ok(l),
             Ok(None) => load_scenario(p).map_err(|e| crate::ui::scenario_error(&e)),
-            Err(e) => Err(format!("error: {e}")),
+            Err(e) => Err(e),
         };
         match one {
             Ok(l) => {

@@ -298,10 +298,10 @@ fn malformed_files_get_file_line_and_column_never_a_toml_error() {
     let text = good.replace("partitionsPerTopic: 10", "partitionsPerTopic: ten");
     let e = bad("value.yaml", &text, &[]);
     let l = line_of(&text, "partitionsPerTopic");
-    assert!(
-        e.contains(&format!("value.yaml:{l}:21: field `partitionsPerTopic`")),
-        "{e}"
-    );
+    // Shown as scenario errors are: the field, the place, the line with the value underlined.
+    assert!(e.contains("field `partitionsPerTopic`"), "{e}");
+    assert!(e.contains(&format!("value.yaml:{l}:21")), "{e}");
+    assert!(e.contains("partitionsPerTopic: ten") && e.contains("^^^"), "{e}");
 
     // Broken YAML, even without a YAML extension.
     let text = good.replace("messageSize: 1024", "messageSize: [1024");
@@ -316,10 +316,8 @@ fn malformed_files_get_file_line_and_column_never_a_toml_error() {
     fs::write(&d, &dtext).unwrap();
     let e = bad("w.yaml", &good, &["--driver", d.to_str().unwrap()]);
     let l = line_of(&dtext, "  acks=");
-    assert!(
-        e.contains(&format!("driver.yaml:{l}:8: field `producerConfig.acks`")),
-        "{e}"
-    );
+    assert!(e.contains("field `producerConfig.acks`"), "{e}");
+    assert!(e.contains(&format!("driver.yaml:{l}:8")), "{e}");
 
     // A setting the log refuses, placed on the driver line that set it.
     let dtext = fs::read_to_string(fixture("driver-kafka/kafka-latency.yaml"))
@@ -328,10 +326,8 @@ fn malformed_files_get_file_line_and_column_never_a_toml_error() {
     fs::write(&d, &dtext).unwrap();
     let e = bad("w.yaml", &good, &["--driver", d.to_str().unwrap()]);
     let l = line_of(&dtext, "  min.insync.replicas");
-    assert!(
-        e.contains(&format!("driver.yaml:{l}:23: field `topicConfig.min.insync.replicas`")),
-        "{e}"
-    );
+    assert!(e.contains("field `topicConfig.min.insync.replicas`"), "{e}");
+    assert!(e.contains(&format!("driver.yaml:{l}:23")), "{e}");
 
     // OMB's own backlog file unscaled: 512 GiB takes hours to build.
     let e = bad(

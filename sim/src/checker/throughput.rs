@@ -7,7 +7,7 @@
 //! Keeping up means that of the events the workload offered (taken by a
 //! producer, failed on a full buffer, or never taken), at least
 //! `throughput_min_ratio` were acknowledged by `throughput_grace_s` after the
-//! workload's end (by default the client's request timeout). The grace lets
+//! workload's end (by default the client's request timeout, at least 5 s). The grace lets
 //! what was in flight at the end settle, or time out and be retried; a
 //! backlog that needs longer to drain is overload, however patiently the
 //! drain would finish it.

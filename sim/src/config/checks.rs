@@ -30,6 +30,11 @@ pub struct Budgets {
     pub lake_freshness_s: Option<f64>,
 }
 
+/// The least default grace of the throughput check: a client with a short
+/// request timeout still gets a few seconds for what the cluster was
+/// recovering from when the workload ended.
+const MIN_DEFAULT_GRACE_MS: u64 = 5_000;
+
 /// Optional invariants.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -45,8 +50,8 @@ pub struct InvariantConfig {
     /// The least share of offered events acknowledged in time that counts as keeping up.
     pub throughput_min_ratio: f64,
     /// Seconds after the workload's end that acknowledgements still count;
-    /// unset, the client's request timeout: a request in flight at the end
-    /// is answered, or times out and is retried, within it.
+    /// unset, the client's request timeout but at least 5 s: a request in
+    /// flight at the end is answered, or times out and is retried, within it.
     pub throughput_grace_s: Option<f64>,
 }
 
@@ -54,7 +59,9 @@ impl InvariantConfig {
     /// The throughput check's grace, ms, given the client's request timeout.
     pub fn throughput_grace_ms(&self, client_request_timeout_ms: u64) -> u64 {
         self.throughput_grace_s
-            .map_or(client_request_timeout_ms, |s| (s * 1000.0) as u64)
+            .map_or(client_request_timeout_ms.max(MIN_DEFAULT_GRACE_MS), |s| {
+                (s * 1000.0) as u64
+            })
     }
 }
 
