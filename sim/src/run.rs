@@ -11,12 +11,12 @@ use crate::net::Fabric;
 use crate::plugins::Plugins;
 use crate::sampler::{Sample, Sampler};
 use crate::scenario::LoadedScenario;
-use crate::world::{Shared, TimelineEntry, TimelineKind};
+use crate::world::{Shared, TimelineKind};
 use assemble::{assemble, throughput_check};
+pub use assemble::{replay_command, RunOutcome};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use streamsim_reports::RunReport;
 use streamsim_workloads::Workload;
 
 /// How to run.
@@ -26,16 +26,6 @@ pub struct RunOptions {
     pub seed: u64,
     /// Wall-clock limit; past it the run is abandoned with a clear error.
     pub wall_limit: Duration,
-}
-
-/// A finished run.
-pub struct RunOutcome {
-    /// Everything the reports need.
-    pub report: RunReport,
-    /// Protocol steps and faults in virtual-time order.
-    pub timeline: Vec<TimelineEntry>,
-    /// Digest of the generated event stream (independent of faults).
-    pub workload_hash: String,
 }
 
 /// A run that did not finish.
@@ -97,11 +87,6 @@ impl std::fmt::Display for RunError {
 }
 
 impl std::error::Error for RunError {}
-
-/// The command that replays a run.
-pub fn replay_command(path: &std::path::Path, seed: u64) -> String {
-    format!("streamsim run {} --seed {seed}", path.display())
-}
 
 /// Run a loaded scenario with a seed, in a fresh thread, with the built-in
 /// operator chain, sink table and reference model.

@@ -5,10 +5,23 @@
 use crate::checker;
 use crate::sampler::Sample;
 use crate::scenario::{Expect, LoadedScenario};
-use crate::world::Shared;
+use crate::world::{Shared, TimelineEntry};
 use streamsim_reports::{Bucket, Percentiles, RunReport, RunResult, Verdict};
 
-use super::{replay_command, RunOutcome};
+/// A finished run.
+pub struct RunOutcome {
+    /// Everything the reports need.
+    pub report: RunReport,
+    /// Protocol steps and faults in virtual-time order.
+    pub timeline: Vec<TimelineEntry>,
+    /// Digest of the generated event stream (independent of faults).
+    pub workload_hash: String,
+}
+
+/// The command that replays a run.
+pub fn replay_command(path: &std::path::Path, seed: u64) -> String {
+    format!("streamsim run {} --seed {seed}", path.display())
+}
 
 /// The throughput check, its violation added to the run's.
 pub(super) fn throughput_check(
