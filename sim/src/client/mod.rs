@@ -555,7 +555,7 @@ impl Client {
             }
             drop(metrics);
             drop(ledger);
-            // A field, not `release`: `pf` still borrows the requests in flight.
+            // Settled events leave the producer's buffer; failed ones stay in it to be retried.
             self.buffer_bytes = self.buffer_bytes.saturating_sub(freed);
             if !settled.is_empty() {
                 let mut src = source(&self.sh, self.idx);
