@@ -33,9 +33,20 @@ pub fn set_omb_args(args: String) {
 /// The OMB arguments when `scenario` is an OMB workload file.
 fn omb_args_for(scenario: &Path) -> &'static str {
     match OMB_ARGS.get() {
-        Some(a) if crate::omb_cmd::is_workload(scenario) == Ok(true) => a,
+        Some(a) if is_omb_workload(scenario) => a,
         _ => "",
     }
+}
+
+/// Whether the file is an OMB workload, told by its content as the run told it
+/// (asked here rather than of the OMB command, which uses this module).
+fn is_omb_workload(path: &Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|text| {
+        matches!(
+            streamsim_workloads::omb_file_kind(path, &text),
+            Some(streamsim_workloads::OmbFileKind::Workload)
+        )
+    })
 }
 
 /// `streamsim run` when this binary is the one on `PATH`, else the cargo
