@@ -4,23 +4,14 @@
 //! millisecond at every hop as the harness once did.
 
 use std::path::Path;
-use std::time::Duration;
 use streamsim_reports::{RunResult, Verdict};
-use streamsim_sim::run::{run_scenario, RunOptions};
-use streamsim_sim::scenario::load_scenario;
+
+mod common;
 
 const CASE: &str = "scenarios/calibration/latency-200mbps.toml";
 
 fn run(path: &Path) -> RunResult {
-    let loaded = load_scenario(path).expect("scenario loads");
-    let opts = RunOptions {
-        seed: 1,
-        wall_limit: Duration::from_secs(300),
-    };
-    run_scenario(&loaded, &opts)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .report
-        .result
+    common::run_file(path, 1).report.result
 }
 
 #[test]

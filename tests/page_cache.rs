@@ -4,20 +4,14 @@
 //! `dirty_expire_centisecs` of writes, not a fixed 5 s).
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 use streamsim_reports::{RunReport, Verdict};
-use streamsim_sim::run::{run_scenario, RunOptions};
-use streamsim_sim::scenario::load_scenario;
+
+mod common;
 
 const NEG: &str = "scenarios/neg-disk-slower-than-produce.toml";
 
 fn run(path: &Path) -> RunReport {
-    let loaded = load_scenario(path).expect("scenario loads");
-    let opts = RunOptions {
-        seed: 1,
-        wall_limit: Duration::from_secs(300),
-    };
-    run_scenario(&loaded, &opts).unwrap_or_else(|e| panic!("{e}")).report
+    common::run_file(path, 1).report
 }
 
 /// `text` as a scenario file of its own.

@@ -74,6 +74,7 @@ pub mod checker;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod consumer_fetches;
 pub mod consumer_group;
 pub mod event_sets;
 pub mod faults;

@@ -91,7 +91,12 @@ pub fn sweep_file(file: &Path, n: u64, stop_at_first_violation: bool) -> Vec<Run
 
 /// One run of a library scenario, with its timeline.
 pub fn run_with_timeline(name: &str, seed: u64) -> streamsim_sim::run::RunOutcome {
-    let loaded = load_scenario(&scenario(name)).expect("library scenario loads");
+    run_file(&scenario(name), seed)
+}
+
+/// One run of a scenario file (a library one or a variant a test wrote).
+pub fn run_file(path: &Path, seed: u64) -> streamsim_sim::run::RunOutcome {
+    let loaded = load_scenario(path).unwrap_or_else(|e| panic!("{e}"));
     let opts = RunOptions {
         seed,
         wall_limit: Duration::from_secs(300),

@@ -25,8 +25,6 @@ use std::sync::Arc;
 use store::LakeFile;
 use upload::{Progress, Upload};
 
-/// A consumer fetch unanswered this long is abandoned (the leader may be dead), ms.
-const FETCH_TIMEOUT_MS: u64 = 2_000;
 /// Wait after a fetch that found no leader, ms.
 const NO_LEADER_WAIT_MS: u64 = 50;
 /// The writer's loop wakes at least this often, ms.
@@ -64,7 +62,7 @@ struct Writer {
     superseded_gen: u64,
     revoked: bool,
     parts: BTreeMap<PartitionId, Part>,
-    fetches: BTreeMap<u64, (Vec<PartitionId>, u64)>,
+    fetches: crate::consumer_fetches::FetchesInFlight,
     next_req: u64,
     next_heartbeat_ms: u64,
 }
@@ -260,15 +258,7 @@ impl Writer {
     }
 
     fn expire_fetches(&mut self, now_ms: u64) {
-        let mut expired = Vec::new();
-        self.fetches.retain(|_, (ps, sent)| {
-            let live = now_ms < *sent + FETCH_TIMEOUT_MS;
-            if !live {
-                expired.append(ps);
-            }
-            live
-        });
-        for p in expired {
+        for p in crate::consumer_fetches::expire(&mut self.fetches, now_ms) {
             if let Some(t) = self.parts.get_mut(&p) {
                 t.fetching = false;
             }

@@ -18,8 +18,6 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use task::{InFlight, Phase, Task};
 
-/// A consumer fetch unanswered this long is abandoned (the leader may be dead), ms.
-const FETCH_TIMEOUT_MS: u64 = 2_000;
 /// Wait after a fetch that found no leader, before asking the metadata again, ms.
 const NO_LEADER_WAIT_MS: u64 = 50;
 /// Cores of a processor instance.
@@ -43,7 +41,7 @@ struct Processor {
     last_group_ms: u64,
     tasks: BTreeMap<PartitionId, Task>,
     /// Fetches under way: request id to (partitions, sent ms).
-    fetches: BTreeMap<u64, (Vec<PartitionId>, u64)>,
+    fetches: crate::consumer_fetches::FetchesInFlight,
     next_req: u64,
     next_heartbeat_ms: u64,
     cpu: Cpu,
@@ -329,19 +327,9 @@ impl Processor {
 
     /// Abandon fetches unanswered past the timeout, so their partitions are fetched again.
     fn expire_fetches(&mut self, now_ms: u64) {
-        let mut expired = Vec::new();
-        self.fetches.retain(|_, (ps, sent)| {
-            let live = now_ms < *sent + FETCH_TIMEOUT_MS;
-            if !live {
-                expired.append(ps);
-            }
-            live
-        });
-        for p in expired {
-            // A task reset since may already wait on a newer fetch of the same partition.
-            let still_fetched = self.fetches.values().any(|(ps, _)| ps.contains(&p));
+        for p in crate::consumer_fetches::expire(&mut self.fetches, now_ms) {
             if let Some(t) = self.tasks.get_mut(&p) {
-                t.fetching &= still_fetched;
+                t.fetching = false;
             }
         }
     }
