@@ -209,8 +209,7 @@ impl Client {
             draws.clear();
             src.stream.draw(src.drawn_to, upto, draws);
             src.drawn_to = upto;
-            self.sh.metrics.lock().expect("metrics lock").bucket(now_ms).offered += draws.len() as u64;
-            self.generate(draws, now_us, src);
+            self.generate(draws, now_us, src, true);
             return;
         }
         let mut timed = Vec::new();
@@ -235,7 +234,7 @@ impl Client {
             }
             draws.clear();
             draws.extend(timed.iter().map(|d| d.event));
-            self.generate(draws, now_us, src);
+            self.generate(draws, now_us, src, false);
         }
         if src.drawn_to < upto {
             self.blocked_since_ms.get_or_insert(now_ms);
@@ -244,7 +243,9 @@ impl Client {
         }
     }
 
-    fn generate(&mut self, draws: &[EventDraw], now_us: u64, src: &mut ClientSource) {
+    /// Takes `draws` into the producer; `on_time` when they arrive now (counted as offered in
+    /// this bucket too) rather than late from a blocked backlog (counted at their arrival).
+    fn generate(&mut self, draws: &[EventDraw], now_us: u64, src: &mut ClientSource, on_time: bool) {
         let now_ms = now_us / 1000;
         let first = src.next_seq;
         let partitions = self.queues.len();
@@ -295,6 +296,9 @@ impl Client {
             let b = m.bucket(now_ms);
             b.sent += n;
             b.sent_bytes += bytes;
+            if on_time {
+                b.offered += n;
+            }
             m.producers.peak_buffer_bytes = m.producers.peak_buffer_bytes.max(self.buffer_bytes);
         }
     }
