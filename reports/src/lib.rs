@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+mod autoscale;
 mod csv_series;
 mod fonts;
 mod hdr_log;
@@ -25,6 +26,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+pub use autoscale::{AutoscalePeriod, AutoscaleResult, ScaleEventResult};
 pub use model::*;
 pub use plots::sizing::{CurvePoint, SizingPoint};
 pub use plots::{PlotSize, PLOT_SIZE};
@@ -90,8 +92,14 @@ pub fn run_plots(report: &RunReport) -> Vec<&'static str> {
     if report.result.lake.is_some() {
         plots.push(LAKE_PLOT);
     }
+    if report.result.autoscale.is_some() {
+        plots.push(AUTOSCALE_PLOT);
+    }
     plots
 }
+
+/// The plot only runs with broker autoscaling get: brokers and their mean CPU over time.
+pub const AUTOSCALE_PLOT: &str = "autoscale";
 
 /// The plot only runs with a cold path get, last: lake freshness over time.
 pub const LAKE_PLOT: &str = "lake_freshness";

@@ -138,6 +138,9 @@ pub struct RunResult {
     /// The cold path's lake, present when the scenario has lake writers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lake: Option<LakeResult>,
+    /// Broker autoscaling, present when the scenario has `[autoscale]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscale: Option<crate::autoscale::AutoscaleResult>,
 }
 
 /// What the cold path archived: the files its manifest names, checked

@@ -370,6 +370,9 @@ pub fn render_summary_text(r: &RunResult) -> String {
             count(d.evicted)
         );
     }
+    if let Some(a) = &r.autoscale {
+        let _ = writeln!(s, "{}", a.summary_line());
+    }
     if let Some(l) = &r.lake {
         let _ = writeln!(
             s,

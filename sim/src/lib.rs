@@ -69,6 +69,7 @@ compile_error!(
      A RUSTFLAGS variable in the environment replaces those flags: unset it, or add `--cfg madsim` to it."
 );
 
+pub mod autoscale;
 pub mod calibration;
 pub mod checker;
 pub mod client;

@@ -111,6 +111,11 @@ pub struct PartitionState {
     pub elr: Vec<BrokerId>,
     /// Assigned replicas, preferred leader first.
     pub replicas: Vec<BrokerId>,
+    /// Replicas a reassignment is adding: they copy the partition from the
+    /// leader under the replication throttle until they join the ISR.
+    pub adding: Vec<BrokerId>,
+    /// Replicas a reassignment removes once every added one is in the ISR.
+    pub removing: Vec<BrokerId>,
 }
 
 /// Every message on the fabric.

@@ -58,6 +58,10 @@ pub enum TimelineKind {
     LakeResumed,
     /// The lake's manifest refused a zombie writer's commit.
     LakeFenced,
+    /// The autoscaler decided a step, a broker joined the cluster or left it.
+    Autoscale,
+    /// A partition reassignment started, completed, or a broker dropped a moved replica.
+    Reassignment,
 }
 
 /// One timeline entry.

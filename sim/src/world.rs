@@ -204,14 +204,23 @@ pub struct Shared {
     pub gateway_dedup_stats: Mutex<crate::gateway::dedup::DedupStats>,
     /// What survives a client crash: its replayable source and checkpoint (filled when the client first starts).
     pub client_sources: Vec<Mutex<Option<crate::client::source::ClientSource>>>,
+    /// The broker autoscaler (`[autoscale]`), beside the controller's metadata log.
+    pub autoscale: Option<Mutex<crate::autoscale::Autoscaler>>,
 }
 
 impl Shared {
     /// Build the shared state of a run.
     pub fn new(scenario: Arc<Scenario>, seed: u64, fabric: Arc<Fabric>, workload: Workload, plugins: Plugins) -> Self {
         let t = &scenario.topology;
+        // With autoscaling, every provisioned slot is a node; those past the
+        // starting size idle until the autoscaler admits them.
+        let slots = if scenario.autoscale.enabled() {
+            scenario.autoscale.max_brokers
+        } else {
+            t.brokers
+        };
         let layout = Layout {
-            brokers: t.brokers,
+            brokers: slots,
             gateways: t.gateways,
             clients: t.clients,
             processors: scenario.processor.instances,
@@ -228,8 +237,8 @@ impl Shared {
             workload_hash: (0..t.clients).map(|_| TraceHash::default()).collect(),
             assignment,
             event_partitions: t.partitions,
-            disks: (0..t.brokers).map(|_| Mutex::new(BrokerDisk::default())).collect(),
-            resources: (0..t.brokers)
+            disks: (0..slots).map(|_| Mutex::new(BrokerDisk::default())).collect(),
+            resources: (0..slots)
                 .map(|_| Mutex::new(BrokerResources::new(&scenario.resources)))
                 .collect(),
             controller: Mutex::new(ControllerStore::default()),
@@ -255,6 +264,10 @@ impl Shared {
             gateway_dedup: None,
             gateway_dedup_stats: Mutex::new(Default::default()),
             client_sources: (0..t.clients).map(|_| Mutex::new(None)).collect(),
+            autoscale: scenario
+                .autoscale
+                .enabled()
+                .then(|| Mutex::new(crate::autoscale::Autoscaler::new(&scenario.autoscale))),
             scenario,
         }
         .with_shared_dedup()

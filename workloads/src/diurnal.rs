@@ -32,6 +32,8 @@ pub(crate) struct Diurnal {
     cum: Vec<f64>,
     /// Events from midnight to virtual time 0.
     before_start: f64,
+    /// Curve seconds per virtual second: 1 for a real day, more for a day compressed into `day_s`.
+    speed: f64,
 }
 
 fn mean_of_power(cs: &[f64], k: f64) -> f64 {
@@ -90,6 +92,7 @@ impl Diurnal {
             events_per_day,
             cum: Vec::with_capacity(KNOTS + 1),
             before_start: 0.0,
+            speed: 1.0,
         };
         // Tabulate the shape's integral, then scale so that a day holds exactly
         // `events_per_day`: the peak-over-mean ratio is untouched by the scaling.
@@ -114,6 +117,13 @@ impl Diurnal {
         d
     }
 
+    /// The same curve run through in `day_s` virtual seconds instead of a day: a
+    /// short run that still has a morning rise, a peak and an evening fall.
+    pub(crate) fn compressed_to(mut self, day_s: f64) -> Diurnal {
+        self.speed = DAY_S / day_s;
+        self
+    }
+
     /// The unscaled shape at `s` seconds after midnight.
     fn shape(&self, s: f64) -> f64 {
         if self.peak == self.trough {
@@ -127,8 +137,8 @@ impl Diurnal {
 
     /// Events per second at `t_s` seconds of virtual time.
     pub(crate) fn rate(&self, t_s: f64) -> f64 {
-        let s = (t_s + self.offset_s).rem_euclid(DAY_S);
-        self.scale * self.shape(s)
+        let s = (t_s * self.speed + self.offset_s).rem_euclid(DAY_S);
+        self.speed * self.scale * self.shape(s)
     }
 
     /// Events from midnight of day 0 to `x` seconds after it.
@@ -151,7 +161,7 @@ impl Diurnal {
 
     /// Events over `[0, t_s)` of virtual time.
     pub(crate) fn integral(&self, t_s: f64) -> f64 {
-        self.since_midnight(t_s + self.offset_s) - self.before_start
+        self.since_midnight(t_s * self.speed + self.offset_s) - self.before_start
     }
 }
 
@@ -177,5 +187,16 @@ mod tests {
             assert!((num - r).abs() < 1e-3 * r.max(1.0), "t={t} num={num} rate={r}");
         }
         assert!((d.integral(86_400.0) - 86_400_000.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn a_compressed_day_keeps_its_count_and_peaks_at_the_same_hour() {
+        let d = Diurnal::new(40_000.0, 1.8, 12.0, Some(0.3), 0.0).compressed_to(20.0);
+        assert!((d.integral(20.0) - 40_000.0).abs() < 1e-6, "{}", d.integral(20.0));
+        // Noon of a 20 s day is 10 s in: 1.8 times the mean of 2000/s.
+        assert!((d.rate(10.0) - 3_600.0).abs() < 1.0, "{}", d.rate(10.0));
+        assert!((d.rate(0.0) - 600.0).abs() < 1.0, "{}", d.rate(0.0));
+        let num = d.integral(7.5) - d.integral(6.5);
+        assert!((num - d.rate(7.0)).abs() < 1e-2 * d.rate(7.0), "{num}");
     }
 }

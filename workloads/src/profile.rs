@@ -49,13 +49,14 @@ impl Profile {
                 peak_hour,
                 trough_factor,
                 start_hour,
-            } => Profile::Diurnal(Box::new(Diurnal::new(
-                *events_per_day,
-                *peak_factor,
-                *peak_hour,
-                *trough_factor,
-                *start_hour,
-            ))),
+                day_s,
+            } => {
+                let d = Diurnal::new(*events_per_day, *peak_factor, *peak_hour, *trough_factor, *start_hour);
+                Profile::Diurnal(Box::new(match day_s {
+                    Some(day_s) => d.compressed_to(*day_s),
+                    None => d,
+                }))
+            }
             RateSpec::Csv {
                 path: file,
                 column,

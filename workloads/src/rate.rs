@@ -82,6 +82,7 @@ pub enum RateSpec {
     /// peak_factor = 1.8
     /// peak_hour = 14.0      # default 14
     /// start_hour = 9.0      # hour of day at virtual time 0, default 0
+    /// # day_s = 20.0        # the whole day in 20 virtual seconds, default a real day
     /// # trough_factor = 0.3 # default: 2 - peak_factor, floored at 0
     /// ```
     Diurnal {
@@ -98,6 +99,11 @@ pub enum RateSpec {
         /// Hour of day (in [0, 24)) at virtual time 0.
         #[serde(default)]
         start_hour: f64,
+        /// Run the whole day's curve in this many virtual seconds instead of 86400
+        /// (`events_per_day` then counts one such short day): a quick run that
+        /// still rises to a peak and falls back. Unset: a real day.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        day_s: Option<f64>,
     },
     /// A rate series read from a CSV file with a header row: a `t_s` column (seconds,
     /// strictly increasing, >= 0) and a rate column (`events_per_s` unless `column`
@@ -251,8 +257,17 @@ impl RateSpec {
                 peak_hour,
                 trough_factor,
                 start_hour,
+                day_s,
             } => {
                 non_negative(path, "events_per_day", *events_per_day)?;
+                if let Some(d) = day_s {
+                    if !(d.is_finite() && *d > 0.0) {
+                        return Err(FieldError::new(
+                            join(path, "day_s"),
+                            format!("must be a positive number of seconds, got {d}"),
+                        ));
+                    }
+                }
                 if !(1.0..=MAX_PEAK_FACTOR).contains(peak_factor) {
                     return Err(FieldError::new(
                         join(path, "peak_factor"),

@@ -200,6 +200,7 @@ mod tests {
                 throughput: Default::default(),
                 cost: None,
                 lake: None,
+                autoscale: None,
             },
             bucket_ms: 1000,
             buckets,

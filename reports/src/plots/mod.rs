@@ -1,6 +1,7 @@
 //! Plots of a run and of a sweep, each rendered once as SVG and once as PNG
 //! from the same drawing code.
 
+mod autoscale;
 mod brokers;
 mod coarse;
 mod decor;
@@ -123,6 +124,7 @@ pub(crate) fn run_plot_title(name: &str, read: bool) -> &'static str {
         "latency_distribution" => "Acknowledgement latency by percentile",
         "broker_utilisation" => "Broker utilisation",
         "lake_freshness" => "Lake freshness over time (cold path)",
+        "autoscale" => "Brokers and their mean CPU over time (autoscaling)",
         _ => "",
     }
 }
@@ -146,6 +148,7 @@ pub(crate) fn render_run_plots(report: &RunReport) -> io::Result<Vec<RenderedPlo
                 "latency_distribution" => render(name, title, &distribution::LatencyDistribution::new(report)),
                 "broker_utilisation" => render(name, title, &brokers::BrokerUtilisation::new(report, &time)),
                 "lake_freshness" => render(name, title, &lake::LakeFreshness::new(report, &time)),
+                "autoscale" => render(name, title, &autoscale::Autoscale::new(report, &time)),
                 _ => Err(io::Error::other(format!("no drawing for plot {name}"))),
             }
         })

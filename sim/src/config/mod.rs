@@ -7,6 +7,7 @@
 //! parser, which builds these types from a file (and re-exports them, so
 //! `scenario::LogConfig` names the same type).
 
+mod autoscale;
 mod checks;
 mod client;
 mod cluster;
@@ -16,6 +17,7 @@ mod log;
 mod pipeline;
 mod window;
 
+pub use autoscale::AutoscaleConfig;
 pub use checks::{Budgets, InvariantConfig};
 pub use client::ClientConfig;
 pub use cluster::{Balancer, NetworkConfig, ResourceConfig, Topology};

@@ -62,6 +62,8 @@ pub struct Broker {
     /// Per leader, when the fetcher thread's last append returns from a write()
     /// blocked at the page cache's dirty limit; its next fetch leaves then.
     pub(super) fetcher_blocked_until_us: BTreeMap<BrokerId, u64>,
+    /// What this broker, leading, may still send the replicas a reassignment adds.
+    pub(super) throttle: super::throttle::Throttle,
     /// The previous run ended in a power loss; every heartbeat says so, and the
     /// controller reads it when it sees this incarnation for the first time.
     unclean_shutdown: bool,
@@ -71,19 +73,39 @@ pub struct Broker {
     next_checkpoint_ms: u64,
 }
 
+/// How often a provisioned broker slot looks whether the autoscaler admitted it.
+const SLOT_POLL_MS: u64 = 100;
+
 /// Entry point of a broker node (also after a restart).
 pub async fn broker_main(sh: Arc<Shared>, id: BrokerId) {
-    let mut b = Broker::start(sh.clone(), id);
     loop {
-        let until = b.next_timer_ms();
-        let batch = sh.fabric.recv(b.addr, until).await;
-        let now_us = clock::now_us();
-        for env in batch {
-            b.handle(env.src, env.msg, now_us);
+        // A slot past the cluster's size idles until the autoscaler admits it.
+        while !is_member(&sh, id) {
+            clock::sleep_until_ms(clock::now_ms() + SLOT_POLL_MS).await;
         }
-        b.on_timers(now_us);
-        b.send_fetches(now_us);
+        let mut b = Broker::start(sh.clone(), id);
+        loop {
+            let until = b.next_timer_ms();
+            let batch = sh.fabric.recv(b.addr, until).await;
+            let now_us = clock::now_us();
+            for env in batch {
+                b.handle(env.src, env.msg, now_us);
+            }
+            b.on_timers(now_us);
+            b.send_fetches(now_us);
+            // A retired broker (its replicas all moved off) stops and idles in its slot.
+            if sh.autoscale.is_some() && !is_member(&sh, id) {
+                break;
+            }
+        }
     }
+}
+
+/// Whether broker `b` is in the cluster (always, without autoscaling).
+fn is_member(sh: &Shared, b: BrokerId) -> bool {
+    sh.autoscale
+        .as_ref()
+        .is_none_or(|a| b < a.lock().expect("autoscale lock").members)
 }
 
 impl Broker {
@@ -96,10 +118,16 @@ impl Broker {
         {
             let mut disk = sh.disks[id].lock().expect("disk lock");
             unclean_shutdown = std::mem::take(&mut disk.unclean_shutdown);
-            for (p, replicas) in sh.assignment.iter().enumerate() {
-                if !replicas.contains(&id) {
-                    continue;
-                }
+            // With autoscaling, replicas move: a broker hosts what its disk holds,
+            // and takes on a new partition when the controller names it a replica.
+            let hosted: Vec<PartitionId> = if sh.autoscale.is_some() {
+                disk.logs.keys().copied().collect()
+            } else {
+                (0..sh.assignment.len())
+                    .filter(|&p| sh.assignment[p].contains(&id))
+                    .collect()
+            };
+            for p in hosted {
                 let log = disk.logs.entry(p).or_default();
                 // Pre-KIP-101 brokers cut to this checkpoint only when they become a follower
                 // (apply_state), not here: a replica about to lead keeps its whole log.
@@ -116,6 +144,8 @@ impl Broker {
             &format!("broker-{id} started (incarnation {incarnation})"),
             &[addr.0 as u64],
         );
+        let throttle =
+            super::throttle::Throttle::new(sh.scenario.autoscale.reassignment_throttle_mb_s, clock::now_us());
         Broker {
             sh,
             id,
@@ -128,6 +158,7 @@ impl Broker {
             next_session: incarnation << 32,
             fetch_seen: BTreeMap::new(),
             fetcher_blocked_until_us: BTreeMap::new(),
+            throttle,
             unclean_shutdown,
             next_heartbeat_ms: now,
             next_flush_ms: now,
@@ -227,6 +258,9 @@ impl Broker {
         let now_ms = now_us / 1000;
         let id = self.id;
         let hw_mode = self.sh.scenario.log.truncation == Truncation::HighWatermark;
+        if !self.parts.contains_key(&s.partition) && s.replicas.contains(&id) {
+            self.host(s.partition);
+        }
         let Some(r) = self.parts.get_mut(&s.partition) else {
             return;
         };
@@ -237,6 +271,11 @@ impl Broker {
         {
             return;
         }
+        if !s.replicas.contains(&id) {
+            self.drop_replica(&s, now_us);
+            return;
+        }
+        r.throttled = s.adding.clone();
         let new_epoch = s.leader_epoch > r.leader_epoch;
         let was_leader = matches!(r.role, Role::Leader(_));
         r.leader_epoch = s.leader_epoch;
@@ -247,6 +286,14 @@ impl Broker {
                 if let Role::Leader(ls) = &mut r.role {
                     if !new_epoch {
                         ls.pending_isr = None;
+                        // A reassignment adds and removes followers without a new epoch.
+                        ls.followers.retain(|f, _| s.replicas.contains(f));
+                        for &f in s.replicas.iter().filter(|&&f| f != id) {
+                            ls.followers.entry(f).or_insert_with(|| super::replica::FollowerView {
+                                last_caught_up_ms: now_ms,
+                                ..Default::default()
+                            });
+                        }
                         return;
                     }
                 }
@@ -311,6 +358,39 @@ impl Broker {
         if was_leader && !matches!(r.role, Role::Leader(_)) {
             self.fail_purgatory_for(s.partition, now_us);
         }
+    }
+
+    /// Take on a partition the controller names this broker a replica of (a
+    /// reassignment's new replica): an empty log that fetches from the leader.
+    fn host(&mut self, p: PartitionId) {
+        let mut disk = self.sh.disks[self.id].lock().expect("disk lock");
+        let log = disk.logs.entry(p).or_default();
+        let hw = log.hw_checkpoint.min(log.leo());
+        self.parts.insert(p, Replica::idle(hw));
+    }
+
+    /// A reassignment moved this replica off: answer what waits on it, then delete it.
+    fn drop_replica(&mut self, s: &PartitionState, now_us: u64) {
+        let p = s.partition;
+        if let Some(r) = self.parts.get_mut(&p) {
+            r.role = Role::Idle;
+        }
+        self.fail_purgatory_for(p, now_us);
+        self.parts.remove(&p);
+        self.sh.disks[self.id].lock().expect("disk lock").logs.remove(&p);
+        self.sh.timeline_with(
+            TimelineKind::Reassignment,
+            &format!(
+                "broker-{} deletes its replica of partition {p}: the partition moved to {:?}",
+                self.id, s.replicas
+            ),
+            &[p as u64, self.id as u64],
+            vec![
+                ("partition".into(), serde_json::json!(p)),
+                ("broker".into(), serde_json::json!(self.id)),
+                ("replicas".into(), serde_json::json!(s.replicas)),
+            ],
+        );
     }
 
     fn on_timers(&mut self, now_us: u64) {

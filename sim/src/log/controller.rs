@@ -22,8 +22,9 @@ use std::sync::Arc;
 
 const TICK_MS: u64 = 100;
 
-struct Controller {
-    sh: Arc<Shared>,
+/// The controller's volatile state; its durable state is the [`ControllerStore`].
+pub(super) struct Controller {
+    pub(super) sh: Arc<Shared>,
     last_heartbeat_ms: Vec<u64>,
 }
 
@@ -92,6 +93,9 @@ pub async fn controller_main(sh: Arc<Shared>) {
                 let out = group_tick(&sh, GroupId::Lake, now);
                 push_group_states(&sh, GroupId::Lake, out.pushes);
             }
+            if sh.autoscale.is_some() {
+                c.autoscale(clock::now_us());
+            }
         }
     }
 }
@@ -109,7 +113,7 @@ fn push_group_states(sh: &Shared, gid: GroupId, pushes: Vec<(usize, crate::wire:
 }
 
 impl Controller {
-    fn store(&self) -> std::sync::MutexGuard<'_, ControllerStore> {
+    pub(super) fn store(&self) -> std::sync::MutexGuard<'_, ControllerStore> {
         self.sh.controller.lock().expect("controller lock")
     }
 
@@ -119,7 +123,9 @@ impl Controller {
             return;
         }
         st.initialised = true;
-        st.alive = vec![true; self.sh.layout.brokers];
+        // Autoscaling provisions more broker slots than the cluster starts with.
+        let members = self.sh.scenario.topology.brokers;
+        st.alive = (0..self.sh.layout.brokers).map(|b| b < members).collect();
         st.incarnation = vec![0; self.sh.layout.brokers];
         st.parts = self
             .sh
@@ -134,6 +140,8 @@ impl Controller {
                 isr: replicas.clone(),
                 elr: Vec::new(),
                 replicas: replicas.clone(),
+                adding: Vec::new(),
+                removing: Vec::new(),
             })
             .collect();
         let all: BTreeSet<usize> = (0..st.parts.len()).collect();
@@ -142,7 +150,7 @@ impl Controller {
     }
 
     /// Push the state of `changed` partitions to their live replicas and to the metadata cache.
-    fn publish(&self, changed: &BTreeSet<usize>) {
+    pub(super) fn publish(&self, changed: &BTreeSet<usize>) {
         let st = self.store();
         let mut per_broker: Vec<Vec<PartitionState>> = vec![Vec::new(); self.sh.layout.brokers];
         for &p in changed {
@@ -166,15 +174,17 @@ impl Controller {
         }
     }
 
-    /// The current state of every partition `b` replicates, sent to `b` again.
+    /// The current state of every partition `b` replicates, or a reassignment took
+    /// off it, sent to `b` again.
     fn resend(&self, b: BrokerId) {
-        let states: Vec<PartitionState> = self
-            .store()
+        let st = self.store();
+        let states: Vec<PartitionState> = st
             .parts
             .iter()
-            .filter(|s| s.replicas.contains(&b))
+            .filter(|s| s.replicas.contains(&b) || st.dropped.contains(&(b, s.partition)))
             .cloned()
             .collect();
+        drop(st);
         if !states.is_empty() {
             let dst = self.sh.layout.broker(b);
             self.sh.fabric.send(
@@ -186,7 +196,7 @@ impl Controller {
         }
     }
 
-    fn rules(&self) -> Rules {
+    pub(super) fn rules(&self) -> Rules {
         let l = &self.sh.scenario.log;
         Rules {
             unclean: l.unclean_leader_election,
@@ -348,7 +358,7 @@ impl Controller {
     }
 
     /// Put elections and ELR changes on the timeline.
-    fn note(&self, notes: Vec<Note>) {
+    pub(super) fn note(&self, notes: Vec<Note>) {
         for n in notes {
             self.sh.timeline_with(n.kind, &n.text, &n.words, n.fields);
         }
@@ -358,6 +368,7 @@ impl Controller {
         let rules = self.rules();
         let mut changed = BTreeSet::new();
         let mut expanded = None;
+        let mut completed = None;
         let mut notes = Vec::new();
         {
             let mut st = self.store();
@@ -385,6 +396,16 @@ impl Controller {
                 let out = partition_change::apply(s, change, rules);
                 s.partition_epoch += 1;
                 notes = change_notes(s, &out, b, "ISR change");
+                if super::reassignment::ready(s) {
+                    let (out, gone) = super::reassignment::complete(s, &|r| alive[r], rules);
+                    notes.extend(change_notes(s, &out, b, "reassignment"));
+                    completed = Some((s.clone(), gone));
+                }
+            }
+            if let Some((s, gone)) = &completed {
+                for &g in gone {
+                    st.dropped.insert((g, s.partition));
+                }
             }
         }
         if let Some((old, new)) = expanded {
@@ -403,11 +424,14 @@ impl Controller {
         self.note(notes);
         // Valid or not, the leader learns the committed state.
         self.publish(&changed);
+        if let Some((s, gone)) = completed {
+            self.reassignment_done(s, gone);
+        }
     }
 }
 
 /// A timeline entry the controller writes once it released its store.
-struct Note {
+pub(super) struct Note {
     kind: TimelineKind,
     text: String,
     words: Vec<u64>,
@@ -416,7 +440,7 @@ struct Note {
 
 /// The elections and ELR changes of one partition's change; `cause` is the broker whose
 /// fencing, registration or request caused it, and the words it puts in the trace hash.
-fn change_notes(s: &PartitionState, out: &Outcome, cause: BrokerId, why: &str) -> Vec<Note> {
+pub(super) fn change_notes(s: &PartitionState, out: &Outcome, cause: BrokerId, why: &str) -> Vec<Note> {
     use serde_json::json;
     let p = s.partition;
     let mut notes = Vec::new();

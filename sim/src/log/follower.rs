@@ -140,6 +140,9 @@ impl Broker {
                         to,
                         &format!("diverged from the leader at epoch {epoch}"),
                     );
+                    // An epoch this replica led without writing a record starts at the end it
+                    // truncated to; asked about again, the leader would answer the same forever.
+                    log.forget_epochs_from(to.min(log.leo()));
                     r.hw = r.hw.min(log.leo());
                 }
                 FetchResult::FencedEpoch | FetchResult::NotLeader => {

@@ -219,8 +219,31 @@ impl Broker {
                 urgent = true;
                 continue;
             }
-            let batches = log.read(fp.fetch_offset, max_bytes);
+            let Role::Leader(ls) = &r.role else {
+                unreachable!("checked above")
+            };
+            if !ls.followers.contains_key(&follower) {
+                // Not a replica (any more): a reassignment moved it off.
+                out.push((p, FetchResult::NotLeader));
+                urgent = true;
+                continue;
+            }
+            // A replica a reassignment adds copies under the leader's throttle.
+            let throttled = r.throttled.contains(&follower);
+            let limit = if throttled {
+                self.throttle.allowance(now_us).min(max_bytes)
+            } else {
+                max_bytes
+            };
+            let batches = if limit > 0 {
+                log.read(fp.fetch_offset, limit)
+            } else {
+                Vec::new()
+            };
             drop(disk);
+            if throttled {
+                self.throttle.spend(batches.iter().map(|b| b.bytes).sum());
+            }
             if update {
                 let Role::Leader(ls) = &mut r.role else {
                     unreachable!("checked above")

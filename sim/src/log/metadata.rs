@@ -13,4 +13,8 @@ pub struct ControllerStore {
     pub incarnation: Vec<u64>,
     /// Whether the store was initialised.
     pub initialised: bool,
+    /// Replicas a reassignment removed, by (broker, partition): the broker is told
+    /// again on each heartbeat, so a lost message cannot leave it a replica nobody
+    /// counts on fetching for ever.
+    pub dropped: std::collections::BTreeSet<(crate::ids::BrokerId, crate::ids::PartitionId)>,
 }

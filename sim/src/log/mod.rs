@@ -14,7 +14,10 @@ pub mod metadata;
 pub mod page_cache;
 pub mod partition_change;
 pub mod partition_log;
+pub mod reassignment;
 mod replica;
+mod scaling;
+mod throttle;
 pub mod truncation;
 
 pub use disk::{assign_replicas, BrokerDisk};

@@ -177,6 +177,8 @@ mod tests {
             isr: isr.to_vec(),
             elr: elr.to_vec(),
             replicas: vec![0, 1, 2],
+            adding: Vec::new(),
+            removing: Vec::new(),
         }
     }
 

@@ -248,6 +248,13 @@ impl PartitionLog {
         }
     }
 
+    /// Forget the epochs that start at or after `offset` (Kafka's leader epoch
+    /// cache truncated from the end): a truncation to a log's own end removes
+    /// no record but must still drop an epoch that never got one.
+    pub fn forget_epochs_from(&mut self, offset: u64) {
+        self.epochs.retain(|e| e.1 < offset);
+    }
+
     /// Remove everything at and after `offset`.
     pub fn truncate_to(&mut self, offset: u64) {
         if offset >= self.leo() {

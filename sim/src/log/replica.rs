@@ -59,6 +59,8 @@ pub struct Replica {
     pub isr: Vec<BrokerId>,
     /// High watermark.
     pub hw: u64,
+    /// Replicas a reassignment is adding, whose fetches the leader throttles.
+    pub throttled: Vec<BrokerId>,
 }
 
 impl Replica {
@@ -70,6 +72,7 @@ impl Replica {
             partition_epoch: 0,
             isr: Vec::new(),
             hw,
+            throttled: Vec::new(),
         }
     }
 
@@ -141,6 +144,7 @@ mod tests {
             partition_epoch: 7,
             isr: isr.to_vec(),
             hw: 4,
+            throttled: Vec::new(),
         }
     }
 

@@ -197,6 +197,7 @@ pub(super) fn assemble(
             failed_requests: l.failed_requests,
             freshness_p99_s: check.lake_freshness_p99_s,
         }),
+        autoscale: crate::autoscale::report::result(sh),
     };
     let knobs = crate::scenario::knobs(s);
     RunOutcome {

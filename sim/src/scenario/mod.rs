@@ -1,6 +1,7 @@
 //! Scenario files: parsing with precise errors, and validation that
 //! refuses impossible settings before a run starts.
 
+mod autoscale;
 mod diagnostic;
 mod fault_checks;
 pub mod faults;
@@ -191,6 +192,9 @@ pub fn knobs(s: &Scenario) -> Vec<(String, String)> {
     ];
     if s.lake.enabled() {
         out.push(kv("lake", s.lake.describe()));
+    }
+    if s.autoscale.enabled() {
+        out.push(kv("autoscale", s.autoscale.describe()));
     }
     if let Some(omb) = &s.workload.omb {
         out.push(kv("workload.omb", omb.display().to_string()));

@@ -4,8 +4,8 @@
 //! scenario only states what it changes; `[workload]` alone is required.
 
 use crate::config::{
-    Budgets, ClientConfig, GatewayConfig, InvariantConfig, LakeConfig, LogConfig, NetworkConfig, ProcessorConfig,
-    ProducerConfig, ResourceConfig, SinkConfig, Topology,
+    AutoscaleConfig, Budgets, ClientConfig, GatewayConfig, InvariantConfig, LakeConfig, LogConfig, NetworkConfig,
+    ProcessorConfig, ProducerConfig, ResourceConfig, SinkConfig, Topology,
 };
 use serde::{Deserialize, Serialize};
 use streamsim_workloads::WorkloadSpec;
@@ -84,6 +84,9 @@ pub struct Scenario {
     /// The cold path: lake writers archiving the events topic to an object store.
     #[serde(default, skip_serializing_if = "LakeConfig::is_off")]
     pub lake: LakeConfig,
+    /// Broker autoscaling with partition reassignment.
+    #[serde(default, skip_serializing_if = "AutoscaleConfig::is_off")]
+    pub autoscale: AutoscaleConfig,
     /// Faults: `[[faults]]` at fixed virtual times, or one `[faults]`
     /// table with `mode = "swarm"` whose schedule each seed draws.
     #[serde(default)]
