@@ -67,12 +67,15 @@ fn the_same_crash_during_a_move_in_the_safe_order_loses_nothing() {
         .unwrap()
         .replace("drop_old_replica_first = true", "drop_old_replica_first = false")
         .replace("expect = \"violation\"", "expect = \"pass\"")
-        .replace("expect_invariant = [\"no_loss\", \"throughput\"]\n", "");
+        .replace(
+            "expect_invariant = [\"no_loss\", \"throughput\", \"per_key_order\", \"liveness.settle\"]\n",
+            "",
+        );
     let dir = std::env::temp_dir().join(format!("streamsim-autoscale-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let safe = dir.join("safe-order.toml");
     std::fs::write(&safe, text).unwrap();
-    let runs = common::assert_passes_every_seed_file("safe order", &safe, 5);
+    let runs = common::assert_passes_every_seed_file("safe order", &safe, 3);
     for r in &runs {
         assert!(r.autoscale.as_ref().is_some_and(|a| !a.scale_events.is_empty()));
     }

@@ -98,11 +98,7 @@ mod tests {
         let three = "brokers = 3\nreplication_factor = 3";
         let cases = [
             (three, "min_brokers = 3\nmax_brokers = 2\n", "autoscale.min_brokers"),
-            (
-                "brokers = 2\nreplication_factor = 3",
-                "min_brokers = 2\nmax_brokers = 6\n",
-                "autoscale.min_brokers",
-            ),
+            (three, "min_brokers = 2\nmax_brokers = 6\n", "autoscale.min_brokers"),
             (
                 three,
                 "min_brokers = 3\nmax_brokers = 6\ncpu_scale_out = 1.2\n",
