@@ -467,4 +467,21 @@ mod tests {
         l.truncate_to(flushed);
         assert_eq!(l.leo(), 3);
     }
+
+    #[test]
+    fn an_epoch_led_without_a_record_is_forgotten_at_a_truncation_to_the_end() {
+        let mut log = PartitionLog::default();
+        log.append(batch(1, 5));
+        // Elected at epoch 2, this replica wrote nothing before it lost leadership.
+        log.assign_epoch(2);
+        assert_eq!(log.last_epoch(), 2);
+        // Truncating to its own end removes no record and keeps the empty epoch...
+        log.truncate_to(5);
+        assert_eq!(log.last_epoch(), 2);
+        // ...which the follower now forgets, so its next fetch names epoch 1.
+        log.forget_epochs_from(5);
+        assert_eq!(log.last_epoch(), 1);
+        assert_eq!(log.end_offset_for_epoch(1), (1, 5));
+        assert_eq!(log.leo(), 5);
+    }
 }
