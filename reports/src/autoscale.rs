@@ -55,6 +55,32 @@ impl AutoscaleResult {
             .map_or(self.min_brokers, |e| e.to)
     }
 
+    /// The report's section: each change of size, and the reassignments.
+    pub fn markdown(&self) -> String {
+        let mut s = format!(
+            "\n## Autoscaling\n\n{} to {} brokers, out above {:.0}% mean CPU, in below {:.0}%; {} reassignments completed.\n\n",
+            self.min_brokers,
+            self.max_brokers,
+            self.cpu_scale_out * 100.0,
+            self.cpu_scale_in * 100.0,
+            self.reassignments
+        );
+        if self.scale_events.is_empty() {
+            s.push_str("The cluster kept its size.\n");
+            return s;
+        }
+        s.push_str("| at (virtual) | brokers |\n| ---: | --- |\n");
+        for e in &self.scale_events {
+            s.push_str(&format!(
+                "| {:.1} s | {} -> {} |\n",
+                e.at_ms as f64 / 1000.0,
+                e.from,
+                e.to
+            ));
+        }
+        s
+    }
+
     /// The summary line: the range, the peak size, and each change.
     pub fn summary_line(&self) -> String {
         let peak = self
@@ -115,5 +141,6 @@ mod tests {
             "{}",
             a.summary_line()
         );
+        assert!(a.markdown().contains("| 9.0 s | 4 -> 3 |"), "{}", a.markdown());
     }
 }

@@ -198,6 +198,10 @@ pub(crate) fn run_summary_markdown(report: &RunReport) -> String {
         let _ = writeln!(s, "| {k} | {v} |");
     }
 
+    if let Some(a) = &r.autoscale {
+        s.push_str(&a.markdown());
+    }
+
     s.push_str("\n## Faults\n\n");
     if report.faults.is_empty() {
         s.push_str("No faults were injected.\n");
