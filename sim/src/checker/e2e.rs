@@ -108,7 +108,15 @@ pub fn check(
         return rep;
     };
     let mut windows = closed_windows;
-    compare_windows(&expected, &db.contents(), &mut windows);
+    match sh.scenario.processor.salt.as_ref().filter(|s| s.enabled()) {
+        // The second stage: partial rows per sub-key re-aggregated per original key.
+        Some(salt) => compare_windows(
+            &expected,
+            &crate::stream::salt::reaggregate(salt, &db.contents()),
+            &mut windows,
+        ),
+        None => compare_windows(&expected, &db.contents(), &mut windows),
+    }
     rep.aggregate_mismatches = windows.mismatches;
     let mismatch_w = windows.witness;
     if rep.aggregate_mismatches > 0 {

@@ -39,6 +39,7 @@
 
 mod dedup;
 mod reference;
+pub mod salt;
 mod watermark;
 mod window;
 
