@@ -3,7 +3,9 @@
 //! late side output), an event whose outcome the client never learned at
 //! most one, and the sink's window aggregates must equal a reference model
 //! recomputed from those events. A processor that replays without
-//! transactions, or forgets de-duplication, breaks one or the other.
+//! transactions, or forgets de-duplication, breaks one or the other. With
+//! salted hot keys the sink holds partial rows per sub-key, which the
+//! second stage re-aggregates per original key before the comparison.
 
 use super::committed::WITNESS;
 use super::ledger::Ledger;
