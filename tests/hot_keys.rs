@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 use std::time::Duration;
-use streamsim_reports::RunResult;
+use streamsim_reports::{RunReport, RunResult};
 use streamsim_sim::run::{run_scenario, RunOptions};
 use streamsim_sim::scenario::parse_scenario;
 
@@ -15,16 +15,17 @@ use streamsim_sim::scenario::parse_scenario;
 /// is caught on at least one of them.
 const SEEDS: u64 = 20;
 
-fn run_text(text: &str, seed: u64) -> RunResult {
+fn run_report(text: &str, seed: u64) -> RunReport {
     let loaded = parse_scenario(Path::new("inline.toml"), text).unwrap_or_else(|e| panic!("{e}"));
     let opts = RunOptions {
         seed,
         wall_limit: Duration::from_secs(300),
     };
-    run_scenario(&loaded, &opts)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .report
-        .result
+    run_scenario(&loaded, &opts).unwrap_or_else(|e| panic!("{e}")).report
+}
+
+fn run_text(text: &str, seed: u64) -> RunResult {
+    run_report(text, seed).result
 }
 
 #[test]
@@ -85,7 +86,8 @@ burst = 50
 
 #[test]
 fn a_limit_below_the_load_fails_sends_and_loses_nothing() {
-    let r = run_text(TOO_LOW, 1);
+    let report = run_report(TOO_LOW, 1);
+    let r = &report.result;
     let invariants: Vec<&str> = r.violations.iter().map(|v| v.invariant.as_str()).collect();
     // The clients could not keep up, which the throughput check says; nothing else broke.
     assert_eq!(invariants, ["throughput"], "{:?}", r.violations);
@@ -102,6 +104,10 @@ fn a_limit_below_the_load_fails_sends_and_loses_nothing() {
         achieved < 4.0 * 50.0 * 1.5,
         "{achieved} events/s got through a 200/s limit"
     );
+    // Every refusal is in the time series the plot and the CSV draw from.
+    let per_bucket: u64 = report.buckets.iter().map(|b| b.rate_limited).sum();
+    assert_eq!(per_bucket, rl.refusals);
+    assert!(streamsim_reports::run_plots(&report).contains(&"rate_limited"));
 }
 
 #[test]
