@@ -197,3 +197,25 @@ fn bad_hot_key_settings_are_refused_at_their_field_and_line() {
     let e = parse_scenario(Path::new("s.toml"), &no_read).expect_err("no processor");
     assert!(e.problems.iter().any(|d| d.field == "processor.salt"), "{e}");
 }
+
+#[test]
+fn salting_spreads_the_hot_keys_records_over_the_partitions() {
+    // The share of the log's records on the busiest partition, seed 1.
+    let hottest = |name: &str| {
+        let text = std::fs::read_to_string(common::scenario(name)).unwrap();
+        let report = run_report(&text, 1);
+        let mut per_partition = vec![0u64; report.partitions];
+        for b in &report.buckets {
+            for (t, n) in per_partition.iter_mut().zip(&b.partition_appends) {
+                *t += n;
+            }
+        }
+        let total: u64 = per_partition.iter().sum();
+        *per_partition.iter().max().unwrap() as f64 / total as f64
+    };
+    // Unsalted, the hot key's 30% sits on one partition with its share of the rest;
+    // salted over 12 sub-keys, no partition holds much more than its twelfth.
+    let (salted, unsalted) = (hottest("seed-hot-keys"), hottest("neg-hot-keys-unsalted"));
+    assert!(unsalted > 0.3, "unsalted hottest partition {unsalted:.3}");
+    assert!(salted < 0.2, "salted hottest partition {salted:.3}");
+}
