@@ -43,6 +43,11 @@ pub fn timeseries_csv(report: &RunReport) -> io::Result<Vec<u8>> {
     if lake {
         header.push("lake_freshness_s".into());
     }
+    // With a gateway rate limit, its refusals per bucket last.
+    let rate_limit = report.result.rate_limited.is_some();
+    if rate_limit {
+        header.push("rate_limited".into());
+    }
 
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(&header)?;
@@ -71,6 +76,9 @@ pub fn timeseries_csv(report: &RunReport) -> io::Result<Vec<u8>> {
         }
         if lake {
             row.push(bucket.lake_freshness_s.map_or(String::new(), |f| decimal(f, 3)));
+        }
+        if rate_limit {
+            row.push(bucket.rate_limited.to_string());
         }
         w.write_record(&row)?;
     }

@@ -138,6 +138,20 @@ pub struct RunResult {
     /// The cold path's lake, present when the scenario has lake writers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lake: Option<LakeResult>,
+    /// The gateways' rate limit, present when the scenario sets `[gateway.rate_limit]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limited: Option<RateLimitedResult>,
+}
+
+/// What the gateways' rate limit refused, and what became of it.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq)]
+pub struct RateLimitedResult {
+    /// Distinct events the rate limit refused at least once.
+    pub rejected: u64,
+    /// Of those, events acknowledged (or dead-lettered) after the client retried them.
+    pub delivered_after_retry: u64,
+    /// Refusals in all (an event refused on three attempts counts three).
+    pub refusals: u64,
 }
 
 /// What the cold path archived: the files its manifest names, checked
@@ -356,6 +370,13 @@ pub struct Bucket {
     /// The lake's freshness, seconds: the worst per-second sample in the bucket (absent without a cold path, and after the workload).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lake_freshness_s: Option<f64>,
+    /// Events the gateways' rate limit refused in the bucket (each refusal counts).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rate_limited: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Everything a report needs about one run.

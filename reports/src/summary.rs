@@ -370,6 +370,15 @@ pub fn render_summary_text(r: &RunResult) -> String {
             count(d.evicted)
         );
     }
+    if let Some(l) = &r.rate_limited {
+        let _ = writeln!(
+            s,
+            "  rate limited   rejected {}  delivered after retry {}  refusals {}",
+            count(l.rejected),
+            count(l.delivered_after_retry),
+            count(l.refusals)
+        );
+    }
     if let Some(l) = &r.lake {
         let _ = writeln!(
             s,

@@ -16,6 +16,9 @@ pub enum EventResult {
     DeadLettered,
     /// The gateway gave up (delivery timeout, gateway lost leadership info): retry.
     Failed,
+    /// Refused by the gateways' rate limit before it was queued (HTTP 429): never
+    /// written, retry after the limit's Retry-After.
+    RateLimited,
 }
 
 /// The outcome of one batch of a client request, sent once the log settled all of it.

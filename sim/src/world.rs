@@ -42,6 +42,8 @@ pub struct BucketAcc {
     pub sunk: u64,
     /// End-to-end latency (client generation to sink commit), µs.
     pub e2e: Histogram<u64>,
+    /// Events the gateways' rate limit refused.
+    pub rate_limited: u64,
 }
 
 impl BucketAcc {
@@ -58,6 +60,7 @@ impl BucketAcc {
             ack: bucket_histogram(),
             sunk: 0,
             e2e: bucket_histogram(),
+            rate_limited: 0,
         }
     }
 }
@@ -95,6 +98,8 @@ pub struct ProducerStats {
     pub acked_in_time: (u64, u64),
     /// When the last event was acknowledged, µs.
     pub last_ack_us: u64,
+    /// Refusals by the gateways' rate limit (an event refused twice counts twice).
+    pub rate_limit_refusals: u64,
 }
 
 impl Metrics {
@@ -204,6 +209,8 @@ pub struct Shared {
     pub gateway_dedup_stats: Mutex<crate::gateway::dedup::DedupStats>,
     /// What survives a client crash: its replayable source and checkpoint (filled when the client first starts).
     pub client_sources: Vec<Mutex<Option<crate::client::source::ClientSource>>>,
+    /// The gateways' rate limit (`[gateway.rate_limit]`): one set of buckets all gateways consult.
+    pub rate_limiter: Option<Mutex<crate::gateway::rate_limit::RateLimiter>>,
 }
 
 impl Shared {
@@ -255,6 +262,11 @@ impl Shared {
             gateway_dedup: None,
             gateway_dedup_stats: Mutex::new(Default::default()),
             client_sources: (0..t.clients).map(|_| Mutex::new(None)).collect(),
+            rate_limiter: scenario
+                .gateway
+                .rate_limit
+                .as_ref()
+                .map(|r| Mutex::new(crate::gateway::rate_limit::RateLimiter::new(r))),
             scenario,
         }
         .with_shared_dedup()

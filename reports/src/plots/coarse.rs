@@ -91,6 +91,7 @@ fn merge(chunk: &[Bucket]) -> Bucket {
             *t += a;
         }
         b.sunk += x.sunk;
+        b.rate_limited += x.rate_limited;
         worst(&mut b.e2e_latency_ms, &x.e2e_latency_ms);
         grow(&mut b.consumer_lag, x.consumer_lag.len());
         for (t, l) in b.consumer_lag.iter_mut().zip(&x.consumer_lag) {
@@ -200,6 +201,7 @@ mod tests {
                 throughput: Default::default(),
                 cost: None,
                 lake: None,
+                rate_limited: None,
             },
             bucket_ms: 1000,
             buckets,

@@ -110,6 +110,7 @@ pub(super) fn assemble(
                 vec![0; sh.event_partitions]
             },
             lake_freshness_s: fresh_by_bucket.get(i).copied().flatten(),
+            rate_limited: acc.rate_limited,
         });
         ack_intervals.push(acc.ack);
         if read.is_some() {
@@ -135,6 +136,10 @@ pub(super) fn assemble(
     if let Some(l) = &check.lake {
         sh.trace
             .record(&[l.files, l.archived, l.duplicated, l.missing, l.orphans]);
+    }
+    let rate_limited = rate_limited_result(sh);
+    if let Some(r) = &rate_limited {
+        sh.trace.record(&[r.rejected, r.delivered_after_retry, r.refusals]);
     }
     let events_in_sink = read.map(|_| sh.sink.lock().expect("sink lock").events_in_sink);
     let verdict = if check.violations.is_empty() {
@@ -197,6 +202,7 @@ pub(super) fn assemble(
             failed_requests: l.failed_requests,
             freshness_p99_s: check.lake_freshness_p99_s,
         }),
+        rate_limited,
     };
     let knobs = crate::scenario::knobs(s);
     RunOutcome {
@@ -216,6 +222,18 @@ pub(super) fn assemble(
         timeline: sh.timeline.lock().expect("timeline lock").clone(),
         workload_hash: sh.workload_digest(),
     }
+}
+
+/// What the gateways' rate limit refused and what the clients' retries delivered, when it is on.
+fn rate_limited_result(sh: &Shared) -> Option<streamsim_reports::RateLimitedResult> {
+    sh.scenario.gateway.rate_limit.as_ref()?;
+    let (rejected, delivered_after_retry) = sh.ledger.lock().expect("ledger lock").rate_limited_counts();
+    let refusals = sh.metrics.lock().expect("metrics lock").producers.rate_limit_refusals;
+    Some(streamsim_reports::RateLimitedResult {
+        rejected,
+        delivered_after_retry,
+        refusals,
+    })
 }
 
 /// The brokers' page-cache throttling, when any write blocked at the dirty limit.

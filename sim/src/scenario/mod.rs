@@ -5,6 +5,7 @@ mod diagnostic;
 mod fault_checks;
 pub mod faults;
 mod gateway;
+mod hot_keys;
 mod lake;
 mod locate;
 pub mod machine;
@@ -220,6 +221,7 @@ pub fn knobs(s: &Scenario) -> Vec<(String, String)> {
             kv("sink.connections", s.sink.connections.to_string()),
         ]);
     }
+    out.extend(hot_keys::knobs(s));
     out
 }
 

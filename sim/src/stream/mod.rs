@@ -2,7 +2,8 @@
 //!
 //! One [`TaskState`] runs per events-topic partition (Kafka Streams style:
 //! every event of a key lives in one partition, so a task's keyed state is
-//! complete). For each consumed record the processor calls
+//! complete; a salted hot key is the exception, its sub-keys are the keys
+//! here and [`salt`] re-aggregates them). For each consumed record the processor calls
 //! [`TaskState::process`]; the operator chain is
 //!
 //! 1. **de-duplication** by event id with a processing-time TTL,
@@ -39,6 +40,7 @@
 
 mod dedup;
 mod reference;
+pub mod salt;
 mod watermark;
 mod window;
 
