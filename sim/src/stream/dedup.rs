@@ -52,6 +52,7 @@ impl Dedup {
     }
 
     /// Whether `id` was accepted less than `ttl` ago.
+    #[cfg(test)]
     pub(super) fn is_duplicate(&self, id: &EventId, now_ms: u64) -> bool {
         match (self.ttl_ms, self.seen.get(id)) {
             (Some(ttl), Some(&at)) => now_ms < at.saturating_add(ttl),
@@ -59,13 +60,20 @@ impl Dedup {
         }
     }
 
-    /// Remembers an accepted id at `now_ms`.
-    pub(super) fn remember(&mut self, id: EventId, now_ms: u64) {
-        if self.ttl_ms.is_none() {
-            return;
+    /// Accepts `id` at `now_ms` unless it was accepted less than `ttl` ago;
+    /// returns whether it was accepted. One tree walk for the common case, a
+    /// new id: a duplicate (rare) puts its first time back, since dropping
+    /// it must not refresh the TTL.
+    pub(super) fn accept(&mut self, id: EventId, now_ms: u64) -> bool {
+        let Some(ttl) = self.ttl_ms else { return true };
+        if let Some(at) = self.seen.insert(id, now_ms) {
+            if now_ms < at.saturating_add(ttl) {
+                self.seen.insert(id, at);
+                return false;
+            }
         }
-        self.seen.insert(id, now_ms);
         self.expiry.push_back((now_ms, id));
+        true
     }
 
     /// Forgets everything (end of input).
@@ -86,8 +94,8 @@ mod tests {
     #[test]
     fn an_id_is_a_duplicate_for_its_ttl_and_forgotten_after() {
         let mut d = Dedup::new(Some(100));
-        d.remember(id(1), 0);
-        d.remember(id(2), 50);
+        d.accept(id(1), 0);
+        d.accept(id(2), 50);
         assert!(d.is_duplicate(&id(1), 99) && !d.is_duplicate(&id(1), 100));
         d.expire(100);
         assert_eq!(d.len(), 1, "only id 1 expired");
@@ -99,10 +107,10 @@ mod tests {
     #[test]
     fn an_id_remembered_again_lives_from_its_newer_time() {
         let mut d = Dedup::new(Some(100));
-        d.remember(id(1), 0);
+        d.accept(id(1), 0);
         // Past its TTL but not yet expired lazily: accepted again at 120.
         assert!(!d.is_duplicate(&id(1), 120));
-        d.remember(id(1), 120);
+        d.accept(id(1), 120);
         // The queue's stale entry for time 0 must not forget the newer one.
         d.expire(150);
         assert!(d.is_duplicate(&id(1), 150));
@@ -113,9 +121,21 @@ mod tests {
     }
 
     #[test]
+    fn accept_drops_a_duplicate_without_refreshing_its_ttl() {
+        let mut d = Dedup::new(Some(100));
+        assert!(d.accept(id(1), 0));
+        assert!(!d.accept(id(1), 60), "a duplicate within the TTL");
+        // Had the duplicate refreshed the id, it would still be one at 120.
+        assert!(d.accept(id(1), 120), "past the first acceptance's TTL");
+        assert!(!d.accept(id(1), 200));
+        d.expire(220);
+        assert_eq!(d.len(), 0);
+    }
+
+    #[test]
     fn no_ttl_remembers_nothing() {
         let mut d = Dedup::new(None);
-        d.remember(id(1), 0);
+        d.accept(id(1), 0);
         assert!(!d.is_duplicate(&id(1), 1));
         assert_eq!(d.len(), 0);
     }
