@@ -90,8 +90,14 @@ pub fn run_plots(report: &RunReport) -> Vec<&'static str> {
     if report.result.lake.is_some() {
         plots.push(LAKE_PLOT);
     }
+    if report.result.serving.is_some() {
+        plots.push(SERVING_PLOT);
+    }
     plots
 }
+
+/// The plot only runs with a serving layer get, last: hit ratio and read latency over time.
+pub const SERVING_PLOT: &str = "serving";
 
 /// The plot only runs with a cold path get, last: lake freshness over time.
 pub const LAKE_PLOT: &str = "lake_freshness";

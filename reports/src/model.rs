@@ -138,6 +138,44 @@ pub struct RunResult {
     /// The cold path's lake, present when the scenario has lake writers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lake: Option<LakeResult>,
+    /// The serving layer's reads, present when the scenario has a query load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serving: Option<ServingResult>,
+}
+
+/// What the serving layer's query load saw: reads through the cache (or
+/// straight to the database), their latency, and the checks' counts.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct ServingResult {
+    /// Reads answered.
+    pub reads: u64,
+    /// Share of the answered reads the cache answered (0 without a cache).
+    pub hit_ratio: f64,
+    /// Read latency, from the read's issue to its answer, ms.
+    pub read_latency_ms: Percentiles,
+    /// Reads that returned a value the database had replaced more than the staleness bound before.
+    pub stale_reads: u64,
+    /// Reads that got no answer (failed, or still waiting at the end).
+    pub failed_reads: u64,
+    /// The staleness bound the stale-read check holds reads to, ms.
+    pub staleness_bound_ms: u64,
+    /// The longest any served value had been replaced in the database, ms.
+    pub max_staleness_ms: f64,
+    /// The longest from a database commit to the processor's cache write or delete that followed it, ms.
+    pub max_invalidation_delay_ms: f64,
+    /// Cache requests that timed out (the cache was down or stalled).
+    pub cache_timeouts: u64,
+}
+
+/// One time bucket of the serving layer's reads.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq)]
+pub struct ServingBucket {
+    /// Reads answered in the bucket.
+    pub reads: u64,
+    /// Of those, answered by the cache.
+    pub hits: u64,
+    /// Read latency in the bucket, ms.
+    pub latency_ms: Percentiles,
 }
 
 /// What the cold path archived: the files its manifest names, checked
@@ -356,6 +394,9 @@ pub struct Bucket {
     /// The lake's freshness, seconds: the worst per-second sample in the bucket (absent without a cold path, and after the workload).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lake_freshness_s: Option<f64>,
+    /// The serving layer's reads answered in the bucket (absent without a query load).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serving: Option<ServingBucket>,
 }
 
 /// Everything a report needs about one run.

@@ -8,6 +8,7 @@ mod distribution;
 mod lake;
 mod latency;
 mod partitions;
+mod serving;
 pub(crate) mod sizing;
 pub(crate) mod sweep;
 mod throughput;
@@ -123,6 +124,7 @@ pub(crate) fn run_plot_title(name: &str, read: bool) -> &'static str {
         "latency_distribution" => "Acknowledgement latency by percentile",
         "broker_utilisation" => "Broker utilisation",
         "lake_freshness" => "Lake freshness over time (cold path)",
+        "serving" => "Serving layer: cache hit ratio and read latency over time",
         _ => "",
     }
 }
@@ -146,6 +148,7 @@ pub(crate) fn render_run_plots(report: &RunReport) -> io::Result<Vec<RenderedPlo
                 "latency_distribution" => render(name, title, &distribution::LatencyDistribution::new(report)),
                 "broker_utilisation" => render(name, title, &brokers::BrokerUtilisation::new(report, &time)),
                 "lake_freshness" => render(name, title, &lake::LakeFreshness::new(report, &time)),
+                "serving" => render(name, title, &serving::ServingOverTime::new(report, &time)),
                 _ => Err(io::Error::other(format!("no drawing for plot {name}"))),
             }
         })

@@ -170,6 +170,7 @@ pub fn synthetic_report() -> RunReport {
         throughput: Default::default(),
         cost: None,
         lake: None,
+        serving: None,
     };
     RunReport {
         result,
@@ -375,6 +376,7 @@ pub fn entry(scenario: &str, seed: u64, verdict: Verdict, expect: Verdict, p99: 
             throughput: Default::default(),
             cost: None,
             lake: None,
+            serving: None,
         },
         report_dir: Some(PathBuf::from(format!("out/runs/{scenario}-{seed}"))),
     }

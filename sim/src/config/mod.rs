@@ -1,6 +1,6 @@
 //! The settings protocol code runs with: acks, the log, the producer,
 //! clients, gateways, the network, broker resources, the processor and its
-//! windows, the sink, the lake, budgets.
+//! windows, the sink, the lake, the serving layer, budgets.
 //!
 //! A leaf: nothing here imports anything else of the crate, so every
 //! protocol module can depend on it without depending on the scenario
@@ -14,6 +14,7 @@ mod gateway;
 mod lake;
 mod log;
 mod pipeline;
+mod serving;
 mod window;
 
 pub use checks::{Budgets, InvariantConfig};
@@ -23,4 +24,5 @@ pub use gateway::{DedupScope, GatewayConfig};
 pub use lake::{default_tiers, LakeCommit, LakeConfig, LakeTier, GCS_STANDARD_USD_PER_GB_MONTH};
 pub use log::{Acks, FlushPolicy, LogConfig, ProducerConfig, Truncation};
 pub use pipeline::{Delivery, ProcessorConfig, SinkConfig, WindowSpec};
+pub use serving::{ServingConfig, WritePolicy};
 pub use window::{OperatorConfig, Window, WindowKind};

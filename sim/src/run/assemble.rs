@@ -110,6 +110,7 @@ pub(super) fn assemble(
                 vec![0; sh.event_partitions]
             },
             lake_freshness_s: fresh_by_bucket.get(i).copied().flatten(),
+            serving: checker::serving::bucket(sh, i),
         });
         ack_intervals.push(acc.ack);
         if read.is_some() {
@@ -135,6 +136,9 @@ pub(super) fn assemble(
     if let Some(l) = &check.lake {
         sh.trace
             .record(&[l.files, l.archived, l.duplicated, l.missing, l.orphans]);
+    }
+    if let Some(r) = &check.serving {
+        sh.trace.record(&[r.reads, r.hits, r.stale_reads, r.failed_reads]);
     }
     let events_in_sink = read.map(|_| sh.sink.lock().expect("sink lock").events_in_sink);
     let verdict = if check.violations.is_empty() {
@@ -197,6 +201,7 @@ pub(super) fn assemble(
             failed_requests: l.failed_requests,
             freshness_p99_s: check.lake_freshness_p99_s,
         }),
+        serving: check.serving.as_ref().map(|r| r.result()),
     };
     let knobs = crate::scenario::knobs(s);
     RunOutcome {
