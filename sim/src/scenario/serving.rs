@@ -3,6 +3,9 @@
 use super::model::Scenario;
 use super::problem::{fail, positive, Problem};
 
+const YEAR_S: f64 = 86_400.0 * 365.0;
+const HOUR_MS: u64 = 3_600_000;
+
 /// Check the `[serving]` section (nothing to check when it is off) and its budget.
 pub(super) fn validate(s: &Scenario) -> Result<(), Problem> {
     let v = &s.serving;
@@ -29,11 +32,11 @@ pub(super) fn validate(s: &Scenario) -> Result<(), Problem> {
     if !v.enabled() {
         return Ok(());
     }
-    if v.reads_per_s > 1_000_000.0 {
+    if !(0.001..=1_000_000.0).contains(&v.reads_per_s) {
         return fail(
             "serving.reads_per_s",
             format!(
-                "{} reads/s is past what one simulated reader can issue (at most 1,000,000)",
+                "{} reads/s is outside what one simulated reader can issue (0.001 to 1,000,000)",
                 v.reads_per_s
             ),
         );
@@ -63,11 +66,28 @@ pub(super) fn validate(s: &Scenario) -> Result<(), Problem> {
             return fail(field, "must be at least 1");
         }
     }
-    if v.ttl_s > 86_400.0 * 365.0 {
-        return fail(
-            "serving.ttl_s",
-            format!("must be at most a year of seconds, got {}", v.ttl_s),
-        );
+    for (field, secs) in [("serving.ttl_s", v.ttl_s), ("serving.recent_s", v.recent_s)] {
+        if secs > YEAR_S {
+            return fail(field, format!("must be at most a year of seconds, got {secs}"));
+        }
+    }
+    for (field, ms) in [
+        ("serving.max_staleness_ms", v.max_staleness_ms),
+        ("serving.cache_timeout_ms", v.cache_timeout_ms),
+        ("serving.cache_retry_ms", v.cache_retry_ms),
+        ("serving.db_timeout_ms", v.db_timeout_ms),
+    ] {
+        if ms > HOUR_MS {
+            return fail(field, format!("must be at most an hour ({HOUR_MS} ms), got {ms}"));
+        }
+    }
+    for (field, us) in [
+        ("serving.db_read_us", v.db_read_us),
+        ("serving.cache_op_us", v.cache_op_us),
+    ] {
+        if us > 10_000_000 {
+            return fail(field, format!("must be at most 10 s (10000000 µs) of work, got {us}"));
+        }
     }
     Ok(())
 }

@@ -91,16 +91,6 @@ impl CacheStore {
         }
     }
 
-    /// Entries held (expired ones count until evicted or read, as in Redis).
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether the cache holds nothing.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     fn set(&mut self, key: u64, value: Value, now_us: u64) {
         self.remove(key);
         while self.entries.len() >= self.capacity {

@@ -123,7 +123,7 @@ pub async fn reader_main(sh: Arc<Shared>) {
             }
         }
         while next_read_us <= now_us && next_read_us < workload_us {
-            next_read_us += gap_us(&mut rng).max(1);
+            next_read_us = next_read_us.saturating_add(gap_us(&mut rng).max(1));
             let (coin, pick): (f64, f64) = (rng.gen(), rng.gen());
             // Nothing to read before the sink's first window.
             let Some(key) = serving.view.pick(cfg.recent_share, coin, pick) else {

@@ -143,7 +143,7 @@ impl Serving {
         }
     }
 
-    /// A read given up at `now_us`.
+    /// A read given up: the cache could not answer it and it may not go to the database.
     pub fn failed(&mut self, req: u64) {
         let Some((key, issued_us)) = self.stats.in_flight.remove(&req) else {
             return;

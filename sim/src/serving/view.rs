@@ -79,7 +79,7 @@ impl View {
             }
             h.values.push_back((v, now_us));
             // Keep values whose successor came within the horizon.
-            while h.values.len() > 1 && h.values[1].1 + self.horizon_us < now_us {
+            while h.values.len() > 1 && h.values[1].1.saturating_add(self.horizon_us) < now_us {
                 h.values.pop_front();
                 h.pruned = true;
             }
@@ -88,7 +88,11 @@ impl View {
                 changed.push(key);
             }
         }
-        while self.recent.front().is_some_and(|&(t, _)| t + self.recent_us < now_us) {
+        while self
+            .recent
+            .front()
+            .is_some_and(|&(t, _)| t.saturating_add(self.recent_us) < now_us)
+        {
             self.recent.pop_front();
         }
         changed.dedup();
