@@ -170,11 +170,11 @@ pub struct ServingResult {
 /// One time bucket of the serving layer's reads.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq)]
 pub struct ServingBucket {
-    /// Reads answered in the bucket.
+    /// Reads issued in the bucket (and answered).
     pub reads: u64,
     /// Of those, answered by the cache.
     pub hits: u64,
-    /// Read latency in the bucket, ms.
+    /// Latency of the bucket's reads, ms.
     pub latency_ms: Percentiles,
 }
 

@@ -44,7 +44,8 @@ pub async fn reader_main(sh: Arc<Shared>) {
         send(ServingMsg::DbRead { req, key: st.key }, sh.layout.sink(), now_us);
     };
     loop {
-        let issuing = next_read_us < workload_us;
+        // Reads stop with the workload, also those due just before it ended.
+        let issuing = next_read_us < workload_us && clock::now_us() < workload_us;
         let wake_us = stages
             .values()
             .map(|s| s.deadline_us)
@@ -122,7 +123,7 @@ pub async fn reader_main(sh: Arc<Shared>) {
                 to_db(req, st, now_us);
             }
         }
-        while next_read_us <= now_us && next_read_us < workload_us {
+        while next_read_us <= now_us && now_us < workload_us {
             next_read_us = next_read_us.saturating_add(gap_us(&mut rng).max(1));
             let (coin, pick): (f64, f64) = (rng.gen(), rng.gen());
             // Nothing to read before the sink's first window.

@@ -15,7 +15,7 @@ const HORIZON_MARGIN_US: u64 = 60_000_000;
 /// One time bucket of the query load.
 #[derive(Clone, Debug)]
 pub struct ReadBucket {
-    /// Reads answered in the bucket.
+    /// Reads issued in the bucket and answered.
     pub reads: u64,
     /// Of those, answered by the cache.
     pub hits: u64,
@@ -116,7 +116,8 @@ impl Serving {
         s.reads += 1;
         s.hits += u64::from(hit);
         s.latency.saturating_record(latency.max(1));
-        let b = (now_us / 1000 / s.bucket_ms) as usize;
+        // A read belongs to the bucket it was issued in, so the last bucket holds no stragglers.
+        let b = (issued_us / 1000 / s.bucket_ms) as usize;
         while s.buckets.len() <= b {
             s.buckets.push(ReadBucket {
                 reads: 0,
