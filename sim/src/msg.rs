@@ -203,6 +203,8 @@ pub enum Msg {
     },
     /// Read path: processor, group coordinator, consumer fetches and the sink.
     Read(crate::wire::ReadMsg),
+    /// Serving layer: reader, cache, database reads and the processor's cache writes.
+    Serving(crate::serving::wire::ServingMsg),
 }
 
 impl Msg {
@@ -224,6 +226,7 @@ impl Msg {
                     .sum(),
                 Msg::LeaderAndIsr { states } => 40 * states.len() as u64,
                 Msg::Read(r) => r.bytes(),
+                Msg::Serving(m) => m.bytes(),
                 _ => 0,
             }
     }
@@ -242,6 +245,7 @@ impl Msg {
             Msg::AlterPartition { .. } => 9,
             Msg::LeaderAndIsr { .. } => 10,
             Msg::Read(r) => 20 + r.kind_code(),
+            Msg::Serving(m) => 40 + m.kind_code(),
         }
     }
 }

@@ -58,6 +58,8 @@ pub enum TimelineKind {
     LakeResumed,
     /// The lake's manifest refused a zombie writer's commit.
     LakeFenced,
+    /// The serving layer's reader gave up on the cache for a while: reads go to the database.
+    CacheSkipped,
 }
 
 /// One timeline entry.

@@ -192,6 +192,8 @@ pub struct Shared {
     pub lake_group: Mutex<crate::consumer_group::GroupStore>,
     /// The cold path's bucket, manifest and committed offsets (durable).
     pub lake: Mutex<crate::lake::store::LakeStore>,
+    /// The serving layer: the database's per-key view, the readers' figures (durable).
+    pub serving: Mutex<crate::serving::store::Serving>,
     /// The operator, sink and reference this run uses.
     pub plugins: Plugins,
     /// The sink database's tables (durable across sink crashes).
@@ -224,6 +226,8 @@ impl Shared {
             processors: scenario.processor.instances,
             sink: scenario.processor.instances > 0,
             lake_writers: scenario.lake.writers,
+            reader: scenario.serving.enabled(),
+            cache: scenario.serving.enabled() && scenario.serving.cache,
         };
         let dlq = scenario.gateway.dead_letter_partitions;
         let assignment = crate::log::disk::assign_replicas(t.partitions + dlq, t.brokers, t.replication_factor);
@@ -252,6 +256,10 @@ impl Shared {
             group: Mutex::new(Default::default()),
             lake_group: Mutex::new(Default::default()),
             lake: Mutex::new(crate::lake::store::LakeStore::new(t.partitions)),
+            serving: Mutex::new(crate::serving::store::Serving::new(
+                &scenario.serving,
+                scenario.bucket_ms(),
+            )),
             sink: Mutex::new(crate::sink::db::SinkDb::new(
                 t.partitions,
                 t.clients,

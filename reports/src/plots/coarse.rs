@@ -97,6 +97,12 @@ fn merge(chunk: &[Bucket]) -> Bucket {
         for (t, l) in b.consumer_lag.iter_mut().zip(&x.consumer_lag) {
             *t = (*t).max(*l);
         }
+        if let Some(r) = x.serving {
+            let t = b.serving.get_or_insert_with(Default::default);
+            t.reads += r.reads;
+            t.hits += r.hits;
+            worst(&mut t.latency_ms, &r.latency_ms);
+        }
         if let Some(f) = x.lake_freshness_s {
             b.lake_freshness_s = Some(b.lake_freshness_s.map_or(f, |t| t.max(f)));
         }
@@ -202,6 +208,7 @@ mod tests {
                 cost: None,
                 lake: None,
                 rate_limited: None,
+                serving: None,
             },
             bucket_ms: 1000,
             buckets,

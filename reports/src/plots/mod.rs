@@ -9,6 +9,7 @@ mod lake;
 mod latency;
 mod partitions;
 mod rate_limit;
+mod serving;
 pub(crate) mod sizing;
 pub(crate) mod sweep;
 mod throughput;
@@ -125,6 +126,7 @@ pub(crate) fn run_plot_title(name: &str, read: bool) -> &'static str {
         "broker_utilisation" => "Broker utilisation",
         "lake_freshness" => "Lake freshness over time (cold path)",
         "rate_limited" => "Events refused by the gateways' rate limit",
+        "serving" => "Serving layer: cache hit ratio and read latency over time",
         _ => "",
     }
 }
@@ -149,6 +151,7 @@ pub(crate) fn render_run_plots(report: &RunReport) -> io::Result<Vec<RenderedPlo
                 "broker_utilisation" => render(name, title, &brokers::BrokerUtilisation::new(report, &time)),
                 "lake_freshness" => render(name, title, &lake::LakeFreshness::new(report, &time)),
                 "rate_limited" => render(name, title, &rate_limit::RateLimited::new(report, &time)),
+                "serving" => render(name, title, &serving::ServingOverTime::new(report, &time)),
                 _ => Err(io::Error::other(format!("no drawing for plot {name}"))),
             }
         })

@@ -171,6 +171,7 @@ pub fn synthetic_report() -> RunReport {
         cost: None,
         lake: None,
         rate_limited: None,
+        serving: None,
     };
     RunReport {
         result,
@@ -377,6 +378,7 @@ pub fn entry(scenario: &str, seed: u64, verdict: Verdict, expect: Verdict, p99: 
             cost: None,
             lake: None,
             rate_limited: None,
+            serving: None,
         },
         report_dir: Some(PathBuf::from(format!("out/runs/{scenario}-{seed}"))),
     }

@@ -1,6 +1,6 @@
 //! The settings protocol code runs with: acks, the log, the producer,
 //! clients, gateways, the network, broker resources, the processor and its
-//! windows, the sink, the lake, budgets.
+//! windows, the sink, the lake, the serving layer, budgets.
 //!
 //! A leaf: nothing here imports anything else of the crate, so every
 //! protocol module can depend on it without depending on the scenario
@@ -15,6 +15,7 @@ mod hot_keys;
 mod lake;
 mod log;
 mod pipeline;
+mod serving;
 mod window;
 
 pub use checks::{Budgets, InvariantConfig};
@@ -25,4 +26,5 @@ pub use hot_keys::{routing_key, RateLimitBy, RateLimitConfig, SaltConfig, SALTAB
 pub use lake::{default_tiers, LakeCommit, LakeConfig, LakeTier, GCS_STANDARD_USD_PER_GB_MONTH};
 pub use log::{Acks, FlushPolicy, LogConfig, ProducerConfig, Truncation};
 pub use pipeline::{Delivery, ProcessorConfig, SinkConfig, WindowSpec};
+pub use serving::{ServingConfig, WritePolicy};
 pub use window::{OperatorConfig, Window, WindowKind};

@@ -169,7 +169,13 @@ impl Processor {
                     return;
                 }
                 match result {
-                    Ok(()) => t.committed_ok(),
+                    Ok(()) => {
+                        if self.sh.layout.reader {
+                            let rows = t.in_flight.as_ref().map(|f| f.rows.clone()).unwrap_or_default();
+                            crate::serving::writer::after_commit(&self.sh, self.addr, &rows, now_us);
+                        }
+                        t.committed_ok()
+                    }
                     Err(SinkError::Fenced) => {
                         self.tasks.remove(&partition);
                     }

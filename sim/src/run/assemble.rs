@@ -111,6 +111,7 @@ pub(super) fn assemble(
             },
             lake_freshness_s: fresh_by_bucket.get(i).copied().flatten(),
             rate_limited: acc.rate_limited,
+            serving: checker::serving::bucket(sh, i),
         });
         ack_intervals.push(acc.ack);
         if read.is_some() {
@@ -140,6 +141,9 @@ pub(super) fn assemble(
     let rate_limited = rate_limited_result(sh);
     if let Some(r) = &rate_limited {
         sh.trace.record(&[r.rejected, r.delivered_after_retry, r.refusals]);
+    }
+    if let Some(r) = &check.serving {
+        sh.trace.record(&[r.reads, r.hits, r.stale_reads, r.failed_reads]);
     }
     let events_in_sink = read.map(|_| sh.sink.lock().expect("sink lock").events_in_sink);
     let verdict = if check.violations.is_empty() {
@@ -203,6 +207,7 @@ pub(super) fn assemble(
             freshness_p99_s: check.lake_freshness_p99_s,
         }),
         rate_limited,
+        serving: check.serving.as_ref().map(|r| r.result()),
     };
     let knobs = crate::scenario::knobs(s);
     RunOutcome {

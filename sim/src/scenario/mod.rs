@@ -14,6 +14,7 @@ mod omb;
 mod pipeline;
 mod problem;
 mod read;
+mod serving;
 mod suggest;
 mod validate;
 
@@ -187,11 +188,17 @@ pub fn knobs(s: &Scenario) -> Vec<(String, String)> {
             if s.lake.enabled() {
                 v.extend(["lake.no_loss", "lake.exactly_once"]);
             }
+            if s.serving.enabled() {
+                v.extend(["serving.stale_read", "serving.no_loss"]);
+            }
             v.join(",")
         }),
     ];
     if s.lake.enabled() {
         out.push(kv("lake", s.lake.describe()));
+    }
+    if s.serving.enabled() {
+        out.push(kv("serving", s.serving.describe()));
     }
     if let Some(omb) = &s.workload.omb {
         out.push(kv("workload.omb", omb.display().to_string()));

@@ -84,6 +84,9 @@ pub struct Scenario {
     /// The cold path: lake writers archiving the events topic to an object store.
     #[serde(default, skip_serializing_if = "LakeConfig::is_off")]
     pub lake: LakeConfig,
+    /// The serving layer: a query load reading the sink through a cache.
+    #[serde(default, skip_serializing_if = "crate::config::ServingConfig::is_off")]
+    pub serving: crate::config::ServingConfig,
     /// Faults: `[[faults]]` at fixed virtual times, or one `[faults]`
     /// table with `mode = "swarm"` whose schedule each seed draws.
     #[serde(default)]
