@@ -81,18 +81,42 @@ pub struct OmbRun {
     search: Option<streamsim_sim::omb::max_rate::MaxRateSearch>,
 }
 
-/// An OMB file's error as scenario errors are shown: file, line and column,
-/// the line itself and the value at fault underlined (when it can be placed).
-pub fn render(e: &streamsim_workloads::OmbError) -> String {
+/// OMB files' errors as scenario errors are shown: every problem, grouped
+/// by file, each with its line and column, the line itself and the value at
+/// fault underlined (when it can be placed).
+pub fn render(errors: &[streamsim_workloads::OmbError]) -> String {
     use streamsim_sim::scenario::{Diagnostic, ScenarioError};
-    let text = std::fs::read_to_string(&e.file).unwrap_or_default();
-    let problem = match (e.line, e.column) {
-        (Some(line), Some(column)) if !text.is_empty() => {
-            Diagnostic::at_line_column(&text, line, column, e.field.clone(), e.message.clone())
+    let mut files: Vec<&Path> = Vec::new();
+    for e in errors {
+        if !files.contains(&e.file.as_path()) {
+            files.push(&e.file);
         }
-        _ => return format!("error: {e}"),
-    };
-    crate::ui::scenario_error(&ScenarioError::one(&e.file, &text, problem))
+    }
+    let mut shown = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        // In file order, as the scenario files list theirs; those with no line last.
+        let mut mine: Vec<_> = errors.iter().filter(|e| e.file == file).collect();
+        mine.sort_by_key(|e| (e.line.is_none(), e.line, e.column));
+        let problems = mine
+            .into_iter()
+            .map(|e| match (e.line, e.column) {
+                (Some(line), Some(column)) if !text.is_empty() => {
+                    Diagnostic::at_line_column(&text, line, column, e.field.clone(), e.message.clone())
+                }
+                _ => Diagnostic {
+                    line: e.line,
+                    ..Diagnostic::at("", None, e.field.clone(), e.message.clone())
+                },
+            })
+            .collect();
+        shown.push(crate::ui::scenario_error(&ScenarioError {
+            file: file.to_path_buf(),
+            text,
+            problems,
+        }));
+    }
+    shown.join("\n\n")
 }
 
 /// Builds the OMB run when `path` is a workload file (searching the maximum
@@ -143,7 +167,7 @@ pub fn prepare(path: &Path, args: &OmbArgs, wants_result: bool, opts: &RunOption
     let s = match found {
         Ok(s) => s,
         Err(SearchError::Plan(e)) => {
-            eprintln!("{}", render(&e));
+            eprintln!("{}", render(std::slice::from_ref(&e)));
             return Err(ExitCode::from(EXIT_BAD_INPUT));
         }
         Err(SearchError::Run(e)) => {
@@ -170,7 +194,7 @@ pub fn prepare(path: &Path, args: &OmbArgs, wants_result: bool, opts: &RunOption
     match replan(&p, s.found, None) {
         Ok(plan) => Ok(Some(OmbRun { plan, search: Some(s) })),
         Err(e) => {
-            eprintln!("{}", render(&e));
+            eprintln!("{}", render(std::slice::from_ref(&e)));
             Err(ExitCode::from(EXIT_BAD_INPUT))
         }
     }

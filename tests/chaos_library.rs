@@ -85,6 +85,16 @@ fn every_library_scenario_meets_its_expectation_over_many_seeds() {
                         r.replay
                     ));
                 }
+                // The verdict says it, but a regression in the verdict itself must not hide a loss.
+                for r in rs
+                    .iter()
+                    .filter(|r| r.events_acked == 0 || r.events_lost > 0 || r.events_duplicated > 0)
+                {
+                    problems.push(format!(
+                        "{name} seed {}: {} acknowledged, {} lost, {} duplicated; replay: {}",
+                        r.seed, r.events_acked, r.events_lost, r.events_duplicated, r.replay
+                    ));
+                }
                 eprintln!("{name}: pass on {seeds} seeds ({secs:.1} s of runs)");
             }
             Expect::Violation => {

@@ -353,6 +353,65 @@ fn malformed_files_get_file_line_and_column_never_a_toml_error() {
 }
 
 #[test]
+fn every_problem_of_a_file_is_listed_with_its_place() {
+    let dir = scratch("problems");
+    let good = fs::read_to_string(fixture("workloads/simple-workload.yaml")).unwrap();
+    let line_of = |text: &str, key: &str| text.lines().position(|l| l.starts_with(key)).unwrap() + 1;
+    // Three problems: a wrong value, an unknown distributor and a required field left out.
+    let text = good
+        .replace("partitionsPerTopic: 10", "partitionsPerTopic: ten")
+        .replace("producerRate: 10000", "producerRate: 10000\nkeyDistributor: SOMETIMES")
+        .replace("testDurationMinutes: 5\n", "");
+    assert_ne!(text, good);
+    assert!(!text.contains("testDurationMinutes"), "{text}");
+    let w = dir.join("w.yaml");
+    fs::write(&w, &text).unwrap();
+    // And two in the driver.
+    let dtext = fs::read_to_string(fixture("driver-kafka/kafka-latency.yaml"))
+        .unwrap()
+        .replace("acks=all", "acks=most")
+        .replace("linger.ms=1", "linger.ms=soon");
+    let d = dir.join("d.yaml");
+    fs::write(&d, &dtext).unwrap();
+    let (ws, ds) = (w.display().to_string(), d.display().to_string());
+
+    let out = streamsim(&["run", &ws, "--driver", &ds, "--no-report"]);
+    let e = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{e}");
+    let l = line_of(&text, "partitionsPerTopic");
+    assert!(
+        e.contains(&format!("w.yaml:{l}:21")) && e.contains("must be a whole number, got ten"),
+        "{e}"
+    );
+    let l = line_of(&text, "keyDistributor");
+    assert!(
+        e.contains(&format!("w.yaml:{l}:17")) && e.contains("got SOMETIMES"),
+        "{e}"
+    );
+    assert!(e.contains("field `testDurationMinutes`: is required"), "{e}");
+    assert!(e.contains("3 problems in") && e.contains("w.yaml"), "{e}");
+    let l = line_of(&dtext, "  acks=");
+    assert!(e.contains(&format!("d.yaml:{l}:8")) && e.contains("got `most`"), "{e}");
+    let l = line_of(&dtext, "  linger.ms=");
+    assert!(e.contains(&format!("d.yaml:{l}:13")) && e.contains("got `soon`"), "{e}");
+    assert!(e.contains("2 problems in"), "{e}");
+    // Each problem once, none made up by reading on.
+    assert_eq!(e.matches("error: field").count(), 5, "{e}");
+
+    // `check` lists them too; a file with one problem gets no count.
+    let out = streamsim(&["check", &ws]);
+    let e = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{e}");
+    assert_eq!(e.matches("error: field").count(), 3, "{e}");
+    fs::write(&w, good.replace("partitionsPerTopic: 10", "partitionsPerTopic: ten")).unwrap();
+    let out = streamsim(&["check", &ws]);
+    let e = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(e.matches("error: field").count(), 1, "{e}");
+    assert!(!e.contains("problems in"), "{e}");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_workload_runs_whatever_its_extension_and_through_sweep() {
     let dir = scratch("sweep");
     let w = dir.join("workload.txt");

@@ -43,6 +43,16 @@ pub fn timeseries_csv(report: &RunReport) -> io::Result<Vec<u8>> {
     if lake {
         header.push("lake_freshness_s".into());
     }
+    // With a gateway rate limit, its refusals per bucket last.
+    let rate_limit = report.result.rate_limited.is_some();
+    if rate_limit {
+        header.push("rate_limited".into());
+    }
+    // The serving layer's columns last.
+    let serving = report.result.serving.is_some();
+    if serving {
+        header.extend(["reads", "read_hit_ratio", "read_p50_ms", "read_p99_ms", "read_p999_ms"].map(String::from));
+    }
 
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(&header)?;
@@ -71,6 +81,19 @@ pub fn timeseries_csv(report: &RunReport) -> io::Result<Vec<u8>> {
         }
         if lake {
             row.push(bucket.lake_freshness_s.map_or(String::new(), |f| decimal(f, 3)));
+        }
+        if rate_limit {
+            row.push(bucket.rate_limited.to_string());
+        }
+        if serving {
+            let r = bucket.serving.unwrap_or_default();
+            row.push(r.reads.to_string());
+            row.push(if r.reads > 0 {
+                decimal(r.hits as f64 / r.reads as f64, 4)
+            } else {
+                String::new()
+            });
+            row.extend(latency_cells(&r.latency_ms, r.reads));
         }
         w.write_record(&row)?;
     }

@@ -95,11 +95,23 @@ pub fn run_plots(report: &RunReport) -> Vec<&'static str> {
     if report.result.autoscale.is_some() {
         plots.push(AUTOSCALE_PLOT);
     }
+    if report.result.rate_limited.is_some() {
+        plots.push(RATE_LIMIT_PLOT);
+    }
+    if report.result.serving.is_some() {
+        plots.push(SERVING_PLOT);
+    }
     plots
 }
 
 /// The plot only runs with broker autoscaling get: brokers and their mean CPU over time.
 pub const AUTOSCALE_PLOT: &str = "autoscale";
+
+/// The plot only runs with a gateway rate limit get: refused events per second over time.
+pub const RATE_LIMIT_PLOT: &str = "rate_limited";
+
+/// The plot only runs with a serving layer get, last: hit ratio and read latency over time.
+pub const SERVING_PLOT: &str = "serving";
 
 /// The plot only runs with a cold path get, last: lake freshness over time.
 pub const LAKE_PLOT: &str = "lake_freshness";

@@ -141,6 +141,58 @@ pub struct RunResult {
     /// Broker autoscaling, present when the scenario has `[autoscale]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscale: Option<crate::autoscale::AutoscaleResult>,
+    /// The gateways' rate limit, present when the scenario sets `[gateway.rate_limit]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limited: Option<RateLimitedResult>,
+    /// The serving layer's reads, present when the scenario has a query load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serving: Option<ServingResult>,
+}
+
+/// What the gateways' rate limit refused, and what became of it.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq)]
+pub struct RateLimitedResult {
+    /// Distinct events the rate limit refused at least once.
+    pub rejected: u64,
+    /// Of those, events acknowledged (or dead-lettered) after the client retried them.
+    pub delivered_after_retry: u64,
+    /// Refusals in all (an event refused on three attempts counts three).
+    pub refusals: u64,
+}
+
+/// What the serving layer's query load saw: reads through the cache (or
+/// straight to the database), their latency, and the checks' counts.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct ServingResult {
+    /// Reads answered.
+    pub reads: u64,
+    /// Share of the answered reads the cache answered (0 without a cache).
+    pub hit_ratio: f64,
+    /// Read latency, from the read's issue to its answer, ms.
+    pub read_latency_ms: Percentiles,
+    /// Reads that returned a value the database had replaced more than the staleness bound before.
+    pub stale_reads: u64,
+    /// Reads that got no answer (failed, or still waiting at the end).
+    pub failed_reads: u64,
+    /// The staleness bound the stale-read check holds reads to, ms.
+    pub staleness_bound_ms: u64,
+    /// The longest any served value had been replaced in the database, ms.
+    pub max_staleness_ms: f64,
+    /// The longest from a database commit to the processor's cache write or delete that followed it, ms.
+    pub max_invalidation_delay_ms: f64,
+    /// Cache requests that timed out (the cache was down or stalled).
+    pub cache_timeouts: u64,
+}
+
+/// One time bucket of the serving layer's reads.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq)]
+pub struct ServingBucket {
+    /// Reads issued in the bucket (and answered).
+    pub reads: u64,
+    /// Of those, answered by the cache.
+    pub hits: u64,
+    /// Latency of the bucket's reads, ms.
+    pub latency_ms: Percentiles,
 }
 
 /// What the cold path archived: the files its manifest names, checked
@@ -359,6 +411,16 @@ pub struct Bucket {
     /// The lake's freshness, seconds: the worst per-second sample in the bucket (absent without a cold path, and after the workload).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lake_freshness_s: Option<f64>,
+    /// Events the gateways' rate limit refused in the bucket (each refusal counts).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rate_limited: u64,
+    /// The serving layer's reads answered in the bucket (absent without a query load).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serving: Option<ServingBucket>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Everything a report needs about one run.

@@ -66,6 +66,22 @@ pub(crate) fn invariant_rows(report: &RunReport) -> Vec<InvariantRow> {
                         count(l.files)
                     )
                 }),
+                "serving.stale_read" => r.serving.as_ref().map_or(String::new(), |v| {
+                    format!(
+                        "{} of {} reads older than {} ms (oldest served {} ms)",
+                        count(v.stale_reads),
+                        count(v.reads),
+                        v.staleness_bound_ms,
+                        decimal(v.max_staleness_ms, 3)
+                    )
+                }),
+                "serving.no_loss" => r.serving.as_ref().map_or(String::new(), |v| {
+                    format!(
+                        "{} of {} reads unanswered",
+                        count(v.failed_reads),
+                        count(v.reads + v.failed_reads)
+                    )
+                }),
                 _ => String::new(),
             };
             InvariantRow {
@@ -377,6 +393,15 @@ pub fn render_summary_text(r: &RunResult) -> String {
     if let Some(a) = &r.autoscale {
         let _ = writeln!(s, "{}", a.summary_line());
     }
+    if let Some(l) = &r.rate_limited {
+        let _ = writeln!(
+            s,
+            "  rate limited   rejected {}  delivered after retry {}  refusals {}",
+            count(l.rejected),
+            count(l.delivered_after_retry),
+            count(l.refusals)
+        );
+    }
     if let Some(l) = &r.lake {
         let _ = writeln!(
             s,
@@ -389,6 +414,21 @@ pub fn render_summary_text(r: &RunResult) -> String {
             count(l.objects_replaced),
             count(l.failed_requests),
             l.freshness_p99_s.map_or("n/a".to_string(), |f| format!("{} s", decimal(f, 3)))
+        );
+    }
+    if let Some(v) = &r.serving {
+        let _ = writeln!(
+            s,
+            "  serving        reads {}  hit ratio {}%  read p50 {} ms  p99 {} ms  stale {} (bound {} ms, oldest {} ms)  failed {}  cache timeouts {}",
+            count(v.reads),
+            decimal(v.hit_ratio * 100.0, 1),
+            decimal(v.read_latency_ms.p50, 3),
+            decimal(v.read_latency_ms.p99, 3),
+            count(v.stale_reads),
+            v.staleness_bound_ms,
+            decimal(v.max_staleness_ms, 3),
+            count(v.failed_reads),
+            count(v.cache_timeouts)
         );
     }
     if let Some(c) = &r.cost {

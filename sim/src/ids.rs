@@ -15,7 +15,8 @@ pub type PartitionId = usize;
 
 /// The layout of roles on the fabric: controller, brokers, gateways, clients,
 /// then the read path (stream processor instances and the sink database) when
-/// the scenario has one, then the lake writers of a cold path.
+/// the scenario has one, then the lake writers of a cold path, then the
+/// serving layer's reader and cache nodes.
 #[derive(Clone, Copy, Debug)]
 pub struct Layout {
     /// Number of brokers.
@@ -30,6 +31,10 @@ pub struct Layout {
     pub sink: bool,
     /// Number of lake writers (0: no cold path).
     pub lake_writers: usize,
+    /// Whether the serving layer's reader node exists.
+    pub reader: bool,
+    /// Whether the serving layer's cache node exists.
+    pub cache: bool,
 }
 
 /// What a node is.
@@ -49,6 +54,10 @@ pub enum Role {
     Sink,
     /// A lake writer of the cold path.
     LakeWriter(usize),
+    /// The serving layer's query load.
+    Reader,
+    /// The serving layer's cache.
+    Cache,
 }
 
 impl fmt::Display for Role {
@@ -61,6 +70,8 @@ impl fmt::Display for Role {
             Role::Processor(i) => write!(f, "processor-{i}"),
             Role::Sink => write!(f, "sink"),
             Role::LakeWriter(i) => write!(f, "lake-writer-{i}"),
+            Role::Reader => write!(f, "reader"),
+            Role::Cache => write!(f, "cache-0"),
         }
     }
 }
@@ -68,7 +79,14 @@ impl fmt::Display for Role {
 impl Layout {
     /// Total nodes.
     pub fn nodes(&self) -> usize {
-        1 + self.brokers + self.gateways + self.clients + self.processors + usize::from(self.sink) + self.lake_writers
+        1 + self.brokers
+            + self.gateways
+            + self.clients
+            + self.processors
+            + usize::from(self.sink)
+            + self.lake_writers
+            + usize::from(self.reader)
+            + usize::from(self.cache)
     }
     /// The controller's address.
     pub fn controller(&self) -> Addr {
@@ -98,6 +116,14 @@ impl Layout {
     pub fn lake_writer(&self, i: usize) -> Addr {
         Addr((1 + self.brokers + self.gateways + self.clients + self.processors + usize::from(self.sink) + i) as u32)
     }
+    /// The serving layer's reader (meaningful only when `reader` is set).
+    pub fn reader(&self) -> Addr {
+        self.lake_writer(self.lake_writers)
+    }
+    /// The serving layer's cache (meaningful only when `cache` is set).
+    pub fn cache(&self) -> Addr {
+        Addr(self.reader().0 + u32::from(self.reader))
+    }
     /// The role at an address.
     pub fn role(&self, a: Addr) -> Role {
         let i = a.0 as usize;
@@ -113,8 +139,12 @@ impl Layout {
             Role::Processor(i - 1 - self.brokers - self.gateways - self.clients)
         } else if self.sink && i == self.sink().0 as usize {
             Role::Sink
-        } else {
+        } else if i < self.reader().0 as usize {
             Role::LakeWriter(i - self.lake_writer(0).0 as usize)
+        } else if self.reader && i == self.reader().0 as usize {
+            Role::Reader
+        } else {
+            Role::Cache
         }
     }
 }

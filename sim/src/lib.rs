@@ -95,6 +95,7 @@ pub mod rewrite;
 pub mod run;
 pub mod sampler;
 pub mod scenario;
+pub mod serving;
 pub mod shrink;
 pub mod simulation;
 pub mod sink;

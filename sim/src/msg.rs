@@ -16,6 +16,9 @@ pub enum EventResult {
     DeadLettered,
     /// The gateway gave up (delivery timeout, gateway lost leadership info): retry.
     Failed,
+    /// Refused by the gateways' rate limit before it was queued (HTTP 429): never
+    /// written, retry after the limit's Retry-After.
+    RateLimited,
 }
 
 /// The outcome of one batch of a client request, sent once the log settled all of it.
@@ -205,6 +208,8 @@ pub enum Msg {
     },
     /// Read path: processor, group coordinator, consumer fetches and the sink.
     Read(crate::wire::ReadMsg),
+    /// Serving layer: reader, cache, database reads and the processor's cache writes.
+    Serving(crate::serving::wire::ServingMsg),
 }
 
 impl Msg {
@@ -226,6 +231,7 @@ impl Msg {
                     .sum(),
                 Msg::LeaderAndIsr { states } => 40 * states.len() as u64,
                 Msg::Read(r) => r.bytes(),
+                Msg::Serving(m) => m.bytes(),
                 _ => 0,
             }
     }
@@ -244,6 +250,7 @@ impl Msg {
             Msg::AlterPartition { .. } => 9,
             Msg::LeaderAndIsr { .. } => 10,
             Msg::Read(r) => 20 + r.kind_code(),
+            Msg::Serving(m) => 40 + m.kind_code(),
         }
     }
 }

@@ -329,6 +329,8 @@ fn spawn_nodes(sh: &Arc<Shared>) -> Vec<madsim::task::NodeId> {
                         crate::ids::Role::Processor(i) => crate::processor::processor_main(s, i).await,
                         crate::ids::Role::Sink => crate::sink::sink_main(s).await,
                         crate::ids::Role::LakeWriter(i) => crate::lake::lake_writer_main(s, i).await,
+                        crate::ids::Role::Reader => crate::serving::reader::reader_main(s).await,
+                        crate::ids::Role::Cache => crate::serving::cache::cache_main(s).await,
                     }
                 }
             })

@@ -62,6 +62,8 @@ pub enum TimelineKind {
     Autoscale,
     /// A partition reassignment started, completed, or a broker dropped a moved replica.
     Reassignment,
+    /// The serving layer's reader gave up on the cache for a while: reads go to the database.
+    CacheSkipped,
 }
 
 /// One timeline entry.

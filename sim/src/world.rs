@@ -42,6 +42,8 @@ pub struct BucketAcc {
     pub sunk: u64,
     /// End-to-end latency (client generation to sink commit), µs.
     pub e2e: Histogram<u64>,
+    /// Events the gateways' rate limit refused.
+    pub rate_limited: u64,
 }
 
 impl BucketAcc {
@@ -58,6 +60,7 @@ impl BucketAcc {
             ack: bucket_histogram(),
             sunk: 0,
             e2e: bucket_histogram(),
+            rate_limited: 0,
         }
     }
 }
@@ -95,6 +98,8 @@ pub struct ProducerStats {
     pub acked_in_time: (u64, u64),
     /// When the last event was acknowledged, µs.
     pub last_ack_us: u64,
+    /// Refusals by the gateways' rate limit (an event refused twice counts twice).
+    pub rate_limit_refusals: u64,
 }
 
 impl Metrics {
@@ -187,6 +192,8 @@ pub struct Shared {
     pub lake_group: Mutex<crate::consumer_group::GroupStore>,
     /// The cold path's bucket, manifest and committed offsets (durable).
     pub lake: Mutex<crate::lake::store::LakeStore>,
+    /// The serving layer: the database's per-key view, the readers' figures (durable).
+    pub serving: Mutex<crate::serving::store::Serving>,
     /// The operator, sink and reference this run uses.
     pub plugins: Plugins,
     /// The sink database's tables (durable across sink crashes).
@@ -206,6 +213,8 @@ pub struct Shared {
     pub client_sources: Vec<Mutex<Option<crate::client::source::ClientSource>>>,
     /// The broker autoscaler (`[autoscale]`), beside the controller's metadata log.
     pub autoscale: Option<Mutex<crate::autoscale::Autoscaler>>,
+    /// The gateways' rate limit (`[gateway.rate_limit]`): one set of buckets all gateways consult.
+    pub rate_limiter: Option<Mutex<crate::gateway::rate_limit::RateLimiter>>,
 }
 
 impl Shared {
@@ -226,6 +235,8 @@ impl Shared {
             processors: scenario.processor.instances,
             sink: scenario.processor.instances > 0,
             lake_writers: scenario.lake.writers,
+            reader: scenario.serving.enabled(),
+            cache: scenario.serving.enabled() && scenario.serving.cache,
         };
         let dlq = scenario.gateway.dead_letter_partitions;
         let assignment = crate::log::disk::assign_replicas(t.partitions + dlq, t.brokers, t.replication_factor);
@@ -254,6 +265,10 @@ impl Shared {
             group: Mutex::new(Default::default()),
             lake_group: Mutex::new(Default::default()),
             lake: Mutex::new(crate::lake::store::LakeStore::new(t.partitions)),
+            serving: Mutex::new(crate::serving::store::Serving::new(
+                &scenario.serving,
+                scenario.bucket_ms(),
+            )),
             sink: Mutex::new(crate::sink::db::SinkDb::new(
                 t.partitions,
                 t.clients,
@@ -268,6 +283,11 @@ impl Shared {
                 .autoscale
                 .enabled()
                 .then(|| Mutex::new(crate::autoscale::Autoscaler::new(&scenario.autoscale))),
+            rate_limiter: scenario
+                .gateway
+                .rate_limit
+                .as_ref()
+                .map(|r| Mutex::new(crate::gateway::rate_limit::RateLimiter::new(r))),
             scenario,
         }
         .with_shared_dedup()

@@ -91,10 +91,17 @@ fn merge(chunk: &[Bucket]) -> Bucket {
             *t += a;
         }
         b.sunk += x.sunk;
+        b.rate_limited += x.rate_limited;
         worst(&mut b.e2e_latency_ms, &x.e2e_latency_ms);
         grow(&mut b.consumer_lag, x.consumer_lag.len());
         for (t, l) in b.consumer_lag.iter_mut().zip(&x.consumer_lag) {
             *t = (*t).max(*l);
+        }
+        if let Some(r) = x.serving {
+            let t = b.serving.get_or_insert_with(Default::default);
+            t.reads += r.reads;
+            t.hits += r.hits;
+            worst(&mut t.latency_ms, &r.latency_ms);
         }
         if let Some(f) = x.lake_freshness_s {
             b.lake_freshness_s = Some(b.lake_freshness_s.map_or(f, |t| t.max(f)));
@@ -201,6 +208,8 @@ mod tests {
                 cost: None,
                 lake: None,
                 autoscale: None,
+                rate_limited: None,
+                serving: None,
             },
             bucket_ms: 1000,
             buckets,

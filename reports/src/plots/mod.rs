@@ -9,6 +9,8 @@ mod distribution;
 mod lake;
 mod latency;
 mod partitions;
+mod rate_limit;
+mod serving;
 pub(crate) mod sizing;
 pub(crate) mod sweep;
 mod throughput;
@@ -125,6 +127,8 @@ pub(crate) fn run_plot_title(name: &str, read: bool) -> &'static str {
         "broker_utilisation" => "Broker utilisation",
         "lake_freshness" => "Lake freshness over time (cold path)",
         "autoscale" => "Brokers and their mean CPU over time (autoscaling)",
+        "rate_limited" => "Events refused by the gateways' rate limit",
+        "serving" => "Serving layer: cache hit ratio and read latency over time",
         _ => "",
     }
 }
@@ -149,6 +153,8 @@ pub(crate) fn render_run_plots(report: &RunReport) -> io::Result<Vec<RenderedPlo
                 "broker_utilisation" => render(name, title, &brokers::BrokerUtilisation::new(report, &time)),
                 "lake_freshness" => render(name, title, &lake::LakeFreshness::new(report, &time)),
                 "autoscale" => render(name, title, &autoscale::Autoscale::new(report, &time)),
+                "rate_limited" => render(name, title, &rate_limit::RateLimited::new(report, &time)),
+                "serving" => render(name, title, &serving::ServingOverTime::new(report, &time)),
                 _ => Err(io::Error::other(format!("no drawing for plot {name}"))),
             }
         })

@@ -171,6 +171,8 @@ pub fn synthetic_report() -> RunReport {
         cost: None,
         lake: None,
         autoscale: None,
+        rate_limited: None,
+        serving: None,
     };
     RunReport {
         result,
@@ -377,6 +379,8 @@ pub fn entry(scenario: &str, seed: u64, verdict: Verdict, expect: Verdict, p99: 
             cost: None,
             lake: None,
             autoscale: None,
+            rate_limited: None,
+            serving: None,
         },
         report_dir: Some(PathBuf::from(format!("out/runs/{scenario}-{seed}"))),
     }

@@ -25,6 +25,8 @@ pub struct ClientLedger {
     pub dead: IntervalSet,
     /// Sequences with at least one attempt that timed out unanswered.
     pub timed_out: IntervalSet,
+    /// Sequences the gateways' rate limit refused at least once.
+    pub rate_limited: IntervalSet,
 }
 
 impl ClientLedger {
@@ -107,6 +109,29 @@ impl Ledger {
         for r in records {
             self.clients[r.id.client as usize].timed_out.insert(r.id.seq);
         }
+    }
+
+    /// Records the gateways' rate limit refused: not taken, so not an attempt, and
+    /// remembered as refused.
+    pub fn rate_limited(&mut self, records: &[Record]) {
+        self.unattempted(records);
+        for r in records {
+            self.clients[r.id.client as usize].rate_limited.insert(r.id.seq);
+        }
+    }
+
+    /// Events the rate limit refused at least once, and how many of them were
+    /// acknowledged (or dead-lettered) after a retry.
+    pub fn rate_limited_counts(&self) -> (u64, u64) {
+        let mut refused = 0;
+        let mut delivered = 0;
+        for c in &self.clients {
+            refused += c.rate_limited.len();
+            for (lo, hi) in c.rate_limited.spans() {
+                delivered += (lo..hi).filter(|&s| c.settled(s)).count() as u64;
+            }
+        }
+        (refused, delivered)
     }
 
     /// An acknowledgement; returns whether it is the first for this event.

@@ -60,6 +60,8 @@ pub struct LogAudit {
     close_windows: bool,
     /// Window rows already compared with the sink and dropped from both tables.
     pub closed_windows: WindowComparison,
+    /// The processor's salting of hot keys: the sink's rows are re-aggregated before comparing.
+    salt: Option<crate::config::SaltConfig>,
 }
 
 impl LogAudit {
@@ -90,6 +92,7 @@ impl LogAudit {
                 && sh.scenario.processor.delivery == Delivery::ExactlyOnce
                 && !matches!(sh.scenario.processor.window, WindowKind::Session { .. }),
             closed_windows: WindowComparison::default(),
+            salt: sh.scenario.processor.salt.clone().filter(|s| s.enabled()),
         }
     }
 
@@ -199,7 +202,10 @@ impl LogAudit {
         let wm = self.covered_watermark.iter().copied().min().unwrap_or(0);
         let Some(end) = wm.checked_sub(lateness) else { return };
         let want = reference.take_closed(end);
-        let have = take_closed(&mut db.windows, end);
+        let mut have = take_closed(&mut db.windows, end);
+        if let Some(salt) = self.salt.as_ref() {
+            have = crate::stream::salt::reaggregate(salt, &have);
+        }
         compare_windows(&want, &have, &mut self.closed_windows);
     }
 
@@ -275,7 +281,13 @@ impl LogAudit {
     }
 
     fn order(&mut self, p: PartitionId, off: u64, r: &Record) {
-        let k = (r.id.client, r.key);
+        // A salted hot key gives up its order across sub-keys (its windows do not need it);
+        // each sub-key keeps it, on its one partition.
+        let salt = self.salt.as_ref();
+        let k = (
+            r.id.client,
+            crate::config::routing_key(salt, r.key, r.id.client, r.id.seq),
+        );
         if let Some(&(prev, pp, poff)) = self.last_by_key.get(&k) {
             if prev > r.id.seq && self.order_witness.len() < WITNESS {
                 self.order_witness.push(format!(

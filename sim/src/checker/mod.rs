@@ -8,6 +8,7 @@ pub mod lake;
 pub mod ledger;
 pub mod log_audit;
 pub(crate) mod reference;
+pub mod serving;
 pub mod throughput;
 
 use crate::world::Shared;
@@ -51,6 +52,8 @@ pub struct CheckReport {
     pub lake: Option<lake::LakeReport>,
     /// The lake's freshness p99 over the workload, seconds, when the scenario has a cold path.
     pub lake_freshness_p99_s: Option<f64>,
+    /// The serving layer's reads, when the scenario has one.
+    pub serving: Option<serving::ServingReport>,
 }
 
 /// How the read path's drain went, for the liveness check and its budget.
@@ -218,6 +221,9 @@ pub fn check(
         rep.lake = Some(lake::check(sh, &ends, end_ms, &mut rep.violations));
         rep.lake_freshness_p99_s = lake::p99(samples);
     }
+    if sh.layout.reader {
+        rep.serving = Some(serving::check(sh, end_ms, &mut rep.violations));
+    }
     let metrics = sh.metrics.lock().expect("metrics lock");
     rep.ack = Percentiles::from_micros(&metrics.ack);
     if read.is_some() {
@@ -272,6 +278,7 @@ fn read_lag_witness(sh: &Shared) -> String {
 fn budgets(sh: &Shared, rep: &mut CheckReport, end_ms: u64, workload_ms: u64, read: Option<ReadDrain>) {
     let b = &sh.scenario.budgets;
     let (ack, e2e_latency, lake_fresh) = (rep.ack, rep.e2e_latency, rep.lake_freshness_p99_s);
+    let read_p99 = rep.serving.as_ref().map(|s| s.latency.p99);
     let per_s = rep.acked as f64 / (workload_ms.max(1) as f64 / 1000.0);
     let mut push = |name: &str, limit: Option<f64>, measured: f64, below: bool| {
         let Some(limit) = limit else { return };
@@ -304,5 +311,8 @@ fn budgets(sh: &Shared, rep: &mut CheckReport, end_ms: u64, workload_ms: u64, re
     }
     if let Some(f) = lake_fresh {
         push("lake_freshness_s", b.lake_freshness_s, f, true);
+    }
+    if let Some(p99) = read_p99 {
+        push("read_p99_ms", b.read_p99_ms, p99, true);
     }
 }

@@ -39,6 +39,8 @@ struct PartFlight {
     outstanding: usize,
     failed: Vec<Record>,
     attempt: u32,
+    /// The gateways' rate limit refused some of the batch: its retry waits for the Retry-After.
+    rate_limited: bool,
 }
 
 struct InFlight {
@@ -274,7 +276,8 @@ impl Client {
             self.born_us.insert(r.id.seq, now_us);
             self.buffer_bytes += u64::from(r.size);
             // The producer's partitioner: the gateway routes by the same hash.
-            let q = &mut self.queues[partition_of(r.key, partitions)];
+            let p = partition_of(self.routing_key(&r), partitions);
+            let q = &mut self.queues[p];
             q.pending.push_back(r);
             self.buffered += 1;
             if d.duplicate_send {
@@ -310,7 +313,8 @@ impl Client {
         for r in records {
             self.born_us.insert(r.id.seq, r.born_us);
             self.buffer_bytes += u64::from(r.size);
-            self.queues[partition_of(r.key, partitions)].pending.push_back(r);
+            let p = partition_of(self.routing_key(&r), partitions);
+            self.queues[p].pending.push_back(r);
             self.buffered += 1;
         }
     }
@@ -348,6 +352,12 @@ impl Client {
             t = grid(now_ms + 60_000);
         }
         t.max(regular)
+    }
+
+    /// The key the partitioner hashes: the event's own, or a hot key's sub-key under salting.
+    fn routing_key(&self, r: &Record) -> u64 {
+        let salt = self.sh.scenario.processor.salt.as_ref();
+        crate::config::routing_key(salt, r.key, r.id.client, r.id.seq)
     }
 
     fn in_flight_per_gateway(&self) -> Vec<usize> {
@@ -431,6 +441,7 @@ impl Client {
                     outstanding: n,
                     failed: Vec::new(),
                     attempt,
+                    rate_limited: false,
                 });
             }
         }
@@ -470,10 +481,15 @@ impl Client {
     }
 
     fn retry(&mut self, p: PartitionId, records: Vec<Record>, attempt: u32, now_ms: u64) {
+        self.retry_after(p, records, attempt, now_ms, 0);
+    }
+
+    /// Retry after the backoff, and at least `min_wait_ms` (a rate limit's Retry-After).
+    fn retry_after(&mut self, p: PartitionId, records: Vec<Record>, attempt: u32, now_ms: u64, min_wait_ms: u64) {
         if records.is_empty() {
             return;
         }
-        let ready_ms = now_ms + self.backoff_ms(attempt);
+        let ready_ms = now_ms + self.backoff_ms(attempt).max(min_wait_ms);
         self.buffered += records.len();
         self.queues[p].retries.push_back(Retry {
             ready_ms,
@@ -487,13 +503,17 @@ impl Client {
         let f = self.inflight.get_mut(&req).expect("request in flight");
         let pf = &mut f.parts[part];
         let (p, attempt, mut failed) = (pf.partition, pf.attempt, std::mem::take(&mut pf.failed));
+        let wait_ms = match (&self.sh.scenario.gateway.rate_limit, pf.rate_limited) {
+            (Some(l), true) => l.retry_after_ms(),
+            _ => 0,
+        };
         failed.sort_by_key(|r| r.id.seq);
         f.open_parts -= 1;
         if f.open_parts == 0 {
             self.inflight.remove(&req);
         }
         self.queues[p].in_flight -= 1;
-        self.retry(p, failed, attempt, now_ms);
+        self.retry_after(p, failed, attempt, now_ms, wait_ms);
     }
 
     fn on_reply(&mut self, parts: Vec<PartReply>, now_us: u64) {
@@ -521,10 +541,11 @@ impl Client {
                     }
                     pf.outstanding -= 1;
                     let id = pf.records[i].id;
-                    if res != EventResult::Failed {
+                    let done = !matches!(res, EventResult::Failed | EventResult::RateLimited);
+                    if done {
                         freed += u64::from(pf.records[i].size);
                     }
-                    if self.journal && res != EventResult::Failed {
+                    if self.journal && done {
                         settled.push(id.seq);
                     }
                     match res {
@@ -554,6 +575,12 @@ impl Client {
                             self.born_us.remove(&id.seq);
                         }
                         EventResult::Failed => pf.failed.push(pf.records[i]),
+                        EventResult::RateLimited => {
+                            // Refused before the gateway took it: not an attempt, and retried.
+                            ledger.rate_limited(&pf.records[i..=i]);
+                            pf.rate_limited = true;
+                            pf.failed.push(pf.records[i]);
+                        }
                     }
                 }
             }

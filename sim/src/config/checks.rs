@@ -28,6 +28,8 @@ pub struct Budgets {
     /// newest event the lake's manifest holds, on the partition furthest behind,
     /// sampled every second of the workload.
     pub lake_freshness_s: Option<f64>,
+    /// Read latency p99 of the serving layer's query load, ms.
+    pub read_p99_ms: Option<f64>,
 }
 
 /// The least default grace of the throughput check: a client with a short

@@ -40,6 +40,9 @@ pub struct GatewayConfig {
     /// is looked at, ms (only with `dedup_scope = "shared"`; default 1).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dedup_lookup_ms: Option<u64>,
+    /// `[gateway.rate_limit]`: a token bucket per key or client (off when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<super::hot_keys::RateLimitConfig>,
 }
 
 impl Default for GatewayConfig {
@@ -53,6 +56,7 @@ impl Default for GatewayConfig {
             dedup_capacity: 1_000_000,
             dedup_scope: DedupScope::PerInstance,
             dedup_lookup_ms: None,
+            rate_limit: None,
         }
     }
 }

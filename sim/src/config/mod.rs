@@ -1,6 +1,6 @@
 //! The settings protocol code runs with: acks, the log, the producer,
 //! clients, gateways, the network, broker resources, the processor and its
-//! windows, the sink, the lake, budgets.
+//! windows, the sink, the lake, the serving layer, budgets.
 //!
 //! A leaf: nothing here imports anything else of the crate, so every
 //! protocol module can depend on it without depending on the scenario
@@ -12,9 +12,11 @@ mod checks;
 mod client;
 mod cluster;
 mod gateway;
+mod hot_keys;
 mod lake;
 mod log;
 mod pipeline;
+mod serving;
 mod window;
 
 pub use autoscale::AutoscaleConfig;
@@ -22,7 +24,9 @@ pub use checks::{Budgets, InvariantConfig};
 pub use client::ClientConfig;
 pub use cluster::{Balancer, NetworkConfig, ResourceConfig, Topology};
 pub use gateway::{DedupScope, GatewayConfig};
+pub use hot_keys::{routing_key, RateLimitBy, RateLimitConfig, SaltConfig, SALTABLE_KEYS};
 pub use lake::{default_tiers, LakeCommit, LakeConfig, LakeTier, GCS_STANDARD_USD_PER_GB_MONTH};
 pub use log::{Acks, FlushPolicy, LogConfig, ProducerConfig, Truncation};
 pub use pipeline::{Delivery, ProcessorConfig, SinkConfig, WindowSpec};
+pub use serving::{ServingConfig, WritePolicy};
 pub use window::{OperatorConfig, Window, WindowKind};

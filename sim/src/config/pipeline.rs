@@ -75,6 +75,19 @@ pub struct ProcessorConfig {
     pub sink_retry_backoff_max_ms: u64,
     /// Uncommitted output rows at which a task stops fetching (backpressure).
     pub max_pending_rows: usize,
+    /// Time a task's one thread spends on each record, µs (enrichment, lookups): a
+    /// task takes its records one after another, so a partition that needs more than
+    /// one thread falls behind however many cores its instance has. 0: none beyond
+    /// `cpu_per_record_us`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub task_us_per_record: f64,
+    /// `[processor.salt]`: hot keys spread over sub-keys and re-aggregated (off when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub salt: Option<super::hot_keys::SaltConfig>,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 impl Default for ProcessorConfig {
@@ -102,6 +115,8 @@ impl Default for ProcessorConfig {
             sink_retry_backoff_ms: 100,
             sink_retry_backoff_max_ms: 5_000,
             max_pending_rows: 50_000,
+            task_us_per_record: 0.0,
+            salt: None,
         }
     }
 }

@@ -27,6 +27,7 @@ impl Injector {
             Target::LakeWriter(i) | Target::LakeWriterBeforeManifest(i) => {
                 (*i < l.lake_writers).then(|| l.lake_writer(*i))
             }
+            Target::Cache(i) => (*i == 0 && l.cache).then(|| l.cache()),
             Target::LeaderOf(p) => {
                 let md = self.sh.metadata.lock().expect("metadata lock");
                 md.get(*p).and_then(|s| s.leader).map(|b| l.broker(b))

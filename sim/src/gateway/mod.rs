@@ -9,6 +9,7 @@
 //! from it, one whose first copy is still in flight waits for that copy.
 
 pub mod dedup;
+pub mod rate_limit;
 
 use crate::clock;
 use crate::config::{Acks, DedupScope};
@@ -214,6 +215,9 @@ impl Gateway {
         let dlq = self.sh.scenario.gateway.dead_letter_partitions;
         let pid = self.pid;
         let mut answered = Vec::new();
+        let sh = self.sh.clone();
+        let mut limiter = sh.rate_limiter.as_ref().map(|l| l.lock().expect("rate limiter lock"));
+        let mut refused = 0;
         for (part, events) in parts.into_iter().enumerate() {
             let part = part as u32;
             self.requests.insert(
@@ -230,6 +234,14 @@ impl Gateway {
                     part,
                     idx: idx as u32,
                 };
+                // The rate limit answers first, before the event costs the gateway anything more.
+                if let Some(l) = limiter.as_mut() {
+                    if !l.admit(r.id.client, r.key, now_ms * 1000) {
+                        refused += 1;
+                        answered.push((owner, EventResult::RateLimited));
+                        continue;
+                    }
+                }
                 match self.dedup(|c| c.check(r.id, now_ms, pid)) {
                     None | Some(Lookup::Claimed) => self.enqueue(r, owner, now_ms, p_events, dlq),
                     Some(Lookup::Settled(result)) => answered.push((owner, result)),
@@ -241,6 +253,12 @@ impl Gateway {
                     Some(Lookup::InFlight { .. }) => answered.push((owner, EventResult::Failed)),
                 }
             }
+        }
+        drop(limiter);
+        if refused > 0 {
+            let mut m = self.sh.metrics.lock().expect("metrics lock");
+            m.producers.rate_limit_refusals += refused;
+            m.bucket(now_ms).rate_limited += refused;
         }
         for (owner, result) in answered {
             self.resolve(&[owner], result);
@@ -276,7 +294,8 @@ impl Gateway {
             // Invalid events are kept, with their reason, on the dead-letter topic.
             p_events + partition_of(r.key, dlq)
         } else {
-            partition_of(r.key, p_events)
+            let salt = self.sh.scenario.processor.salt.as_ref();
+            partition_of(crate::config::routing_key(salt, r.key, r.id.client, r.id.seq), p_events)
         };
         let q = &mut self.parts[p];
         if q.queue.is_empty() {

@@ -18,6 +18,7 @@
 mod driver_map;
 pub mod figures;
 pub mod max_rate;
+mod problems;
 pub mod result;
 pub mod series;
 
@@ -25,7 +26,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 pub use streamsim_workloads::{omb_file_kind, OmbFileKind};
-use streamsim_workloads::{read_omb_driver, read_omb_workload, OmbDriver, OmbError, OmbIgnored, OmbWorkload};
+use streamsim_workloads::{OmbDriver, OmbError, OmbIgnored, OmbWorkload};
 
 use crate::scenario::{parse_scenario, LoadedScenario};
 
@@ -124,16 +125,10 @@ const MAX_BUILD_S: f64 = 86_400.0;
 /// message, and at some 100,000 messages a wall second this is minutes.
 const MAX_BACKLOG_MESSAGES: f64 = 50_000_000.0;
 
-/// Builds the run of the OMB workload file `path` (and driver, if any).
-pub fn plan(path: &Path, options: &OmbOptions) -> Result<OmbPlan, OmbError> {
-    let workload = read_omb_workload(path)?;
-    let driver = options.driver.as_deref().map(read_omb_driver).transpose()?;
-    let rate = if workload.finds_max_rate() {
-        streamsim_workloads::OMB_MAX_RATE_START
-    } else {
-        workload.producer_rate
-    };
-    plan_at(path, workload, driver, options, rate, None)
+/// Builds the run of the OMB workload file `path` (and driver, if any), or
+/// lists every problem of the files (each placed at its line and column).
+pub fn plan(path: &Path, options: &OmbOptions) -> Result<OmbPlan, Vec<OmbError>> {
+    problems::plan_all(path, options)
 }
 
 /// The same plan at another publish rate (the max-rate search's trials and

@@ -45,6 +45,9 @@ struct Processor {
     next_req: u64,
     next_heartbeat_ms: u64,
     cpu: Cpu,
+    /// The instance's cores as its tasks' threads see them (`task_us_per_record`): tasks
+    /// queue for them among themselves, apart from the polling loop's own work on `cpu`.
+    task_cpu: Cpu,
     /// The CPU is busy with processed records until then, µs: nothing leaves before.
     busy_until_us: u64,
 }
@@ -79,6 +82,7 @@ pub async fn processor_main(sh: Arc<Shared>, idx: usize) {
         next_req: incarnation << 40,
         next_heartbeat_ms: clock::now_ms(),
         cpu: Cpu::new(CORES),
+        task_cpu: Cpu::new(CORES),
         busy_until_us: 0,
     };
     loop {
@@ -165,7 +169,13 @@ impl Processor {
                     return;
                 }
                 match result {
-                    Ok(()) => t.committed_ok(),
+                    Ok(()) => {
+                        if self.sh.layout.reader {
+                            let rows = t.in_flight.as_ref().map(|f| f.rows.clone()).unwrap_or_default();
+                            crate::serving::writer::after_commit(&self.sh, self.addr, &rows, now_us);
+                        }
+                        t.committed_ok()
+                    }
                     Err(SinkError::Fenced) => {
                         self.tasks.remove(&partition);
                     }
@@ -267,7 +277,12 @@ impl Processor {
                         let base = b.base_offset;
                         (0..b.records.len()).map(move |i| (base + i as u64, b.records[i]))
                     });
-                    let n = t.process(records, hw, now_ms);
+                    let n = t.process(records, hw, now_ms, self.cfg.salt.as_ref());
+                    if n > 0 && self.cfg.task_us_per_record > 0.0 {
+                        // The task's one thread takes its records in turn, on a core of the instance.
+                        let cost = (n as f64 * self.cfg.task_us_per_record) as u64;
+                        t.busy_until_us = self.task_cpu.run(now_us.max(t.busy_until_us), cost);
+                    }
                     t.caught_up = n == 0 && t.position >= hw;
                     if n == 0 {
                         t.idle_until_ms = now_ms + self.cfg.fetch_max_wait_ms;
@@ -397,20 +412,22 @@ impl Processor {
         let c = &self.cfg;
         let (delivery, interval) = (c.delivery, c.commit_interval_ms);
         let (timeout, bmin, bmax) = (c.sink_timeout_ms, c.sink_retry_backoff_ms, c.sink_retry_backoff_max_ms);
-        let mut out: Vec<(PartitionId, InFlight)> = Vec::new();
+        let mut out: Vec<(PartitionId, InFlight, u64)> = Vec::new();
         let mut next_req = self.next_req;
         for t in self.tasks.values_mut() {
+            // Rows leave once the task's thread has produced them.
+            let depart = depart.max(t.busy_until_us);
             if let Some(f) = t.retry_due(now_ms, timeout, bmin, bmax) {
-                out.push((t.partition, f));
+                out.push((t.partition, f, depart));
             } else if t.in_flight.is_none() {
                 if let Some(f) = t.next_txn(delivery, now_ms, interval, next_req + 1, now) {
                     next_req += 1;
-                    out.push((t.partition, f));
+                    out.push((t.partition, f, depart));
                 }
             }
         }
         self.next_req = next_req;
-        for (p, f) in out {
+        for (p, f, depart) in out {
             self.send(
                 sink,
                 ReadMsg::SinkTxn {
@@ -431,7 +448,7 @@ impl Processor {
         let md = self.sh.metadata.lock().expect("metadata lock");
         let mut by_leader: BTreeMap<usize, Vec<(PartitionId, u64)>> = BTreeMap::new();
         for t in self.tasks.values_mut() {
-            if !t.wants_fetch(delivery, max_pending, now_ms) {
+            if !t.wants_fetch(delivery, max_pending, now_ms) || t.busy_until_us > depart {
                 continue;
             }
             match md.get(t.partition).and_then(|s| s.leader) {

@@ -11,7 +11,7 @@
 //!   the offset and state are committed afterwards; a crash in between
 //!   replays the fetch and writes its rows again.
 
-use crate::config::Delivery;
+use crate::config::{Delivery, SaltConfig};
 use crate::ids::PartitionId;
 use crate::msg::Record;
 use crate::operator::TaskOperator;
@@ -79,6 +79,9 @@ pub struct Task {
     pub caught_up: bool,
     /// End of input reached and every window fired.
     pub finished: bool,
+    /// The task's thread is busy with what it processed until then, µs
+    /// (`task_us_per_record`): it fetches nothing and its rows leave no earlier.
+    pub busy_until_us: u64,
 }
 
 impl Task {
@@ -102,6 +105,7 @@ impl Task {
             hw_seen: 0,
             caught_up: false,
             finished: false,
+            busy_until_us: 0,
         }
     }
 
@@ -152,12 +156,22 @@ impl Task {
     }
 
     /// Run the operator chain over fetched records; returns how many were processed.
-    pub fn process(&mut self, records: impl Iterator<Item = (u64, Record)>, hw: u64, now_ms: u64) -> u64 {
+    /// Under salting, the first stage aggregates a hot key's events by their sub-key.
+    pub fn process(
+        &mut self,
+        records: impl Iterator<Item = (u64, Record)>,
+        hw: u64,
+        now_ms: u64,
+        salt: Option<&SaltConfig>,
+    ) -> u64 {
         let mut out = Vec::new();
         let mut n = 0;
-        for (off, rec) in records {
+        for (off, mut rec) in records {
             if off < self.position || off >= hw {
                 continue;
+            }
+            if let Some(s) = salt {
+                rec.key = s.routing_key(rec.key, rec.id.client, rec.id.seq);
             }
             out.clear();
             self.op.process(&rec, now_ms, &mut out);

@@ -110,6 +110,8 @@ pub(super) fn assemble(
                 vec![0; sh.event_partitions]
             },
             lake_freshness_s: fresh_by_bucket.get(i).copied().flatten(),
+            rate_limited: acc.rate_limited,
+            serving: checker::serving::bucket(sh, i),
         });
         ack_intervals.push(acc.ack);
         if read.is_some() {
@@ -135,6 +137,13 @@ pub(super) fn assemble(
     if let Some(l) = &check.lake {
         sh.trace
             .record(&[l.files, l.archived, l.duplicated, l.missing, l.orphans]);
+    }
+    let rate_limited = rate_limited_result(sh);
+    if let Some(r) = &rate_limited {
+        sh.trace.record(&[r.rejected, r.delivered_after_retry, r.refusals]);
+    }
+    if let Some(r) = &check.serving {
+        sh.trace.record(&[r.reads, r.hits, r.stale_reads, r.failed_reads]);
     }
     let events_in_sink = read.map(|_| sh.sink.lock().expect("sink lock").events_in_sink);
     let verdict = if check.violations.is_empty() {
@@ -198,6 +207,8 @@ pub(super) fn assemble(
             freshness_p99_s: check.lake_freshness_p99_s,
         }),
         autoscale: crate::autoscale::report::result(sh),
+        rate_limited,
+        serving: check.serving.as_ref().map(|r| r.result()),
     };
     let knobs = crate::scenario::knobs(s);
     RunOutcome {
@@ -217,6 +228,18 @@ pub(super) fn assemble(
         timeline: sh.timeline.lock().expect("timeline lock").clone(),
         workload_hash: sh.workload_digest(),
     }
+}
+
+/// What the gateways' rate limit refused and what the clients' retries delivered, when it is on.
+fn rate_limited_result(sh: &Shared) -> Option<streamsim_reports::RateLimitedResult> {
+    sh.scenario.gateway.rate_limit.as_ref()?;
+    let (rejected, delivered_after_retry) = sh.ledger.lock().expect("ledger lock").rate_limited_counts();
+    let refusals = sh.metrics.lock().expect("metrics lock").producers.rate_limit_refusals;
+    Some(streamsim_reports::RateLimitedResult {
+        rejected,
+        delivered_after_retry,
+        refusals,
+    })
 }
 
 /// The brokers' page-cache throttling, when any write blocked at the dirty limit.

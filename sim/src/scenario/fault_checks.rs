@@ -58,6 +58,11 @@ pub(super) fn target(field: &str, t: &Target, s: &Scenario) -> Result<(), Proble
             );
         }
         Target::LakeWriter(i) | Target::LakeWriterBeforeManifest(i) => (*i, s.lake.writers, "lake writers"),
+        Target::Cache(i) => (
+            *i,
+            usize::from(s.serving.enabled() && s.serving.cache),
+            "cache nodes ([serving] with cache = true has one)",
+        ),
         Target::Controller | Target::Sink | Target::SinkAtCheckpoint => return Ok(()),
     };
     if n >= max {

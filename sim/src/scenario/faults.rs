@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 /// `processor:1`, `sink`, `sink@checkpoint` (the sink, once a processor
 /// checkpoint is under way), `lake:0` (a lake writer), `lake:0@manifest`
 /// (a lake writer, once it has a file in the bucket that the manifest does
-/// not name yet).
+/// not name yet), `cache:0` (the serving layer's cache).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Target {
     /// A broker by id.
@@ -44,6 +44,8 @@ pub enum Target {
     /// A lake writer, hit between putting a file and committing it to the
     /// manifest (the fault waits, bounded, for such a moment).
     LakeWriterBeforeManifest(usize),
+    /// The serving layer's cache node (there is one: `cache:0`).
+    Cache(usize),
 }
 
 impl Target {
@@ -76,6 +78,7 @@ impl std::fmt::Display for Target {
             Target::ProcessorAtCheckpoint(i) => write!(f, "processor:{i}@checkpoint"),
             Target::LakeWriter(i) => write!(f, "lake:{i}"),
             Target::LakeWriterBeforeManifest(i) => write!(f, "lake:{i}@manifest"),
+            Target::Cache(i) => write!(f, "cache:{i}"),
         }
     }
 }
@@ -101,7 +104,7 @@ impl std::str::FromStr for Target {
             format!(
                 "target {s:?} must be `broker:N`, `leader:P`, `follower:P`, `controller`, `gateway:N`, \
                  `client:N`, `processor:N`, `processor:N@checkpoint`, `sink`, `sink@checkpoint`, \
-                 `lake:N` or `lake:N@manifest`"
+                 `lake:N`, `lake:N@manifest` or `cache:0`"
             )
         })?;
         let n: usize = idx
@@ -115,8 +118,9 @@ impl std::str::FromStr for Target {
             "client" => Ok(Target::Client(n)),
             "processor" => Ok(Target::Processor(n)),
             "lake" => Ok(Target::LakeWriter(n)),
+            "cache" => Ok(Target::Cache(n)),
             _ => Err(format!(
-                "target {s:?}: unknown role {role:?} (broker, leader, follower, controller, gateway, client, processor, sink, lake)"
+                "target {s:?}: unknown role {role:?} (broker, leader, follower, controller, gateway, client, processor, sink, lake, cache)"
             )),
         }
     }

@@ -6,6 +6,7 @@ mod diagnostic;
 mod fault_checks;
 pub mod faults;
 mod gateway;
+mod hot_keys;
 mod lake;
 mod locate;
 pub mod machine;
@@ -14,6 +15,7 @@ mod omb;
 mod pipeline;
 mod problem;
 mod read;
+mod serving;
 mod suggest;
 mod validate;
 
@@ -187,6 +189,9 @@ pub fn knobs(s: &Scenario) -> Vec<(String, String)> {
             if s.lake.enabled() {
                 v.extend(["lake.no_loss", "lake.exactly_once"]);
             }
+            if s.serving.enabled() {
+                v.extend(["serving.stale_read", "serving.no_loss"]);
+            }
             v.join(",")
         }),
     ];
@@ -195,6 +200,9 @@ pub fn knobs(s: &Scenario) -> Vec<(String, String)> {
     }
     if s.autoscale.enabled() {
         out.push(kv("autoscale", s.autoscale.describe()));
+    }
+    if s.serving.enabled() {
+        out.push(kv("serving", s.serving.describe()));
     }
     if let Some(omb) = &s.workload.omb {
         out.push(kv("workload.omb", omb.display().to_string()));
@@ -224,6 +232,7 @@ pub fn knobs(s: &Scenario) -> Vec<(String, String)> {
             kv("sink.connections", s.sink.connections.to_string()),
         ]);
     }
+    out.extend(hot_keys::knobs(s));
     out
 }
 

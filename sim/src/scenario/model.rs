@@ -87,6 +87,9 @@ pub struct Scenario {
     /// Broker autoscaling with partition reassignment.
     #[serde(default, skip_serializing_if = "AutoscaleConfig::is_off")]
     pub autoscale: AutoscaleConfig,
+    /// The serving layer: a query load reading the sink through a cache.
+    #[serde(default, skip_serializing_if = "crate::config::ServingConfig::is_off")]
+    pub serving: crate::config::ServingConfig,
     /// Faults: `[[faults]]` at fixed virtual times, or one `[faults]`
     /// table with `mode = "swarm"` whose schedule each seed draws.
     #[serde(default)]

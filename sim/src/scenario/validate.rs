@@ -59,6 +59,8 @@ pub fn validate(s: &Scenario, base: &Path) -> Vec<Problem> {
     super::pipeline::validate(s, &mut out);
     out.check(super::lake::validate(s));
     out.check(super::autoscale::validate(s));
+    super::hot_keys::validate(s, &mut out);
+    out.check(super::serving::validate(s));
     report(s, &mut out);
     throughput_check(s, &mut out);
     budgets(&s.budgets, &mut out);

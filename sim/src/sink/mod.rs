@@ -14,6 +14,7 @@ use crate::clock;
 use crate::ids::Addr;
 use crate::msg::Msg;
 use crate::resources::Cpu;
+use crate::serving::wire::ServingMsg;
 use crate::wire::ReadMsg;
 use crate::world::{Shared, TimelineKind};
 use std::collections::BTreeMap;
@@ -34,7 +35,7 @@ pub async fn sink_main(sh: Arc<Shared>) {
     let cfg = sh.scenario.sink.clone();
     let mut pool = Cpu::new(cfg.connections);
     // Requests being executed, by completion time then arrival order.
-    let mut running: BTreeMap<(u64, u64), (Addr, ReadMsg)> = BTreeMap::new();
+    let mut running: BTreeMap<(u64, u64), (Addr, Msg)> = BTreeMap::new();
     let mut arrivals = 0u64;
     loop {
         let until = running
@@ -45,15 +46,16 @@ pub async fn sink_main(sh: Arc<Shared>) {
         let batch = sh.fabric.recv(addr, until).await;
         let now_us = clock::now_us();
         for env in batch {
-            let Msg::Read(m) = env.msg else { continue };
-            let cost = match &m {
-                ReadMsg::SinkLoad { .. } => LOAD_US,
-                ReadMsg::SinkTxn { rows, .. } => cfg.commit_us + (rows.len() as f64 * cfg.per_row_us) as u64,
+            let cost = match &env.msg {
+                Msg::Read(ReadMsg::SinkLoad { .. }) => LOAD_US,
+                Msg::Read(ReadMsg::SinkTxn { rows, .. }) => cfg.commit_us + (rows.len() as f64 * cfg.per_row_us) as u64,
+                // The serving layer's point reads take a connection like any transaction.
+                Msg::Serving(ServingMsg::DbRead { .. }) => sh.scenario.serving.db_read_us,
                 _ => continue,
             };
             let done = pool.run(now_us, cost);
             arrivals += 1;
-            running.insert((done, arrivals), (env.src, m));
+            running.insert((done, arrivals), (env.src, env.msg));
         }
         // What a fault aimed at "the sink (or a processor) during a checkpoint" waits for.
         let senders: std::collections::BTreeSet<Addr> = running
@@ -61,10 +63,10 @@ pub async fn sink_main(sh: Arc<Shared>) {
             .filter(|(_, m)| {
                 matches!(
                     m,
-                    ReadMsg::SinkTxn {
+                    Msg::Read(ReadMsg::SinkTxn {
                         checkpoint: Some(_),
                         ..
-                    }
+                    })
                 )
             })
             .map(|(src, _)| *src)
@@ -75,8 +77,20 @@ pub async fn sink_main(sh: Arc<Shared>) {
                 break;
             }
             let (src, m) = entry.remove();
-            if let Some(reply) = execute(&sh, m, now_us) {
-                sh.fabric.send(addr, src, Msg::Read(reply), now_us);
+            let reply = match m {
+                Msg::Read(m) => execute(&sh, m, now_us).map(Msg::Read),
+                Msg::Serving(ServingMsg::DbRead { req, key }) => {
+                    let value = sh.serving.lock().expect("serving lock").view.get(key);
+                    Some(Msg::Serving(ServingMsg::DbValue {
+                        req,
+                        value,
+                        served_us: now_us,
+                    }))
+                }
+                _ => None,
+            };
+            if let Some(reply) = reply {
+                sh.fabric.send(addr, src, reply, now_us);
             }
         }
     }
@@ -116,6 +130,9 @@ fn execute(sh: &Shared, m: ReadMsg, now_us: u64) -> Option<ReadMsg> {
                 rows.len() as u64,
                 r.is_ok() as u64,
             ]);
+            if r.is_ok() && sh.layout.reader {
+                sh.serving.lock().expect("serving lock").view.apply(&rows, now_us);
+            }
             let result = match r {
                 Ok(applied) => {
                     sh.metrics_sunk(&applied.first_rows_born_us, now_us);

@@ -2,7 +2,8 @@
 //!
 //! One [`TaskState`] runs per events-topic partition (Kafka Streams style:
 //! every event of a key lives in one partition, so a task's keyed state is
-//! complete). For each consumed record the processor calls
+//! complete; a salted hot key is the exception, its sub-keys are the keys
+//! here and [`salt`] re-aggregates them). For each consumed record the processor calls
 //! [`TaskState::process`]; the operator chain is
 //!
 //! 1. **de-duplication** by event id with a processing-time TTL,
@@ -39,6 +40,7 @@
 
 mod dedup;
 mod reference;
+pub mod salt;
 mod watermark;
 mod window;
 
@@ -140,19 +142,18 @@ impl TaskState {
     /// `now_ms` is processing (virtual) time, used for the dedup TTL.
     pub fn process(&mut self, rec: &Record, now_ms: u64, out: &mut Vec<Output>) {
         self.dedup.expire(now_ms);
-        if self.dedup.is_duplicate(&rec.id, now_ms) {
+        // Accepted ids are remembered whether late or not: a retry of a
+        // late element is late again (the watermark never goes back), and
+        // without the id it would write a second row to the side output,
+        // which the sink's exactly-once check rightly counts. A broker power
+        // loss at the peak, with producers retrying after their request
+        // timeout, showed it.
+        if !self.dedup.accept(rec.id, now_ms) {
             self.duplicates_dropped += 1;
             return;
         }
         let t = rec.event_time_ms;
         if self.watermark.is_late(t, self.cfg.allowed_lateness_ms) {
-            // A late element touches no window, but its id is remembered: a
-            // retry of it is late again (the watermark never goes back), and
-            // without the id it would write a second row to the side output,
-            // which the sink's exactly-once check rightly counts. A broker
-            // power loss at the peak, with producers retrying after their
-            // request timeout, showed it.
-            self.dedup.remember(rec.id, now_ms);
             self.late_events += 1;
             out.push(Output::Late {
                 id: rec.id,
@@ -161,7 +162,6 @@ impl TaskState {
             });
             return;
         }
-        self.dedup.remember(rec.id, now_ms);
         out.push(Output::Event {
             id: rec.id,
             key: rec.key,
