@@ -149,6 +149,13 @@ pub struct RunResult {
     pub serving: Option<ServingResult>,
 }
 
+impl RunResult {
+    /// The limit of the budget named `name`, if the scenario set one.
+    pub fn budget_limit(&self, name: &str) -> Option<f64> {
+        self.budgets.iter().find(|b| b.name == name).map(|b| b.limit)
+    }
+}
+
 /// What the gateways' rate limit refused, and what became of it.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq)]
 pub struct RateLimitedResult {

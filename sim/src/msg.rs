@@ -121,6 +121,24 @@ pub struct PartitionState {
     pub removing: Vec<BrokerId>,
 }
 
+impl PartitionState {
+    /// A new partition: its preferred replica leads epoch 1 with every
+    /// replica in sync.
+    pub fn initial(partition: PartitionId, replicas: Vec<BrokerId>) -> Self {
+        PartitionState {
+            partition,
+            leader: Some(replicas[0]),
+            leader_epoch: 1,
+            partition_epoch: 1,
+            isr: replicas.clone(),
+            elr: Vec::new(),
+            replicas,
+            adding: Vec::new(),
+            removing: Vec::new(),
+        }
+    }
+}
+
 /// Every message on the fabric.
 #[derive(Clone, Debug)]
 pub enum Msg {

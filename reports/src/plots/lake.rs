@@ -49,13 +49,7 @@ impl Figure for LakeFreshness<'_> {
         DB::ErrorType: 'static,
     {
         let line = PALETTE[0];
-        let budget = self
-            .report
-            .result
-            .budgets
-            .iter()
-            .find(|b| b.name == BUDGET)
-            .map(|b| b.limit);
+        let budget = self.report.result.budget_limit(BUDGET);
         let mut legend = vec![LegendItem::new(
             "age of the newest committed event (worst partition)",
             line,

@@ -80,13 +80,7 @@ impl Figure for ServingOverTime<'_> {
     where
         DB::ErrorType: 'static,
     {
-        let budget = self
-            .report
-            .result
-            .budgets
-            .iter()
-            .find(|b| b.name == BUDGET)
-            .map(|b| b.limit);
+        let budget = self.report.result.budget_limit(BUDGET);
         let hit_color = PALETTE[2];
         let mut legend = vec![LegendItem::new("cache hit ratio", hit_color, LegendMark::Line)];
         legend.extend(SERIES.iter().map(|(n, _, c)| LegendItem::new(*n, *c, LegendMark::Line)));

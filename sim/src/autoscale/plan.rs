@@ -112,17 +112,7 @@ mod tests {
         crate::log::assign_replicas(n, brokers, rf)
             .into_iter()
             .enumerate()
-            .map(|(p, replicas)| PartitionState {
-                partition: p,
-                leader: Some(replicas[0]),
-                leader_epoch: 1,
-                partition_epoch: 1,
-                isr: replicas.clone(),
-                elr: Vec::new(),
-                replicas,
-                adding: Vec::new(),
-                removing: Vec::new(),
-            })
+            .map(|(p, replicas)| PartitionState::initial(p, replicas))
             .collect()
     }
 

@@ -132,17 +132,7 @@ impl Controller {
             .assignment
             .iter()
             .enumerate()
-            .map(|(p, replicas)| PartitionState {
-                partition: p,
-                leader: Some(replicas[0]),
-                leader_epoch: 1,
-                partition_epoch: 1,
-                isr: replicas.clone(),
-                elr: Vec::new(),
-                replicas: replicas.clone(),
-                adding: Vec::new(),
-                removing: Vec::new(),
-            })
+            .map(|(p, replicas)| PartitionState::initial(p, replicas.clone()))
             .collect();
         let all: BTreeSet<usize> = (0..st.parts.len()).collect();
         drop(st);
