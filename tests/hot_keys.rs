@@ -175,6 +175,16 @@ fn bad_hot_key_settings_are_refused_at_their_field_and_line() {
             "task_us_per_record = -1",
             "processor.task_us_per_record",
         ),
+        (
+            "task_us_per_record = 2000",
+            "task_us_per_record = 1e19",
+            "processor.task_us_per_record",
+        ),
+        (
+            "burst = 100",
+            "retry_after_ms = 7200000",
+            "gateway.rate_limit.retry_after_ms",
+        ),
     ];
     for (from, to, field) in cases {
         assert!(base.contains(from), "{from}");
@@ -195,6 +205,23 @@ fn bad_hot_key_settings_are_refused_at_their_field_and_line() {
     assert_eq!(e.field(), "processor.salt", "{e}");
     let no_read = base.replacen("instances = 4", "instances = 0", 1);
     let e = parse_scenario(Path::new("s.toml"), &no_read).expect_err("no processor");
+    assert!(e.problems.iter().any(|d| d.field == "processor.salt"), "{e}");
+    // Unset, the burst is a second of the rate: under 1 event/s no bucket ever holds a token.
+    let slow = base
+        .replacen("events_per_s = 700", "events_per_s = 0.5", 1)
+        .replacen("burst = 100\n", "", 1);
+    let e = parse_scenario(Path::new("s.toml"), &slow).expect_err("a bucket under one token");
+    assert!(
+        e.problems.iter().any(|d| d.field == "gateway.rate_limit.events_per_s"),
+        "{e}"
+    );
+    // A sub-key keeps its salt above bit 48, so the workload's keys must stay below it.
+    let wide = base.replacen("count = 10000,", "count = 300000000000000,", 1);
+    let e = parse_scenario(Path::new("s.toml"), &wide).expect_err("keys beyond 2^48");
+    assert!(e.problems.iter().any(|d| d.field == "workload.keys"), "{e}");
+    // The serving layer's per-key view would hold sub-keys' partial counts.
+    let served = format!("{base}\n[serving]\nreads_per_s = 100\n");
+    let e = parse_scenario(Path::new("s.toml"), &served).expect_err("salting with serving");
     assert!(e.problems.iter().any(|d| d.field == "processor.salt"), "{e}");
 }
 

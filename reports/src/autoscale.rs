@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 /// One change of the cluster's size.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ScaleEventResult {
-    /// When the broker joined, or left after its replicas moved off, virtual ms.
+    /// When the size changed, virtual ms: a joining broker is admitted at the
+    /// decision (it registers and takes replicas after), a leaving one leaves
+    /// once its replicas have moved off.
     pub at_ms: u64,
     /// Brokers before.
     pub from: usize,

@@ -18,7 +18,9 @@ pub use plan::Move;
 /// A change of the cluster's size, as the JSON reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ScaleEvent {
-    /// When the broker joined or left, virtual ms.
+    /// When the size changed, virtual ms: a joining broker is admitted at
+    /// the decision (it registers and takes replicas after), a leaving one
+    /// leaves once its replicas have moved off.
     pub at_ms: u64,
     /// Members before.
     pub from: usize,

@@ -142,7 +142,6 @@ mod tests {
     #[test]
     fn a_retiring_broker_is_emptied_evenly_and_never_onto_a_holder() {
         let mut ps = parts(12, 3, 2);
-        apply(&mut ps, &[]);
         let moves = scale_in(&ps, 3, 2);
         assert_eq!(moves.len(), 8);
         apply(&mut ps, &moves);

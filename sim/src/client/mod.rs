@@ -576,7 +576,9 @@ impl Client {
                         }
                         EventResult::Failed => pf.failed.push(pf.records[i]),
                         EventResult::RateLimited => {
-                            // Refused before the gateway took it: not an attempt, and retried.
+                            // Refused before the gateway took it: not an attempt for the
+                            // ledger (nothing was written), and retried with the backoff
+                            // growing as for any retry, at least the Retry-After.
                             ledger.rate_limited(&pf.records[i..=i]);
                             pf.rate_limited = true;
                             pf.failed.push(pf.records[i]);

@@ -196,6 +196,11 @@ impl Controller {
     }
 
     fn on_heartbeat(&mut self, b: BrokerId, incarnation: u64, unclean_shutdown: bool) {
+        // A heartbeat a retired broker sent before it learnt of its retirement
+        // must not register it again.
+        if !self.is_member(b) {
+            return;
+        }
         self.last_heartbeat_ms[b] = clock::now_ms();
         let (alive, known) = {
             let st = self.store();

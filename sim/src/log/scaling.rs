@@ -14,6 +14,16 @@ use serde_json::json;
 use std::collections::BTreeSet;
 
 impl Controller {
+    /// Whether broker slot `b` is a member of the cluster: every slot is
+    /// without autoscaling; with it, the first `members` slots (a retired
+    /// broker is always the highest member).
+    pub(super) fn is_member(&self, b: BrokerId) -> bool {
+        self.sh
+            .autoscale
+            .as_ref()
+            .is_none_or(|a| b < a.lock().expect("autoscale lock").members)
+    }
+
     /// Run the autoscaler once and act on its answer.
     pub(super) fn autoscale(&mut self, now_us: u64) {
         let Some(scaler) = &self.sh.autoscale else { return };

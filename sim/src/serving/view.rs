@@ -84,9 +84,7 @@ impl View {
                 h.pruned = true;
             }
             self.recent.push_back((now_us, key));
-            if changed.last() != Some(&key) {
-                changed.push(key);
-            }
+            changed.push(key);
         }
         while self
             .recent
@@ -95,6 +93,8 @@ impl View {
         {
             self.recent.pop_front();
         }
+        // Each key once, in key order: the processor writes each to the cache.
+        changed.sort_unstable();
         changed.dedup();
         changed
     }
