@@ -7,7 +7,8 @@
 //!   `scenarios/scale/` once each and prints the same figures, to show wall
 //!   time growing with events and memory staying flat.
 //! * `cargo xtask soak [--seeds N]` runs the many-seed tests (the scenario
-//!   library, the write and read path libraries) over N seeds (default 50)
+//!   library, the write and read path libraries, the cold path, hot keys, the
+//!   serving layer and autoscaling) over N seeds (default 50)
 //!   instead of the test suite's few, then the user-crate test the suite skips.
 //! * `cargo xtask fuzz [--cases N]` feeds N (default 100000) mutated scenario
 //!   and OMB files through the loader and validator: the suite's property
@@ -148,6 +149,14 @@ fn soak(seeds: u64) -> Result<(), String> {
             "library",
             "--test",
             "read_path",
+            "--test",
+            "lake",
+            "--test",
+            "hot_keys",
+            "--test",
+            "serving",
+            "--test",
+            "autoscale",
             "--",
             "--nocapture",
         ])
