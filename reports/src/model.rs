@@ -349,6 +349,9 @@ pub struct ReadResult {
     pub drain_s: Option<f64>,
     /// Events the processor sent to the late side output.
     pub events_late: Option<u64>,
+    /// Fetch requests the stream processors' consumers sent to the brokers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumer_fetches: Option<u64>,
 }
 
 /// A window of virtual time during which a fault was active.

@@ -6,19 +6,23 @@
 use crate::ids::PartitionId;
 use std::collections::BTreeMap;
 
-/// A consumer fetch unanswered this long is abandoned, ms.
+/// A consumer fetch unanswered this long past the broker's wait is abandoned, ms.
+/// The wait is added so that a fetch held for its whole `fetch.max.wait.ms` is
+/// never mistaken for one lost with its leader.
 pub const FETCH_TIMEOUT_MS: u64 = 2_000;
 
 /// Requests in flight by id: the partitions asked for and the ms it was sent.
 pub type FetchesInFlight = BTreeMap<u64, (Vec<PartitionId>, u64)>;
 
-/// Abandons the requests sent [`FETCH_TIMEOUT_MS`] or more before `now_ms`
-/// and returns the partitions to fetch again: those that no newer request
-/// still asks for (a partition reset since may already wait on one).
-pub fn expire(fetches: &mut FetchesInFlight, now_ms: u64) -> Vec<PartitionId> {
+/// Abandons the requests sent [`FETCH_TIMEOUT_MS`] plus `max_wait_ms` (the
+/// broker's long-poll wait) or more before `now_ms` and returns the partitions
+/// to fetch again: those that no newer request still asks for (a partition
+/// reset since may already wait on one).
+pub fn expire(fetches: &mut FetchesInFlight, now_ms: u64, max_wait_ms: u64) -> Vec<PartitionId> {
+    let timeout = FETCH_TIMEOUT_MS + max_wait_ms;
     let mut expired = Vec::new();
     fetches.retain(|_, (ps, sent)| {
-        let live = now_ms < *sent + FETCH_TIMEOUT_MS;
+        let live = now_ms < *sent + timeout;
         if !live {
             expired.append(ps);
         }

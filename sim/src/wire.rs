@@ -139,6 +139,9 @@ pub enum ReadMsg {
         parts: Vec<(PartitionId, u64)>,
         /// Bytes per partition at most.
         max_bytes: u64,
+        /// How long the leader may hold a fetch that has nothing to return,
+        /// ms (`fetch.max.wait.ms`); 0 answers at once.
+        max_wait_ms: u64,
     },
     /// Leader to processor.
     ConsumerFetchReply {

@@ -205,6 +205,8 @@ pub struct Shared {
     pub checkpoint_senders: Mutex<std::collections::BTreeSet<Addr>>,
     /// Set when the workload is over: clients stop generating.
     pub workload_over: std::sync::atomic::AtomicBool,
+    /// Fetch requests the stream processors' consumers sent, over all incarnations.
+    pub consumer_fetches: std::sync::atomic::AtomicU64,
     /// The gateways' shared de-duplication cache (`[gateway] dedup_scope = "shared"`), which outlives gateway crashes.
     pub gateway_dedup: Option<Mutex<crate::gateway::dedup::DedupCache>>,
     /// The de-duplication caches' counters, summed over gateways and their incarnations.
@@ -276,6 +278,7 @@ impl Shared {
             )),
             plugins,
             input_closed: std::sync::atomic::AtomicBool::new(false),
+            consumer_fetches: std::sync::atomic::AtomicU64::new(0),
             gateway_dedup: None,
             gateway_dedup_stats: Mutex::new(Default::default()),
             client_sources: (0..t.clients).map(|_| Mutex::new(None)).collect(),

@@ -315,6 +315,7 @@ pub fn with_read_path(mut report: RunReport) -> RunReport {
         // last bucket's records reach the sink within a commit interval.
         drain_s: drained_at.map(|_| 0.12),
         events_late: Some(0),
+        consumer_fetches: None,
     };
     r.budgets.push(BudgetCheck {
         name: "e2e_p99_ms".into(),

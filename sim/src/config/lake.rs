@@ -76,7 +76,8 @@ pub struct LakeConfig {
     pub initial_rebalance_delay_ms: u64,
     /// Bytes per fetch and partition.
     pub fetch_max_bytes: u64,
-    /// Idle wait of a fetch with nothing new, ms.
+    /// How long the leader holds a fetch with nothing new before answering it
+    /// empty, ms (`fetch.max.wait.ms`, the long poll).
     pub fetch_max_wait_ms: u64,
     /// Lifecycle tiers, youngest first; the first starts at age 0.
     pub tiers: Vec<LakeTier>,

@@ -63,7 +63,8 @@ pub struct ProcessorConfig {
     pub commit_on_revoke: bool,
     /// Bytes per fetch and partition (`max.partition.fetch.bytes`).
     pub fetch_max_bytes: u64,
-    /// Idle wait of a fetch with nothing new, ms (`fetch.max.wait.ms`).
+    /// How long the leader holds a fetch with nothing new before answering it
+    /// empty, ms (`fetch.max.wait.ms`, the long poll).
     pub fetch_max_wait_ms: u64,
     /// CPU per processed record, µs.
     pub cpu_per_record_us: f64,

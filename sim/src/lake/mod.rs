@@ -191,7 +191,6 @@ impl Writer {
             t.fetching = false;
             match r {
                 ConsumerFetchResult::Records { batches, hw } => {
-                    let from = t.position;
                     // Records are taken one by one up to the size limit and the rest left for
                     // the next fetch, so a size-cut file has the same range, hence the same
                     // name, however the fetches fell: a file written again after a crash
@@ -220,10 +219,8 @@ impl Writer {
                             t.buf.hi = t.position;
                         }
                     }
+                    // An empty answer came after the broker's long poll: fetch again at once.
                     t.caught_up = t.position >= hw;
-                    if t.position == from {
-                        t.idle_until_ms = now_ms + self.cfg.fetch_max_wait_ms;
-                    }
                 }
                 ConsumerFetchResult::NotLeader => t.idle_until_ms = now_ms + NO_LEADER_WAIT_MS,
                 ConsumerFetchResult::OutOfRange { hw } => t.position = hw,
@@ -258,7 +255,7 @@ impl Writer {
     }
 
     fn expire_fetches(&mut self, now_ms: u64) {
-        for p in crate::consumer_fetches::expire(&mut self.fetches, now_ms) {
+        for p in crate::consumer_fetches::expire(&mut self.fetches, now_ms, self.cfg.fetch_max_wait_ms) {
             if let Some(t) = self.parts.get_mut(&p) {
                 t.fetching = false;
             }
@@ -392,6 +389,7 @@ impl Writer {
                     req,
                     parts,
                     max_bytes: self.cfg.fetch_max_bytes,
+                    max_wait_ms: self.cfg.fetch_max_wait_ms,
                 },
                 now_us,
             );

@@ -28,11 +28,34 @@ pub(super) struct PendingProduce {
     pub not_before_us: u64,
 }
 
-/// A follower fetch with nothing to return yet, parked until data arrives or it expires.
+/// Who waits on a parked fetch: a follower (one fetch at a time each) or a
+/// consumer's request (its address and request id).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Waiter {
+    /// A follower replicating from this leader.
+    Follower(BrokerId),
+    /// A consumer's fetch (Kafka's long poll, `fetch.max.wait.ms`).
+    Consumer(Addr, u64),
+}
+
+/// What a parked fetch asks for.
+pub(super) enum ParkedAsk {
+    /// A follower's fetch in its session.
+    Follower {
+        session: u64,
+        parts: Vec<crate::msg::FetchPart>,
+    },
+    /// A consumer's fetch: (partition, fetch offset) and its size limit per partition.
+    Consumer {
+        parts: Vec<(PartitionId, u64)>,
+        max_bytes: u64,
+    },
+}
+
+/// A fetch with nothing to return yet, parked until data arrives or it expires.
 pub(super) struct ParkedFetch {
     pub src: Addr,
-    pub session: u64,
-    pub parts: Vec<crate::msg::FetchPart>,
+    pub ask: ParkedAsk,
     pub deadline_ms: u64,
 }
 
@@ -53,7 +76,7 @@ pub struct Broker {
     pub(super) incarnation: u64,
     pub(super) parts: BTreeMap<PartitionId, Replica>,
     pub(super) purgatory: Vec<PendingProduce>,
-    pub(super) parked: BTreeMap<BrokerId, ParkedFetch>,
+    pub(super) parked: BTreeMap<Waiter, ParkedFetch>,
     pub(super) sessions: BTreeMap<BrokerId, FetchSession>,
     pub(super) next_session: u64,
     /// The newest fetch request id served per follower: an older or repeated one is a
@@ -238,9 +261,12 @@ impl Broker {
                 parts,
             } => self.on_fetch(src, follower, session, parts, now_us),
             Msg::FetchReply { leader, session, parts } => self.on_fetch_reply(leader, session, parts, now_us),
-            Msg::Read(crate::wire::ReadMsg::ConsumerFetch { req, parts, max_bytes }) => {
-                self.on_consumer_fetch(src, req, parts, max_bytes, now_us)
-            }
+            Msg::Read(crate::wire::ReadMsg::ConsumerFetch {
+                req,
+                parts,
+                max_bytes,
+                max_wait_ms,
+            }) => self.on_consumer_fetch(src, req, parts, max_bytes, max_wait_ms, now_us),
             Msg::LeaderAndIsr { states } => {
                 let done = self.cpu(now_us, 0);
                 for s in states {
@@ -248,6 +274,9 @@ impl Broker {
                     self.apply_state(s, done);
                     self.advance_hw(p, done);
                 }
+                // A consumer parked here on a partition this broker no longer leads
+                // learns it now rather than at the end of its wait.
+                self.wake_parked_consumers(None, done);
             }
             _ => {}
         }

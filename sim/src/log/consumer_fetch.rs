@@ -1,12 +1,29 @@
-//! The leader serving the stream processor's fetches. Consumers see only
-//! committed records: nothing at or above the high watermark, which is
-//! what keeps a consumer from reading data a new leader would truncate.
+//! The leader serving consumers' fetches (the stream processor's and the lake
+//! writers'). Consumers see only committed records: nothing at or above the
+//! high watermark, which is what keeps a consumer from reading data a new
+//! leader would truncate.
+//!
+//! A fetch with nothing to return waits at the broker (Kafka's long poll,
+//! `fetch.max.wait.ms`) in the same parking the followers' fetches use, and is
+//! answered when the high watermark of one of its partitions moves past the
+//! fetch offset, when leadership moves, or when the wait runs out. A consumer
+//! therefore fetches again as soon as it has an answer, without polling.
 
-use super::broker::Broker;
+use super::broker::{Broker, ParkedAsk, ParkedFetch, Waiter};
 use super::replica::Role;
 use crate::ids::{Addr, PartitionId};
 use crate::msg::Msg;
 use crate::wire::{ConsumerFetchResult, ReadMsg};
+
+/// What a consumer fetch would return now.
+pub(super) struct ConsumerRead {
+    /// Per partition, in the order asked.
+    pub parts: Vec<(PartitionId, ConsumerFetchResult)>,
+    /// Record bytes read.
+    pub bytes: u64,
+    /// Worth answering now: records (at least `fetch.min.bytes` = 1), or an error.
+    pub ready: bool,
+}
 
 impl Broker {
     pub(super) fn on_consumer_fetch(
@@ -15,40 +32,76 @@ impl Broker {
         req: u64,
         parts: Vec<(PartitionId, u64)>,
         max_bytes: u64,
+        max_wait_ms: u64,
         now_us: u64,
     ) {
+        let read = self.read_for_consumer(&parts, max_bytes);
+        if read.ready || max_wait_ms == 0 {
+            self.reply_to_consumer(src, req, read, now_us);
+            return;
+        }
+        // Parsing the request costs the CPU now; the answer's reads are charged when it leaves.
+        let done = self.cpu(now_us, 0);
+        self.parked.insert(
+            Waiter::Consumer(src, req),
+            ParkedFetch {
+                src,
+                ask: ParkedAsk::Consumer { parts, max_bytes },
+                deadline_ms: done / 1000 + max_wait_ms,
+            },
+        );
+    }
+
+    /// Reads what a consumer fetch asks for, without sending anything.
+    pub(super) fn read_for_consumer(&self, parts: &[(PartitionId, u64)], max_bytes: u64) -> ConsumerRead {
         let mut out = Vec::with_capacity(parts.len());
         let mut bytes = 0;
-        {
-            let disk = self.sh.disks[self.id].lock().expect("disk lock");
-            for (p, offset) in parts {
-                let (Some(r), Some(log)) = (self.parts.get(&p), disk.logs.get(&p)) else {
-                    out.push((p, ConsumerFetchResult::NotLeader));
-                    continue;
-                };
-                if !matches!(r.role, Role::Leader(_)) {
-                    out.push((p, ConsumerFetchResult::NotLeader));
-                    continue;
-                }
-                let hw = r.hw.min(log.leo());
-                if offset > log.leo() {
-                    out.push((p, ConsumerFetchResult::OutOfRange { hw }));
-                    continue;
-                }
-                let batches: Vec<_> = if offset < hw {
-                    log.read(offset, max_bytes)
-                        .into_iter()
-                        .take_while(|b| b.base_offset < hw)
-                        .collect()
-                } else {
-                    Vec::new()
-                };
-                bytes += batches.iter().map(|b| b.bytes).sum::<u64>();
-                out.push((p, ConsumerFetchResult::Records { batches, hw }));
+        let mut ready = false;
+        let disk = self.sh.disks[self.id].lock().expect("disk lock");
+        for &(p, offset) in parts {
+            let (Some(r), Some(log)) = (self.parts.get(&p), disk.logs.get(&p)) else {
+                out.push((p, ConsumerFetchResult::NotLeader));
+                ready = true;
+                continue;
+            };
+            if !matches!(r.role, Role::Leader(_)) {
+                out.push((p, ConsumerFetchResult::NotLeader));
+                ready = true;
+                continue;
             }
+            let hw = r.hw.min(log.leo());
+            if offset > log.leo() {
+                out.push((p, ConsumerFetchResult::OutOfRange { hw }));
+                ready = true;
+                continue;
+            }
+            let batches: Vec<_> = if offset < hw {
+                log.read(offset, max_bytes)
+                    .into_iter()
+                    .take_while(|b| b.base_offset < hw)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            ready |= !batches.is_empty();
+            bytes += batches.iter().map(|b| b.bytes).sum::<u64>();
+            out.push((p, ConsumerFetchResult::Records { batches, hw }));
         }
+        ConsumerRead {
+            parts: out,
+            bytes,
+            ready,
+        }
+    }
+
+    /// Sends a consumer the answer to its request `req`.
+    pub(super) fn reply_to_consumer(&mut self, src: Addr, req: u64, read: ConsumerRead, now_us: u64) {
         // Reads come from the page cache: CPU and NIC, no disk.
-        let done = self.cpu(now_us, bytes);
-        self.send(src, Msg::Read(ReadMsg::ConsumerFetchReply { req, parts: out }), done);
+        let done = self.cpu(now_us, read.bytes);
+        self.send(
+            src,
+            Msg::Read(ReadMsg::ConsumerFetchReply { req, parts: read.parts }),
+            done,
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! ISR shrink and expand through the controller, and the purgatory of
 //! acks=all requests.
 
-use super::broker::{Broker, ParkedFetch, PendingProduce};
+use super::broker::{Broker, ParkedAsk, ParkedFetch, PendingProduce, Waiter};
 use super::idempotence::SeqCheck;
 use super::replica::Role;
 use crate::config::{Acks, FlushPolicy, Truncation};
@@ -146,11 +146,10 @@ impl Broker {
         } else {
             let deadline_ms = now_us / 1000 + self.sh.scenario.log.replica_fetch_wait_max_ms;
             self.parked.insert(
-                follower,
+                Waiter::Follower(follower),
                 ParkedFetch {
                     src,
-                    session,
-                    parts,
+                    ask: ParkedAsk::Follower { session, parts },
                     deadline_ms,
                 },
             );
@@ -279,45 +278,78 @@ impl Broker {
 
     /// Answer parked fetches that now have data.
     fn wake_parked(&mut self, now_us: u64) {
-        let followers: Vec<BrokerId> = self.parked.keys().copied().collect();
-        for f in followers {
-            let parts = self.parked[&f].parts.clone();
-            let (results, urgent) = self.serve_fetch(f, &parts, now_us, false);
-            if urgent {
-                let pf = self.parked.remove(&f).expect("parked");
-                self.send(
-                    pf.src,
-                    Msg::FetchReply {
-                        leader: self.id,
-                        session: pf.session,
-                        parts: results,
-                    },
-                    now_us,
-                );
+        let waiters: Vec<Waiter> = self.parked.keys().copied().collect();
+        for w in waiters {
+            self.answer_parked(w, now_us, false);
+        }
+    }
+
+    /// Answer parked consumer fetches that now have data (the high watermark
+    /// of `only` moved, or of any partition when `None`) or an error (leadership
+    /// moved). Followers wait on appends, not on the high watermark, so theirs
+    /// stay parked.
+    pub(super) fn wake_parked_consumers(&mut self, only: Option<PartitionId>, now_us: u64) {
+        // Only the fetches asking for the partition that moved are read again: a
+        // high watermark moves on every acknowledged batch.
+        let waiters: Vec<Waiter> = self
+            .parked
+            .iter()
+            .filter(|(_, pf)| match (&pf.ask, only) {
+                (ParkedAsk::Consumer { .. }, None) => true,
+                (ParkedAsk::Consumer { parts, .. }, Some(p)) => parts.iter().any(|&(q, _)| q == p),
+                (ParkedAsk::Follower { .. }, _) => false,
+            })
+            .map(|(w, _)| *w)
+            .collect();
+        for w in waiters {
+            self.answer_parked(w, now_us, false);
+        }
+    }
+
+    /// Answer the fetch `w` parked if it has something to return, or in any case when `due`.
+    fn answer_parked(&mut self, w: Waiter, now_us: u64, due: bool) {
+        let Some(pf) = self.parked.get(&w) else { return };
+        match (&pf.ask, w) {
+            (ParkedAsk::Follower { parts, .. }, Waiter::Follower(f)) => {
+                let parts = parts.clone();
+                let (results, urgent) = self.serve_fetch(f, &parts, now_us, false);
+                if urgent || due {
+                    let pf = self.parked.remove(&w).expect("parked");
+                    let ParkedAsk::Follower { session, .. } = pf.ask else {
+                        unreachable!("matched above")
+                    };
+                    self.send(
+                        pf.src,
+                        Msg::FetchReply {
+                            leader: self.id,
+                            session,
+                            parts: results,
+                        },
+                        now_us,
+                    );
+                }
             }
+            (ParkedAsk::Consumer { parts, max_bytes }, Waiter::Consumer(_, req)) => {
+                let read = self.read_for_consumer(parts, *max_bytes);
+                if read.ready || due {
+                    let pf = self.parked.remove(&w).expect("parked");
+                    self.reply_to_consumer(pf.src, req, read, now_us);
+                }
+            }
+            _ => unreachable!("a waiter parks its own kind of fetch"),
         }
     }
 
     pub(super) fn expire_parked(&mut self, now_us: u64) {
         let now_ms = now_us / 1000;
-        let due: Vec<BrokerId> = self
+        let due: Vec<Waiter> = self
             .parked
             .iter()
             .filter(|(_, pf)| pf.deadline_ms <= now_ms)
-            .map(|(f, _)| *f)
+            .map(|(w, _)| *w)
             .collect();
-        for f in due {
-            let pf = self.parked.remove(&f).expect("parked");
-            let (results, _) = self.serve_fetch(f, &pf.parts, now_us, false);
-            self.send(
-                pf.src,
-                Msg::FetchReply {
-                    leader: self.id,
-                    session: pf.session,
-                    parts: results,
-                },
-                now_us,
-            );
+        for w in due {
+            self.answer_parked(w, now_us, true);
         }
     }
 
@@ -345,6 +377,7 @@ impl Broker {
         drop(board);
         if raised {
             self.complete_purgatory(now_us);
+            self.wake_parked_consumers(Some(p), now_us);
         }
     }
 

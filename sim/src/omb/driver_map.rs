@@ -34,6 +34,7 @@ pub(super) struct Settings {
     request_timeout_ms: Option<u64>,
     commit_interval_ms: u64,
     fetch_max_bytes: Option<u64>,
+    fetch_max_wait_ms: u64,
     pub(super) session_timeout_ms: u64,
     /// Scenario field → the driver property that set it.
     origin: Vec<(&'static str, OmbProperty)>,
@@ -41,6 +42,10 @@ pub(super) struct Settings {
 
 /// Kafka's `auto.commit.interval.ms` default, for `enable.auto.commit=true`.
 const KAFKA_AUTO_COMMIT_MS: u64 = 5_000;
+
+/// Kafka's `fetch.max.wait.ms` default: how long a broker holds a consumer
+/// fetch that has nothing to return.
+const KAFKA_FETCH_MAX_WAIT_MS: u64 = 500;
 
 /// OMB's consumer commits after each poll when auto-commit is off; the model
 /// checkpoints on an interval, this short.
@@ -73,6 +78,7 @@ impl Settings {
             request_timeout_ms: None,
             commit_interval_ms: POLL_COMMIT_MS,
             fetch_max_bytes: None,
+            fetch_max_wait_ms: KAFKA_FETCH_MAX_WAIT_MS,
             session_timeout_ms: 10_000,
             origin: Vec::new(),
         }
@@ -143,8 +149,8 @@ impl Settings {
             let _ = writeln!(
                 out,
                 "[processor]\ninstances = {}\ndelivery = \"at_least_once\"\ndedup = false\ncommit_interval_ms = {}\n\
-                 initial_rebalance_delay_ms = 0\nfetch_max_wait_ms = 1\nsession_timeout_ms = {}",
-                self.consumers, self.commit_interval_ms, self.session_timeout_ms
+                 initial_rebalance_delay_ms = 0\nfetch_max_wait_ms = {}\nsession_timeout_ms = {}",
+                self.consumers, self.commit_interval_ms, self.fetch_max_wait_ms, self.session_timeout_ms
             );
             if let Some(v) = self.fetch_max_bytes {
                 let _ = writeln!(out, "fetch_max_bytes = {v}");
@@ -344,11 +350,10 @@ pub(super) fn apply(d: &OmbDriver, s: &mut Settings, ignored: &mut Vec<OmbIgnore
                 p.field(),
                 "the simulated consumer fetches by bytes per partition (max.partition.fetch.bytes), not by record count",
             )),
-            ("consumerConfig", "fetch.max.wait.ms") => ignored.push(OmbIgnored::new(
-                p.field(),
-                "a Kafka broker answers a fetch as soon as data arrives (fetch.min.bytes=1); the simulated consumer \
-                 polls every 1 ms instead",
-            )),
+            ("consumerConfig", "fetch.max.wait.ms") => {
+                s.origin.push(("processor.fetch_max_wait_ms", p.clone()));
+                s.fetch_max_wait_ms = number(d, p)?;
+            }
             (_, "bootstrap.servers" | "client.id" | "default.api.timeout.ms") => ignored.push(OmbIgnored::new(
                 p.field(),
                 "deployment setting: the simulated cluster needs no address",

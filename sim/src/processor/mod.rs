@@ -283,10 +283,9 @@ impl Processor {
                         let cost = (n as f64 * self.cfg.task_us_per_record) as u64;
                         t.busy_until_us = self.task_cpu.run(now_us.max(t.busy_until_us), cost);
                     }
+                    // Nothing new came back only after the broker's long poll ran out:
+                    // the next fetch leaves at once and waits there in turn.
                     t.caught_up = n == 0 && t.position >= hw;
-                    if n == 0 {
-                        t.idle_until_ms = now_ms + self.cfg.fetch_max_wait_ms;
-                    }
                     processed += n;
                 }
                 ConsumerFetchResult::NotLeader => t.idle_until_ms = now_ms + NO_LEADER_WAIT_MS,
@@ -342,7 +341,7 @@ impl Processor {
 
     /// Abandon fetches unanswered past the timeout, so their partitions are fetched again.
     fn expire_fetches(&mut self, now_ms: u64) {
-        for p in crate::consumer_fetches::expire(&mut self.fetches, now_ms) {
+        for p in crate::consumer_fetches::expire(&mut self.fetches, now_ms, self.cfg.fetch_max_wait_ms) {
             if let Some(t) = self.tasks.get_mut(&p) {
                 t.fetching = false;
             }
@@ -461,6 +460,9 @@ impl Processor {
         }
         drop(md);
         for (leader, parts) in by_leader {
+            self.sh
+                .consumer_fetches
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let req = self.req();
             self.fetches
                 .insert(req, (parts.iter().map(|&(p, _)| p).collect(), now_ms));
@@ -471,6 +473,7 @@ impl Processor {
                     req,
                     parts,
                     max_bytes: self.cfg.fetch_max_bytes,
+                    max_wait_ms: self.cfg.fetch_max_wait_ms,
                 },
                 depart,
             );

@@ -188,6 +188,7 @@ pub(super) fn assemble(
             max_consumer_lag: read.map(|r| r.max_lag),
             drain_s: read.and_then(|r| r.drain_s),
             events_late: check.e2e.as_ref().map(|e| e.late),
+            consumer_fetches: read.map(|_| sh.consumer_fetches.load(std::sync::atomic::Ordering::Relaxed)),
         },
         gateway_dedup: s
             .gateway
