@@ -89,6 +89,9 @@ pub fn run_plots(report: &RunReport) -> Vec<&'static str> {
         .filter(|(_, needs_read)| read || !needs_read)
         .map(|(name, _)| *name)
         .collect();
+    if !report.result.gateway_utilisation.is_empty() {
+        plots.push(GATEWAY_PLOT);
+    }
     if report.result.lake.is_some() {
         plots.push(LAKE_PLOT);
     }
@@ -103,6 +106,9 @@ pub fn run_plots(report: &RunReport) -> Vec<&'static str> {
     }
     plots
 }
+
+/// The plot of runs whose gateways were sampled: their CPU and NIC over time.
+pub const GATEWAY_PLOT: &str = "gateway_utilisation";
 
 /// The plot only runs with broker autoscaling get: brokers and their mean CPU over time.
 pub const AUTOSCALE_PLOT: &str = "autoscale";

@@ -147,6 +147,9 @@ pub struct RunResult {
     /// The serving layer's reads, present when the scenario has a query load.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub serving: Option<ServingResult>,
+    /// CPU and NIC of each gateway over the run, from the per-bucket samples.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gateway_utilisation: Vec<GatewayUtilisation>,
 }
 
 impl RunResult {
@@ -365,6 +368,40 @@ pub struct FaultWindow {
     pub end_ms: Option<u64>,
 }
 
+/// One gateway's busy fractions over a run: the busiest bucket and the mean
+/// over the run's buckets (drain included), each in `[0, 1]`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq)]
+pub struct GatewayUtilisation {
+    /// Gateway index (`gateway-<i>`).
+    pub gateway: usize,
+    /// Highest CPU busy fraction of a bucket.
+    pub cpu_peak: f64,
+    /// Mean CPU busy fraction.
+    pub cpu_mean: f64,
+    /// Highest NIC egress busy fraction of a bucket.
+    pub nic_peak: f64,
+    /// Mean NIC egress busy fraction.
+    pub nic_mean: f64,
+}
+
+impl GatewayUtilisation {
+    /// Peaks and means of gateway `gateway` over `buckets`.
+    pub fn over(gateway: usize, buckets: &[Bucket]) -> Self {
+        let series: Vec<Utilisation> = buckets
+            .iter()
+            .filter_map(|b| b.gateways.get(gateway).copied())
+            .collect();
+        let n = series.len().max(1) as f64;
+        GatewayUtilisation {
+            gateway,
+            cpu_peak: series.iter().map(|u| u.cpu).fold(0.0, f64::max),
+            cpu_mean: series.iter().map(|u| u.cpu).sum::<f64>() / n,
+            nic_peak: series.iter().map(|u| u.nic).fold(0.0, f64::max),
+            nic_mean: series.iter().map(|u| u.nic).sum::<f64>() / n,
+        }
+    }
+}
+
 /// Per-node resource utilisation in one bucket, each a fraction in `[0, 1]`.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq)]
 pub struct Utilisation {
@@ -409,6 +446,9 @@ pub struct Bucket {
     pub partition_hw_lag: Vec<u64>,
     /// Utilisation per broker, indexed by broker id.
     pub brokers: Vec<Utilisation>,
+    /// Utilisation per gateway (CPU and NIC), indexed by gateway.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gateways: Vec<Utilisation>,
     /// Events whose first row the sink committed in the bucket (throughput out).
     #[serde(default)]
     pub sunk: u64,

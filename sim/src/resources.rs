@@ -45,6 +45,14 @@ impl Cpu {
         self.free_at_us.len()
     }
 
+    /// Queues emptied by a crash: work still queued at `now_us` never runs,
+    /// so it leaves the busy time; what ran stays (history).
+    pub fn reset_queues(&mut self, now_us: u64) {
+        let busy = self.busy_us_at(now_us);
+        *self = Cpu::new(self.cores());
+        self.busy_us = busy;
+    }
+
     /// Busy time served by `now_us`, over all cores: work already queued for
     /// later does not count until it runs.
     pub fn busy_us_at(&self, now_us: u64) -> u64 {
@@ -179,6 +187,20 @@ mod tests {
         assert_eq!(d.write(start, 1_000_000, true), start + 40_000 + 10_000);
         d.set_slowdown(None);
         assert_eq!(d.write(100_000, 100, false), 100_001);
+    }
+
+    #[test]
+    fn a_crash_drops_queued_cpu_work_and_keeps_what_ran() {
+        let mut c = Cpu::new(1);
+        assert_eq!(c.run(0, 100), 100);
+        assert_eq!(c.run(0, 100), 200);
+        c.reset_queues(150);
+        assert_eq!(
+            c.busy_us_at(150),
+            150,
+            "the half-done second job counts as far as it ran"
+        );
+        assert_eq!(c.run(150, 10), 160, "the queue is empty after the crash");
     }
 
     #[test]

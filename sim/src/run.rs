@@ -170,6 +170,11 @@ async fn supervise(
         seed,
         sh.trace.clone(),
     );
+    if let Some(mb_s) = scenario.gateway.nic_mb_s {
+        for g in 0..sh.layout.gateways {
+            fabric.set_nic_mb_s(sh.layout.gateway(g), mb_s);
+        }
+    }
     let nodes = spawn_nodes(&sh);
     let injector = Arc::new(Injector::new(sh.clone(), nodes));
     // The scheduled faults, or this seed's draw in swarm mode.
@@ -183,7 +188,7 @@ async fn supervise(
 
     let workload_ms = (scenario.duration_s * 1000.0) as u64;
     let drain_deadline = workload_ms + (scenario.drain_timeout_s * 1000.0) as u64;
-    let mut sampler = Sampler::new(sh.layout.brokers, clock::now_us());
+    let mut sampler = Sampler::new(sh.layout.brokers, sh.layout.gateways, clock::now_us());
     let mut samples: Vec<Sample> = Vec::new();
     // Utilisation and replication lag are sampled once a bucket; consumer lag, whose maximum
     // is a budget, every second whatever the bucket.

@@ -1,5 +1,6 @@
 //! Once per virtual second, the state that is not an event count:
-//! replication lag per partition and resource utilisation per broker.
+//! replication lag per partition and resource utilisation per broker and
+//! per gateway.
 
 use crate::world::Shared;
 use streamsim_reports::Utilisation;
@@ -11,6 +12,8 @@ pub struct Sample {
     pub hw_lag: Vec<u64>,
     /// Per broker.
     pub brokers: Vec<Utilisation>,
+    /// Per gateway (CPU and NIC; a gateway has no disk).
+    pub gateways: Vec<Utilisation>,
     /// High watermark minus the processor's committed offset, per events partition (empty without a read path).
     pub consumer_lag: Vec<u64>,
 }
@@ -26,14 +29,16 @@ pub fn consumer_lag(sh: &Shared) -> Vec<u64> {
 /// Keeps the previous busy counters to turn them into fractions.
 pub struct Sampler {
     prev: Vec<(u64, u64, u64)>,
+    prev_gateways: Vec<(u64, u64)>,
     prev_us: u64,
 }
 
 impl Sampler {
     /// A sampler starting at `now_us`.
-    pub fn new(brokers: usize, now_us: u64) -> Self {
+    pub fn new(brokers: usize, gateways: usize, now_us: u64) -> Self {
         Sampler {
             prev: vec![(0, 0, 0); brokers],
+            prev_gateways: vec![(0, 0); gateways],
             prev_us: now_us,
         }
     }
@@ -61,6 +66,19 @@ impl Sampler {
             });
             *prev = (cpu, disk, nic);
         }
+        let mut gateways = Vec::with_capacity(self.prev_gateways.len());
+        for (g, prev) in self.prev_gateways.iter_mut().enumerate() {
+            let c = sh.gateway_cpu[g].lock().expect("gateway cpu lock");
+            let (cpu, cores) = (c.busy_us_at(now_us), c.cores());
+            drop(c);
+            let nic = sh.fabric.nic_busy_us(sh.layout.gateway(g));
+            gateways.push(Utilisation {
+                cpu: (cpu.saturating_sub(prev.0) as f64 / (span * cores as f64)).min(1.0),
+                nic: (nic.saturating_sub(prev.1) as f64 / span).min(1.0),
+                ..Default::default()
+            });
+            *prev = (cpu, nic);
+        }
         let md = sh.metadata.lock().expect("metadata lock").clone();
         let mut hw_lag = Vec::with_capacity(sh.event_partitions);
         for s in md.iter().take(sh.event_partitions) {
@@ -82,6 +100,7 @@ impl Sampler {
         Sample {
             hw_lag,
             brokers,
+            gateways,
             consumer_lag: consumer_lag(sh),
         }
     }

@@ -170,6 +170,8 @@ pub struct Shared {
     pub disks: Vec<Mutex<BrokerDisk>>,
     /// Broker CPU and disk queues.
     pub resources: Vec<Mutex<BrokerResources>>,
+    /// Gateway CPU queues, by gateway index (they outlive a gateway's restart, as the machine does).
+    pub gateway_cpu: Vec<Mutex<crate::resources::Cpu>>,
     /// The controller's metadata log.
     pub controller: Mutex<ControllerStore>,
     /// Metadata as last published (what a client's metadata request would return).
@@ -253,6 +255,9 @@ impl Shared {
             disks: (0..slots).map(|_| Mutex::new(BrokerDisk::default())).collect(),
             resources: (0..slots)
                 .map(|_| Mutex::new(BrokerResources::new(&scenario.resources)))
+                .collect(),
+            gateway_cpu: (0..t.gateways)
+                .map(|_| Mutex::new(crate::resources::Cpu::new(scenario.gateway.cores)))
                 .collect(),
             controller: Mutex::new(ControllerStore::default()),
             metadata: Mutex::new(Vec::new()),

@@ -1,6 +1,7 @@
 //! `broker_utilisation`: CPU, disk and NIC busy fraction per broker, and
 //! the page cache's dirty share of its limit, one panel per resource, each
-//! with an axis that fits its data.
+//! with an axis that fits its data; `gateway_utilisation`: the same for the
+//! gateways' CPU and NIC.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -18,13 +19,54 @@ const MAX_LINES: usize = 8;
 
 type Pick = fn(&Utilisation) -> f64;
 
-const RESOURCES: [(&str, Pick); 4] = [
+const BROKER_RESOURCES: [(&str, Pick); 4] = [
     ("CPU", |u| u.cpu),
     ("disk", |u| u.disk),
     ("NIC (egress)", |u| u.nic),
     // At 100% of `dirty_ratio` the broker's writes wait for the disk.
     ("page cache dirty (% of limit)", |u| u.dirty),
 ];
+
+const GATEWAY_RESOURCES: [(&str, Pick); 2] = [("CPU", |u| u.cpu), ("NIC (egress)", |u| u.nic)];
+
+/// Which nodes a utilisation plot shows.
+#[derive(Clone, Copy)]
+pub(crate) enum Nodes {
+    /// The brokers: CPU, disk, NIC and page cache.
+    Brokers,
+    /// The gateways: CPU and NIC.
+    Gateways,
+}
+
+impl Nodes {
+    fn of(self, b: &crate::model::Bucket) -> &[Utilisation] {
+        match self {
+            Nodes::Brokers => &b.brokers,
+            Nodes::Gateways => &b.gateways,
+        }
+    }
+
+    fn resources(self) -> &'static [(&'static str, Pick)] {
+        match self {
+            Nodes::Brokers => &BROKER_RESOURCES,
+            Nodes::Gateways => &GATEWAY_RESOURCES,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Nodes::Brokers => "broker",
+            Nodes::Gateways => "gateway",
+        }
+    }
+
+    fn count(self, report: &RunReport) -> usize {
+        match self {
+            Nodes::Brokers => csv_series::brokers(report),
+            Nodes::Gateways => report.buckets.iter().map(|b| b.gateways.len()).max().unwrap_or(0),
+        }
+    }
+}
 
 /// The top of a utilisation panel's axis: the smallest of a few round
 /// percentages above the highest value, so a broker 2% busy shows as a line
@@ -46,22 +88,24 @@ fn percent_tick(v: f64, top: f64) -> String {
     format!("{v:.decimals$}%")
 }
 
-/// Small multiples of broker utilisation.
+/// Small multiples of broker (or gateway) utilisation.
 pub(crate) struct BrokerUtilisation<'a> {
     report: &'a RunReport,
     time: &'a TimeAxis,
+    nodes: Nodes,
 }
 
 impl<'a> BrokerUtilisation<'a> {
-    /// The plot of `report` on `time`.
-    pub fn new(report: &'a RunReport, time: &'a TimeAxis) -> Self {
-        BrokerUtilisation { report, time }
+    /// The plot of `report`'s `nodes` on `time`.
+    pub fn new(report: &'a RunReport, time: &'a TimeAxis, nodes: Nodes) -> Self {
+        BrokerUtilisation { report, time, nodes }
     }
 
     /// Lines of one resource, in percent: per broker, or mean and max.
     fn lines(&self, pick: Pick, brokers: usize) -> Vec<Vec<(f64, f64)>> {
         let buckets = &self.report.buckets;
-        let at = |b: &crate::model::Bucket, i: usize| 100.0 * b.brokers.get(i).map(pick).unwrap_or(0.0);
+        let nodes = self.nodes;
+        let at = |b: &crate::model::Bucket, i: usize| 100.0 * nodes.of(b).get(i).map(pick).unwrap_or(0.0);
         if brokers <= MAX_LINES {
             return (0..brokers)
                 .map(|i| buckets.iter().map(|b| (self.time.mid(b.start_ms), at(b, i))).collect())
@@ -90,16 +134,17 @@ impl Figure for BrokerUtilisation<'_> {
     where
         DB::ErrorType: 'static,
     {
-        let brokers = csv_series::brokers(self.report);
+        let brokers = self.nodes.count(self.report);
+        let kind = self.nodes.name();
         let colors: Vec<RGBColor> = if brokers <= MAX_LINES {
             (0..brokers).map(series_color).collect()
         } else {
             vec![PALETTE[0], BLACK]
         };
         let names: Vec<String> = if brokers <= MAX_LINES {
-            (0..brokers).map(|i| format!("broker-{i}")).collect()
+            (0..brokers).map(|i| format!("{kind}-{i}")).collect()
         } else {
-            vec![format!("mean of {brokers} brokers"), "busiest broker".to_string()]
+            vec![format!("mean of {brokers} {kind}s"), format!("busiest {kind}")]
         };
         let mut legend: Vec<LegendItem> = names
             .iter()
@@ -109,19 +154,27 @@ impl Figure for BrokerUtilisation<'_> {
         legend.extend(self.time.legend(PANEL_PLOT_PX));
         let area = frame(root, title, &legend)?;
         if brokers == 0 {
-            return draw_no_data(&area, "no brokers in this run");
+            return draw_no_data(&area, &format!("no {kind}s in this run"));
         }
 
         // The first panel carries the y axis title, so it is wider by that much.
         let narrow_y = 64u32;
+        let resources = self.nodes.resources();
+        let n = resources.len() as u32;
         let width = area.dim_in_pixel().0;
-        let plot_w = (width.saturating_sub(Y_AREA + 3 * narrow_y + 4 * 24)) / 4;
-        let (first, rest) = area.split_horizontally(Y_AREA + plot_w + 24);
-        let (second, rest) = rest.split_horizontally(narrow_y + plot_w + 24);
-        let (third, fourth) = rest.split_horizontally(narrow_y + plot_w + 24);
+        let plot_w = (width.saturating_sub(Y_AREA + (n - 1) * narrow_y + n * 24)) / n;
+        let mut panels = Vec::with_capacity(resources.len());
+        let (first, mut rest) = area.split_horizontally(Y_AREA + plot_w + 24);
+        panels.push(first);
+        for _ in 1..n - 1 {
+            let (next, tail) = rest.split_horizontally(narrow_y + plot_w + 24);
+            panels.push(next);
+            rest = tail;
+        }
+        panels.push(rest);
         let room = 100.0 * self.time.label_room(PANEL_PLOT_PX);
 
-        for (k, (panel, (name, pick))) in [first, second, third, fourth].iter().zip(RESOURCES.iter()).enumerate() {
+        for (k, (panel, (name, pick))) in panels.iter().zip(resources.iter()).enumerate() {
             let lines = self.lines(*pick, brokers);
             let hi = lines.iter().flatten().map(|p| p.1).fold(0.0, f64::max);
             let top = percent_axis_top(hi);

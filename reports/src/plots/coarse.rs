@@ -81,6 +81,7 @@ fn merge(chunk: &[Bucket]) -> Bucket {
         }
     };
     let mut util_n: Vec<u32> = Vec::new();
+    let mut gateway_n: Vec<u32> = Vec::new();
     for x in chunk {
         b.sent += x.sent;
         b.acked += x.acked;
@@ -110,26 +111,38 @@ fn merge(chunk: &[Bucket]) -> Bucket {
         for (t, l) in b.partition_hw_lag.iter_mut().zip(&x.partition_hw_lag) {
             *t = (*t).max(*l);
         }
-        if b.brokers.len() < x.brokers.len() {
-            b.brokers.resize(x.brokers.len(), Utilisation::default());
-            util_n.resize(x.brokers.len(), 0);
-        }
-        for ((t, u), n) in b.brokers.iter_mut().zip(&x.brokers).zip(&mut util_n) {
-            t.cpu += u.cpu;
-            t.disk += u.disk;
-            t.nic += u.nic;
-            t.dirty += u.dirty;
-            *n += 1;
-        }
+        add_utilisation(&mut b.brokers, &mut util_n, &x.brokers);
+        add_utilisation(&mut b.gateways, &mut gateway_n, &x.gateways);
     }
-    for (t, n) in b.brokers.iter_mut().zip(util_n) {
+    mean_utilisation(&mut b.brokers, &util_n);
+    mean_utilisation(&mut b.gateways, &gateway_n);
+    b
+}
+
+/// Add one bucket's utilisation per node to the running sums, counting the samples of each node.
+fn add_utilisation(sum: &mut Vec<Utilisation>, n: &mut Vec<u32>, x: &[Utilisation]) {
+    if sum.len() < x.len() {
+        sum.resize(x.len(), Utilisation::default());
+        n.resize(x.len(), 0);
+    }
+    for ((t, u), n) in sum.iter_mut().zip(x).zip(n.iter_mut()) {
+        t.cpu += u.cpu;
+        t.disk += u.disk;
+        t.nic += u.nic;
+        t.dirty += u.dirty;
+        *n += 1;
+    }
+}
+
+/// Turn the sums of [`add_utilisation`] into means.
+fn mean_utilisation(sum: &mut [Utilisation], n: &[u32]) {
+    for (t, &n) in sum.iter_mut().zip(n) {
         let n = f64::from(n.max(1));
         t.cpu /= n;
         t.disk /= n;
         t.nic /= n;
         t.dirty /= n;
     }
-    b
 }
 
 /// Raises each of `p` to at least `q`'s.
@@ -210,6 +223,7 @@ mod tests {
                 autoscale: None,
                 rate_limited: None,
                 serving: None,
+                gateway_utilisation: Vec::new(),
             },
             bucket_ms: 1000,
             buckets,

@@ -173,6 +173,7 @@ pub fn synthetic_report() -> RunReport {
         autoscale: None,
         rate_limited: None,
         serving: None,
+        gateway_utilisation: Vec::new(),
     };
     RunReport {
         result,
@@ -382,6 +383,7 @@ pub fn entry(scenario: &str, seed: u64, verdict: Verdict, expect: Verdict, p99: 
             autoscale: None,
             rate_limited: None,
             serving: None,
+            gateway_utilisation: Vec::new(),
         },
         report_dir: Some(PathBuf::from(format!("out/runs/{scenario}-{seed}"))),
     }

@@ -43,6 +43,16 @@ pub struct GatewayConfig {
     /// `[gateway.rate_limit]`: a token bucket per key or client (off when absent).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<super::hot_keys::RateLimitConfig>,
+    /// CPU cores of each gateway instance.
+    pub cores: usize,
+    /// CPU per message the gateway handles (a client request parsed, a
+    /// produce request built, a log reply read, a client reply written), µs.
+    pub cpu_us_per_request: f64,
+    /// CPU per KiB of those messages (parsing, validation, re-batching), µs.
+    pub cpu_us_per_kib: f64,
+    /// Egress NIC bandwidth of each gateway, MB/s (unset: the brokers' NIC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nic_mb_s: Option<f64>,
 }
 
 impl Default for GatewayConfig {
@@ -57,14 +67,30 @@ impl Default for GatewayConfig {
             dedup_scope: DedupScope::PerInstance,
             dedup_lookup_ms: None,
             rate_limit: None,
+            cores: DEFAULT_CORES,
+            cpu_us_per_request: DEFAULT_CPU_US_PER_REQUEST,
+            cpu_us_per_kib: DEFAULT_CPU_US_PER_KIB,
+            nic_mb_s: None,
         }
     }
 }
+
+// No published figure fits a gateway (docs/RESOURCES.md), so by default its
+// CPU charges nothing and every scenario written before the model keeps its
+// exact timing; a scenario about the ingestion tier sets its own costs.
+const DEFAULT_CORES: usize = 8;
+const DEFAULT_CPU_US_PER_REQUEST: f64 = 0.0;
+const DEFAULT_CPU_US_PER_KIB: f64 = 0.0;
 
 /// A same-zone Redis GET is 0.2 to 0.5 ms; the simulation's clock resolution is 1 ms.
 const DEFAULT_LOOKUP_MS: u64 = 1;
 
 impl GatewayConfig {
+    /// CPU cost of a message of `bytes`, µs, rounded up.
+    pub fn cpu_cost_us(&self, bytes: u64) -> u64 {
+        (self.cpu_us_per_request + self.cpu_us_per_kib * bytes as f64 / 1024.0).ceil() as u64
+    }
+
     /// The cache's TTL, ms.
     pub fn dedup_ttl_ms(&self) -> u64 {
         (self.dedup_ttl_s * 1000.0).round() as u64

@@ -73,6 +73,7 @@ struct ClientReq {
 
 struct Gateway {
     sh: Arc<Shared>,
+    idx: usize,
     addr: Addr,
     pid: u64,
     epoch: u16,
@@ -100,7 +101,13 @@ pub async fn gateway_main(sh: Arc<Shared>, idx: usize) {
     let addr = sh.layout.gateway(idx);
     let incarnation = sh.next_incarnation(addr);
     let total = sh.assignment.len();
+    // The machine stays, the process's queued work is gone.
+    sh.gateway_cpu[idx]
+        .lock()
+        .expect("gateway cpu lock")
+        .reset_queues(clock::now_us());
     let mut g = Gateway {
+        idx,
         addr,
         // A restarted producer gets a new id, as a Kafka producer without a transactional id does.
         pid: ((idx as u64 + 1) << 32) | incarnation,
@@ -124,6 +131,8 @@ pub async fn gateway_main(sh: Arc<Shared>, idx: usize) {
         let batch = sh.fabric.recv(addr, until).await;
         let now_us = clock::now_us();
         for env in batch {
+            // Reading and parsing what arrived takes the CPU before anything leaves.
+            g.cpu(now_us, env.msg.bytes());
             match env.msg {
                 Msg::Submit { req, parts } => g.on_submit(env.src, req, parts, now_us),
                 Msg::ProduceReply { req, results } => g.on_produce_reply(req, results, now_us),
@@ -145,6 +154,22 @@ fn local_dedup(sh: &Shared) -> Option<DedupCache> {
 }
 
 impl Gateway {
+    /// Charge the CPU for handling a message of `bytes`; returns when it is done,
+    /// which is when a message it produces can leave (the NIC queues it then).
+    fn cpu(&self, now_us: u64, bytes: u64) -> u64 {
+        let cost = self.sh.scenario.gateway.cpu_cost_us(bytes);
+        self.sh.gateway_cpu[self.idx]
+            .lock()
+            .expect("gateway cpu lock")
+            .run(now_us, cost)
+    }
+
+    /// Send `m` to `dst` once the CPU has built it.
+    fn send(&self, dst: Addr, m: Msg, now_us: u64) {
+        let depart = self.cpu(now_us, m.bytes());
+        self.sh.fabric.send(self.addr, dst, m, depart);
+    }
+
     fn refresh_metadata(&mut self, now_ms: u64) {
         let md = self.sh.metadata.lock().expect("metadata lock");
         for s in md.iter() {
@@ -162,7 +187,7 @@ impl Gateway {
                 req,
                 retry_after_ms: cfg.retry_after_ms,
             };
-            self.sh.fabric.send(self.addr, src, m, now_us);
+            self.send(src, m, now_us);
             self.sh
                 .metrics
                 .lock()
@@ -308,9 +333,7 @@ impl Gateway {
     /// Send each client the batches of its requests that settled this round.
     fn flush_replies(&mut self, now_us: u64) {
         for (client, parts) in std::mem::take(&mut self.outbox) {
-            self.sh
-                .fabric
-                .send(self.addr, client, Msg::SubmitReply { parts }, now_us);
+            self.send(client, Msg::SubmitReply { parts }, now_us);
         }
     }
 
@@ -442,9 +465,7 @@ impl Gateway {
                 self.parts[p].batch.as_mut().expect("open batch").in_flight_req = Some(req);
             }
             let dst = self.sh.layout.broker(broker);
-            self.sh
-                .fabric
-                .send(self.addr, dst, Msg::Produce { req, acks, batches }, now_us);
+            self.send(dst, Msg::Produce { req, acks, batches }, now_us);
             if acks == Acks::Zero {
                 // Fire and forget: the producer counts it written once sent.
                 let results = parts.iter().map(|&p| (p, Ok(0))).collect();

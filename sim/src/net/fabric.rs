@@ -93,6 +93,11 @@ impl Fabric {
         g.trace = Some(trace);
     }
 
+    /// Give `addr` a NIC of its own speed, MB/s, instead of the fabric's.
+    pub fn set_nic_mb_s(&self, addr: Addr, mb_s: f64) {
+        self.lock().nodes[addr.0 as usize].nic_bytes_per_us = Some(mb_s);
+    }
+
     /// Remember which madsim node carries which address.
     pub fn bind(&self, addr: Addr, id: NodeId) {
         self.lock().by_madsim.insert(id, addr);
@@ -181,8 +186,8 @@ impl Fabric {
             return;
         }
         // Egress serialisation queues behind whatever the NIC is already sending.
-        let tx_us = (bytes as f64 / g.nic_bytes_per_us).ceil() as u64;
         let sn = &mut g.nodes[src.0 as usize];
+        let tx_us = (bytes as f64 / sn.nic_bytes_per_us.unwrap_or(g.nic_bytes_per_us)).ceil() as u64;
         let start = sn.nic_free_us.max(depart_us);
         sn.nic_free_us = start + tx_us;
         sn.nic_busy_us += tx_us;

@@ -53,6 +53,8 @@ pub(super) struct NodeNet {
     pub nic_free_us: u64,
     /// NIC busy time accumulated, µs (for utilisation).
     pub nic_busy_us: u64,
+    /// This node's own NIC speed, bytes per µs (unset: the fabric's).
+    pub nic_bytes_per_us: Option<f64>,
 }
 
 impl NodeNet {

@@ -102,6 +102,7 @@ pub(super) fn assemble(
             } else {
                 sample.brokers
             },
+            gateways: sample.gateways,
             sunk: acc.sunk,
             e2e_latency_ms: Percentiles::from_micros(&acc.e2e),
             consumer_lag: if read.is_none() || !sample.consumer_lag.is_empty() {
@@ -210,6 +211,9 @@ pub(super) fn assemble(
         autoscale: crate::autoscale::report::result(sh),
         rate_limited,
         serving: check.serving.as_ref().map(|r| r.result()),
+        gateway_utilisation: (0..sh.layout.gateways)
+            .map(|g| streamsim_reports::GatewayUtilisation::over(g, &buckets))
+            .collect(),
     };
     let knobs = crate::scenario::knobs(s);
     RunOutcome {

@@ -5,6 +5,18 @@ use crate::config::{DedupScope, GatewayConfig};
 
 /// Refuse de-duplication settings that cannot work.
 pub(super) fn validate(g: &GatewayConfig) -> Result<(), Problem> {
+    if g.cores == 0 {
+        return fail("gateway.cores", "must be at least 1 core");
+    }
+    if !(g.cpu_us_per_request >= 0.0 && g.cpu_us_per_request.is_finite()) {
+        return fail("gateway.cpu_us_per_request", "must be a finite number of µs, 0 or more");
+    }
+    if !(g.cpu_us_per_kib >= 0.0 && g.cpu_us_per_kib.is_finite()) {
+        return fail("gateway.cpu_us_per_kib", "must be a finite number of µs, 0 or more");
+    }
+    if let Some(nic) = g.nic_mb_s {
+        positive("gateway.nic_mb_s", nic)?;
+    }
     positive("gateway.dedup_ttl_s", g.dedup_ttl_s)?;
     if g.dedup_ttl_ms() == 0 {
         return fail(
