@@ -1,8 +1,10 @@
 //! `streamsim diff`: the same seeds for both sides, a deterministic
 //! comparison, and a `--fail-if-worse` gate that a regression trips.
 
+mod common;
+
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 fn streamsim(args: &[&str]) -> Output {
@@ -10,13 +12,6 @@ fn streamsim(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run streamsim")
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("streamsim-diff-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
 }
 
 /// A short steady scenario; `extra` is appended.
@@ -49,7 +44,7 @@ fn metric<'a>(j: &'a serde_json::Value, key: &str) -> &'a serde_json::Value {
 
 #[test]
 fn a_larger_linger_trips_the_p99_gate() {
-    let d = scratch("linger");
+    let d = common::scratch("diff", "linger");
     let a = scenario(&d, "base", "");
     let b = scenario(&d, "linger-50", "[producer]\nlinger_ms = 50\n");
     let args = [
@@ -89,7 +84,7 @@ fn a_larger_linger_trips_the_p99_gate() {
 
 #[test]
 fn a_scenario_against_itself_differs_by_nothing() {
-    let d = scratch("self");
+    let d = common::scratch("diff", "self");
     let a = scenario(&d, "base", "");
     let b = scenario(&d, "copy", "");
     let out = streamsim(&[
@@ -114,7 +109,7 @@ fn a_scenario_against_itself_differs_by_nothing() {
 
 #[test]
 fn bad_gates_and_files_exit_2() {
-    let d = scratch("bad");
+    let d = common::scratch("diff", "bad");
     let a = scenario(&d, "base", "");
     for gate in ["p98=10%", "p99", "p99=lots"] {
         let out = streamsim(&["diff", &a, &a, "--seeds", "0..2", "--fail-if-worse", gate]);

@@ -2,38 +2,27 @@
 //! `fetch.max.wait.ms`) instead of polling: an idle consumer sends about one
 //! fetch per leader and max wait, and one with data flowing gets it at once.
 
+mod common;
+
 use std::fs;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
 
-fn fixture(rel: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/omb")
-        .join(rel)
-        .display()
-        .to_string()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("streamsim-long-poll-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
-}
-
 /// OMB's simple workload at `rate` messages/s, and OMB's `kafka-latency`
 /// driver with `fetch.max.wait.ms` set to `max_wait_ms`; returns the run's JSON.
 fn run(name: &str, rate: u32, max_wait_ms: u64) -> Value {
-    let dir = scratch(name);
-    let workload = fs::read_to_string(fixture("workloads/simple-workload.yaml"))
+    let dir = common::scratch("long-poll", name);
+    let workload = fs::read_to_string(common::omb_fixture("workloads/simple-workload.yaml"))
         .unwrap()
         .replace("producerRate: 10000", &format!("producerRate: {rate}"))
-        .replace("payload/payload-1Kb.data", &fixture("payload/payload-1Kb.data"));
+        .replace(
+            "payload/payload-1Kb.data",
+            &common::omb_fixture("payload/payload-1Kb.data"),
+        );
     let w = dir.join("workload.yaml");
     fs::write(&w, workload).unwrap();
-    let driver = fs::read_to_string(fixture("driver-kafka/kafka-latency.yaml"))
+    let driver = fs::read_to_string(common::omb_fixture("driver-kafka/kafka-latency.yaml"))
         .unwrap()
         .replace(
             "max.partition.fetch.bytes=10485760",

@@ -4,8 +4,10 @@
 //! result format read back against the run's own JSON, and the errors a
 //! malformed file gets.
 
+mod common;
+
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
@@ -17,24 +19,9 @@ fn streamsim(args: &[&str]) -> Output {
         .expect("run streamsim")
 }
 
-fn fixture(rel: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/omb")
-        .join(rel)
-        .display()
-        .to_string()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("streamsim-omb-files-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
-}
-
 /// OMB's `kafka-latency.yaml` with one line changed, written to `dir`.
 fn driver_variant(dir: &Path, name: &str, from: &str, to: &str) -> String {
-    let text = fs::read_to_string(fixture("driver-kafka/kafka-latency.yaml")).unwrap();
+    let text = fs::read_to_string(common::omb_fixture("driver-kafka/kafka-latency.yaml")).unwrap();
     assert!(text.contains(from), "the stock driver has `{from}`");
     let p = dir.join(name);
     fs::write(&p, text.replace(from, to)).unwrap();
@@ -69,10 +56,10 @@ fn close(a: f64, b: f64, rel: f64) -> bool {
 
 #[test]
 fn several_topics_are_groups_of_partitions_and_omb_result_matches_the_run() {
-    let dir = scratch("topics");
+    let dir = common::scratch("omb-files", "topics");
     let result = dir.join("omb-result.json");
-    let workload = fixture("workloads/100-topics-1-partitions-1kb.yaml");
-    let driver = fixture("driver-kafka/kafka-latency.yaml");
+    let workload = common::omb_fixture("workloads/100-topics-1-partitions-1kb.yaml");
+    let driver = common::omb_fixture("driver-kafka/kafka-latency.yaml");
     let (j, r, stderr) = run_json(
         &[
             &workload,
@@ -182,8 +169,8 @@ fn several_topics_are_groups_of_partitions_and_omb_result_matches_the_run() {
 
 #[test]
 fn acks_and_flush_from_the_driver_change_publish_latency() {
-    let dir = scratch("acks");
-    let workload = fixture("workloads/simple-workload.yaml");
+    let dir = common::scratch("omb-files", "acks");
+    let workload = common::omb_fixture("workloads/simple-workload.yaml");
     let p50 = |driver: &str| -> f64 {
         let res = dir.join("r.json");
         let (j, r, _) = run_json(
@@ -196,9 +183,9 @@ fn acks_and_flush_from_the_driver_change_publish_latency() {
         assert_eq!(j["omb"]["message_size"], 1024);
         f(&r.unwrap()["aggregatedPublishLatency50pct"])
     };
-    let all = p50(&fixture("driver-kafka/kafka-latency.yaml"));
+    let all = p50(&common::omb_fixture("driver-kafka/kafka-latency.yaml"));
     let one = p50(&driver_variant(&dir, "acks1.yaml", "acks=all", "acks=1"));
-    let sync = p50(&fixture("driver-kafka/kafka-sync.yaml"));
+    let sync = p50(&common::omb_fixture("driver-kafka/kafka-sync.yaml"));
     // acks=1 answers at the leader's append, acks=all after the followers' fetch.
     assert!(one < all * 0.8, "acks=1 p50 {one} ms, acks=all {all} ms");
     // flush.messages=1 puts an fsync in front of every acknowledgement.
@@ -208,8 +195,8 @@ fn acks_and_flush_from_the_driver_change_publish_latency() {
 
 #[test]
 fn a_zero_rate_searches_for_the_maximum_sustainable_rate() {
-    let dir = scratch("max");
-    let workload = fixture("workloads/max-rate-1-topic-16-partitions-1kb.yaml");
+    let dir = common::scratch("omb-files", "max");
+    let workload = common::omb_fixture("workloads/max-rate-1-topic-16-partitions-1kb.yaml");
     // One message per batch and one batch in flight per partition: a producer
     // that cannot go much past 10,000 msg/s, so the search stays short.
     let small = driver_variant(
@@ -248,7 +235,7 @@ fn a_zero_rate_searches_for_the_maximum_sustainable_rate() {
 
 #[test]
 fn a_backlog_is_built_with_consumers_stopped_then_drained() {
-    let workload = fixture("workloads/1-topic-100-partitions-1kb-4p-4c-200k-backlog.yaml");
+    let workload = common::omb_fixture("workloads/1-topic-100-partitions-1kb-4p-4c-200k-backlog.yaml");
     // Without a driver: the project's 5 ms linger makes fewer, larger batches
     // of the 200,000 msg/s than the stock driver's 1 ms, and a faster test.
     let (j, _, _) = run_json(&[&workload, "--virtual-minutes", "0.001"], None);
@@ -275,7 +262,7 @@ fn a_backlog_is_built_with_consumers_stopped_then_drained() {
 
 #[test]
 fn malformed_files_get_file_line_and_column_never_a_toml_error() {
-    let dir = scratch("errors");
+    let dir = common::scratch("omb-files", "errors");
     let bad = |name: &str, text: &str, extra: &[&str]| -> String {
         let p = dir.join(name);
         fs::write(&p, text).unwrap();
@@ -291,7 +278,7 @@ fn malformed_files_get_file_line_and_column_never_a_toml_error() {
         );
         stderr
     };
-    let good = fs::read_to_string(fixture("workloads/simple-workload.yaml")).unwrap();
+    let good = fs::read_to_string(common::omb_fixture("workloads/simple-workload.yaml")).unwrap();
     let line_of = |text: &str, key: &str| text.lines().position(|l| l.starts_with(key)).unwrap() + 1;
 
     // A wrong value: its line, and the column where the value starts.
@@ -310,7 +297,7 @@ fn malformed_files_get_file_line_and_column_never_a_toml_error() {
 
     // A driver value: the driver file's line and column.
     let d = dir.join("driver.yaml");
-    let dtext = fs::read_to_string(fixture("driver-kafka/kafka-latency.yaml"))
+    let dtext = fs::read_to_string(common::omb_fixture("driver-kafka/kafka-latency.yaml"))
         .unwrap()
         .replace("acks=all", "acks=most");
     fs::write(&d, &dtext).unwrap();
@@ -320,7 +307,7 @@ fn malformed_files_get_file_line_and_column_never_a_toml_error() {
     assert!(e.contains(&format!("driver.yaml:{l}:8")), "{e}");
 
     // A setting the log refuses, placed on the driver line that set it.
-    let dtext = fs::read_to_string(fixture("driver-kafka/kafka-latency.yaml"))
+    let dtext = fs::read_to_string(common::omb_fixture("driver-kafka/kafka-latency.yaml"))
         .unwrap()
         .replace("min.insync.replicas=2", "min.insync.replicas=5");
     fs::write(&d, &dtext).unwrap();
@@ -332,7 +319,10 @@ fn malformed_files_get_file_line_and_column_never_a_toml_error() {
     // OMB's own backlog file unscaled: 512 GiB takes hours to build.
     let e = bad(
         "backlog.yaml",
-        &fs::read_to_string(fixture("workloads/1-topic-100-partitions-1kb-4p-4c-200k-backlog.yaml")).unwrap(),
+        &fs::read_to_string(common::omb_fixture(
+            "workloads/1-topic-100-partitions-1kb-4p-4c-200k-backlog.yaml",
+        ))
+        .unwrap(),
         &[],
     );
     assert!(
@@ -354,8 +344,8 @@ fn malformed_files_get_file_line_and_column_never_a_toml_error() {
 
 #[test]
 fn every_problem_of_a_file_is_listed_with_its_place() {
-    let dir = scratch("problems");
-    let good = fs::read_to_string(fixture("workloads/simple-workload.yaml")).unwrap();
+    let dir = common::scratch("omb-files", "problems");
+    let good = fs::read_to_string(common::omb_fixture("workloads/simple-workload.yaml")).unwrap();
     let line_of = |text: &str, key: &str| text.lines().position(|l| l.starts_with(key)).unwrap() + 1;
     // Three problems: a wrong value, an unknown distributor and a required field left out.
     let text = good
@@ -367,7 +357,7 @@ fn every_problem_of_a_file_is_listed_with_its_place() {
     let w = dir.join("w.yaml");
     fs::write(&w, &text).unwrap();
     // And two in the driver.
-    let dtext = fs::read_to_string(fixture("driver-kafka/kafka-latency.yaml"))
+    let dtext = fs::read_to_string(common::omb_fixture("driver-kafka/kafka-latency.yaml"))
         .unwrap()
         .replace("acks=all", "acks=most")
         .replace("linger.ms=1", "linger.ms=soon");
@@ -413,9 +403,9 @@ fn every_problem_of_a_file_is_listed_with_its_place() {
 
 #[test]
 fn a_workload_runs_whatever_its_extension_and_through_sweep() {
-    let dir = scratch("sweep");
+    let dir = common::scratch("omb-files", "sweep");
     let w = dir.join("workload.txt");
-    fs::copy(fixture("workloads/simple-workload.yaml"), &w).unwrap();
+    fs::copy(common::omb_fixture("workloads/simple-workload.yaml"), &w).unwrap();
     // The payload file is not beside this copy: said, not silently dropped.
     let (a, _, stderr) = run_json(&[w.to_str().unwrap(), "--virtual-minutes", "0.02", "--seed", "5"], None);
     assert!(stderr.contains("`payloadFile` is not modelled"), "{stderr}");
@@ -428,7 +418,7 @@ fn a_workload_runs_whatever_its_extension_and_through_sweep() {
     assert!(replay.ends_with("--seed 5 --virtual-minutes 0.02"), "{replay}");
 
     let out_dir = dir.join("sweep-out");
-    let driver = fixture("driver-kafka/kafka-latency.yaml");
+    let driver = common::omb_fixture("driver-kafka/kafka-latency.yaml");
     let out = streamsim(&[
         "sweep",
         w.to_str().unwrap(),
@@ -451,7 +441,7 @@ fn a_workload_runs_whatever_its_extension_and_through_sweep() {
     // A max-rate workload needs one run after another: refused in a sweep.
     let out = streamsim(&[
         "sweep",
-        &fixture("workloads/max-rate-1-topic-16-partitions-1kb.yaml"),
+        &common::omb_fixture("workloads/max-rate-1-topic-16-partitions-1kb.yaml"),
         "--seeds",
         "1..2",
         "--out",

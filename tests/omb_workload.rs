@@ -5,7 +5,7 @@
 mod common;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 fn streamsim(args: &[&str]) -> Output {
@@ -15,19 +15,12 @@ fn streamsim(args: &[&str]) -> Output {
         .expect("run streamsim")
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("streamsim-omb-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
-}
-
 /// The scaled OMB workload's `producerRate`.
 const OMB_RATE: f64 = 10_000.0;
 
 #[test]
 fn omb_scenario_passes_at_the_producer_rate() {
-    let out_dir = scratch("run");
+    let out_dir = common::scratch("omb", "run");
     let scenario = common::scenario("omb-simple").display().to_string();
     let out = streamsim(&[
         "run",
@@ -78,7 +71,7 @@ const YAML: &str = "topics: 1\npartitionsPerTopic: 16\nmessageSize: 1024\nproduc
 
 #[test]
 fn bad_omb_references_are_refused_with_file_and_reason() {
-    let d = scratch("bad");
+    let d = common::scratch("omb", "bad");
     let check = |path: &str| -> (i32, String) {
         let out = streamsim(&["check", path]);
         (

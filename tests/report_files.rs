@@ -6,7 +6,6 @@
 mod common;
 
 use std::fs;
-use std::path::PathBuf;
 use std::process::Command;
 
 use base64::engine::general_purpose::STANDARD;
@@ -15,16 +14,9 @@ use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::Histogram;
 
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("streamsim-report-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
-}
-
 #[test]
 fn run_report_files_agree_with_the_run() {
-    let dir = scratch("run").join("leader-crash");
+    let dir = common::scratch("report", "run").join("leader-crash");
     let scenario = common::scenario("leader-crash").display().to_string();
     let out = Command::new(env!("CARGO_BIN_EXE_streamsim"))
         .args([
@@ -103,7 +95,7 @@ fn run_report_files_agree_with_the_run() {
 
 #[test]
 fn sweep_junit_has_one_case_per_seed() {
-    let dir = scratch("sweep");
+    let dir = common::scratch("report", "sweep");
     let scenario = common::scenario("leader-crash").display().to_string();
     let out = Command::new(env!("CARGO_BIN_EXE_streamsim"))
         .args([

@@ -20,6 +20,24 @@ pub fn seeds(quick: u64) -> u64 {
     }
 }
 
+/// An empty directory of its own for one test: `streamsim-{test}-{pid}-{name}` under the
+/// system's temporary directory, emptied first if an earlier run left it.
+pub fn scratch(test: &str, name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("streamsim-{test}-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Path of a file among the OpenMessaging Benchmark fixtures (`tests/fixtures/omb/`).
+pub fn omb_fixture(rel: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/omb")
+        .join(rel)
+        .display()
+        .to_string()
+}
+
 /// Path of a scenario in the library.
 pub fn scenario(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
