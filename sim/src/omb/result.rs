@@ -52,7 +52,72 @@ impl Serialize for Quantiles {
     }
 }
 
-/// OMB's `TestResult`, field for field.
+/// The eight figures OMB reports for a latency (mean, p50, p75, p95, p99,
+/// p99.9, p99.99, max), named `{prefix}Avg`, `{prefix}50pct` ...
+/// `{prefix}Max` once flattened under a prefix. The mean's type can differ
+/// from the others', as in OMB's publish-delay figures (a double mean over
+/// whole-microsecond percentiles).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)] // each field is the figure its serialised name gives
+pub struct LatencyFigures<A, P> {
+    #[serde(rename = "Avg")]
+    pub avg: A,
+    #[serde(rename = "50pct")]
+    pub p50: P,
+    #[serde(rename = "75pct")]
+    pub p75: P,
+    #[serde(rename = "95pct")]
+    pub p95: P,
+    #[serde(rename = "99pct")]
+    pub p99: P,
+    #[serde(rename = "999pct")]
+    pub p999: P,
+    #[serde(rename = "9999pct")]
+    pub p9999: P,
+    #[serde(rename = "Max")]
+    pub max: P,
+}
+
+impl<T: Copy> LatencyFigures<Vec<T>, Vec<T>> {
+    /// Appends one period's figures, in [`figures_ms`]'s order.
+    fn push(&mut self, f: [T; 8]) {
+        let [avg, p50, p75, p95, p99, p999, p9999, max] = f;
+        self.avg.push(avg);
+        self.p50.push(p50);
+        self.p75.push(p75);
+        self.p95.push(p95);
+        self.p99.push(p99);
+        self.p999.push(p999);
+        self.p9999.push(p9999);
+        self.max.push(max);
+    }
+}
+
+impl<T> From<[T; 8]> for LatencyFigures<T, T> {
+    fn from(f: [T; 8]) -> Self {
+        let [avg, p50, p75, p95, p99, p999, p9999, max] = f;
+        LatencyFigures {
+            avg,
+            p50,
+            p75,
+            p95,
+            p99,
+            p999,
+            p9999,
+            max,
+        }
+    }
+}
+
+serde_with::with_prefix!(publish_latency "publishLatency");
+serde_with::with_prefix!(publish_delay_latency "publishDelayLatency");
+serde_with::with_prefix!(aggregated_publish_latency "aggregatedPublishLatency");
+serde_with::with_prefix!(aggregated_publish_delay_latency "aggregatedPublishDelayLatency");
+serde_with::with_prefix!(end_to_end_latency "endToEndLatency");
+serde_with::with_prefix!(aggregated_end_to_end_latency "aggregatedEndToEndLatency");
+
+/// OMB's `TestResult`, field for field (the latency figures flattened under
+/// OMB's prefixes, in OMB's order).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[allow(missing_docs)] // the names are OMB's; docs/OMB.md gives each one's meaning here
@@ -68,93 +133,21 @@ pub struct OmbTestResult {
     pub publish_error_rate: Vec<f64>,
     pub consume_rate: Vec<f64>,
     pub backlog: Vec<u64>,
-    pub publish_latency_avg: Vec<f64>,
-    #[serde(rename = "publishLatency50pct")]
-    pub publish_latency_50pct: Vec<f64>,
-    #[serde(rename = "publishLatency75pct")]
-    pub publish_latency_75pct: Vec<f64>,
-    #[serde(rename = "publishLatency95pct")]
-    pub publish_latency_95pct: Vec<f64>,
-    #[serde(rename = "publishLatency99pct")]
-    pub publish_latency_99pct: Vec<f64>,
-    #[serde(rename = "publishLatency999pct")]
-    pub publish_latency_999pct: Vec<f64>,
-    #[serde(rename = "publishLatency9999pct")]
-    pub publish_latency_9999pct: Vec<f64>,
-    pub publish_latency_max: Vec<f64>,
-    pub publish_delay_latency_avg: Vec<f64>,
-    #[serde(rename = "publishDelayLatency50pct")]
-    pub publish_delay_latency_50pct: Vec<u64>,
-    #[serde(rename = "publishDelayLatency75pct")]
-    pub publish_delay_latency_75pct: Vec<u64>,
-    #[serde(rename = "publishDelayLatency95pct")]
-    pub publish_delay_latency_95pct: Vec<u64>,
-    #[serde(rename = "publishDelayLatency99pct")]
-    pub publish_delay_latency_99pct: Vec<u64>,
-    #[serde(rename = "publishDelayLatency999pct")]
-    pub publish_delay_latency_999pct: Vec<u64>,
-    #[serde(rename = "publishDelayLatency9999pct")]
-    pub publish_delay_latency_9999pct: Vec<u64>,
-    pub publish_delay_latency_max: Vec<u64>,
-    pub aggregated_publish_latency_avg: f64,
-    #[serde(rename = "aggregatedPublishLatency50pct")]
-    pub aggregated_publish_latency_50pct: f64,
-    #[serde(rename = "aggregatedPublishLatency75pct")]
-    pub aggregated_publish_latency_75pct: f64,
-    #[serde(rename = "aggregatedPublishLatency95pct")]
-    pub aggregated_publish_latency_95pct: f64,
-    #[serde(rename = "aggregatedPublishLatency99pct")]
-    pub aggregated_publish_latency_99pct: f64,
-    #[serde(rename = "aggregatedPublishLatency999pct")]
-    pub aggregated_publish_latency_999pct: f64,
-    #[serde(rename = "aggregatedPublishLatency9999pct")]
-    pub aggregated_publish_latency_9999pct: f64,
-    pub aggregated_publish_latency_max: f64,
-    pub aggregated_publish_delay_latency_avg: f64,
-    #[serde(rename = "aggregatedPublishDelayLatency50pct")]
-    pub aggregated_publish_delay_latency_50pct: u64,
-    #[serde(rename = "aggregatedPublishDelayLatency75pct")]
-    pub aggregated_publish_delay_latency_75pct: u64,
-    #[serde(rename = "aggregatedPublishDelayLatency95pct")]
-    pub aggregated_publish_delay_latency_95pct: u64,
-    #[serde(rename = "aggregatedPublishDelayLatency99pct")]
-    pub aggregated_publish_delay_latency_99pct: u64,
-    #[serde(rename = "aggregatedPublishDelayLatency999pct")]
-    pub aggregated_publish_delay_latency_999pct: u64,
-    #[serde(rename = "aggregatedPublishDelayLatency9999pct")]
-    pub aggregated_publish_delay_latency_9999pct: u64,
-    pub aggregated_publish_delay_latency_max: u64,
+    #[serde(flatten, with = "publish_latency")]
+    pub publish_latency: LatencyFigures<Vec<f64>, Vec<f64>>,
+    #[serde(flatten, with = "publish_delay_latency")]
+    pub publish_delay_latency: LatencyFigures<Vec<f64>, Vec<u64>>,
+    #[serde(flatten, with = "aggregated_publish_latency")]
+    pub aggregated_publish_latency: LatencyFigures<f64, f64>,
+    #[serde(flatten, with = "aggregated_publish_delay_latency")]
+    pub aggregated_publish_delay_latency: LatencyFigures<f64, u64>,
     pub aggregated_publish_latency_quantiles: Quantiles,
     pub aggregated_publish_delay_latency_quantiles: Quantiles,
-    pub end_to_end_latency_avg: Vec<f64>,
-    #[serde(rename = "endToEndLatency50pct")]
-    pub end_to_end_latency_50pct: Vec<f64>,
-    #[serde(rename = "endToEndLatency75pct")]
-    pub end_to_end_latency_75pct: Vec<f64>,
-    #[serde(rename = "endToEndLatency95pct")]
-    pub end_to_end_latency_95pct: Vec<f64>,
-    #[serde(rename = "endToEndLatency99pct")]
-    pub end_to_end_latency_99pct: Vec<f64>,
-    #[serde(rename = "endToEndLatency999pct")]
-    pub end_to_end_latency_999pct: Vec<f64>,
-    #[serde(rename = "endToEndLatency9999pct")]
-    pub end_to_end_latency_9999pct: Vec<f64>,
-    pub end_to_end_latency_max: Vec<f64>,
+    #[serde(flatten, with = "end_to_end_latency")]
+    pub end_to_end_latency: LatencyFigures<Vec<f64>, Vec<f64>>,
     pub aggregated_end_to_end_latency_quantiles: Quantiles,
-    pub aggregated_end_to_end_latency_avg: f64,
-    #[serde(rename = "aggregatedEndToEndLatency50pct")]
-    pub aggregated_end_to_end_latency_50pct: f64,
-    #[serde(rename = "aggregatedEndToEndLatency75pct")]
-    pub aggregated_end_to_end_latency_75pct: f64,
-    #[serde(rename = "aggregatedEndToEndLatency95pct")]
-    pub aggregated_end_to_end_latency_95pct: f64,
-    #[serde(rename = "aggregatedEndToEndLatency99pct")]
-    pub aggregated_end_to_end_latency_99pct: f64,
-    #[serde(rename = "aggregatedEndToEndLatency999pct")]
-    pub aggregated_end_to_end_latency_999pct: f64,
-    #[serde(rename = "aggregatedEndToEndLatency9999pct")]
-    pub aggregated_end_to_end_latency_9999pct: f64,
-    pub aggregated_end_to_end_latency_max: f64,
+    #[serde(flatten, with = "aggregated_end_to_end_latency")]
+    pub aggregated_end_to_end_latency: LatencyFigures<f64, f64>,
 }
 
 /// A histogram's figures in ms: mean, p50, p75, p95, p99, p99.9, p99.99, max.
@@ -232,58 +225,28 @@ pub fn omb_result(plan: &OmbPlan, report: &RunReport) -> OmbTestResult {
         r.publish_error_rate.push(0.0);
         r.consume_rate.push(p.consumed as f64 / secs);
         r.backlog.push(acked.saturating_sub(consumed));
-        let f = figures_ms(&p.publish_latency);
-        r.publish_latency_avg.push(f[0]);
-        r.publish_latency_50pct.push(f[1]);
-        r.publish_latency_75pct.push(f[2]);
-        r.publish_latency_95pct.push(f[3]);
-        r.publish_latency_99pct.push(f[4]);
-        r.publish_latency_999pct.push(f[5]);
-        r.publish_latency_9999pct.push(f[6]);
-        r.publish_latency_max.push(f[7]);
-        r.publish_delay_latency_avg.push(0.0);
+        r.publish_latency.push(figures_ms(&p.publish_latency));
+        // Zeros: the model has no rate limiter to fall behind (module doc).
+        r.publish_delay_latency.avg.push(0.0);
+        let d = &mut r.publish_delay_latency;
         for v in [
-            &mut r.publish_delay_latency_50pct,
-            &mut r.publish_delay_latency_75pct,
-            &mut r.publish_delay_latency_95pct,
-            &mut r.publish_delay_latency_99pct,
-            &mut r.publish_delay_latency_999pct,
-            &mut r.publish_delay_latency_9999pct,
-            &mut r.publish_delay_latency_max,
+            &mut d.p50,
+            &mut d.p75,
+            &mut d.p95,
+            &mut d.p99,
+            &mut d.p999,
+            &mut d.p9999,
+            &mut d.max,
         ] {
             v.push(0);
         }
-        let e = figures_ms(&p.e2e_latency);
-        r.end_to_end_latency_avg.push(e[0]);
-        r.end_to_end_latency_50pct.push(e[1]);
-        r.end_to_end_latency_75pct.push(e[2]);
-        r.end_to_end_latency_95pct.push(e[3]);
-        r.end_to_end_latency_99pct.push(e[4]);
-        r.end_to_end_latency_999pct.push(e[5]);
-        r.end_to_end_latency_9999pct.push(e[6]);
-        r.end_to_end_latency_max.push(e[7]);
+        r.end_to_end_latency.push(figures_ms(&p.e2e_latency));
         let _ = all_pub.add(&p.publish_latency);
         let _ = all_e2e.add(&p.e2e_latency);
     }
-    let f = figures_ms(&all_pub);
-    r.aggregated_publish_latency_avg = f[0];
-    r.aggregated_publish_latency_50pct = f[1];
-    r.aggregated_publish_latency_75pct = f[2];
-    r.aggregated_publish_latency_95pct = f[3];
-    r.aggregated_publish_latency_99pct = f[4];
-    r.aggregated_publish_latency_999pct = f[5];
-    r.aggregated_publish_latency_9999pct = f[6];
-    r.aggregated_publish_latency_max = f[7];
+    r.aggregated_publish_latency = figures_ms(&all_pub).into();
     r.aggregated_publish_latency_quantiles = quantiles_ms(&all_pub);
-    let e = figures_ms(&all_e2e);
-    r.aggregated_end_to_end_latency_avg = e[0];
-    r.aggregated_end_to_end_latency_50pct = e[1];
-    r.aggregated_end_to_end_latency_75pct = e[2];
-    r.aggregated_end_to_end_latency_95pct = e[3];
-    r.aggregated_end_to_end_latency_99pct = e[4];
-    r.aggregated_end_to_end_latency_999pct = e[5];
-    r.aggregated_end_to_end_latency_9999pct = e[6];
-    r.aggregated_end_to_end_latency_max = e[7];
+    r.aggregated_end_to_end_latency = figures_ms(&all_e2e).into();
     r.aggregated_end_to_end_latency_quantiles = quantiles_ms(&all_e2e);
     r
 }
