@@ -90,6 +90,7 @@ pub mod operator;
 pub mod plugins;
 pub mod processor;
 pub mod record;
+pub mod record_cost;
 pub mod resources;
 pub mod rewrite;
 pub mod run;

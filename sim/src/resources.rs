@@ -7,6 +7,7 @@
 //! Defaults and their sources are in docs/RESOURCES.md.
 
 use crate::config::ResourceConfig;
+use crate::record_cost::RecordLoad;
 
 /// CPU cores as parallel FIFO servers.
 #[derive(Debug, Clone)]
@@ -151,10 +152,10 @@ impl BrokerResources {
         }
     }
 
-    /// Charge the CPU for handling a request of `bytes`; returns when done.
-    pub fn handle(&mut self, now_us: u64, bytes: u64) -> u64 {
-        let cost = self.cfg.cpu_per_request_us + self.cfg.cpu_per_kib_us * bytes as f64 / 1024.0;
-        self.cpu.run(now_us, cost.ceil() as u64)
+    /// Charge the CPU for handling a request carrying `load`; returns when done.
+    pub fn handle(&mut self, now_us: u64, load: RecordLoad) -> u64 {
+        let cost = crate::record_cost::cpu_cost_us(&self.cfg, load);
+        self.cpu.run(now_us, cost)
     }
 
     /// Queues emptied by a crash; the busy counters (history) and a disk

@@ -90,6 +90,11 @@ impl Default for NetworkConfig {
     }
 }
 
+/// Default `cpu_per_record_us`: an estimate, see docs/RESOURCES.md.
+pub const DEFAULT_CPU_PER_RECORD_US: f64 = 0.5;
+/// Default `cpu_per_batch_us`: an estimate, see docs/RESOURCES.md.
+pub const DEFAULT_CPU_PER_BATCH_US: f64 = 5.0;
+
 /// Per-broker resources. Defaults model an i3en.2xlarge-class broker
 /// (8 vCPU, NVMe, 25 Gbit/s); see docs/RESOURCES.md for the calibration.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -101,6 +106,11 @@ pub struct ResourceConfig {
     pub cpu_per_request_us: f64,
     /// CPU cost per KiB of payload handled, microseconds.
     pub cpu_per_kib_us: f64,
+    /// CPU cost per record a request carries (produce, follower append,
+    /// consumer read), microseconds.
+    pub cpu_per_record_us: f64,
+    /// CPU cost per record batch a request carries, microseconds.
+    pub cpu_per_batch_us: f64,
     /// Sequential disk write bandwidth, MB/s.
     pub disk_mb_per_s: f64,
     /// Latency of one fsync, microseconds.
@@ -129,6 +139,8 @@ impl Default for ResourceConfig {
             cores: 8,
             cpu_per_request_us: 25.0,
             cpu_per_kib_us: 2.0,
+            cpu_per_record_us: DEFAULT_CPU_PER_RECORD_US,
+            cpu_per_batch_us: DEFAULT_CPU_PER_BATCH_US,
             disk_mb_per_s: 1_000.0,
             fsync_us: 1_000,
             nic_gbps: 25.0,

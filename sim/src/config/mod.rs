@@ -22,7 +22,9 @@ mod window;
 pub use autoscale::AutoscaleConfig;
 pub use checks::{Budgets, InvariantConfig};
 pub use client::ClientConfig;
-pub use cluster::{Balancer, NetworkConfig, ResourceConfig, Topology};
+pub use cluster::{
+    Balancer, NetworkConfig, ResourceConfig, Topology, DEFAULT_CPU_PER_BATCH_US, DEFAULT_CPU_PER_RECORD_US,
+};
 pub use gateway::{DedupScope, GatewayConfig};
 pub use hot_keys::{routing_key, RateLimitBy, RateLimitConfig, SaltConfig, SALTABLE_KEYS};
 pub use lake::{default_tiers, LakeCommit, LakeConfig, LakeTier, GCS_STANDARD_USD_PER_GB_MONTH};

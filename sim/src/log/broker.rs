@@ -244,12 +244,17 @@ impl Broker {
         self.sh.fabric.send(self.addr, dst, msg, depart_us);
     }
 
-    /// Charge the CPU for a request of `bytes`.
+    /// Charge the CPU for a request of `bytes` that carries no records.
     pub(super) fn cpu(&self, now_us: u64, bytes: u64) -> u64 {
+        self.cpu_records(now_us, crate::record_cost::RecordLoad::bytes(bytes))
+    }
+
+    /// Charge the CPU for a request carrying records (`load`).
+    pub(super) fn cpu_records(&self, now_us: u64, load: crate::record_cost::RecordLoad) -> u64 {
         self.sh.resources[self.id]
             .lock()
             .expect("resources lock")
-            .handle(now_us, bytes)
+            .handle(now_us, load)
     }
 
     fn handle(&mut self, src: Addr, msg: Msg, now_us: u64) {

@@ -87,14 +87,11 @@ impl Broker {
             Some(s) if s.id == session => s.in_flight = false,
             _ => return,
         }
-        let bytes: u64 = parts
-            .iter()
-            .map(|(_, r)| match r {
-                FetchResult::Records { batches, .. } => batches.iter().map(|b| b.bytes).sum(),
-                _ => 0,
-            })
-            .sum();
-        let done = self.cpu(now_us, bytes);
+        let load = crate::record_cost::RecordLoad::of_batches(parts.iter().flat_map(|(_, r)| match r {
+            FetchResult::Records { batches, .. } => batches.as_slice(),
+            _ => &[],
+        }));
+        let done = self.cpu_records(now_us, load);
         let now_ms = now_us / 1000;
         let fsync = self.sh.scenario.log.flush == FlushPolicy::EveryBatch;
         let mut disk_bytes = 0;

@@ -13,8 +13,11 @@ use crate::world::TimelineKind;
 
 impl Broker {
     pub(super) fn on_produce(&mut self, src: Addr, req: u64, acks: Acks, batches: Vec<ProduceBatch>, now_us: u64) {
-        let bytes: u64 = batches.iter().map(|b| crate::msg::records_bytes(&b.records)).sum();
-        let cpu_done = self.cpu(now_us, bytes);
+        let mut load = crate::record_cost::RecordLoad::default();
+        for b in &batches {
+            load.add_batch(b.records.len() as u64, crate::msg::records_bytes(&b.records));
+        }
+        let cpu_done = self.cpu_records(now_us, load);
         let cfg = &self.sh.scenario.log;
         let fsync = cfg.flush == FlushPolicy::EveryBatch;
         let dirties = cfg.flush.uses_page_cache();

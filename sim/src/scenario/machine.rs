@@ -51,6 +51,12 @@ pub struct MachineProfile {
     pub cpu_per_request_us: f64,
     /// CPU per KiB handled, µs.
     pub cpu_per_kib_us: f64,
+    /// CPU per record handled, µs; the default's (docs/RESOURCES.md) when absent.
+    #[serde(default)]
+    pub cpu_per_record_us: Option<f64>,
+    /// CPU per record batch handled, µs; the default's when absent.
+    #[serde(default)]
+    pub cpu_per_batch_us: Option<f64>,
     /// Sequential write bandwidth of the log disks together, MB/s.
     pub disk_mb_per_s: f64,
     /// One fsync, µs.
@@ -79,6 +85,10 @@ impl MachineProfile {
             cores: self.vcpus,
             cpu_per_request_us: self.cpu_per_request_us,
             cpu_per_kib_us: self.cpu_per_kib_us,
+            cpu_per_record_us: self
+                .cpu_per_record_us
+                .unwrap_or(crate::config::DEFAULT_CPU_PER_RECORD_US),
+            cpu_per_batch_us: self.cpu_per_batch_us.unwrap_or(crate::config::DEFAULT_CPU_PER_BATCH_US),
             disk_mb_per_s: self.disk_mb_per_s,
             fsync_us: self.fsync_us,
             nic_gbps: self.nic_gbps,
@@ -165,6 +175,24 @@ mod tests {
         assert_eq!(r.cores, 8);
         assert_eq!(r.nic_gbps, 10.0);
         assert_eq!(r.page_cache_mb, 25 * 1024);
+    }
+
+    #[test]
+    fn a_profile_without_record_costs_takes_the_defaults_and_a_scenario_overrides_them() {
+        let m = find("i3en.2xlarge").unwrap();
+        assert_eq!(m.cpu_per_record_us, None, "the profile sets no per-record cost");
+        let defaults = ResourceConfig::default();
+        let r = m.resources();
+        assert_eq!(r.cpu_per_record_us, defaults.cpu_per_record_us);
+        assert_eq!(r.cpu_per_batch_us, defaults.cpu_per_batch_us);
+        let parsed = ResourceConfig {
+            cpu_per_record_us: 3.0,
+            ..ResourceConfig::default()
+        };
+        let r = overlay(&m, &parsed, &["cpu_per_record_us".to_string()]);
+        assert_eq!(r.cpu_per_record_us, 3.0);
+        assert_eq!(r.cpu_per_batch_us, defaults.cpu_per_batch_us);
+        assert_eq!(r.disk_mb_per_s, 659.0, "the profile's other figures stay");
     }
 }
 

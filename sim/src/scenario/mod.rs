@@ -15,6 +15,7 @@ mod omb;
 mod pipeline;
 mod problem;
 mod read;
+mod record_cost;
 mod serving;
 mod suggest;
 mod validate;

@@ -35,6 +35,7 @@ pub fn validate(s: &Scenario, base: &Path) -> Vec<Problem> {
     out.check(super::gateway::validate(&s.gateway));
     network(&s.network, &mut out);
     resources(&s.resources, &mut out);
+    out.check(super::record_cost::validate(&s.resources));
     // The workload is built only from a spec that passed its own checks.
     match s.workload.validate() {
         Err(e) => out.fail(format!("workload.{}", e.field), e.message.clone()),
