@@ -85,7 +85,7 @@ fn small_records_saturate_the_brokers_cpu_and_large_ones_at_the_same_mb_per_s_do
 fn without_the_per_record_cost_the_small_records_keep_up() {
     let path = variant(
         "no-record-cost",
-        &[("cpu_per_record_us = 150", "cpu_per_record_us = 0")],
+        &[("cpu_per_record_us = 450", "cpu_per_record_us = 0")],
     );
     let report = common::run_file(&path, 1).report;
     let r = &report.result;
@@ -108,7 +108,7 @@ fn the_saturation_is_caught_and_the_variants_pass_on_several_seeds() {
         ),
         (
             "no-record-cost-seeds",
-            &[("cpu_per_record_us = 150", "cpu_per_record_us = 0")][..],
+            &[("cpu_per_record_us = 450", "cpu_per_record_us = 0")][..],
         ),
     ] {
         common::assert_passes_every_seed_file(name, &variant(name, edits), common::seeds(3));
@@ -120,17 +120,17 @@ fn negative_or_non_finite_record_costs_are_refused_with_file_line_and_field() {
     let base = neg_text();
     let cases = [
         (
-            "cpu_per_record_us = 150",
+            "cpu_per_record_us = 450",
             "cpu_per_record_us = -1",
             "resources.cpu_per_record_us",
         ),
         (
-            "cpu_per_record_us = 150",
+            "cpu_per_record_us = 450",
             "cpu_per_record_us = nan",
             "resources.cpu_per_record_us",
         ),
         (
-            "cpu_per_record_us = 150",
+            "cpu_per_record_us = 450",
             "cpu_per_record_us = inf",
             "resources.cpu_per_record_us",
         ),

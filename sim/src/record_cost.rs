@@ -22,8 +22,9 @@ pub struct RecordLoad {
 }
 
 impl RecordLoad {
-    /// A request that carries `bytes` and no records the CPU walks (a fetch
-    /// request, a controller message).
+    /// A request that carries `bytes` and no records or batches the CPU
+    /// looks into (a fetch request, a controller message, a consumer's fetch
+    /// answer, which Kafka sends from the page cache without reading it).
     pub fn bytes(bytes: u64) -> Self {
         RecordLoad {
             bytes,
@@ -38,12 +39,13 @@ impl RecordLoad {
         self.batches += 1;
     }
 
-    /// The load of stored batches (a follower's append, a consumer's read).
-    pub fn of_batches<B: AsRef<Batch>>(batches: impl IntoIterator<Item = B>) -> Self {
+    /// A follower's append of stored batches: Kafka's follower checks each
+    /// batch (CRC, producer state, offsets) but does not walk its records
+    /// again, as the leader did when it took them.
+    pub fn follower_append<B: AsRef<Batch>>(batches: impl IntoIterator<Item = B>) -> Self {
         let mut load = RecordLoad::default();
         for b in batches {
-            let b = b.as_ref();
-            load.add_batch(b.records.len() as u64, b.bytes);
+            load.add_batch(0, b.as_ref().bytes);
         }
         load
     }

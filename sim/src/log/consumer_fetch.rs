@@ -96,13 +96,9 @@ impl Broker {
 
     /// Sends a consumer the answer to its request `req`.
     pub(super) fn reply_to_consumer(&mut self, src: Addr, req: u64, read: ConsumerRead, now_us: u64) {
-        // Reads come from the page cache: CPU and NIC, no disk.
-        let load = crate::record_cost::RecordLoad::of_batches(read.parts.iter().flat_map(|(_, r)| match r {
-            ConsumerFetchResult::Records { batches, .. } => batches.as_slice(),
-            _ => &[],
-        }));
-        debug_assert_eq!(load.bytes, read.bytes);
-        let done = self.cpu_records(now_us, load);
+        // Reads come from the page cache: CPU and NIC, no disk; the records
+        // are sent as stored (zero-copy), so per request and per KiB only.
+        let done = self.cpu(now_us, read.bytes);
         self.send(
             src,
             Msg::Read(ReadMsg::ConsumerFetchReply { req, parts: read.parts }),

@@ -87,7 +87,7 @@ impl Broker {
             Some(s) if s.id == session => s.in_flight = false,
             _ => return,
         }
-        let load = crate::record_cost::RecordLoad::of_batches(parts.iter().flat_map(|(_, r)| match r {
+        let load = crate::record_cost::RecordLoad::follower_append(parts.iter().flat_map(|(_, r)| match r {
             FetchResult::Records { batches, .. } => batches.as_slice(),
             _ => &[],
         }));
