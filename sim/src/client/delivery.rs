@@ -80,7 +80,13 @@ impl Client {
                         note(r, &mut oldest_ms);
                     }
                 }
-                pf.failed.iter().for_each(|r| note(r, &mut oldest_ms));
+                // Failed events wait for their part to close before a retry: those past their
+                // deadline are given up on now, not when the part closes.
+                let (due, keep): (Vec<Record>, Vec<Record>) =
+                    pf.failed.iter().partition(|r| r.born_us / 1000 + timeout <= now_ms);
+                gone.extend(due);
+                keep.iter().for_each(|r| note(r, &mut oldest_ms));
+                pf.failed = keep;
                 if pf.outstanding == 0 {
                     closed.push((req, k));
                 }
