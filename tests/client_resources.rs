@@ -101,6 +101,11 @@ fn impossible_client_resources_are_refused_with_file_line_and_field() {
         ("cores = 1", "cores = 0", "client.cores"),
         ("cpu_us_per_kib = 100", "cpu_us_per_kib = -1", "client.cpu_us_per_kib"),
         ("cores = 1", "cpu_us_per_request = -3", "client.cpu_us_per_request"),
+        (
+            "cpu_us_per_kib = 100",
+            "cpu_us_per_kib = 1e300",
+            "client.cpu_us_per_kib",
+        ),
         ("cpu_us_per_kib = 100", "nic_mb_s = 0", "client.nic_mb_s"),
         ("cpu_us_per_kib = 100", "nic_mb_s = -5", "client.nic_mb_s"),
     ];

@@ -4,6 +4,10 @@
 use super::problem::{positive, Refusals};
 use crate::config::ClientConfig;
 
+/// Largest CPU cost a client may charge per request or per KiB, µs: a second
+/// is far beyond any producer, and keeps a request's cost within the CPU's clock.
+const MAX_CPU_US: f64 = 1_000_000.0;
+
 /// Check the delivery timeout against the timeouts it must outlast, and the clients' CPU and NIC.
 pub(super) fn validate(c: &ClientConfig, out: &mut Refusals) {
     // Kafka's producer refuses the same at construction: a record could
@@ -27,6 +31,11 @@ pub(super) fn validate(c: &ClientConfig, out: &mut Refusals) {
     ] {
         if !(v >= 0.0 && v.is_finite()) {
             out.fail(field, format!("must be a finite number of µs, 0 or more, got {v}"));
+        } else if v > MAX_CPU_US {
+            out.fail(
+                field,
+                format!("{v} µs is more than a second of CPU; at most {MAX_CPU_US} (the CPU's clock would overflow)"),
+            );
         }
     }
     if let Some(nic) = c.nic_mb_s {
