@@ -1,10 +1,23 @@
 //! `timeseries.csv`: the run's buckets as one wide table, for spreadsheets
 //! and notebooks.
+//!
+//! Columns, in order: `start_s`, the counts (`offered`, `sent`, `acked`,
+//! `sent_bytes`, `acked_bytes`, `appended`), `ack_p50_ms`/`p99`/`p999`,
+//! per partition `p<i>_appends` then `p<i>_hw_lag`, per broker
+//! `b<i>_cpu`/`disk`/`nic`/`dirty`; with a read path `sunk`, the `e2e_*`
+//! percentiles and `p<i>_consumer_lag`; with a cold path
+//! `lake_freshness_s`; with a rate limit `rate_limited`; with a serving
+//! layer `reads`, `read_hit_ratio` and the `read_*` percentiles; last, when
+//! the run sampled them, the gateways' and the clients' busy fractions
+//! (`gateway_cpu_max`, `gateway_cpu_mean`, `gateway_nic_max`,
+//! `gateway_nic_mean`, `client_cpu_max`, `client_cpu_mean`, `client_nic_max`,
+//! `client_nic_mean`: the busiest node's and the mean over the nodes).
 
 use std::io;
 
 use crate::model::{Percentiles, RunReport};
 use crate::text::decimal;
+use crate::ClientsUtilisation;
 
 /// Column count per bucket is fixed by the widest bucket, so a bucket that
 /// lost a partition or broker entry still lines up with the header.
@@ -53,6 +66,16 @@ pub fn timeseries_csv(report: &RunReport) -> io::Result<Vec<u8>> {
     if serving {
         header.extend(["reads", "read_hit_ratio", "read_p50_ms", "read_p99_ms", "read_p999_ms"].map(String::from));
     }
+    // The gateways' and the clients' utilisation after everything else, so that earlier readers
+    // of the file find their columns where they were.
+    let gateways = report.buckets.iter().any(|b| !b.gateways.is_empty());
+    if gateways {
+        header.extend(NODE_COLUMNS.map(|c| format!("gateway_{c}")));
+    }
+    let clients = report.buckets.iter().any(|b| b.clients.is_some());
+    if clients {
+        header.extend(NODE_COLUMNS.map(|c| format!("client_{c}")));
+    }
 
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(&header)?;
@@ -95,9 +118,23 @@ pub fn timeseries_csv(report: &RunReport) -> io::Result<Vec<u8>> {
             });
             row.extend(latency_cells(&r.latency_ms, r.reads));
         }
+        if gateways {
+            row.extend(node_cells(&ClientsUtilisation::of(&bucket.gateways)));
+        }
+        if clients {
+            row.extend(node_cells(&bucket.clients.unwrap_or_default()));
+        }
         w.write_record(&row)?;
     }
     w.into_inner().map_err(|e| io::Error::other(e.to_string()))
+}
+
+/// The busiest node's and the mean CPU and NIC, in the order of [`NODE_COLUMNS`].
+const NODE_COLUMNS: [&str; 4] = ["cpu_max", "cpu_mean", "nic_max", "nic_mean"];
+
+/// The cells of [`NODE_COLUMNS`] for one bucket.
+fn node_cells(u: &ClientsUtilisation) -> [String; 4] {
+    [u.max.cpu, u.mean.cpu, u.max.nic, u.mean.nic].map(|f| decimal(f, 4))
 }
 
 /// p50, p99 and p99.9 of a bucket in which `count` events were measured.

@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 mod autoscale;
+mod clients;
 mod csv_series;
 mod fonts;
 mod hdr_log;
@@ -27,6 +28,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use autoscale::{AutoscalePeriod, AutoscaleResult, ScaleEventResult};
+pub use clients::{ClientUtilisation, ClientsUtilisation};
 pub use model::*;
 pub use plots::sizing::{CurvePoint, SizingPoint};
 pub use plots::{PlotSize, PLOT_SIZE};
@@ -92,6 +94,9 @@ pub fn run_plots(report: &RunReport) -> Vec<&'static str> {
     if !report.result.gateway_utilisation.is_empty() {
         plots.push(GATEWAY_PLOT);
     }
+    if report.result.client_utilisation.is_some() {
+        plots.push(CLIENT_PLOT);
+    }
     if report.result.lake.is_some() {
         plots.push(LAKE_PLOT);
     }
@@ -109,6 +114,9 @@ pub fn run_plots(report: &RunReport) -> Vec<&'static str> {
 
 /// The plot of runs whose gateways were sampled: their CPU and NIC over time.
 pub const GATEWAY_PLOT: &str = "gateway_utilisation";
+
+/// The plot of runs whose clients were sampled: their mean and busiest CPU and NIC over time.
+pub const CLIENT_PLOT: &str = "client_utilisation";
 
 /// The plot only runs with broker autoscaling get: brokers and their mean CPU over time.
 pub const AUTOSCALE_PLOT: &str = "autoscale";

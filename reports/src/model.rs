@@ -150,6 +150,9 @@ pub struct RunResult {
     /// CPU and NIC of each gateway over the run, from the per-bucket samples.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gateway_utilisation: Vec<GatewayUtilisation>,
+    /// CPU and NIC of the clients over the run (the busiest and the mean), from the per-bucket samples.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_utilisation: Option<crate::ClientUtilisation>,
 }
 
 impl RunResult {
@@ -296,6 +299,13 @@ pub struct ThroughputResult {
     pub blocked_ms: u64,
     /// The most bytes one client's producer buffer held.
     pub peak_buffer_bytes: u64,
+    /// Sends that failed when their `delivery_timeout_ms` passed unacknowledged: taken and
+    /// sent, then given up on (never loss; the log may still hold some of them).
+    #[serde(default)]
+    pub expired_sends: u64,
+    /// Of the events given up on, those an earlier attempt left in the log anyway.
+    #[serde(default)]
+    pub expired_in_log: u64,
 }
 
 /// Writes that blocked at the page cache's `dirty_ratio`, summed over brokers:
@@ -467,6 +477,9 @@ pub struct Bucket {
     /// The serving layer's reads answered in the bucket (absent without a query load).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub serving: Option<ServingBucket>,
+    /// The clients' CPU and NIC in the bucket: their mean and the busiest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clients: Option<crate::ClientsUtilisation>,
 }
 
 fn is_zero(n: &u64) -> bool {

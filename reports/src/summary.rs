@@ -343,6 +343,14 @@ fn throughput_line(t: &crate::model::ThroughputResult) -> String {
             t.peak_buffer_bytes as f64 / f64::from(1 << 20)
         );
     }
+    if t.expired_sends > 0 {
+        let _ = writeln!(
+            s,
+            "              {} sends failed at their delivery timeout (given up unacknowledged, never counted as lost; {} of them in the log anyway)",
+            count(t.expired_sends),
+            count(t.expired_in_log)
+        );
+    }
     s
 }
 

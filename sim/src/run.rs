@@ -175,6 +175,11 @@ async fn supervise(
             fabric.set_nic_mb_s(sh.layout.gateway(g), mb_s);
         }
     }
+    if let Some(mb_s) = scenario.client.nic_mb_s {
+        for c in 0..sh.layout.clients {
+            fabric.set_nic_mb_s(sh.layout.client(c), mb_s);
+        }
+    }
     let nodes = spawn_nodes(&sh);
     let injector = Arc::new(Injector::new(sh.clone(), nodes));
     // The scheduled faults, or this seed's draw in swarm mode.

@@ -14,6 +14,8 @@ pub struct Sample {
     pub brokers: Vec<Utilisation>,
     /// Per gateway (CPU and NIC; a gateway has no disk).
     pub gateways: Vec<Utilisation>,
+    /// The clients' CPU and NIC, their mean and the busiest.
+    pub clients: Option<streamsim_reports::ClientsUtilisation>,
     /// High watermark minus the processor's committed offset, per events partition (empty without a read path).
     pub consumer_lag: Vec<u64>,
 }
@@ -30,6 +32,8 @@ pub fn consumer_lag(sh: &Shared) -> Vec<u64> {
 pub struct Sampler {
     prev: Vec<(u64, u64, u64)>,
     prev_gateways: Vec<(u64, u64)>,
+    /// Per client, sized at the first sample.
+    prev_clients: Vec<(u64, u64)>,
     prev_us: u64,
 }
 
@@ -39,6 +43,7 @@ impl Sampler {
         Sampler {
             prev: vec![(0, 0, 0); brokers],
             prev_gateways: vec![(0, 0); gateways],
+            prev_clients: Vec::new(),
             prev_us: now_us,
         }
     }
@@ -79,6 +84,7 @@ impl Sampler {
             });
             *prev = (cpu, nic);
         }
+        let clients = self.clients(sh, now_us, span);
         let md = sh.metadata.lock().expect("metadata lock").clone();
         let mut hw_lag = Vec::with_capacity(sh.event_partitions);
         for s in md.iter().take(sh.event_partitions) {
@@ -101,7 +107,27 @@ impl Sampler {
             hw_lag,
             brokers,
             gateways,
+            clients: Some(clients),
             consumer_lag: consumer_lag(sh),
         }
+    }
+
+    /// The clients' busy fractions since the last sample, over `span` µs.
+    fn clients(&mut self, sh: &Shared, now_us: u64, span: f64) -> streamsim_reports::ClientsUtilisation {
+        self.prev_clients.resize(sh.layout.clients, (0, 0));
+        let mut each = Vec::with_capacity(self.prev_clients.len());
+        for (c, prev) in self.prev_clients.iter_mut().enumerate() {
+            let cpu = sh.client_cpu[c].lock().expect("client cpu lock");
+            let (busy, cores) = (cpu.busy_us_at(now_us), cpu.cores());
+            drop(cpu);
+            let nic = sh.fabric.nic_busy_us(sh.layout.client(c));
+            each.push(Utilisation {
+                cpu: (busy.saturating_sub(prev.0) as f64 / (span * cores as f64)).min(1.0),
+                nic: (nic.saturating_sub(prev.1) as f64 / span).min(1.0),
+                ..Default::default()
+            });
+            *prev = (busy, nic);
+        }
+        streamsim_reports::ClientsUtilisation::of(&each)
     }
 }

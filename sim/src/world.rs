@@ -100,6 +100,10 @@ pub struct ProducerStats {
     pub last_ack_us: u64,
     /// Refusals by the gateways' rate limit (an event refused twice counts twice).
     pub rate_limit_refusals: u64,
+    /// Events given up on when their delivery timeout passed unacknowledged.
+    pub expired_sends: u64,
+    /// Bytes of those events.
+    pub expired_bytes: u64,
 }
 
 impl Metrics {
@@ -172,6 +176,8 @@ pub struct Shared {
     pub resources: Vec<Mutex<BrokerResources>>,
     /// Gateway CPU queues, by gateway index (they outlive a gateway's restart, as the machine does).
     pub gateway_cpu: Vec<Mutex<crate::resources::Cpu>>,
+    /// Client CPU queues, by client index (they outlive a client's restart).
+    pub client_cpu: Vec<Mutex<crate::resources::Cpu>>,
     /// The controller's metadata log.
     pub controller: Mutex<ControllerStore>,
     /// Metadata as last published (what a client's metadata request would return).
@@ -258,6 +264,9 @@ impl Shared {
                 .collect(),
             gateway_cpu: (0..t.gateways)
                 .map(|_| Mutex::new(crate::resources::Cpu::new(scenario.gateway.cores)))
+                .collect(),
+            client_cpu: (0..t.clients)
+                .map(|_| Mutex::new(crate::resources::Cpu::new(scenario.client.cores)))
                 .collect(),
             controller: Mutex::new(ControllerStore::default()),
             metadata: Mutex::new(Vec::new()),

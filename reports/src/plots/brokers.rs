@@ -1,7 +1,8 @@
 //! `broker_utilisation`: CPU, disk and NIC busy fraction per broker, and
 //! the page cache's dirty share of its limit, one panel per resource, each
 //! with an axis that fits its data; `gateway_utilisation`: the same for the
-//! gateways' CPU and NIC.
+//! gateways' CPU and NIC; `client_utilisation`: the clients' CPU and NIC,
+//! their mean and the busiest (the buckets keep no more).
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -36,6 +37,8 @@ pub(crate) enum Nodes {
     Brokers,
     /// The gateways: CPU and NIC.
     Gateways,
+    /// The clients, as their mean and the busiest: CPU and NIC.
+    Clients,
 }
 
 impl Nodes {
@@ -43,13 +46,14 @@ impl Nodes {
         match self {
             Nodes::Brokers => &b.brokers,
             Nodes::Gateways => &b.gateways,
+            Nodes::Clients => &[],
         }
     }
 
     fn resources(self) -> &'static [(&'static str, Pick)] {
         match self {
             Nodes::Brokers => &BROKER_RESOURCES,
-            Nodes::Gateways => &GATEWAY_RESOURCES,
+            Nodes::Gateways | Nodes::Clients => &GATEWAY_RESOURCES,
         }
     }
 
@@ -57,6 +61,7 @@ impl Nodes {
         match self {
             Nodes::Brokers => "broker",
             Nodes::Gateways => "gateway",
+            Nodes::Clients => "client",
         }
     }
 
@@ -64,6 +69,7 @@ impl Nodes {
         match self {
             Nodes::Brokers => csv_series::brokers(report),
             Nodes::Gateways => report.buckets.iter().map(|b| b.gateways.len()).max().unwrap_or(0),
+            Nodes::Clients => report.result.client_utilisation.map_or(0, |c| c.clients),
         }
     }
 }
@@ -104,6 +110,23 @@ impl<'a> BrokerUtilisation<'a> {
     /// Lines of one resource, in percent: per broker, or mean and max.
     fn lines(&self, pick: Pick, brokers: usize) -> Vec<Vec<(f64, f64)>> {
         let buckets = &self.report.buckets;
+        if let Nodes::Clients = self.nodes {
+            // The buckets hold the clients' mean and busiest already.
+            let line = |f: fn(&crate::ClientsUtilisation) -> Utilisation| {
+                buckets
+                    .iter()
+                    .map(|b| {
+                        let u = b.clients.as_ref().map(f).unwrap_or_default();
+                        (self.time.mid(b.start_ms), 100.0 * pick(&u))
+                    })
+                    .collect()
+            };
+            // A lone client is its own mean and busiest: one line.
+            return match brokers {
+                1 => vec![line(|c| c.mean)],
+                _ => vec![line(|c| c.mean), line(|c| c.max)],
+            };
+        }
         let nodes = self.nodes;
         let at = |b: &crate::model::Bucket, i: usize| 100.0 * nodes.of(b).get(i).map(pick).unwrap_or(0.0);
         if brokers <= MAX_LINES {
@@ -136,12 +159,14 @@ impl Figure for BrokerUtilisation<'_> {
     {
         let brokers = self.nodes.count(self.report);
         let kind = self.nodes.name();
-        let colors: Vec<RGBColor> = if brokers <= MAX_LINES {
+        // The clients are always drawn as their mean and the busiest.
+        let each = (brokers <= MAX_LINES && !matches!(self.nodes, Nodes::Clients)) || brokers == 1;
+        let colors: Vec<RGBColor> = if each {
             (0..brokers).map(series_color).collect()
         } else {
             vec![PALETTE[0], BLACK]
         };
-        let names: Vec<String> = if brokers <= MAX_LINES {
+        let names: Vec<String> = if each {
             (0..brokers).map(|i| format!("{kind}-{i}")).collect()
         } else {
             vec![format!("mean of {brokers} {kind}s"), format!("busiest {kind}")]

@@ -116,7 +116,29 @@ fn merge(chunk: &[Bucket]) -> Bucket {
     }
     mean_utilisation(&mut b.brokers, &util_n);
     mean_utilisation(&mut b.gateways, &gateway_n);
+    b.clients = merge_clients(chunk);
     b
+}
+
+/// The clients' utilisation over a chunk: the mean of each bucket's mean, and of each bucket's
+/// busiest (an upper bound of the busiest client's share over the chunk).
+fn merge_clients(chunk: &[Bucket]) -> Option<crate::ClientsUtilisation> {
+    let samples: Vec<crate::ClientsUtilisation> = chunk.iter().filter_map(|x| x.clients).collect();
+    if samples.is_empty() {
+        return None;
+    }
+    let (mut mean, mut max) = (Vec::new(), Vec::new());
+    let (mut mean_n, mut max_n) = (Vec::new(), Vec::new());
+    for s in &samples {
+        add_utilisation(&mut mean, &mut mean_n, &[s.mean]);
+        add_utilisation(&mut max, &mut max_n, &[s.max]);
+    }
+    mean_utilisation(&mut mean, &mean_n);
+    mean_utilisation(&mut max, &max_n);
+    Some(crate::ClientsUtilisation {
+        mean: mean[0],
+        max: max[0],
+    })
 }
 
 /// Add one bucket's utilisation per node to the running sums, counting the samples of each node.
@@ -224,6 +246,7 @@ mod tests {
                 rate_limited: None,
                 serving: None,
                 gateway_utilisation: Vec::new(),
+                client_utilisation: None,
             },
             bucket_ms: 1000,
             buckets,

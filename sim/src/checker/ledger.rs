@@ -1,6 +1,7 @@
 //! What the clients know: every event generated, how many times it was
 //! sent, whether it was acknowledged or dead-lettered, and whether any
-//! attempt timed out without an answer.
+//! attempt timed out without an answer, and which the client gave up on
+//! when their delivery timeout passed.
 
 use crate::event_sets::IntervalSet;
 use crate::record::{EventId, Record};
@@ -27,9 +28,22 @@ pub struct ClientLedger {
     pub timed_out: IntervalSet,
     /// Sequences the gateways' rate limit refused at least once.
     pub rate_limited: IntervalSet,
+    /// Sequences whose delivery timeout passed before an acknowledgement: the
+    /// client gave up on them (a failed send; the log may still hold them).
+    pub expired: IntervalSet,
+    /// Of `expired`, those never acknowledged nor dead-lettered: failed, not uncertain.
+    pub expired_unsettled: u64,
 }
 
 impl ClientLedger {
+    /// A first answer for `seq` (a copy of an event sent twice can be answered
+    /// after the client gave up on the other): it is no longer only failed.
+    fn answered_after_expiry(&mut self, seq: u64, first: bool) {
+        if first && !(self.acked.contains(seq) && self.dead.contains(seq)) && self.expired.contains(seq) {
+            self.expired_unsettled -= 1;
+        }
+    }
+
     /// Attempts made for a sequence.
     pub fn attempts(&self, seq: u64) -> u32 {
         if !self.sent.contains(seq) {
@@ -42,6 +56,11 @@ impl ClientLedger {
     /// Whether the event reached a final answer.
     pub fn settled(&self, seq: u64) -> bool {
         self.acked.contains(seq) || self.dead.contains(seq)
+    }
+
+    /// Events generated that have no answer and were not given up on.
+    pub fn uncertain(&self) -> u64 {
+        self.generated - self.acked.len() - self.dead.len() - self.expired_unsettled
     }
 }
 
@@ -136,19 +155,74 @@ impl Ledger {
 
     /// An acknowledgement; returns whether it is the first for this event.
     pub fn acked(&mut self, id: EventId) -> bool {
-        self.clients[id.client as usize].acked.insert(id.seq)
+        let c = &mut self.clients[id.client as usize];
+        let first = c.acked.insert(id.seq);
+        c.answered_after_expiry(id.seq, first);
+        first
     }
 
     /// A dead-letter answer.
     pub fn dead_lettered(&mut self, id: EventId) {
-        self.clients[id.client as usize].dead.insert(id.seq);
+        let c = &mut self.clients[id.client as usize];
+        let first = c.dead.insert(id.seq);
+        c.answered_after_expiry(id.seq, first);
     }
 
-    /// Events generated but not settled.
+    /// Records whose delivery timeout passed: the client stopped retrying them.
+    pub fn expired(&mut self, records: &[Record]) {
+        for r in records {
+            let c = &mut self.clients[r.id.client as usize];
+            if c.expired.insert(r.id.seq) && !c.settled(r.id.seq) {
+                c.expired_unsettled += 1;
+            }
+        }
+    }
+
+    /// Events the clients gave up on at their delivery timeout that were never answered.
+    pub fn expired_unsettled(&self) -> u64 {
+        self.clients.iter().map(|c| c.expired_unsettled).sum()
+    }
+
+    /// Events generated with no answer yet that the clients still wait for: an
+    /// event given up on at its delivery timeout is not waited for.
     pub fn unsettled(&self) -> u64 {
-        self.clients
-            .iter()
-            .map(|c| c.generated - c.acked.len() - c.dead.len())
-            .sum()
+        self.clients.iter().map(ClientLedger::uncertain).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(seq: u64) -> Record {
+        Record {
+            id: EventId { client: 0, seq },
+            key: 0,
+            size: 10,
+            event_time_ms: 0,
+            schema_version: 1,
+            malformed: false,
+            born_us: 0,
+        }
+    }
+
+    #[test]
+    fn an_event_given_up_on_is_neither_uncertain_nor_waited_for() {
+        let mut l = Ledger::new(1);
+        l.generated(0, 3);
+        l.attempted(&[record(0), record(1), record(2)]);
+        assert_eq!(l.unsettled(), 3);
+        l.expired(&[record(1), record(2)]);
+        assert_eq!(l.unsettled(), 1, "only the event still waited for");
+        assert_eq!(l.expired_unsettled(), 2);
+        // A copy sent twice can still be acknowledged after the other was given up on.
+        assert!(l.acked(EventId { client: 0, seq: 2 }));
+        assert_eq!(l.expired_unsettled(), 1);
+        assert_eq!(l.unsettled(), 1);
+        // An acknowledged event given up on later (its duplicate) is not failed.
+        assert!(l.acked(EventId { client: 0, seq: 0 }));
+        l.expired(&[record(0)]);
+        assert_eq!(l.expired_unsettled(), 1);
+        assert_eq!(l.unsettled(), 0);
     }
 }

@@ -54,6 +54,9 @@ pub struct CheckReport {
     pub lake_freshness_p99_s: Option<f64>,
     /// The serving layer's reads, when the scenario has one.
     pub serving: Option<serving::ServingReport>,
+    /// Events the clients gave up on at their delivery timeout that the log holds
+    /// anyway (an attempt landed unacknowledged): delivered, not duplicated.
+    pub expired_in_log: u64,
 }
 
 /// How the read path's drain went, for the liveness check and its budget.
@@ -138,7 +141,14 @@ pub fn check(
                 rep.retry_copies += n as u64 - 1;
             }
         }
-        rep.uncertain += c.generated - c.acked.len() - c.dead.len();
+        rep.uncertain += c.uncertain();
+        if c.expired_unsettled > 0 {
+            rep.expired_in_log += c
+                .expired
+                .iter()
+                .filter(|&s| !c.settled(s) && copies.present.contains(s))
+                .count() as u64;
+        }
     }
     if rep.lost > 0 {
         let mut detail = format!(

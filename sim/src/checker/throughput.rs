@@ -75,13 +75,21 @@ pub fn check(
         never_sent: never.0,
         blocked_ms: producers.blocked_ms,
         peak_buffer_bytes: producers.peak_buffer_bytes,
+        expired_sends: producers.expired_sends,
+        // Known from the log audit, which the caller has.
+        expired_in_log: 0,
+    };
+    // Only a run whose clients gave up on events says so, so earlier details read as before.
+    let expired = match producers.expired_sends {
+        0 => String::new(),
+        n => format!("; {} sends failed at their delivery timeout", thousands(n)),
     };
     let violation = (inv.throughput && !kept_up).then(|| Violation {
         invariant: "throughput".into(),
         detail: format!(
             "did not keep up: {} of {} offered events ({:.1}%, at least {:.0}% required) acknowledged \
              by {} s after the workload's end, {} of {} events/s; the last acknowledgement came \
-             {:.1} s after the end; {} sends failed on a full producer buffer, {} were never taken",
+             {:.1} s after the end; {} sends failed on a full producer buffer, {} were never taken{expired}",
             thousands(acked),
             thousands(offered),
             ratio * 100.0,

@@ -14,7 +14,15 @@
 //! that arrived meanwhile, as an event loop with a timers phase before its
 //! I/O phase does (Node.js, for one): requests whose timeout passed during
 //! the stall are given up and retried, and their late replies ignored.
+//!
+//! An event not acknowledged `delivery_timeout_ms` after it entered the
+//! producer is given up on, as Kafka's producer expires a batch: wherever it
+//! waits (queued, backing off, in flight) it leaves the buffer and counts as
+//! a failed send (`delivery.rs`). Building requests and reading replies
+//! costs the client's CPU (`[client] cores`, `cpu_us_per_*`), and a request
+//! leaves once that work is done, then queues behind the client's NIC.
 
+mod delivery;
 pub mod source;
 
 use crate::clock;
@@ -85,6 +93,8 @@ struct Client {
     rng: ChaCha8Rng,
     /// Whether the source keeps a checkpoint to tell of settled events.
     journal: bool,
+    /// No event the client holds reaches its delivery timeout before this ms.
+    next_expiry_ms: u64,
 }
 
 /// The client's durable source, created when it first starts.
@@ -97,6 +107,11 @@ pub async fn client_main(sh: Arc<Shared>, idx: usize) {
     let addr = sh.layout.client(idx);
     let clients = sh.layout.clients as u32;
     let incarnation = sh.next_incarnation(addr);
+    // The machine stays, the process's queued work is gone.
+    sh.client_cpu[idx]
+        .lock()
+        .expect("client cpu lock")
+        .reset_queues(clock::now_us());
     let replay = {
         let mut src = source(&sh, idx);
         let src = src.get_or_insert_with(|| {
@@ -132,6 +147,8 @@ pub async fn client_main(sh: Arc<Shared>, idx: usize) {
         next_req: (incarnation - 1) << 40,
         rr: idx,
         journal: source(&sh, idx).as_ref().is_some_and(ClientSource::keeps_journal),
+        // A restart re-sends old events: look at their deadlines on the first tick.
+        next_expiry_ms: 0,
     };
     c.resend(replay);
     let linger = sh.scenario.client.linger_ms;
@@ -158,6 +175,8 @@ pub async fn client_main(sh: Arc<Shared>, idx: usize) {
         }
         let mut answered = false;
         for env in batch {
+            // Reading a reply takes the client's CPU; what it sends next queues behind that work.
+            c.cpu(now_us, env.msg.bytes());
             match env.msg {
                 Msg::SubmitReply { parts } => {
                     answered = true;
@@ -187,6 +206,7 @@ pub async fn client_main(sh: Arc<Shared>, idx: usize) {
                 }
             }
             c.expire(now_ms);
+            c.expire_deliveries(now_ms);
             c.send(now_us);
             next_tick = c.next_useful_tick(now_ms, &grid, &src.stream, src.drawn_to, workload_end_ms);
             drop(guard);
@@ -346,6 +366,8 @@ impl Client {
         let timeout = self.sh.scenario.client.request_timeout_ms;
         if let Some(sent) = self.inflight.values().map(|f| f.sent_ms).min() {
             t = t.min(grid(sent + timeout));
+            // An event in flight may reach its delivery timeout before its request times out.
+            t = t.min(grid(self.next_expiry_ms));
         }
         if t == u64::MAX {
             // Nothing left to do: wake now and then, as an idle client would.
@@ -455,9 +477,10 @@ impl Client {
             let req = self.next_req;
             let dst = self.sh.layout.gateway(gateway);
             let batches = parts.iter().map(|p| p.records.clone()).collect();
-            self.sh
-                .fabric
-                .send(self.addr, dst, Msg::Submit { req, parts: batches }, now_us);
+            let m = Msg::Submit { req, parts: batches };
+            // The request leaves once the CPU has built it.
+            let depart = self.cpu(now_us, m.bytes());
+            self.sh.fabric.send(self.addr, dst, m, depart);
             self.inflight.insert(
                 req,
                 InFlight {
@@ -484,8 +507,10 @@ impl Client {
         self.retry_after(p, records, attempt, now_ms, 0);
     }
 
-    /// Retry after the backoff, and at least `min_wait_ms` (a rate limit's Retry-After).
-    fn retry_after(&mut self, p: PartitionId, records: Vec<Record>, attempt: u32, now_ms: u64, min_wait_ms: u64) {
+    /// Retry after the backoff, and at least `min_wait_ms` (a rate limit's Retry-After);
+    /// what reached its delivery timeout is given up on instead.
+    fn retry_after(&mut self, p: PartitionId, mut records: Vec<Record>, attempt: u32, now_ms: u64, min_wait_ms: u64) {
+        self.give_up_due(&mut records, now_ms);
         if records.is_empty() {
             return;
         }

@@ -32,12 +32,23 @@ pub(super) struct Settings {
     idempotence: Option<bool>,
     max_in_flight: Option<usize>,
     request_timeout_ms: Option<u64>,
+    /// The OMB producer's `delivery.timeout.ms`, `buffer.memory` and `max.block.ms`.
+    producer_limits: ProducerLimits,
     commit_interval_ms: u64,
     fetch_max_bytes: Option<u64>,
     fetch_max_wait_ms: u64,
     pub(super) session_timeout_ms: u64,
     /// Scenario field → the driver property that set it.
     origin: Vec<(&'static str, OmbProperty)>,
+}
+
+/// The OMB producer's own bounds, honoured by the simulated client (unset: the client's defaults,
+/// which are Kafka's).
+#[derive(Default)]
+struct ProducerLimits {
+    delivery_timeout_ms: Option<u64>,
+    buffer_memory_bytes: Option<u64>,
+    max_block_ms: Option<u64>,
 }
 
 /// Kafka's `auto.commit.interval.ms` default, for `enable.auto.commit=true`.
@@ -76,6 +87,7 @@ impl Settings {
             // producer does not (docs/OMB.md).
             max_in_flight: None,
             request_timeout_ms: None,
+            producer_limits: ProducerLimits::default(),
             commit_interval_ms: POLL_COMMIT_MS,
             fetch_max_bytes: None,
             fetch_max_wait_ms: KAFKA_FETCH_MAX_WAIT_MS,
@@ -142,6 +154,16 @@ impl Settings {
             // The client is the OMB producer, whose batches per partition hold batch.size bytes.
             let events = (bytes / u64::from(w.message_size).max(1)).max(1);
             let _ = writeln!(out, "max_batch_events = {events}");
+        }
+        let l = &self.producer_limits;
+        for (field, v) in [
+            ("delivery_timeout_ms", l.delivery_timeout_ms),
+            ("buffer_memory_bytes", l.buffer_memory_bytes),
+            ("max_block_ms", l.max_block_ms),
+        ] {
+            if let Some(v) = v {
+                let _ = writeln!(out, "{field} = {v}");
+            }
         }
         if self.consumers > 0 {
             // A consumer group that only reads: at-least-once, nothing
@@ -304,6 +326,18 @@ pub(super) fn apply(d: &OmbDriver, s: &mut Settings, ignored: &mut Vec<OmbIgnore
             ("producerConfig" | "commonConfig", "request.timeout.ms") => {
                 s.origin.push(("producer.request_timeout_ms", p.clone()));
                 s.request_timeout_ms = Some(number(d, p)?);
+            }
+            ("producerConfig", "delivery.timeout.ms") => {
+                s.origin.push(("client.delivery_timeout_ms", p.clone()));
+                s.producer_limits.delivery_timeout_ms = Some(number(d, p)?);
+            }
+            ("producerConfig", "buffer.memory") => {
+                s.origin.push(("client.buffer_memory_bytes", p.clone()));
+                s.producer_limits.buffer_memory_bytes = Some(number(d, p)?);
+            }
+            ("producerConfig", "max.block.ms") => {
+                s.origin.push(("client.max_block_ms", p.clone()));
+                s.producer_limits.max_block_ms = Some(number(d, p)?);
             }
             ("producerConfig", "retries") => {
                 let v: i64 = number(d, p)?;

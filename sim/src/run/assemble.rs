@@ -39,7 +39,8 @@ pub(super) fn throughput_check(
         (taken, m.producers)
     };
     let never = throughput::never_taken(sh, workload_ms);
-    let (result, violation) = throughput::check(sh, taken, &producers, never, workload_ms);
+    let (mut result, violation) = throughput::check(sh, taken, &producers, never, workload_ms);
+    result.expired_in_log = check.expired_in_log;
     if let Some(v) = violation {
         sh.trace
             .record(&[result.offered_events, result.acked_in_time, result.never_sent]);
@@ -113,6 +114,7 @@ pub(super) fn assemble(
             lake_freshness_s: fresh_by_bucket.get(i).copied().flatten(),
             rate_limited: acc.rate_limited,
             serving: checker::serving::bucket(sh, i),
+            clients: sample.clients,
         });
         ack_intervals.push(acc.ack);
         if read.is_some() {
@@ -214,6 +216,7 @@ pub(super) fn assemble(
         gateway_utilisation: (0..sh.layout.gateways)
             .map(|g| streamsim_reports::GatewayUtilisation::over(g, &buckets))
             .collect(),
+        client_utilisation: Some(streamsim_reports::ClientUtilisation::over(sh.layout.clients, &buckets)),
     };
     let knobs = crate::scenario::knobs(s);
     RunOutcome {

@@ -2,6 +2,7 @@
 //! refuses impossible settings before a run starts.
 
 mod autoscale;
+mod client;
 mod diagnostic;
 mod fault_checks;
 pub mod faults;

@@ -32,6 +32,7 @@ pub fn validate(s: &Scenario, base: &Path) -> Vec<Problem> {
     log(&s.log, &s.topology, &mut out);
     producer(&s.producer, &mut out);
     client(&s.client, &s.gateway, &mut out);
+    super::client::validate(&s.client, &mut out);
     out.check(super::gateway::validate(&s.gateway));
     network(&s.network, &mut out);
     resources(&s.resources, &mut out);
