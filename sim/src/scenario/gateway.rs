@@ -1,6 +1,6 @@
 //! Validation of the `[gateway]` section, whose types live in [`crate::config`].
 
-use super::problem::{fail, positive, Problem};
+use super::problem::{cpu_cost, fail, positive, Problem};
 use crate::config::{DedupScope, GatewayConfig};
 
 /// Refuse de-duplication settings that cannot work.
@@ -8,12 +8,8 @@ pub(super) fn validate(g: &GatewayConfig) -> Result<(), Problem> {
     if g.cores == 0 {
         return fail("gateway.cores", "must be at least 1 core");
     }
-    if !(g.cpu_us_per_request >= 0.0 && g.cpu_us_per_request.is_finite()) {
-        return fail("gateway.cpu_us_per_request", "must be a finite number of µs, 0 or more");
-    }
-    if !(g.cpu_us_per_kib >= 0.0 && g.cpu_us_per_kib.is_finite()) {
-        return fail("gateway.cpu_us_per_kib", "must be a finite number of µs, 0 or more");
-    }
+    cpu_cost("gateway.cpu_us_per_request", g.cpu_us_per_request)?;
+    cpu_cost("gateway.cpu_us_per_kib", g.cpu_us_per_kib)?;
     if let Some(nic) = g.nic_mb_s {
         positive("gateway.nic_mb_s", nic)?;
     }

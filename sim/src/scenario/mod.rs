@@ -16,7 +16,6 @@ mod omb;
 mod pipeline;
 mod problem;
 mod read;
-mod record_cost;
 mod serving;
 mod suggest;
 mod validate;

@@ -2,7 +2,7 @@
 //! whose types live in [`crate::config`].
 
 use super::model::Scenario;
-use super::problem::Refusals;
+use super::problem::{cpu_cost, Refusals};
 use crate::config::WindowSpec;
 
 /// Refuse read-path settings that cannot run, naming the field.
@@ -91,12 +91,8 @@ pub(super) fn validate(s: &Scenario, out: &mut Refusals) {
             format!("must be a positive number, got {}", p.dedup_ttl_s),
         );
     }
-    if !(p.cpu_per_record_us.is_finite() && p.cpu_per_record_us >= 0.0) {
-        out.fail("processor.cpu_per_record_us", "must be zero or positive");
-    }
-    if !(s.sink.per_row_us.is_finite() && s.sink.per_row_us >= 0.0) {
-        out.fail("sink.per_row_us", "must be zero or positive");
-    }
+    out.check(cpu_cost("processor.cpu_per_record_us", p.cpu_per_record_us));
+    out.check(cpu_cost("sink.per_row_us", s.sink.per_row_us));
     if let WindowSpec::Sliding { size_ms, slide_ms } = p.window {
         if slide_ms > size_ms {
             out.fail(

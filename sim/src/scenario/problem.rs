@@ -1,5 +1,5 @@
 //! How validation refuses a field: the (field, message) pair every check
-//! returns, and the two refusals most of them share.
+//! returns, and the refusals many of them share.
 
 /// A refused setting: the dotted field and what is wrong with it.
 pub(super) type Problem = (String, String);
@@ -13,6 +13,26 @@ pub(super) fn fail<T>(field: impl Into<String>, message: impl Into<String>) -> R
 pub(super) fn positive(field: &str, v: f64) -> Result<(), Problem> {
     if !(v.is_finite() && v > 0.0) {
         return fail(field, format!("must be a positive number, got {v}"));
+    }
+    Ok(())
+}
+
+/// Largest CPU cost, µs, that one charge (per request, per KiB, per record,
+/// per batch) may have: a second is far beyond any real machine, and keeps
+/// a request's cost, summed, within the CPU queue's clock.
+const MAX_CPU_COST_US: f64 = 1_000_000.0;
+
+/// Refuse a CPU cost that is negative, not a number, or so large that the
+/// CPU queue's clock would overflow.
+pub(super) fn cpu_cost(field: &str, v: f64) -> Result<(), Problem> {
+    if !(v.is_finite() && v >= 0.0) {
+        return fail(field, format!("must be a finite number of µs, 0 or more, got {v}"));
+    }
+    if v > MAX_CPU_COST_US {
+        return fail(
+            field,
+            format!("{v} µs is more than a second of CPU; at most {MAX_CPU_COST_US} (the CPU's clock would overflow)"),
+        );
     }
     Ok(())
 }

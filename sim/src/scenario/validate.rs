@@ -6,7 +6,7 @@ use super::CLOCK_RESOLUTION_MS;
 use crate::config::*;
 use std::path::Path;
 
-use super::problem::{fail, positive, Problem, Refusals};
+use super::problem::{cpu_cost, fail, positive, Problem, Refusals};
 
 fn probability(field: &str, v: f64) -> Result<(), Problem> {
     if !(0.0..1.0).contains(&v) {
@@ -36,7 +36,6 @@ pub fn validate(s: &Scenario, base: &Path) -> Vec<Problem> {
     out.check(super::gateway::validate(&s.gateway));
     network(&s.network, &mut out);
     resources(&s.resources, &mut out);
-    out.check(super::record_cost::validate(&s.resources));
     // The workload is built only from a spec that passed its own checks.
     match s.workload.validate() {
         Err(e) => out.fail(format!("workload.{}", e.field), e.message.clone()),
@@ -256,11 +255,13 @@ fn resources(r: &ResourceConfig, out: &mut Refusals) {
     }
     out.check(positive("resources.disk_mb_per_s", r.disk_mb_per_s));
     out.check(positive("resources.nic_gbps", r.nic_gbps));
-    if !(r.cpu_per_request_us >= 0.0 && r.cpu_per_request_us.is_finite()) {
-        out.fail("resources.cpu_per_request_us", "must be zero or positive");
-    }
-    if !(r.cpu_per_kib_us >= 0.0 && r.cpu_per_kib_us.is_finite()) {
-        out.fail("resources.cpu_per_kib_us", "must be zero or positive");
+    for (field, v) in [
+        ("resources.cpu_per_request_us", r.cpu_per_request_us),
+        ("resources.cpu_per_kib_us", r.cpu_per_kib_us),
+        ("resources.cpu_per_record_us", r.cpu_per_record_us),
+        ("resources.cpu_per_batch_us", r.cpu_per_batch_us),
+    ] {
+        out.check(cpu_cost(field, v));
     }
     if r.page_cache_mb == 0 {
         out.fail("resources.page_cache_mb", "must be at least 1 MiB");
