@@ -150,6 +150,9 @@ pub struct RunResult {
     /// CPU and NIC of each gateway over the run, from the per-bucket samples.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gateway_utilisation: Vec<GatewayUtilisation>,
+    /// Each `[[subscription]]` by name, present when the scenario has any.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub subscriptions: std::collections::BTreeMap<String, crate::SubscriptionResult>,
 }
 
 impl RunResult {

@@ -224,6 +224,7 @@ mod tests {
                 rate_limited: None,
                 serving: None,
                 gateway_utilisation: Vec::new(),
+                subscriptions: Default::default(),
             },
             bucket_ms: 1000,
             buckets,

@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod log_audit;
 pub(crate) mod reference;
 pub mod serving;
+pub mod subscription;
 pub mod throughput;
 
 use crate::world::Shared;
@@ -54,6 +55,8 @@ pub struct CheckReport {
     pub lake_freshness_p99_s: Option<f64>,
     /// The serving layer's reads, when the scenario has one.
     pub serving: Option<serving::ServingReport>,
+    /// Each `[[subscription]]`, in file order (empty without any).
+    pub subscriptions: Vec<subscription::SubscriptionReport>,
 }
 
 /// How the read path's drain went, for the liveness check and its budget.
@@ -223,6 +226,9 @@ pub fn check(
     }
     if sh.layout.reader {
         rep.serving = Some(serving::check(sh, end_ms, &mut rep.violations));
+    }
+    if sh.layout.subscribers > 0 {
+        rep.subscriptions = subscription::check(sh, &ends, end_ms, &mut rep.violations);
     }
     let metrics = sh.metrics.lock().expect("metrics lock");
     rep.ack = Percentiles::from_micros(&metrics.ack);

@@ -214,6 +214,7 @@ pub(super) fn assemble(
         gateway_utilisation: (0..sh.layout.gateways)
             .map(|g| streamsim_reports::GatewayUtilisation::over(g, &buckets))
             .collect(),
+        subscriptions: crate::subscription::report::results(&check.subscriptions),
     };
     let knobs = crate::scenario::knobs(s);
     RunOutcome {
