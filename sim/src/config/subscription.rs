@@ -37,11 +37,6 @@ pub enum PlantedBug {
     SeekBack,
 }
 
-impl PlantedBug {
-    /// The names a scenario may give.
-    pub const NAMES: [&'static str; 2] = ["skip_batch_after_rebalance", "seek_back"];
-}
-
 /// One `[[subscription]]` table.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]

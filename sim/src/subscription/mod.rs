@@ -45,7 +45,6 @@ struct Consumer {
     sh: Arc<Shared>,
     sub: usize,
     member: usize,
-    global: usize,
     addr: Addr,
     incarnation: u64,
     cfg: SubscriptionConfig,
@@ -109,7 +108,6 @@ pub async fn consumer_main(sh: Arc<Shared>, global: usize) {
         sh: sh.clone(),
         sub,
         member,
-        global,
         addr,
         incarnation,
         next_commit_ms: now + cfg.auto_commit_interval_ms,
@@ -193,7 +191,7 @@ impl Consumer {
                     (None, OffsetReset::Latest) => self.sh.committed_hw(p),
                 };
                 subs.watch.lock().expect("watch lock").assigned(
-                    self.global,
+                    (self.sub, self.member),
                     self.incarnation,
                     p,
                     generation,
@@ -263,7 +261,10 @@ impl Consumer {
                     // leader's epoch (KIP-320) ends near its log end.
                     t.position = hw;
                     let subs = &self.sh.subscriptions;
-                    subs.watch.lock().expect("watch lock").seek(self.global, p, hw);
+                    subs.watch
+                        .lock()
+                        .expect("watch lock")
+                        .seek((self.sub, self.member), p, hw);
                     subs.state[self.sub].lock().expect("subscription lock").progress[p] = hw;
                 }
             }
@@ -276,7 +277,7 @@ impl Consumer {
         let subs = &self.sh.subscriptions;
         let poll = Poll {
             sub: self.sub,
-            consumer: self.global,
+            consumer: self.member,
             incarnation: self.incarnation,
             generation: self.generation,
             partition: p,
@@ -306,7 +307,7 @@ impl Consumer {
             self.sh.timeline(
                 TimelineKind::Subscription,
                 &n,
-                &[self.sub as u64, self.global as u64, p as u64, lo, hi],
+                &[self.sub as u64, self.member as u64, p as u64, lo, hi],
             );
         }
     }

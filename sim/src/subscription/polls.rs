@@ -60,7 +60,7 @@ struct Seen {
 pub struct Poll {
     /// Subscription index.
     pub sub: usize,
-    /// Consumer number across subscriptions.
+    /// Consumer index in its subscription.
     pub consumer: usize,
     /// The consumer's process incarnation.
     pub incarnation: u64,
@@ -79,7 +79,8 @@ pub struct Poll {
 /// The checks' state and findings.
 #[derive(Debug, Default)]
 pub struct PollWatch {
-    tracks: BTreeMap<(usize, PartitionId), Track>,
+    /// By (subscription, consumer, partition).
+    tracks: BTreeMap<(usize, usize, PartitionId), Track>,
     /// Per partition: fingerprints by batch end offset.
     book: Vec<BTreeMap<u64, Seen>>,
     /// The first witnesses of each check.
@@ -101,14 +102,14 @@ impl PollWatch {
     /// group had committed for it then (the first poll must start there).
     pub fn assigned(
         &mut self,
-        consumer: usize,
+        (sub, consumer): (usize, usize),
         incarnation: u64,
         p: PartitionId,
         generation: u64,
         committed: Option<u64>,
     ) {
         self.tracks.insert(
-            (consumer, p),
+            (sub, consumer, p),
             Track {
                 generation,
                 incarnation,
@@ -118,8 +119,8 @@ impl PollWatch {
     }
 
     /// A consumer moved its position on purpose (an offset reset): the next poll starts there.
-    pub fn seek(&mut self, consumer: usize, p: PartitionId, to: u64) {
-        if let Some(t) = self.tracks.get_mut(&(consumer, p)) {
+    pub fn seek(&mut self, (sub, consumer): (usize, usize), p: PartitionId, to: u64) {
+        if let Some(t) = self.tracks.get_mut(&(sub, consumer, p)) {
             t.next = Some(to);
         }
     }
@@ -130,7 +131,7 @@ impl PollWatch {
         let mut notes = Vec::new();
         let who = format!("{} consumer {}", names[poll.sub], poll.consumer);
         let p = poll.partition;
-        if let Some(t) = self.tracks.get_mut(&(poll.consumer, p)) {
+        if let Some(t) = self.tracks.get_mut(&(poll.sub, poll.consumer, p)) {
             if t.generation == poll.generation && t.incarnation == poll.incarnation {
                 if let Some(next) = t.next {
                     if poll.lo > next {
@@ -157,7 +158,7 @@ impl PollWatch {
                         ));
                     }
                 }
-                if let Some(t) = self.tracks.get_mut(&(poll.consumer, p)) {
+                if let Some(t) = self.tracks.get_mut(&(poll.sub, poll.consumer, p)) {
                     t.next = Some(poll.hi);
                 }
             }
