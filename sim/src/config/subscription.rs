@@ -64,6 +64,10 @@ pub struct SubscriptionConfig {
     /// Heartbeat interval, ms (`heartbeat.interval.ms`).
     #[serde(default = "default_heartbeat_interval_ms")]
     pub heartbeat_interval_ms: u64,
+    /// How long the group's first generation waits for more members, ms (the
+    /// broker's `group.initial.rebalance.delay.ms`).
+    #[serde(default = "default_initial_rebalance_delay_ms")]
+    pub initial_rebalance_delay_ms: u64,
     /// When the consumers start, virtual seconds from the run's start.
     #[serde(default)]
     pub start_s: f64,
@@ -90,6 +94,9 @@ fn default_session_timeout_ms() -> u64 {
 fn default_heartbeat_interval_ms() -> u64 {
     3_000
 }
+fn default_initial_rebalance_delay_ms() -> u64 {
+    3_000
+}
 
 impl SubscriptionConfig {
     /// A subscription with Kafka's consumer defaults.
@@ -103,6 +110,7 @@ impl SubscriptionConfig {
             auto_offset_reset: OffsetReset::Earliest,
             session_timeout_ms: default_session_timeout_ms(),
             heartbeat_interval_ms: default_heartbeat_interval_ms(),
+            initial_rebalance_delay_ms: default_initial_rebalance_delay_ms(),
             start_s: 0.0,
             planted_bug: None,
         }

@@ -11,10 +11,6 @@ use crate::event_sets::IntervalSet;
 use crate::ids::PartitionId;
 use std::sync::Mutex;
 
-/// The broker's `group.initial.rebalance.delay.ms` default, which a subscription's group waits
-/// for more members before its first generation.
-pub const INITIAL_REBALANCE_DELAY_MS: u64 = 3_000;
-
 /// Counts per subscription for the report.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SubscriptionCounts {
@@ -112,7 +108,7 @@ impl Subscriptions {
             partitions,
             session_timeout_ms: c.session_timeout_ms,
             rebalance_timeout_ms: c.session_timeout_ms,
-            initial_rebalance_delay_ms: INITIAL_REBALANCE_DELAY_MS,
+            initial_rebalance_delay_ms: c.initial_rebalance_delay_ms,
             static_membership: false,
             member: "consumer",
         }
