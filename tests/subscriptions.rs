@@ -108,7 +108,10 @@ fn a_run_with_subscriptions_is_deterministic() {
         seed: 2,
         wall_limit: std::time::Duration::from_secs(300),
     };
-    let a = streamsim_sim::run::run_scenario(&loaded, &opts).unwrap().report.result;
+    let a = streamsim_sim::run::run_scenario(&loaded, &opts).unwrap().report;
+    // Each subscription's lag is plotted over time.
+    assert!(streamsim_reports::run_plots(&a).contains(&"subscription_lag"));
+    let a = a.result;
     let b = streamsim_sim::run::run_scenario(&loaded, &opts).unwrap().report.result;
     assert_eq!(a.trace_hash, b.trace_hash);
     assert_eq!(a.subscriptions, b.subscriptions);
