@@ -81,6 +81,17 @@ pub fn tick(sh: &Shared, now_ms: u64) {
     }
 }
 
+/// The lowest offset a subscription may read again on partition `p` (its
+/// committed offset, or 0 before its first commit), so that the log audit
+/// summarises nothing a consumer could still fetch; `None` without subscriptions.
+pub fn resume_floor(sh: &Shared, p: PartitionId) -> Option<u64> {
+    sh.subscriptions
+        .state
+        .iter()
+        .map(|s| s.lock().expect("subscription lock").committed[p].unwrap_or(0))
+        .min()
+}
+
 /// Whether every subscription stands at every events partition's high watermark.
 pub fn drained(sh: &Shared) -> bool {
     let hw: Vec<u64> = (0..sh.event_partitions).map(|p| sh.committed_hw(p)).collect();
