@@ -28,8 +28,8 @@ pub enum PlantedBug {
     /// After every rebalance but the first, a consumer drops the first batch
     /// it fetches of each partition it takes over and moves past it, as a
     /// client that resumes from a stale position rather than the committed
-    /// offset would (Jepsen's Kafka and Redpanda analyses saw polls skip
-    /// records this way): `poll_skip`.
+    /// offset would (the `poll-skip` anomaly of Jepsen's Kafka workload,
+    /// whose checker the Redpanda 21.10.1 analysis used): `poll_skip`.
     SkipBatchAfterRebalance,
     /// Every 50th poll of a partition, a consumer moves its position back by
     /// the records it just returned, without a seek or a rebalance, and
