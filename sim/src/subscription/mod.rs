@@ -398,3 +398,6 @@ impl Consumer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
