@@ -509,6 +509,7 @@ fn group_heartbeat(sh: &Shared, gid: GroupId, b: group::Beat, now_ms: u64) -> gr
     let (store, cfg) = group_of(sh, gid);
     let mut out = group::Outcome::default();
     store.lock().expect("group lock").heartbeat(&cfg, b, now_ms, &mut out);
+    sh.subscriptions.name_notes(gid, &mut out.notes);
     record(sh, &out);
     out
 }
@@ -536,6 +537,7 @@ fn group_tick(sh: &Shared, gid: GroupId, now_ms: u64) -> group::Outcome {
     let (store, cfg) = group_of(sh, gid);
     let mut out = group::Outcome::default();
     store.lock().expect("group lock").tick(&cfg, now_ms, &mut out);
+    sh.subscriptions.name_notes(gid, &mut out.notes);
     record(sh, &out);
     out
 }

@@ -9,6 +9,8 @@ use crate::config::SubscriptionConfig;
 use crate::consumer_group::{GroupConfig, GroupStore};
 use crate::event_sets::IntervalSet;
 use crate::ids::PartitionId;
+use crate::timeline::TimelineKind;
+use crate::wire::GroupId;
 use std::sync::Mutex;
 
 /// Counts per subscription for the report.
@@ -111,6 +113,16 @@ impl Subscriptions {
             initial_rebalance_delay_ms: c.initial_rebalance_delay_ms,
             static_membership: false,
             member: "consumer",
+        }
+    }
+
+    /// Put a subscription's name before its group's timeline lines, which
+    /// otherwise say only `consumer-N` (every subscription numbers from 0).
+    pub fn name_notes(&self, gid: GroupId, notes: &mut [(TimelineKind, String, Vec<u64>)]) {
+        if let GroupId::Subscription(s) = gid {
+            for n in notes {
+                n.1 = format!("subscription {}: {}", self.configs[s].name, n.1);
+            }
         }
     }
 
