@@ -253,7 +253,9 @@ impl Consumer {
                         t.position = batches[0].end_offset().min(hw);
                         batches.remove(0);
                     }
-                    let lo = t.position;
+                    // What the poll returns starts at its first record, which is the position
+                    // unless the log itself has nothing there: that is a skip too.
+                    let lo = batches.first().map_or(t.position, |b| b.base_offset.max(t.position));
                     for b in &batches {
                         t.position = t.position.max(b.end_offset().min(hw));
                     }
