@@ -144,6 +144,8 @@ fn bad_subscriptions_are_refused_at_their_line_and_field() {
     let (field, _, msg) =
         refused("[[subscription]]\nname = \"a\"\nheartbeat_interval_ms = 10000\nsession_timeout_ms = 6000\n");
     assert_eq!(field, "subscription[0].heartbeat_interval_ms", "{msg}");
+    let (field, _, msg) = refused("[[subscription]]\nname = \"a\"\nconsumers = 99999999999\n");
+    assert_eq!(field, "subscription[0].consumers", "{msg}");
     let (field, _, msg) = refused("[[subscription]]\nname = \"a\"\nstart_s = 5\n");
     assert_eq!(field, "subscription[0].start_s", "{msg}");
     let (field, line, msg) = refused(

@@ -3,11 +3,23 @@
 use super::model::Scenario;
 use super::problem::{fail, Problem, Refusals};
 
+/// Consumers over every subscription a run takes at most (each is a node).
+const MAX_CONSUMERS: usize = 10_000;
+
 /// Check every `[[subscription]]` table.
 pub(super) fn validate(s: &Scenario, out: &mut Refusals) {
+    let mut total = 0usize;
     for (i, sub) in s.subscription.iter().enumerate() {
         let field = |name: &str| format!("subscription[{i}].{name}");
         out.check(one(s, i, &field));
+        total = total.saturating_add(sub.consumers);
+        if total > MAX_CONSUMERS {
+            out.fail(
+                field("consumers"),
+                format!("more than {MAX_CONSUMERS} consumers over all subscriptions is not supported"),
+            );
+            break;
+        }
         if s.subscription[..i].iter().any(|o| o.name == sub.name) {
             out.fail(
                 field("name"),
