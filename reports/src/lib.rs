@@ -18,6 +18,7 @@ mod html;
 mod junit;
 pub mod model;
 mod plots;
+mod subscriptions;
 mod summary;
 pub mod sweep;
 mod sweep_entry;
@@ -32,6 +33,7 @@ pub use clients::{ClientUtilisation, ClientsUtilisation};
 pub use model::*;
 pub use plots::sizing::{CurvePoint, SizingPoint};
 pub use plots::{PlotSize, PLOT_SIZE};
+pub use subscriptions::SubscriptionResult;
 pub use summary::render_summary_text;
 pub use sweep::{summarize, sweep_summary_markdown, write_sweep_report, SweepEntry, SweepSummaryRow};
 pub use text::{count as thousands, verdict_str};
@@ -109,6 +111,9 @@ pub fn run_plots(report: &RunReport) -> Vec<&'static str> {
     if report.result.serving.is_some() {
         plots.push(SERVING_PLOT);
     }
+    if !report.result.subscriptions.is_empty() {
+        plots.push(SUBSCRIPTION_PLOT);
+    }
     plots
 }
 
@@ -126,6 +131,9 @@ pub const RATE_LIMIT_PLOT: &str = "rate_limited";
 
 /// The plot only runs with a serving layer get, last: hit ratio and read latency over time.
 pub const SERVING_PLOT: &str = "serving";
+
+/// The plot only runs with `[[subscription]]` groups get, last: each one's consumer lag over time.
+pub const SUBSCRIPTION_PLOT: &str = "subscription_lag";
 
 /// The plot only runs with a cold path get, last: lake freshness over time.
 pub const LAKE_PLOT: &str = "lake_freshness";

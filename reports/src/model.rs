@@ -153,6 +153,9 @@ pub struct RunResult {
     /// CPU and NIC of the clients over the run (the busiest and the mean), from the per-bucket samples.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_utilisation: Option<crate::ClientUtilisation>,
+    /// Each `[[subscription]]` by name, present when the scenario has any.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub subscriptions: std::collections::BTreeMap<String, crate::SubscriptionResult>,
 }
 
 impl RunResult {

@@ -82,6 +82,14 @@ pub(crate) fn invariant_rows(report: &RunReport) -> Vec<InvariantRow> {
                         count(v.reads + v.failed_reads)
                     )
                 }),
+                "poll_skip" | "nonmonotonic_poll" | "inconsistent_offsets" | "unseen" => {
+                    let per: Vec<String> = r
+                        .subscriptions
+                        .iter()
+                        .map(|(s, v)| format!("{s} {}", count(v.checks.get(&name).copied().unwrap_or(0))))
+                        .collect();
+                    per.join(", ")
+                }
                 _ => String::new(),
             };
             InvariantRow {
@@ -422,6 +430,23 @@ pub fn render_summary_text(r: &RunResult) -> String {
             count(l.objects_replaced),
             count(l.failed_requests),
             l.freshness_p99_s.map_or("n/a".to_string(), |f| format!("{} s", decimal(f, 3)))
+        );
+    }
+    for (name, sub) in &r.subscriptions {
+        let _ = writeln!(
+            s,
+            "  subscription   {name}: consumers {}  received {} ({} offsets)  lag peak {}  rebalances {}  commits {}  {}",
+            sub.consumers,
+            count(sub.records_received),
+            count(sub.offsets_received),
+            count(sub.lag_peak),
+            sub.rebalances,
+            count(sub.commits),
+            sub.checks
+                .iter()
+                .map(|(c, n)| format!("{c} {}", count(*n)))
+                .collect::<Vec<_>>()
+                .join("  ")
         );
     }
     if let Some(v) = &r.serving {

@@ -35,6 +35,8 @@ pub struct Layout {
     pub reader: bool,
     /// Whether the serving layer's cache node exists.
     pub cache: bool,
+    /// Consumers of every `[[subscription]]`, numbered across subscriptions in file order.
+    pub subscribers: usize,
 }
 
 /// What a node is.
@@ -58,6 +60,8 @@ pub enum Role {
     Reader,
     /// The serving layer's cache.
     Cache,
+    /// A consumer of a `[[subscription]]`, numbered across subscriptions.
+    Subscriber(usize),
 }
 
 impl fmt::Display for Role {
@@ -72,6 +76,7 @@ impl fmt::Display for Role {
             Role::LakeWriter(i) => write!(f, "lake-writer-{i}"),
             Role::Reader => write!(f, "reader"),
             Role::Cache => write!(f, "cache-0"),
+            Role::Subscriber(i) => write!(f, "subscriber-{i}"),
         }
     }
 }
@@ -87,6 +92,7 @@ impl Layout {
             + self.lake_writers
             + usize::from(self.reader)
             + usize::from(self.cache)
+            + self.subscribers
     }
     /// The controller's address.
     pub fn controller(&self) -> Addr {
@@ -124,6 +130,10 @@ impl Layout {
     pub fn cache(&self) -> Addr {
         Addr(self.reader().0 + u32::from(self.reader))
     }
+    /// A subscription consumer's address, by its number across subscriptions.
+    pub fn subscriber(&self, i: usize) -> Addr {
+        Addr(self.cache().0 + u32::from(self.cache) + i as u32)
+    }
     /// The role at an address.
     pub fn role(&self, a: Addr) -> Role {
         let i = a.0 as usize;
@@ -143,8 +153,10 @@ impl Layout {
             Role::LakeWriter(i - self.lake_writer(0).0 as usize)
         } else if self.reader && i == self.reader().0 as usize {
             Role::Reader
-        } else {
+        } else if self.cache && i == self.cache().0 as usize {
             Role::Cache
+        } else {
+            Role::Subscriber(i - self.subscriber(0).0 as usize)
         }
     }
 }

@@ -102,6 +102,7 @@ pub mod simulation;
 pub mod sink;
 pub mod sizing;
 pub mod stream;
+pub mod subscription;
 pub mod swarm;
 pub mod timeline;
 pub mod trace;

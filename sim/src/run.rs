@@ -203,6 +203,7 @@ async fn supervise(
     let mut draining = false;
     let read_path = sh.layout.processors > 0;
     let lake = sh.layout.lake_writers > 0;
+    let subs = sh.layout.subscribers > 0;
     // The lake's freshness, sampled every second of the workload (its p99 is a budget).
     let mut lake_freshness: Vec<(u64, f64)> = Vec::new();
     let mut next_fresh = 1000;
@@ -211,21 +212,25 @@ async fn supervise(
     let mut audit = checker::log_audit::LogAudit::new(&sh);
     let mut next_fold = checker::log_audit::FOLD_INTERVAL_MS;
     loop {
-        let wake =
-            next_sample
-                .min(if read_path { next_lag } else { u64::MAX })
-                .min(if lake && next_fresh <= workload_ms {
-                    next_fresh
-                } else {
-                    u64::MAX
-                });
+        let wake = next_sample
+            .min(if read_path || subs { next_lag } else { u64::MAX })
+            .min(if lake && next_fresh <= workload_ms {
+                next_fresh
+            } else {
+                u64::MAX
+            });
         clock::sleep_until_ms(wake.min(if draining { clock::now_ms() + 100 } else { u64::MAX })).await;
         let now = clock::now_ms();
         progress.set(now, || crate::watch::status(&sh, now, workload_ms));
-        if read_path && now >= next_lag {
+        if (read_path || subs) && now >= next_lag {
             next_lag += 1000;
-            let lag = crate::sampler::consumer_lag(&sh);
-            max_lag = max_lag.max(lag.into_iter().max().unwrap_or(0));
+            if read_path {
+                let lag = crate::sampler::consumer_lag(&sh);
+                max_lag = max_lag.max(lag.into_iter().max().unwrap_or(0));
+            }
+            if subs {
+                crate::subscription::tick(&sh, now);
+            }
         }
         if lake && now >= next_fresh && next_fresh <= workload_ms {
             next_fresh += 1000;
@@ -259,7 +264,7 @@ async fn supervise(
             break;
         }
         if draining && drained(&sh) {
-            if !read_path && !lake {
+            if !read_path && !lake && !subs {
                 break;
             }
             // Nothing will be appended any more: processors may treat their partitions as complete.
@@ -268,6 +273,8 @@ async fn supervise(
                     TimelineKind::Drain,
                     if read_path {
                         "write path drained: input closed, processors fire their remaining windows"
+                    } else if !lake {
+                        "write path drained: input closed, subscriptions read to the end"
                     } else {
                         "write path drained: input closed, lake writers cut their last files"
                     },
@@ -282,7 +289,8 @@ async fn supervise(
                     &[],
                 );
             }
-            if (!read_path || read_drained_ms.is_some()) && (!lake || lake_drained(&sh)) {
+            let subs_drained = !subs || crate::subscription::drained(&sh);
+            if (!read_path || read_drained_ms.is_some()) && (!lake || lake_drained(&sh)) && subs_drained {
                 if lake {
                     sh.timeline(
                         TimelineKind::ReadDrained,
@@ -341,6 +349,7 @@ fn spawn_nodes(sh: &Arc<Shared>) -> Vec<madsim::task::NodeId> {
                         crate::ids::Role::LakeWriter(i) => crate::lake::lake_writer_main(s, i).await,
                         crate::ids::Role::Reader => crate::serving::reader::reader_main(s).await,
                         crate::ids::Role::Cache => crate::serving::cache::cache_main(s).await,
+                        crate::ids::Role::Subscriber(i) => crate::subscription::consumer_main(s, i).await,
                     }
                 }
             })

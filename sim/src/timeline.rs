@@ -64,6 +64,8 @@ pub enum TimelineKind {
     Reassignment,
     /// The serving layer's reader gave up on the cache for a while: reads go to the database.
     CacheSkipped,
+    /// A subscription's consumer took partitions, or a consumer-side check caught an anomaly.
+    Subscription,
 }
 
 /// One timeline entry.

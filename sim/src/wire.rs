@@ -103,6 +103,8 @@ pub enum GroupId {
     Processors,
     /// The lake writers of the cold path.
     Lake,
+    /// A `[[subscription]]`'s consumers, by the subscription's index.
+    Subscription(usize),
 }
 
 /// The read path's messages.

@@ -200,6 +200,8 @@ pub struct Shared {
     pub lake_group: Mutex<crate::consumer_group::GroupStore>,
     /// The cold path's bucket, manifest and committed offsets (durable).
     pub lake: Mutex<crate::lake::store::LakeStore>,
+    /// The `[[subscription]]` groups: coordinators, committed offsets, what they received.
+    pub subscriptions: crate::subscription::state::Subscriptions,
     /// The serving layer: the database's per-key view, the readers' figures (durable).
     pub serving: Mutex<crate::serving::store::Serving>,
     /// The operator, sink and reference this run uses.
@@ -247,6 +249,7 @@ impl Shared {
             lake_writers: scenario.lake.writers,
             reader: scenario.serving.enabled(),
             cache: scenario.serving.enabled() && scenario.serving.cache,
+            subscribers: scenario.subscription.iter().map(|s| s.consumers).sum(),
         };
         let dlq = scenario.gateway.dead_letter_partitions;
         let assignment = crate::log::disk::assign_replicas(t.partitions + dlq, t.brokers, t.replication_factor);
@@ -281,6 +284,7 @@ impl Shared {
             group: Mutex::new(Default::default()),
             lake_group: Mutex::new(Default::default()),
             lake: Mutex::new(crate::lake::store::LakeStore::new(t.partitions)),
+            subscriptions: crate::subscription::state::Subscriptions::new(&scenario.subscription, t.partitions),
             serving: Mutex::new(crate::serving::store::Serving::new(
                 &scenario.serving,
                 scenario.bucket_ms(),

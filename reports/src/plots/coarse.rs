@@ -247,6 +247,7 @@ mod tests {
                 serving: None,
                 gateway_utilisation: Vec::new(),
                 client_utilisation: None,
+                subscriptions: Default::default(),
             },
             bucket_ms: 1000,
             buckets,

@@ -12,6 +12,7 @@ mod partitions;
 mod rate_limit;
 mod serving;
 pub(crate) mod sizing;
+mod subscriptions;
 pub(crate) mod sweep;
 mod throughput;
 
@@ -131,6 +132,7 @@ pub(crate) fn run_plot_title(name: &str, read: bool) -> &'static str {
         "autoscale" => "Brokers and their mean CPU over time (autoscaling)",
         "rate_limited" => "Events refused by the gateways' rate limit",
         "serving" => "Serving layer: cache hit ratio and read latency over time",
+        "subscription_lag" => "Consumer lag per subscription",
         _ => "",
     }
 }
@@ -171,6 +173,7 @@ pub(crate) fn render_run_plots(report: &RunReport) -> io::Result<Vec<RenderedPlo
                 "autoscale" => render(name, title, &autoscale::Autoscale::new(report, &time)),
                 "rate_limited" => render(name, title, &rate_limit::RateLimited::new(report, &time)),
                 "serving" => render(name, title, &serving::ServingOverTime::new(report, &time)),
+                "subscription_lag" => render(name, title, &subscriptions::SubscriptionLag::new(report, &time)),
                 _ => Err(io::Error::other(format!("no drawing for plot {name}"))),
             }
         })

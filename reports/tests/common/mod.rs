@@ -175,6 +175,7 @@ pub fn synthetic_report() -> RunReport {
         serving: None,
         gateway_utilisation: Vec::new(),
         client_utilisation: None,
+        subscriptions: Default::default(),
     };
     RunReport {
         result,
@@ -386,6 +387,7 @@ pub fn entry(scenario: &str, seed: u64, verdict: Verdict, expect: Verdict, p99: 
             serving: None,
             gateway_utilisation: Vec::new(),
             client_utilisation: None,
+            subscriptions: Default::default(),
         },
         report_dir: Some(PathBuf::from(format!("out/runs/{scenario}-{seed}"))),
     }

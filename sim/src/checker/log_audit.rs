@@ -131,6 +131,9 @@ impl LogAudit {
                 if let Some(&a) = archived.get(p) {
                     bound = bound.min(a);
                 }
+                if let Some(s) = crate::subscription::resume_floor(sh, p) {
+                    bound = bound.min(s);
+                }
             }
             // Every replica, dead or alive, must hold the prefix durably and know it committed:
             // then no crash, restart or clean election can cut into it.

@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod log_audit;
 pub(crate) mod reference;
 pub mod serving;
+pub mod subscription;
 pub mod throughput;
 
 use crate::world::Shared;
@@ -57,6 +58,8 @@ pub struct CheckReport {
     /// Events the clients gave up on at their delivery timeout that the log holds
     /// anyway (an attempt landed unacknowledged): delivered, not duplicated.
     pub expired_in_log: u64,
+    /// Each `[[subscription]]`, in file order (empty without any).
+    pub subscriptions: Vec<subscription::SubscriptionReport>,
 }
 
 /// How the read path's drain went, for the liveness check and its budget.
@@ -233,6 +236,9 @@ pub fn check(
     }
     if sh.layout.reader {
         rep.serving = Some(serving::check(sh, end_ms, &mut rep.violations));
+    }
+    if sh.layout.subscribers > 0 {
+        rep.subscriptions = subscription::check(sh, &ends, end_ms, &mut rep.violations);
     }
     let metrics = sh.metrics.lock().expect("metrics lock");
     rep.ack = Percentiles::from_micros(&metrics.ack);

@@ -17,6 +17,7 @@ mod lake;
 mod log;
 mod pipeline;
 mod serving;
+mod subscription;
 mod window;
 
 pub use autoscale::AutoscaleConfig;
@@ -31,4 +32,5 @@ pub use lake::{default_tiers, LakeCommit, LakeConfig, LakeTier, GCS_STANDARD_USD
 pub use log::{Acks, FlushPolicy, LogConfig, ProducerConfig, Truncation};
 pub use pipeline::{Delivery, ProcessorConfig, SinkConfig, WindowSpec};
 pub use serving::{ServingConfig, WritePolicy};
+pub use subscription::{OffsetReset, PlantedBug, SubscriptionConfig};
 pub use window::{OperatorConfig, Window, WindowKind};

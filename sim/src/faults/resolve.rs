@@ -28,6 +28,11 @@ impl Injector {
                 (*i < l.lake_writers).then(|| l.lake_writer(*i))
             }
             Target::Cache(i) => (*i == 0 && l.cache).then(|| l.cache()),
+            Target::Consumer(name, i) => {
+                let subs = &self.sh.subscriptions;
+                let s = subs.configs.iter().position(|c| &c.name == name)?;
+                (*i < subs.configs[s].consumers).then(|| l.subscriber(subs.global(s, *i)))
+            }
             Target::LeaderOf(p) => {
                 let md = self.sh.metadata.lock().expect("metadata lock");
                 md.get(*p).and_then(|s| s.leader).map(|b| l.broker(b))

@@ -42,6 +42,9 @@ pub async fn controller_main(sh: Arc<Shared>) {
         .lock()
         .expect("lake group lock")
         .coordinator_restarted(now);
+    for g in &sh.subscriptions.groups {
+        g.lock().expect("subscription group lock").coordinator_restarted(now);
+    }
     let addr = sh.layout.controller();
     let mut next_tick = now;
     loop {
@@ -93,6 +96,10 @@ pub async fn controller_main(sh: Arc<Shared>) {
                 let out = group_tick(&sh, GroupId::Lake, now);
                 push_group_states(&sh, GroupId::Lake, out.pushes);
             }
+            for s in 0..sh.subscriptions.configs.len() {
+                let out = group_tick(&sh, GroupId::Subscription(s), now);
+                push_group_states(&sh, GroupId::Subscription(s), out.pushes);
+            }
             if sh.autoscale.is_some() {
                 c.autoscale(clock::now_us());
             }
@@ -107,6 +114,7 @@ fn push_group_states(sh: &Shared, gid: GroupId, pushes: Vec<(usize, crate::wire:
         let to = match gid {
             GroupId::Processors => sh.layout.processor(member),
             GroupId::Lake => sh.layout.lake_writer(member),
+            GroupId::Subscription(s) => sh.layout.subscriber(sh.subscriptions.global(s, member)),
         };
         sh.fabric.send(from, to, Msg::Read(m), clock::now_us());
     }
@@ -501,6 +509,7 @@ fn group_heartbeat(sh: &Shared, gid: GroupId, b: group::Beat, now_ms: u64) -> gr
     let (store, cfg) = group_of(sh, gid);
     let mut out = group::Outcome::default();
     store.lock().expect("group lock").heartbeat(&cfg, b, now_ms, &mut out);
+    sh.subscriptions.name_notes(gid, &mut out.notes);
     record(sh, &out);
     out
 }
@@ -516,6 +525,10 @@ fn group_of(sh: &Shared, gid: GroupId) -> (&std::sync::Mutex<group::GroupStore>,
             &sh.lake_group,
             group::GroupConfig::of_lake(&sh.scenario.lake, sh.event_partitions),
         ),
+        GroupId::Subscription(s) => (
+            &sh.subscriptions.groups[s],
+            sh.subscriptions.group_config(s, sh.event_partitions),
+        ),
     }
 }
 
@@ -524,6 +537,7 @@ fn group_tick(sh: &Shared, gid: GroupId, now_ms: u64) -> group::Outcome {
     let (store, cfg) = group_of(sh, gid);
     let mut out = group::Outcome::default();
     store.lock().expect("group lock").tick(&cfg, now_ms, &mut out);
+    sh.subscriptions.name_notes(gid, &mut out.notes);
     record(sh, &out);
     out
 }

@@ -188,6 +188,27 @@ impl Settings {
         out.push_str(&toml::to_string(&Doc { workload: &spec }).expect("a workload spec serialises"));
     }
 
+    /// The subscriptions after the first (which the processor group stands
+    /// for), each a `[[subscription]]` with the first one's consumers and
+    /// consumer settings; returns their names.
+    pub(super) fn write_subscriptions(&self, out: &mut String, extra: u32) -> Vec<String> {
+        let mut names = Vec::new();
+        for i in 1..=extra {
+            let name = format!("sub-{i:03}");
+            let _ = writeln!(
+                out,
+                "[[subscription]]\nname = \"{name}\"\nconsumers = {}\nauto_commit_interval_ms = {}\n\
+                 initial_rebalance_delay_ms = 0\nfetch_max_wait_ms = {}\nsession_timeout_ms = {}",
+                self.consumers, self.commit_interval_ms, self.fetch_max_wait_ms, self.session_timeout_ms
+            );
+            if let Some(v) = self.fetch_max_bytes {
+                let _ = writeln!(out, "fetch_max_bytes = {v}");
+            }
+            names.push(name);
+        }
+        names
+    }
+
     /// Places an error of the built scenario back on the OMB file's line.
     pub(super) fn place(&self, driver: &Option<OmbDriver>, path: &Path, e: ScenarioError) -> OmbError {
         // The first problem is placed; a built scenario that is refused has one cause in the OMB files.

@@ -215,16 +215,6 @@ fn plan_at(
         }
     });
     let mut ignored = w.ignored.clone();
-    if w.subscriptions_per_topic > 1 {
-        ignored.push(OmbIgnored::new(
-            "subscriptionsPerTopic",
-            format!(
-                "{} subscriptions per topic: one is simulated; the others would read the same data again \
-                 (more fetch load on the brokers), which the model does not add",
-                w.subscriptions_per_topic
-            ),
-        ));
-    }
     let mut text = String::new();
     let name = w.name.clone().unwrap_or_else(|| {
         path.file_stem()
@@ -262,11 +252,23 @@ fn plan_at(
         cfg.session_timeout_ms = cfg.session_timeout_ms.max(b.build_ms + 30_000);
     }
     cfg.write(&mut text, w, rate);
+    // The first subscription is the processor group (the OMB figures are its); the others read
+    // the same partitions as independent groups.
+    let extra = if consumers > 0 {
+        cfg.write_subscriptions(&mut text, w.subscriptions_per_topic.saturating_sub(1))
+    } else {
+        Vec::new()
+    };
     if let Some(b) = &backlog {
-        for i in 0..consumers {
+        let targets = (0..consumers).map(|i| format!("processor:{i}")).chain(
+            extra
+                .iter()
+                .flat_map(|n| (0..consumers).map(move |i| format!("consumer:{n}:{i}"))),
+        );
+        for target in targets {
             let _ = writeln!(
                 text,
-                "[[faults]]\nat_s = {}\nkind = \"pause\"\ntarget = \"processor:{i}\"\nduration_s = {}",
+                "[[faults]]\nat_s = {}\nkind = \"pause\"\ntarget = \"{target}\"\nduration_s = {}",
                 b.start_ms as f64 / 1000.0,
                 b.build_ms as f64 / 1000.0
             );

@@ -217,6 +217,7 @@ pub(super) fn assemble(
             .map(|g| streamsim_reports::GatewayUtilisation::over(g, &buckets))
             .collect(),
         client_utilisation: Some(streamsim_reports::ClientUtilisation::over(sh.layout.clients, &buckets)),
+        subscriptions: crate::subscription::report::results(&check.subscriptions),
     };
     let knobs = crate::scenario::knobs(s);
     RunOutcome {

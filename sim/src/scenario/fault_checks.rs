@@ -63,6 +63,16 @@ pub(super) fn target(field: &str, t: &Target, s: &Scenario) -> Result<(), Proble
             usize::from(s.serving.enabled() && s.serving.cache),
             "cache nodes ([serving] with cache = true has one)",
         ),
+        Target::Consumer(name, i) => match s.subscription.iter().find(|c| &c.name == name) {
+            Some(c) => (*i, c.consumers, "consumers in that subscription"),
+            None => {
+                let names: Vec<&str> = s.subscription.iter().map(|c| c.name.as_str()).collect();
+                return fail(
+                    field,
+                    format!("{t} does not exist: no [[subscription]] is named {name:?} (there are {names:?})"),
+                );
+            }
+        },
         Target::Controller | Target::Sink | Target::SinkAtCheckpoint => return Ok(()),
     };
     if n >= max {

@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 /// `processor:1`, `sink`, `sink@checkpoint` (the sink, once a processor
 /// checkpoint is under way), `lake:0` (a lake writer), `lake:0@manifest`
 /// (a lake writer, once it has a file in the bucket that the manifest does
-/// not name yet), `cache:0` (the serving layer's cache).
+/// not name yet), `cache:0` (the serving layer's cache), `consumer:audit:1`
+/// (consumer 1 of the `[[subscription]]` named `audit`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Target {
     /// A broker by id.
@@ -46,6 +47,8 @@ pub enum Target {
     LakeWriterBeforeManifest(usize),
     /// The serving layer's cache node (there is one: `cache:0`).
     Cache(usize),
+    /// A consumer of a `[[subscription]]`: the subscription's name and the consumer's index in it.
+    Consumer(String, usize),
 }
 
 impl Target {
@@ -79,6 +82,7 @@ impl std::fmt::Display for Target {
             Target::LakeWriter(i) => write!(f, "lake:{i}"),
             Target::LakeWriterBeforeManifest(i) => write!(f, "lake:{i}@manifest"),
             Target::Cache(i) => write!(f, "cache:{i}"),
+            Target::Consumer(name, i) => write!(f, "consumer:{name}:{i}"),
         }
     }
 }
@@ -100,11 +104,18 @@ impl std::str::FromStr for Target {
             let n = n.parse().map_err(|_| format!("target {s:?}: {n:?} is not a number"))?;
             return Ok(Target::LakeWriterBeforeManifest(n));
         }
+        if let Some(rest) = s.strip_prefix("consumer:") {
+            let (name, n) = rest
+                .rsplit_once(':')
+                .ok_or_else(|| format!("target {s:?} must be `consumer:SUBSCRIPTION:N`"))?;
+            let n = n.parse().map_err(|_| format!("target {s:?}: {n:?} is not a number"))?;
+            return Ok(Target::Consumer(name.to_string(), n));
+        }
         let (role, idx) = s.split_once(':').ok_or_else(|| {
             format!(
                 "target {s:?} must be `broker:N`, `leader:P`, `follower:P`, `controller`, `gateway:N`, \
                  `client:N`, `processor:N`, `processor:N@checkpoint`, `sink`, `sink@checkpoint`, \
-                 `lake:N`, `lake:N@manifest` or `cache:0`"
+                 `lake:N`, `lake:N@manifest`, `cache:0` or `consumer:SUBSCRIPTION:N`"
             )
         })?;
         let n: usize = idx

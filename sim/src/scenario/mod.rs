@@ -17,6 +17,7 @@ mod pipeline;
 mod problem;
 mod read;
 mod serving;
+mod subscription;
 mod suggest;
 mod validate;
 
@@ -193,6 +194,9 @@ pub fn knobs(s: &Scenario) -> Vec<(String, String)> {
             if s.serving.enabled() {
                 v.extend(["serving.stale_read", "serving.no_loss"]);
             }
+            if !s.subscription.is_empty() {
+                v.extend(crate::subscription::polls::CHECKS);
+            }
             v.join(",")
         }),
     ];
@@ -204,6 +208,9 @@ pub fn knobs(s: &Scenario) -> Vec<(String, String)> {
     }
     if s.serving.enabled() {
         out.push(kv("serving", s.serving.describe()));
+    }
+    for sub in &s.subscription {
+        out.push(kv(&format!("subscription.{}", sub.name), sub.describe()));
     }
     if let Some(omb) = &s.workload.omb {
         out.push(kv("workload.omb", omb.display().to_string()));

@@ -84,6 +84,9 @@ pub struct Scenario {
     /// The cold path: lake writers archiving the events topic to an object store.
     #[serde(default, skip_serializing_if = "LakeConfig::is_off")]
     pub lake: LakeConfig,
+    /// Independent consumer groups on the events topic (`[[subscription]]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subscription: Vec<crate::config::SubscriptionConfig>,
     /// Broker autoscaling with partition reassignment.
     #[serde(default, skip_serializing_if = "AutoscaleConfig::is_off")]
     pub autoscale: AutoscaleConfig,

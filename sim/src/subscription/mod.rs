@@ -1,0 +1,405 @@
+//! A consumer of a `[[subscription]]`: a member of its subscription's own
+//! consumer group, on the coordinator and protocol the processors and the
+//! lake writers use. It long-polls the consumer fetch, auto-commits its
+//! positions every `auto_commit_interval_ms` and when a rebalance revokes
+//! its partitions (as the Java consumer does with auto-commit on), and
+//! reports every poll to the consumer-side checks (`polls`) and what it
+//! received to the subscription's durable state (`state`), so a crash loses
+//! only its in-memory positions.
+//!
+//! An offset commit and the offset lookups of `auto.offset.reset` read and
+//! write the group's durable state directly rather than by request: the
+//! checks are about which offsets are committed and polled, not about the
+//! latency of committing them.
+
+pub mod polls;
+pub mod report;
+pub mod state;
+
+use crate::clock;
+use crate::config::{OffsetReset, PlantedBug, SubscriptionConfig};
+use crate::consumer_fetches::FetchesInFlight;
+use crate::ids::{Addr, PartitionId};
+use crate::msg::Msg;
+use crate::wire::{ConsumerFetchResult, GroupId, ReadMsg};
+use crate::world::{Shared, TimelineKind};
+use polls::Poll;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// Wait after a fetch that found no leader, ms.
+const NO_LEADER_WAIT_MS: u64 = 50;
+/// The consumer's loop wakes at least this often, ms.
+const POLL_MS: u64 = 10;
+/// The `seek_back` bug fires on every this-many-th poll of a consumer.
+const SEEK_BACK_EVERY: u64 = 50;
+
+/// One partition the consumer owns.
+struct Part {
+    position: u64,
+    fetching: bool,
+    idle_until_ms: u64,
+}
+
+struct Consumer {
+    sh: Arc<Shared>,
+    sub: usize,
+    member: usize,
+    addr: Addr,
+    incarnation: u64,
+    cfg: SubscriptionConfig,
+    generation: u64,
+    superseded_gen: u64,
+    revoked: bool,
+    /// Generations this process adopted (the planted skip waits for the second).
+    adopted: u64,
+    parts: BTreeMap<PartitionId, Part>,
+    /// Partitions whose first fetched batch the planted skip drops.
+    skip_next: BTreeSet<PartitionId>,
+    polls: u64,
+    fetches: FetchesInFlight,
+    next_req: u64,
+    next_heartbeat_ms: u64,
+    next_commit_ms: u64,
+}
+
+/// Every second of the run: sample each subscription's lag and forget the
+/// batch fingerprints every subscription has committed past.
+pub fn tick(sh: &Shared, now_ms: u64) {
+    let hw: Vec<u64> = (0..sh.event_partitions).map(|p| sh.committed_hw(p)).collect();
+    let subs = &sh.subscriptions;
+    subs.sample_lag(&hw, now_ms);
+    let mut watch = subs.watch.lock().expect("watch lock");
+    for p in 0..sh.event_partitions {
+        let slowest = subs
+            .state
+            .iter()
+            .map(|s| s.lock().expect("subscription lock").committed[p].unwrap_or(0))
+            .min()
+            .unwrap_or(0);
+        watch.prune(p, slowest);
+    }
+}
+
+/// The lowest offset a subscription may read again on partition `p` (its
+/// committed offset, or 0 before its first commit), so that the log audit
+/// summarises nothing a consumer could still fetch; `None` without subscriptions.
+pub fn resume_floor(sh: &Shared, p: PartitionId) -> Option<u64> {
+    sh.subscriptions
+        .state
+        .iter()
+        .map(|s| s.lock().expect("subscription lock").committed[p].unwrap_or(0))
+        .min()
+}
+
+/// Whether every subscription stands at every events partition's high watermark.
+pub fn drained(sh: &Shared) -> bool {
+    let hw: Vec<u64> = (0..sh.event_partitions).map(|p| sh.committed_hw(p)).collect();
+    sh.subscriptions.drained(&hw)
+}
+
+/// Entry point of a subscription consumer node (also after a restart), by its
+/// number across subscriptions.
+pub async fn consumer_main(sh: Arc<Shared>, global: usize) {
+    let (sub, member) = sh.subscriptions.locate(global);
+    let cfg = sh.subscriptions.configs[sub].clone();
+    let start_ms = (cfg.start_s * 1000.0) as u64;
+    if clock::now_ms() < start_ms {
+        clock::sleep_until_ms(start_ms).await;
+    }
+    let addr = sh.layout.subscriber(global);
+    let incarnation = sh.next_incarnation(addr);
+    sh.timeline(
+        TimelineKind::NodeStarted,
+        &format!("{} consumer {member} started (incarnation {incarnation})", cfg.name),
+        &[addr.0 as u64],
+    );
+    let now = clock::now_ms();
+    let mut c = Consumer {
+        sh: sh.clone(),
+        sub,
+        member,
+        addr,
+        incarnation,
+        next_commit_ms: now + cfg.auto_commit_interval_ms,
+        cfg,
+        generation: 0,
+        superseded_gen: 0,
+        revoked: true,
+        adopted: 0,
+        parts: BTreeMap::new(),
+        skip_next: BTreeSet::new(),
+        polls: 0,
+        fetches: BTreeMap::new(),
+        next_req: incarnation << 40,
+        next_heartbeat_ms: now,
+    };
+    loop {
+        let now = clock::now_ms();
+        let until = c.next_heartbeat_ms.min(now + POLL_MS).max(now + 1);
+        let batch = sh.fabric.recv(addr, until).await;
+        let now_us = clock::now_us();
+        for env in batch {
+            if let Msg::Read(m) = env.msg {
+                c.handle(m, now_us);
+            }
+        }
+        c.drive(now_us);
+    }
+}
+
+impl Consumer {
+    fn send(&self, dst: Addr, m: ReadMsg, at_us: u64) {
+        self.sh.fabric.send(self.addr, dst, Msg::Read(m), at_us);
+    }
+
+    fn handle(&mut self, m: ReadMsg, now_us: u64) {
+        let now_ms = now_us / 1000;
+        match m {
+            ReadMsg::GroupState {
+                generation,
+                partitions,
+                rebalancing,
+            } => self.on_group_state(generation, partitions, rebalancing, now_ms),
+            ReadMsg::ConsumerFetchReply { req, parts } => self.on_fetch_reply(req, parts, now_ms),
+            _ => {}
+        }
+    }
+
+    /// The eager protocol, as the processors and lake writers run it: a
+    /// rebalance revokes everything (committing positions first), a new
+    /// generation claims its partitions from the committed offsets.
+    fn on_group_state(&mut self, generation: u64, partitions: Vec<PartitionId>, rebalancing: bool, now_ms: u64) {
+        if rebalancing {
+            if generation < self.generation {
+                return;
+            }
+            let newly = generation > self.superseded_gen;
+            self.superseded_gen = self.superseded_gen.max(generation);
+            if !self.revoked || newly {
+                if !self.revoked {
+                    self.commit_all();
+                }
+                self.revoked = true;
+                self.parts.clear();
+                self.fetches.clear();
+                self.next_heartbeat_ms = now_ms;
+            }
+        } else if generation > self.generation.max(self.superseded_gen) {
+            self.generation = generation;
+            self.revoked = false;
+            self.adopted += 1;
+            self.fetches.clear();
+            self.parts.clear();
+            self.skip_next.clear();
+            let subs = &self.sh.subscriptions;
+            let mut starts = Vec::new();
+            for p in partitions {
+                let committed = subs.state[self.sub].lock().expect("subscription lock").committed[p];
+                let position = match (committed, self.cfg.auto_offset_reset) {
+                    (Some(at), _) => at,
+                    (None, OffsetReset::Earliest) => 0,
+                    (None, OffsetReset::Latest) => self.sh.committed_hw(p),
+                };
+                subs.watch.lock().expect("watch lock").assigned(
+                    (self.sub, self.member),
+                    self.incarnation,
+                    p,
+                    generation,
+                    committed,
+                );
+                subs.state[self.sub].lock().expect("subscription lock").progress[p] = position;
+                if self.adopted > 1 && self.cfg.planted_bug == Some(PlantedBug::SkipBatchAfterRebalance) {
+                    self.skip_next.insert(p);
+                }
+                starts.push(format!("{p}@{position}"));
+                self.parts.insert(
+                    p,
+                    Part {
+                        position,
+                        fetching: false,
+                        idle_until_ms: 0,
+                    },
+                );
+            }
+            self.sh.timeline(
+                TimelineKind::Subscription,
+                &format!(
+                    "{} consumer {} took partitions [{}] (generation {generation})",
+                    self.cfg.name,
+                    self.member,
+                    starts.join(", ")
+                ),
+                &[self.sub as u64, self.member as u64, generation],
+            );
+        }
+    }
+
+    fn on_fetch_reply(&mut self, req: u64, parts: Vec<(PartitionId, ConsumerFetchResult)>, now_ms: u64) {
+        if self.fetches.remove(&req).is_none() {
+            return;
+        }
+        for (p, r) in parts {
+            let Some(t) = self.parts.get_mut(&p) else { continue };
+            if !t.fetching {
+                continue;
+            }
+            t.fetching = false;
+            match r {
+                ConsumerFetchResult::Records { batches, hw } => {
+                    let mut batches: Vec<_> = batches.iter().filter(|b| b.end_offset().min(hw) > t.position).collect();
+                    if !batches.is_empty() && self.skip_next.remove(&p) {
+                        // The planted bug: the first batch after a rebalance is dropped unseen.
+                        t.position = batches[0].end_offset().min(hw);
+                        batches.remove(0);
+                    }
+                    // What the poll returns starts at its first record, which is the position
+                    // unless the log itself has nothing there: that is a skip too.
+                    let lo = batches.first().map_or(t.position, |b| b.base_offset.max(t.position));
+                    for b in &batches {
+                        t.position = t.position.max(b.end_offset().min(hw));
+                    }
+                    let hi = t.position;
+                    if hi > lo {
+                        // Only batches wholly below the high watermark are compared: the tail of
+                        // one that straddles it was not read, and a new leader may replace it.
+                        let whole: Vec<_> = batches.iter().filter(|b| b.end_offset() <= hw).map(|b| &***b).collect();
+                        self.delivered(p, lo, hi, &whole, now_ms);
+                    }
+                }
+                ConsumerFetchResult::NotLeader => t.idle_until_ms = now_ms + NO_LEADER_WAIT_MS,
+                ConsumerFetchResult::OutOfRange { hw } => {
+                    // The leader's log ends before the position (a truncation): move to its
+                    // high watermark, as a consumer validating its position against the new
+                    // leader's epoch (KIP-320) ends near its log end.
+                    t.position = hw;
+                    let subs = &self.sh.subscriptions;
+                    subs.watch
+                        .lock()
+                        .expect("watch lock")
+                        .seek((self.sub, self.member), p, hw);
+                    subs.state[self.sub].lock().expect("subscription lock").progress[p] = hw;
+                }
+            }
+        }
+    }
+
+    /// Hand a poll's records to the application: record them and show them to the checks.
+    fn delivered(&mut self, p: PartitionId, lo: u64, hi: u64, batches: &[&crate::record::Batch], now_ms: u64) {
+        self.polls += 1;
+        let subs = &self.sh.subscriptions;
+        let poll = Poll {
+            sub: self.sub,
+            consumer: self.member,
+            incarnation: self.incarnation,
+            generation: self.generation,
+            partition: p,
+            lo,
+            hi,
+            at_ms: now_ms,
+        };
+        let names: Vec<String> = subs.configs.iter().map(|c| c.name.clone()).collect();
+        let notes = subs.watch.lock().expect("watch lock").polled(&names, poll, batches);
+        let mut position = hi;
+        if self.cfg.planted_bug == Some(PlantedBug::SeekBack) && self.polls.is_multiple_of(SEEK_BACK_EVERY) {
+            // The planted bug: the position moves back over what was just returned, no seek said.
+            position = lo;
+        }
+        if let Some(t) = self.parts.get_mut(&p) {
+            t.position = position;
+        }
+        {
+            let mut st = subs.state[self.sub].lock().expect("subscription lock");
+            for o in lo..hi {
+                st.received[p].insert(o);
+            }
+            st.counts.records += hi - lo;
+            st.progress[p] = position;
+        }
+        for n in notes {
+            self.sh.timeline(
+                TimelineKind::Subscription,
+                &n,
+                &[self.sub as u64, self.member as u64, p as u64, lo, hi],
+            );
+        }
+    }
+
+    /// Commit every owned partition's position.
+    fn commit_all(&mut self) {
+        let subs = &self.sh.subscriptions;
+        for (&p, t) in &self.parts {
+            subs.commit(self.sub, self.member, self.generation, p, t.position);
+        }
+    }
+
+    fn drive(&mut self, now_us: u64) {
+        let now_ms = now_us / 1000;
+        if now_ms >= self.next_heartbeat_ms {
+            self.next_heartbeat_ms = now_ms + self.cfg.heartbeat_interval_ms;
+            let ctl = self.sh.layout.controller();
+            self.send(
+                ctl,
+                ReadMsg::GroupHeartbeat {
+                    group: GroupId::Subscription(self.sub),
+                    member: self.member,
+                    incarnation: self.incarnation,
+                    seen_generation: self.generation.max(self.superseded_gen),
+                    revoked: self.revoked,
+                },
+                now_us,
+            );
+        }
+        if self.revoked {
+            return;
+        }
+        if now_ms >= self.next_commit_ms {
+            self.next_commit_ms = now_ms + self.cfg.auto_commit_interval_ms;
+            self.commit_all();
+        }
+        for p in crate::consumer_fetches::expire(&mut self.fetches, now_ms, self.cfg.fetch_max_wait_ms) {
+            if let Some(t) = self.parts.get_mut(&p) {
+                t.fetching = false;
+            }
+        }
+        self.fetch(now_ms, now_us);
+    }
+
+    fn fetch(&mut self, now_ms: u64, now_us: u64) {
+        let md = self.sh.metadata.lock().expect("metadata lock");
+        let mut by_leader: BTreeMap<usize, Vec<(PartitionId, u64)>> = BTreeMap::new();
+        for (&p, t) in self.parts.iter_mut() {
+            if t.fetching || now_ms < t.idle_until_ms {
+                continue;
+            }
+            match md.get(p).and_then(|s| s.leader) {
+                Some(l) => {
+                    t.fetching = true;
+                    by_leader.entry(l).or_default().push((p, t.position));
+                }
+                None => t.idle_until_ms = now_ms + NO_LEADER_WAIT_MS,
+            }
+        }
+        drop(md);
+        for (leader, parts) in by_leader {
+            self.next_req += 1;
+            let req = self.next_req;
+            self.fetches
+                .insert(req, (parts.iter().map(|&(p, _)| p).collect(), now_ms));
+            let dst = self.sh.layout.broker(leader);
+            self.send(
+                dst,
+                ReadMsg::ConsumerFetch {
+                    req,
+                    parts,
+                    max_bytes: self.cfg.fetch_max_bytes,
+                    max_wait_ms: self.cfg.fetch_max_wait_ms,
+                },
+                now_us,
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
