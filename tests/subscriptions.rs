@@ -164,12 +164,20 @@ fn bad_subscriptions_are_refused_at_their_line_and_field() {
 fn the_log_audit_summarises_nothing_a_subscription_may_still_read() {
     // With writeback within a second, the settled prefix of the logs is summarised while the
     // run goes; it stops at each subscription's committed offset, so every consumer still
-    // reads every record (seed 3 summarises some twelve thousand records).
+    // reads every record. Whether a run settles a prefix before its drain depends on its
+    // timing, so the seeds are searched for runs that did (seed 2 summarises some twenty
+    // thousand records).
     let file = common::with_fast_writeback("subscriptions-broker-crash");
-    let r = common::run_file(&file, 3).report.result;
-    assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.violations);
-    assert!(r.log_records_summarised > 0);
-    for (name, s) in &r.subscriptions {
-        assert_eq!(s.offsets_received, r.events_acked + r.retry_copies, "{name}");
+    let mut summarised = 0;
+    for seed in 1..=6 {
+        let r = common::run_file(&file, seed).report.result;
+        assert_eq!(r.verdict, Verdict::Pass, "seed {seed}: {:?}", r.violations);
+        if r.log_records_summarised > 0 {
+            summarised += 1;
+        }
+        for (name, s) in &r.subscriptions {
+            assert_eq!(s.offsets_received, r.events_acked + r.retry_copies, "seed {seed}, {name}");
+        }
     }
+    assert!(summarised > 0, "no seed of 1 to 6 summarised any record: the test shows nothing");
 }
