@@ -179,3 +179,54 @@ fn an_omb_driver_sets_the_producers_delivery_timeout_and_buffer() {
     let line = text.lines().position(|l| l.contains("delivery.timeout.ms")).unwrap() + 1;
     assert_eq!(e.line, Some(line), "{e}");
 }
+
+/// A client crashed for longer than its delivery timeout, on a healthy cluster.
+const CLIENT_CRASH: &str = r#"
+name = "client-crash-delivery-timeout"
+expect = "pass"
+duration_s = 12
+
+[topology]
+brokers = 3
+partitions = 6
+replication_factor = 3
+gateways = 1
+clients = 4
+
+[log]
+acks = "all"
+min_insync_replicas = 2
+
+[client]
+request_timeout_ms = 1000
+delivery_timeout_ms = 3000
+
+[workload]
+rate = { kind = "constant", events_per_s = 2000 }
+keys = { kind = "uniform", count = 10000 }
+size = { kind = "fixed", bytes = 512 }
+
+[[faults]]
+at_s = 4
+kind = "crash"
+target = "client:0"
+restart_after_s = 5
+"#;
+
+#[test]
+fn a_client_down_longer_than_its_delivery_timeout_re_sends_its_events_with_a_fresh_one() {
+    // The restarted client re-sends what it held unacknowledged at the crash. Giving up on an
+    // event moves the source's checkpoint, so expiry must not run while the client holds its
+    // source (the run stood still at the restart); and a re-send is a new send(), whose delivery
+    // timeout runs from the restart, not from the event's birth 5 s before (all would expire on
+    // the first tick, on a cluster that is healthy throughout).
+    let path = common::scratch("delivery-timeout", "client-crash").join("client-crash.toml");
+    std::fs::write(&path, CLIENT_CRASH).unwrap();
+    for seed in 1..=2 {
+        let r = common::run_file(&path, seed).report.result;
+        assert_eq!(r.verdict, Verdict::Pass, "seed {seed}: {:?}", r.violations);
+        safe(&r);
+        assert_eq!(r.throughput.expired_sends, 0, "seed {seed}: re-sent events given up on");
+        assert!(r.events_acked > 20_000, "seed {seed}: {}", r.events_acked);
+    }
+}

@@ -229,7 +229,7 @@ async fn supervise(
                 max_lag = max_lag.max(lag.into_iter().max().unwrap_or(0));
             }
             if subs {
-                crate::subscription::tick(&sh, now);
+                crate::subscription::tick(&sh, now, &audit.folded);
             }
         }
         if lake && now >= next_fresh && next_fresh <= workload_ms {

@@ -5,7 +5,14 @@
 //! committed log, offset 0 up to the final high watermark. With the log's
 //! own `no_loss` (every acknowledged event sits below its partition's high
 //! watermark), that is every acknowledged event reaching some consumer of
-//! each subscription. Offsets are walked as ranges, never one per event.
+//! each subscription, as long as no offset was rewritten after a consumer
+//! read it. An unclean election can rewrite offsets: a consumer sent back by
+//! `OutOfRange` re-reads them and `inconsistent_offsets` sees the new
+//! records, but one whose position stayed below the new leader's log end is
+//! not sent back, and the records now at offsets it read before reach
+//! nobody without `unseen` noticing (the consumers do not validate their
+//! position against the leader epoch, as KIP-320's do). Offsets are walked
+//! as ranges, never one per event.
 
 use super::committed::WITNESS;
 use crate::subscription::polls::CHECKS;

@@ -2,7 +2,8 @@
 //! client's CPU.
 //!
 //! An event the client has held for `delivery_timeout_ms` without an
-//! acknowledgement is given up on wherever it waits: queued, backing off
+//! acknowledgement (counted from its birth, or for an event a restarted
+//! client re-sends, from the restart) is given up on wherever it waits: queued, backing off
 //! before a retry, or in flight (a late reply for it is then ignored, as
 //! Kafka ignores the response to an expired batch). It leaves the buffer and
 //! counts as a failed send; the ledger remembers it as given up, so the
@@ -13,6 +14,13 @@
 
 use super::{source, Client};
 use crate::record::Record;
+
+/// When `r` entered the producer of an incarnation started at `started_ms`:
+/// its birth, or the start for an event re-sent after a crash (a restarted
+/// application's new `send()`; its latency still counts from its birth).
+fn entered_ms(r: &Record, started_ms: u64) -> u64 {
+    (r.born_us / 1000).max(started_ms)
+}
 
 impl Client {
     /// Charge the client's CPU for handling a message of `bytes`; returns when
@@ -25,9 +33,9 @@ impl Client {
             .run(now_us, cost)
     }
 
-    /// Whether `r`, born when it entered the producer, has reached its delivery timeout.
+    /// Whether `r` has reached its delivery timeout.
     fn due(&self, r: &Record, now_ms: u64) -> bool {
-        r.born_us / 1000 + self.sh.scenario.client.delivery_timeout_ms <= now_ms
+        entered_ms(r, self.started_ms) + self.sh.scenario.client.delivery_timeout_ms <= now_ms
     }
 
     /// Give up on every held event whose delivery timeout has passed. A scan
@@ -39,7 +47,9 @@ impl Client {
         let mut gone = Vec::new();
         let mut held = 0u64;
         let mut oldest_ms = u64::MAX;
-        let note = |r: &Record, oldest: &mut u64| *oldest = (*oldest).min(r.born_us / 1000);
+        let started_ms = self.started_ms;
+        let entered = |r: &Record| entered_ms(r, started_ms);
+        let note = |r: &Record, oldest: &mut u64| *oldest = (*oldest).min(entered(r));
         for p in 0..self.queues.len() {
             // New events queue in the order they entered the producer.
             while self.queues[p].pending.front().is_some_and(|r| self.due(r, now_ms)) {
@@ -71,7 +81,7 @@ impl Client {
                     if *answered {
                         continue;
                     }
-                    if r.born_us / 1000 + timeout <= now_ms {
+                    if entered(r) + timeout <= now_ms {
                         // Given up: its answer, if one comes, is ignored.
                         *answered = true;
                         pf.outstanding -= 1;
@@ -83,7 +93,7 @@ impl Client {
                 // Failed events wait for their part to close before a retry: those past their
                 // deadline are given up on now, not when the part closes.
                 let (due, keep): (Vec<Record>, Vec<Record>) =
-                    pf.failed.iter().partition(|r| r.born_us / 1000 + timeout <= now_ms);
+                    pf.failed.iter().partition(|r| entered(r) + timeout <= now_ms);
                 gone.extend(due);
                 keep.iter().for_each(|r| note(r, &mut oldest_ms));
                 pf.failed = keep;

@@ -95,6 +95,10 @@ struct Client {
     journal: bool,
     /// No event the client holds reaches its delivery timeout before this ms.
     next_expiry_ms: u64,
+    /// When this incarnation started, ms: an event it re-sends from before a
+    /// crash entered this producer then (a restarted application's new
+    /// `send()`), so its delivery timeout runs from here.
+    started_ms: u64,
 }
 
 /// The client's durable source, created when it first starts.
@@ -149,6 +153,7 @@ pub async fn client_main(sh: Arc<Shared>, idx: usize) {
         journal: source(&sh, idx).as_ref().is_some_and(ClientSource::keeps_journal),
         // A restart re-sends old events: look at their deadlines on the first tick.
         next_expiry_ms: 0,
+        started_ms: clock::now_ms(),
     };
     c.resend(replay);
     let linger = sh.scenario.client.linger_ms;
@@ -205,9 +210,14 @@ pub async fn client_main(sh: Arc<Shared>, idx: usize) {
                     sh.ledger.lock().expect("ledger lock").generation_done(idx);
                 }
             }
+            drop(guard);
+            // Giving up on an event moves the source's checkpoint, which locks the source
+            // again: expiry runs with it released (nothing else runs in between).
             c.expire(now_ms);
             c.expire_deliveries(now_ms);
             c.send(now_us);
+            let guard = source(&sh, idx);
+            let src = guard.as_ref().expect("source");
             next_tick = c.next_useful_tick(now_ms, &grid, &src.stream, src.drawn_to, workload_end_ms);
             drop(guard);
         } else if answered {
@@ -631,15 +641,24 @@ impl Client {
     fn on_backpressure(&mut self, req: u64, ready_ms: u64) {
         let Some(f) = self.inflight.remove(&req) else { return };
         let mut ledger = self.sh.ledger.lock().expect("ledger lock");
-        // None of the request was taken: each batch goes back to the front of its partition's queue.
-        for pf in f.parts {
-            ledger.unattempted(&pf.records);
-            self.buffered += pf.records.len();
+        // None of the request was taken: each batch goes back to the front of its partition's
+        // queue, but for what the delivery timeout gave up on meanwhile (a part it closed has
+        // freed its slot already, an event it gave up on is settled).
+        for pf in f.parts.into_iter().filter(|pf| pf.outstanding > 0) {
+            let records: Vec<Record> = pf
+                .records
+                .iter()
+                .zip(&pf.answered)
+                .filter(|(_, answered)| !**answered)
+                .map(|(r, _)| *r)
+                .collect();
+            ledger.unattempted(&records);
+            self.buffered += records.len();
             let q = &mut self.queues[pf.partition];
             q.in_flight -= 1;
             q.retries.push_front(Retry {
                 ready_ms,
-                records: pf.records,
+                records,
                 attempt: pf.attempt,
             });
         }

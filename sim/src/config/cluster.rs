@@ -106,10 +106,11 @@ pub struct ResourceConfig {
     pub cpu_per_request_us: f64,
     /// CPU cost per KiB of payload handled, microseconds.
     pub cpu_per_kib_us: f64,
-    /// CPU cost per record a request carries (produce, follower append,
-    /// consumer read), microseconds.
+    /// CPU cost per record of a leader's produce request, microseconds
+    /// (followers and consumers' fetches do not walk the records).
     pub cpu_per_record_us: f64,
-    /// CPU cost per record batch a request carries, microseconds.
+    /// CPU cost per record batch a leader takes or a follower appends,
+    /// microseconds.
     pub cpu_per_batch_us: f64,
     /// Sequential disk write bandwidth, MB/s.
     pub disk_mb_per_s: f64,

@@ -31,7 +31,7 @@ pub enum PlantedBug {
     /// offset would (the `poll-skip` anomaly of Jepsen's Kafka workload,
     /// whose checker the Redpanda 21.10.1 analysis used): `poll_skip`.
     SkipBatchAfterRebalance,
-    /// Every 50th poll of a partition, a consumer moves its position back by
+    /// Every 50th poll of a consumer, it moves its position back by
     /// the records it just returned, without a seek or a rebalance, and
     /// returns them again: `nonmonotonic_poll`.
     SeekBack,

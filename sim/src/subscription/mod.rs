@@ -64,20 +64,26 @@ struct Consumer {
 }
 
 /// Every second of the run: sample each subscription's lag and forget the
-/// batch fingerprints every subscription has committed past.
-pub fn tick(sh: &Shared, now_ms: u64) {
+/// batch fingerprints every subscription has committed past and that no
+/// election can rewrite any more: below the log audit's `folded` offset of
+/// the partition, the prefix every assigned replica holds durably below its
+/// high-watermark checkpoint. A committed offset alone is no such bound: an
+/// unclean leader can rewrite offsets every subscription has committed past,
+/// and a consumer sent back by `OutOfRange` re-reads them. (The audit never
+/// folds where unclean election is on, so there every fingerprint is kept.)
+pub fn tick(sh: &Shared, now_ms: u64, folded: &[u64]) {
     let hw: Vec<u64> = (0..sh.event_partitions).map(|p| sh.committed_hw(p)).collect();
     let subs = &sh.subscriptions;
     subs.sample_lag(&hw, now_ms);
     let mut watch = subs.watch.lock().expect("watch lock");
-    for p in 0..sh.event_partitions {
+    for (p, &floor) in folded.iter().enumerate().take(sh.event_partitions) {
         let slowest = subs
             .state
             .iter()
             .map(|s| s.lock().expect("subscription lock").committed[p].unwrap_or(0))
             .min()
             .unwrap_or(0);
-        watch.prune(p, slowest);
+        watch.prune(p, slowest.min(floor));
     }
 }
 

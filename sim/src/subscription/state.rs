@@ -18,8 +18,6 @@ use std::sync::Mutex;
 pub struct SubscriptionCounts {
     /// Records returned by polls (a record polled twice counts twice).
     pub records: u64,
-    /// Generations the group went through.
-    pub rebalances: u64,
     /// Offset commits the coordinator accepted.
     pub commits: u64,
     /// Commits refused because the member no longer owned the partition in that generation.
