@@ -21,6 +21,7 @@ mod summary;
 pub mod sweep;
 mod sweep_entry;
 mod text;
+mod transactions;
 
 use std::fs;
 use std::io;
@@ -33,6 +34,7 @@ pub use plots::{PlotSize, PLOT_SIZE};
 pub use summary::render_summary_text;
 pub use sweep::{summarize, sweep_summary_markdown, write_sweep_report, SweepEntry, SweepSummaryRow};
 pub use text::{count as thousands, verdict_str};
+pub use transactions::{LsoPoint, TransactionsResult};
 
 /// The files a report wrote, in the order they were written.
 #[derive(Clone, Debug, PartialEq, Eq)]

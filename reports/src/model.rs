@@ -150,6 +150,9 @@ pub struct RunResult {
     /// CPU and NIC of each gateway over the run, from the per-bucket samples.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gateway_utilisation: Vec<GatewayUtilisation>,
+    /// Transactions, present when the gateways are transactional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transactions: Option<crate::transactions::TransactionsResult>,
 }
 
 impl RunResult {

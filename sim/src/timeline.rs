@@ -64,6 +64,11 @@ pub enum TimelineKind {
     Reassignment,
     /// The serving layer's reader gave up on the cache for a while: reads go to the database.
     CacheSkipped,
+    /// A transaction began, was decided (commit or abort), timed out, or a coordinator
+    /// finished one another broker had decided.
+    Transaction,
+    /// A transaction coordinator refused a request from a producer's older epoch (a zombie).
+    ProducerFenced,
 }
 
 /// One timeline entry.

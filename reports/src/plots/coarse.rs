@@ -224,6 +224,7 @@ mod tests {
                 rate_limited: None,
                 serving: None,
                 gateway_utilisation: Vec::new(),
+                transactions: None,
             },
             bucket_ms: 1000,
             buckets,

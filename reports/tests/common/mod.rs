@@ -174,6 +174,7 @@ pub fn synthetic_report() -> RunReport {
         rate_limited: None,
         serving: None,
         gateway_utilisation: Vec::new(),
+        transactions: None,
     };
     RunReport {
         result,
@@ -384,6 +385,7 @@ pub fn entry(scenario: &str, seed: u64, verdict: Verdict, expect: Verdict, p99: 
             rate_limited: None,
             serving: None,
             gateway_utilisation: Vec::new(),
+            transactions: None,
         },
         report_dir: Some(PathBuf::from(format!("out/runs/{scenario}-{seed}"))),
     }

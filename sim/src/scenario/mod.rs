@@ -17,6 +17,7 @@ mod problem;
 mod read;
 mod serving;
 mod suggest;
+mod transactions;
 mod validate;
 
 pub use crate::config::*;

@@ -61,6 +61,7 @@ pub fn validate(s: &Scenario, base: &Path) -> Vec<Problem> {
     out.check(super::autoscale::validate(s));
     super::hot_keys::validate(s, &mut out);
     out.check(super::serving::validate(s));
+    super::transactions::validate(s, &mut out);
     report(s, &mut out);
     throughput_check(s, &mut out);
     budgets(&s.budgets, &mut out);
