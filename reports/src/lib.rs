@@ -106,6 +106,9 @@ pub fn run_plots(report: &RunReport) -> Vec<&'static str> {
     if report.result.serving.is_some() {
         plots.push(SERVING_PLOT);
     }
+    if report.result.transactions.is_some() {
+        plots.push(TRANSACTIONS_PLOT);
+    }
     plots
 }
 
@@ -120,6 +123,9 @@ pub const RATE_LIMIT_PLOT: &str = "rate_limited";
 
 /// The plot only runs with a serving layer get, last: hit ratio and read latency over time.
 pub const SERVING_PLOT: &str = "serving";
+
+/// The plot only runs with transactional gateways get: a partition's last stable offset next to its high watermark.
+pub const TRANSACTIONS_PLOT: &str = "transactions_lso";
 
 /// The plot only runs with a cold path get, last: lake freshness over time.
 pub const LAKE_PLOT: &str = "lake_freshness";

@@ -14,6 +14,7 @@ mod serving;
 pub(crate) mod sizing;
 pub(crate) mod sweep;
 mod throughput;
+mod transactions;
 
 use std::error::Error;
 use std::io;
@@ -130,6 +131,7 @@ pub(crate) fn run_plot_title(name: &str, read: bool) -> &'static str {
         "autoscale" => "Brokers and their mean CPU over time (autoscaling)",
         "rate_limited" => "Events refused by the gateways' rate limit",
         "serving" => "Serving layer: cache hit ratio and read latency over time",
+        "transactions_lso" => "Transactions: last stable offset next to the high watermark",
         _ => "",
     }
 }
@@ -165,6 +167,7 @@ pub(crate) fn render_run_plots(report: &RunReport) -> io::Result<Vec<RenderedPlo
                 "autoscale" => render(name, title, &autoscale::Autoscale::new(report, &time)),
                 "rate_limited" => render(name, title, &rate_limit::RateLimited::new(report, &time)),
                 "serving" => render(name, title, &serving::ServingOverTime::new(report, &time)),
+                "transactions_lso" => render(name, title, &transactions::TransactionOffsets::new(report, &time)),
                 _ => Err(io::Error::other(format!("no drawing for plot {name}"))),
             }
         })
