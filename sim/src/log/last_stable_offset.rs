@@ -40,8 +40,10 @@ pub struct TxnIndex {
     open: BTreeMap<u64, u64>,
     /// Aborted transactions, in marker order.
     aborted: Vec<AbortedTxn>,
-    /// Committed transactions per producer: (first offset, commit marker offset), in marker order.
-    committed: BTreeMap<u64, Vec<(u64, u64)>>,
+    /// Aborted transactions per producer: first offset -> abort marker offset.
+    aborted_by_pid: BTreeMap<u64, BTreeMap<u64, u64>>,
+    /// Committed transactions per producer: first offset -> commit marker offset.
+    committed: BTreeMap<u64, BTreeMap<u64, u64>>,
 }
 
 impl TxnIndex {
@@ -53,12 +55,20 @@ impl TxnIndex {
                 // A marker with nothing open here (a retried one) closes nothing.
                 let Some(first) = self.open.remove(&s.pid) else { return };
                 match marker {
-                    ControlMarker::Abort => self.aborted.push(AbortedTxn {
-                        pid: s.pid,
-                        first,
-                        last: b.base_offset,
-                    }),
-                    ControlMarker::Commit => self.committed.entry(s.pid).or_default().push((first, b.base_offset)),
+                    ControlMarker::Abort => {
+                        self.aborted.push(AbortedTxn {
+                            pid: s.pid,
+                            first,
+                            last: b.base_offset,
+                        });
+                        self.aborted_by_pid
+                            .entry(s.pid)
+                            .or_default()
+                            .insert(first, b.base_offset);
+                    }
+                    ControlMarker::Commit => {
+                        self.committed.entry(s.pid).or_default().insert(first, b.base_offset);
+                    }
                 }
             }
             None if s.transactional => {
@@ -94,18 +104,17 @@ impl TxnIndex {
 
     /// What became of the transactional record of `pid` at `offset`.
     pub fn outcome(&self, pid: u64, offset: u64) -> TxnOutcome {
-        if self
-            .aborted
-            .iter()
-            .any(|a| a.pid == pid && a.first <= offset && offset <= a.last)
-        {
+        // A producer's transactions in one partition do not overlap: the last one to
+        // begin at or before the offset is the only one that can hold it.
+        let closing = |m: Option<&BTreeMap<u64, u64>>| {
+            m.and_then(|m| m.range(..=offset).next_back())
+                .map(|(_, &marker)| marker)
+                .filter(|&marker| offset <= marker)
+        };
+        if closing(self.aborted_by_pid.get(&pid)).is_some() {
             return TxnOutcome::Aborted;
         }
-        if let Some(&(_, marker)) = self
-            .committed
-            .get(&pid)
-            .and_then(|c| c.iter().find(|&&(first, marker)| first <= offset && offset < marker))
-        {
+        if let Some(marker) = closing(self.committed.get(&pid)) {
             return TxnOutcome::Committed(marker);
         }
         if self.open.get(&pid).is_some_and(|&first| first <= offset) {
@@ -116,7 +125,7 @@ impl TxnIndex {
 
     /// Transactions opened and closed so far: (open, committed, aborted).
     pub fn counts(&self) -> (usize, usize, usize) {
-        let committed = self.committed.values().map(Vec::len).sum();
+        let committed = self.committed.values().map(BTreeMap::len).sum();
         (self.open.len(), committed, self.aborted.len())
     }
 }
