@@ -23,6 +23,7 @@ mod summary;
 pub mod sweep;
 mod sweep_entry;
 mod text;
+mod transactions;
 
 use std::fs;
 use std::io;
@@ -37,6 +38,7 @@ pub use subscriptions::SubscriptionResult;
 pub use summary::render_summary_text;
 pub use sweep::{summarize, sweep_summary_markdown, write_sweep_report, SweepEntry, SweepSummaryRow};
 pub use text::{count as thousands, verdict_str};
+pub use transactions::{LsoPoint, TransactionsResult};
 
 /// The files a report wrote, in the order they were written.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -114,6 +116,9 @@ pub fn run_plots(report: &RunReport) -> Vec<&'static str> {
     if !report.result.subscriptions.is_empty() {
         plots.push(SUBSCRIPTION_PLOT);
     }
+    if report.result.transactions.is_some() {
+        plots.push(TRANSACTIONS_PLOT);
+    }
     plots
 }
 
@@ -134,6 +139,8 @@ pub const SERVING_PLOT: &str = "serving";
 
 /// The plot only runs with `[[subscription]]` groups get, last: each one's consumer lag over time.
 pub const SUBSCRIPTION_PLOT: &str = "subscription_lag";
+/// The plot only runs with transactional gateways get: a partition's last stable offset next to its high watermark.
+pub const TRANSACTIONS_PLOT: &str = "transactions_lso";
 
 /// The plot only runs with a cold path get, last: lake freshness over time.
 pub const LAKE_PLOT: &str = "lake_freshness";

@@ -156,6 +156,9 @@ pub struct RunResult {
     /// Each `[[subscription]]` by name, present when the scenario has any.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub subscriptions: std::collections::BTreeMap<String, crate::SubscriptionResult>,
+    /// Transactions, present when the gateways are transactional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transactions: Option<crate::transactions::TransactionsResult>,
 }
 
 impl RunResult {

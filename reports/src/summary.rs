@@ -35,6 +35,13 @@ pub(crate) fn invariant_rows(report: &RunReport) -> Vec<InvariantRow> {
             names.push(name);
         }
     }
+    if r.transactions.is_some() {
+        for name in ["aborted_read", "intermediate_read"] {
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_string());
+            }
+        }
+    }
     let is_budget = |n: &str| n.starts_with("budget");
     for v in &r.violations {
         if !is_budget(&v.invariant) && !names.contains(&v.invariant) {
@@ -90,6 +97,20 @@ pub(crate) fn invariant_rows(report: &RunReport) -> Vec<InvariantRow> {
                         .collect();
                     per.join(", ")
                 }
+                "aborted_read" => r.transactions.as_ref().map_or(String::new(), |t| {
+                    format!(
+                        "{} of {} transactional records read were aborted",
+                        count(t.aborted_reads),
+                        count(t.records_read)
+                    )
+                }),
+                "intermediate_read" => r.transactions.as_ref().map_or(String::new(), |t| {
+                    format!(
+                        "{} of {} transactional records read before their commit",
+                        count(t.intermediate_reads),
+                        count(t.records_read)
+                    )
+                }),
                 _ => String::new(),
             };
             InvariantRow {
@@ -447,6 +468,19 @@ pub fn render_summary_text(r: &RunResult) -> String {
                 .map(|(c, n)| format!("{c} {}", count(*n)))
                 .collect::<Vec<_>>()
                 .join("  ")
+        );
+    }
+    if let Some(t) = &r.transactions {
+        let _ = writeln!(
+            s,
+            "  transactions   begun {}  committed {}  aborted {}  timed out {}  fenced {}  finished after failover {}  markers {}",
+            count(t.begun),
+            count(t.committed),
+            count(t.aborted),
+            count(t.timed_out),
+            count(t.fenced),
+            count(t.resumed_after_failover),
+            count(t.markers)
         );
     }
     if let Some(v) = &r.serving {

@@ -107,6 +107,7 @@ pub mod swarm;
 pub mod timeline;
 pub mod trace;
 pub mod trace_log;
+pub mod txn_wire;
 pub mod watch;
 pub mod wire;
 pub mod world;

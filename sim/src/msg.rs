@@ -46,6 +46,8 @@ pub enum ProduceError {
     Timeout,
     /// Sequence gap for an idempotent producer.
     OutOfOrderSequence,
+    /// A transactional producer's epoch is older than the partition's (`PRODUCER_FENCED`).
+    ProducerFenced,
 }
 
 /// One partition's record batch in a produce request.
@@ -228,6 +230,8 @@ pub enum Msg {
     Read(crate::wire::ReadMsg),
     /// Serving layer: reader, cache, database reads and the processor's cache writes.
     Serving(crate::serving::wire::ServingMsg),
+    /// Transactions: producers, their coordinator and the markers it writes.
+    Txn(crate::txn_wire::TxnMsg),
 }
 
 impl Msg {
@@ -250,6 +254,7 @@ impl Msg {
                 Msg::LeaderAndIsr { states } => 40 * states.len() as u64,
                 Msg::Read(r) => r.bytes(),
                 Msg::Serving(m) => m.bytes(),
+                Msg::Txn(m) => m.bytes(),
                 _ => 0,
             }
     }
@@ -269,6 +274,7 @@ impl Msg {
             Msg::LeaderAndIsr { .. } => 10,
             Msg::Read(r) => 20 + r.kind_code(),
             Msg::Serving(m) => 40 + m.kind_code(),
+            Msg::Txn(m) => 60 + m.kind_code(),
         }
     }
 }

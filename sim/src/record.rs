@@ -57,6 +57,19 @@ pub struct ProducerStamp {
     pub epoch: u16,
     /// Sequence of the batch's first record in this partition.
     pub base_seq: u64,
+    /// Written inside a transaction (`transactional.id`): the records count
+    /// only once a commit marker closes them.
+    pub transactional: bool,
+}
+
+/// A transaction marker (Kafka's control record): it takes one offset of
+/// the partition and carries no event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ControlMarker {
+    /// The producer's transaction committed: its records here count.
+    Commit,
+    /// The producer's transaction aborted: its records here are skipped by read_committed consumers.
+    Abort,
 }
 
 /// A record batch as stored in a partition log.
@@ -72,11 +85,13 @@ pub struct Batch {
     pub records: Arc<[Record]>,
     /// Bytes of the batch.
     pub bytes: u64,
+    /// A transaction marker: no records, one offset.
+    pub control: Option<ControlMarker>,
 }
 
 impl Batch {
-    /// Offset one past the last record.
+    /// Offset one past the last record (a marker takes one offset of its own).
     pub fn end_offset(&self) -> u64 {
-        self.base_offset + self.records.len() as u64
+        self.base_offset + self.records.len() as u64 + u64::from(self.control.is_some())
     }
 }

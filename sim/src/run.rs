@@ -243,6 +243,7 @@ async fn supervise(
             let sample = sampler.sample(&sh, clock::now_us(), &move |b| !inj.is_down(layout.broker(b)));
             max_lag = max_lag.max(sample.consumer_lag.iter().copied().max().unwrap_or(0));
             samples.push(sample);
+            checker::transactions::sample_lso(&sh, now);
         }
         if !draining && now >= workload_ms {
             draining = true;

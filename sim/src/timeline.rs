@@ -66,6 +66,11 @@ pub enum TimelineKind {
     CacheSkipped,
     /// A subscription's consumer took partitions, or a consumer-side check caught an anomaly.
     Subscription,
+    /// A transaction began, was decided (commit or abort), timed out, or a coordinator
+    /// finished one another broker had decided.
+    Transaction,
+    /// A transaction coordinator refused a request from a producer's older epoch (a zombie).
+    ProducerFenced,
 }
 
 /// One timeline entry.

@@ -152,6 +152,17 @@ pub enum ReadMsg {
         /// Per partition.
         parts: Vec<(PartitionId, ConsumerFetchResult)>,
     },
+    /// Leader to a read_committed consumer: records up to the last stable offset
+    /// (reported in place of the high watermark) and the aborted transactions among
+    /// them, which the consumer drops (Kafka's `aborted_transactions` in a fetch response).
+    ReadCommittedFetchReply {
+        /// Request id.
+        req: u64,
+        /// Per partition.
+        parts: Vec<(PartitionId, ConsumerFetchResult)>,
+        /// Per partition with any, the aborted transactions the records meet.
+        aborted: Vec<(PartitionId, Vec<crate::log::last_stable_offset::AbortedTxn>)>,
+    },
     /// Processor to sink: claim a partition for a generation and read its checkpoint.
     SinkLoad {
         /// Request id.
@@ -201,7 +212,7 @@ impl ReadMsg {
     pub fn bytes(&self) -> u64 {
         match self {
             ReadMsg::ConsumerFetch { parts, .. } => 16 * parts.len() as u64,
-            ReadMsg::ConsumerFetchReply { parts, .. } => parts
+            ReadMsg::ConsumerFetchReply { parts, .. } | ReadMsg::ReadCommittedFetchReply { parts, .. } => parts
                 .iter()
                 .map(|(_, r)| match r {
                     ConsumerFetchResult::Records { batches, .. } => {
@@ -235,6 +246,7 @@ impl ReadMsg {
             ReadMsg::SinkLoaded { .. } => 6,
             ReadMsg::SinkTxn { .. } => 7,
             ReadMsg::SinkTxnReply { .. } => 8,
+            ReadMsg::ReadCommittedFetchReply { .. } => 9,
         }
     }
 }

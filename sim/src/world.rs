@@ -227,6 +227,8 @@ pub struct Shared {
     pub autoscale: Option<Mutex<crate::autoscale::Autoscaler>>,
     /// The gateways' rate limit (`[gateway.rate_limit]`): one set of buckets all gateways consult.
     pub rate_limiter: Option<Mutex<crate::gateway::rate_limit::RateLimiter>>,
+    /// Transactions: the coordinator's store, marker times and what consumers read.
+    pub txn: Mutex<crate::log::transaction_ledger::TxnLedger>,
 }
 
 impl Shared {
@@ -252,7 +254,10 @@ impl Shared {
             subscribers: scenario.subscription.iter().map(|s| s.consumers).sum(),
         };
         let dlq = scenario.gateway.dead_letter_partitions;
-        let assignment = crate::log::disk::assign_replicas(t.partitions + dlq, t.brokers, t.replication_factor);
+        // Transactional producers get the coordinator's state partition, last (Kafka's `__transaction_state`).
+        let txn_state = crate::log::transaction_coordinator::state_partitions(scenario.gateway.transactional);
+        let assignment =
+            crate::log::disk::assign_replicas(t.partitions + dlq + txn_state, t.brokers, t.replication_factor);
         Shared {
             seed,
             layout,
@@ -277,7 +282,7 @@ impl Shared {
             metrics: Mutex::new(Metrics::new(t.partitions, scenario.bucket_ms())),
             timeline: Mutex::new(Vec::new()),
             workload,
-            hw_board: Mutex::new(vec![(usize::MAX, 0, 0); t.partitions + dlq]),
+            hw_board: Mutex::new(vec![(usize::MAX, 0, 0); t.partitions + dlq + txn_state]),
             incarnations: Mutex::new(vec![0; layout.nodes()]),
             workload_over: std::sync::atomic::AtomicBool::new(false),
             checkpoint_senders: Mutex::new(Default::default()),
@@ -309,6 +314,7 @@ impl Shared {
                 .rate_limit
                 .as_ref()
                 .map(|r| Mutex::new(crate::gateway::rate_limit::RateLimiter::new(r))),
+            txn: Mutex::new(Default::default()),
             scenario,
         }
         .with_shared_dedup()

@@ -248,6 +248,7 @@ mod tests {
                 gateway_utilisation: Vec::new(),
                 client_utilisation: None,
                 subscriptions: Default::default(),
+                transactions: None,
             },
             bucket_ms: 1000,
             buckets,

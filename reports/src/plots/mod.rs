@@ -15,6 +15,7 @@ pub(crate) mod sizing;
 mod subscriptions;
 pub(crate) mod sweep;
 mod throughput;
+mod transactions;
 
 use std::error::Error;
 use std::io;
@@ -133,6 +134,7 @@ pub(crate) fn run_plot_title(name: &str, read: bool) -> &'static str {
         "rate_limited" => "Events refused by the gateways' rate limit",
         "serving" => "Serving layer: cache hit ratio and read latency over time",
         "subscription_lag" => "Consumer lag per subscription",
+        "transactions_lso" => "Transactions: last stable offset next to the high watermark",
         _ => "",
     }
 }
@@ -174,6 +176,7 @@ pub(crate) fn render_run_plots(report: &RunReport) -> io::Result<Vec<RenderedPlo
                 "rate_limited" => render(name, title, &rate_limit::RateLimited::new(report, &time)),
                 "serving" => render(name, title, &serving::ServingOverTime::new(report, &time)),
                 "subscription_lag" => render(name, title, &subscriptions::SubscriptionLag::new(report, &time)),
+                "transactions_lso" => render(name, title, &transactions::TransactionOffsets::new(report, &time)),
                 _ => Err(io::Error::other(format!("no drawing for plot {name}"))),
             }
         })

@@ -176,6 +176,7 @@ pub fn synthetic_report() -> RunReport {
         gateway_utilisation: Vec::new(),
         client_utilisation: None,
         subscriptions: Default::default(),
+        transactions: None,
     };
     RunReport {
         result,
@@ -388,6 +389,7 @@ pub fn entry(scenario: &str, seed: u64, verdict: Verdict, expect: Verdict, p99: 
             gateway_utilisation: Vec::new(),
             client_utilisation: None,
             subscriptions: Default::default(),
+            transactions: None,
         },
         report_dir: Some(PathBuf::from(format!("out/runs/{scenario}-{seed}"))),
     }

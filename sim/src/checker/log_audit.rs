@@ -150,7 +150,8 @@ impl LogAudit {
             let cut = {
                 let disk = sh.disks[leader].lock().expect("disk lock");
                 let Some(log) = disk.logs.get(&p) else { continue };
-                let cut = log.boundary_at_or_below(bound);
+                // An open transaction may still abort: nothing from its first record on is settled.
+                let cut = log.boundary_at_or_below(log.lso(bound));
                 if cut <= self.folded[p] {
                     continue;
                 }
@@ -228,7 +229,7 @@ impl LogAudit {
             };
             let disk = sh.disks[leader].lock().expect("disk lock");
             let Some(log) = disk.logs.get(&p) else { continue };
-            for (off, r) in log.records_until(u64::MAX) {
+            for (off, r) in log.committed_records_until(u64::MAX) {
                 if off < self.folded[p] || self.copies.get(r.id.client, r.id.seq) > 0 {
                     continue;
                 }
@@ -261,7 +262,7 @@ impl LogAudit {
     fn count(&mut self, sh: &Shared, p: PartitionId, log: &PartitionLog, from: u64, to: u64, db: Option<&SinkDb>) {
         let events = p < sh.event_partitions;
         let order = sh.scenario.invariants.per_key_order && events;
-        for (off, r) in log.records_until(to) {
+        for (off, r) in log.committed_records_until(to) {
             if off < from {
                 continue;
             }

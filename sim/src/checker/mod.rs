@@ -11,6 +11,7 @@ pub(crate) mod reference;
 pub mod serving;
 pub mod subscription;
 pub mod throughput;
+pub mod transactions;
 
 use crate::world::Shared;
 use committed::{committed_ends, WITNESS};
@@ -60,6 +61,8 @@ pub struct CheckReport {
     pub expired_in_log: u64,
     /// Each `[[subscription]]`, in file order (empty without any).
     pub subscriptions: Vec<subscription::SubscriptionReport>,
+    /// The transactions and what the processors read of them, when the gateways are transactional.
+    pub transactions: Option<transactions::TxnReport>,
 }
 
 /// How the read path's drain went, for the liveness check and its budget.
@@ -240,6 +243,9 @@ pub fn check(
     if sh.layout.subscribers > 0 {
         rep.subscriptions = subscription::check(sh, &ends, end_ms, &mut rep.violations);
     }
+    if sh.scenario.gateway.transactional {
+        rep.transactions = Some(transactions::check(sh, end_ms, &mut rep.violations));
+    }
     let metrics = sh.metrics.lock().expect("metrics lock");
     rep.ack = Percentiles::from_micros(&metrics.ack);
     if read.is_some() {
@@ -262,7 +268,7 @@ fn first_positions(
         let Some((leader, hw)) = *end else { continue };
         let disk = sh.disks[leader].lock().expect("disk lock");
         let Some(log) = disk.logs.get(&p) else { continue };
-        for (off, r) in log.records_until(hw) {
+        for (off, r) in log.committed_records_until(hw) {
             if ids.iter().any(|&(c, s, ..)| (c, s) == (r.id.client, r.id.seq)) {
                 at.entry((r.id.client, r.id.seq)).or_insert((p, off));
             }

@@ -53,6 +53,14 @@ pub struct GatewayConfig {
     /// Egress NIC bandwidth of each gateway, MB/s (unset: the brokers' NIC).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nic_mb_s: Option<f64>,
+    /// Each gateway instance is a transactional producer (`transactional.id`
+    /// `gateway-N`): its batches go out in transactions, and a client hears back
+    /// once the transaction holding its events committed.
+    pub transactional: bool,
+    /// How long a transaction stays open for new batches before it commits, ms.
+    pub transaction_interval_ms: u64,
+    /// `transaction.timeout.ms`: the coordinator aborts a transaction open longer.
+    pub transaction_timeout_ms: u64,
 }
 
 impl Default for GatewayConfig {
@@ -71,6 +79,10 @@ impl Default for GatewayConfig {
             cpu_us_per_request: DEFAULT_CPU_US_PER_REQUEST,
             cpu_us_per_kib: DEFAULT_CPU_US_PER_KIB,
             nic_mb_s: None,
+            transactional: false,
+            transaction_interval_ms: 100,
+            // Kafka's default: 60 s.
+            transaction_timeout_ms: 60_000,
         }
     }
 }

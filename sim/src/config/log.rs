@@ -177,6 +177,12 @@ pub struct LogConfig {
     pub retention_bytes: Option<u64>,
     /// `segment.bytes`: a segment rolls at this size, and retention deletes whole segments.
     pub segment_bytes: u64,
+    /// `transaction.max.timeout.ms`: the largest `transaction.timeout.ms` a producer may ask for.
+    pub transaction_max_timeout_ms: u64,
+    /// Transactional producers' epochs are checked (zombie fencing): off is a safety
+    /// switch for negative controls, under which a producer whose transaction the
+    /// coordinator aborted keeps writing with its old epoch.
+    pub transaction_fencing: bool,
 }
 
 impl Default for LogConfig {
@@ -200,6 +206,9 @@ impl Default for LogConfig {
             retention_ms: 7 * 24 * 3_600_000,
             retention_bytes: None,
             segment_bytes: 1 << 30,
+            // Kafka's default: 15 minutes.
+            transaction_max_timeout_ms: 900_000,
+            transaction_fencing: true,
         }
     }
 }

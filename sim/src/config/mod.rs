@@ -30,7 +30,7 @@ pub use gateway::{DedupScope, GatewayConfig};
 pub use hot_keys::{routing_key, RateLimitBy, RateLimitConfig, SaltConfig, SALTABLE_KEYS};
 pub use lake::{default_tiers, LakeCommit, LakeConfig, LakeTier, GCS_STANDARD_USD_PER_GB_MONTH};
 pub use log::{Acks, FlushPolicy, LogConfig, ProducerConfig, Truncation};
-pub use pipeline::{Delivery, ProcessorConfig, SinkConfig, WindowSpec};
+pub use pipeline::{Delivery, Isolation, ProcessorConfig, SinkConfig, WindowSpec};
 pub use serving::{ServingConfig, WritePolicy};
 pub use subscription::{OffsetReset, PlantedBug, SubscriptionConfig};
 pub use window::{OperatorConfig, Window, WindowKind};

@@ -18,6 +18,23 @@ pub enum Delivery {
     ExactlyOnce,
 }
 
+/// Which records a consumer is given (Kafka's `isolation.level`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Isolation {
+    /// Everything up to the high watermark, aborted transactions' records included (Kafka's default).
+    #[default]
+    ReadUncommitted,
+    /// Up to the last stable offset, without the records of aborted transactions.
+    ReadCommitted,
+}
+
+impl Isolation {
+    fn is_default(&self) -> bool {
+        *self == Isolation::default()
+    }
+}
+
 /// Event-time windows of the aggregation, as the scenario names them.
 pub use super::window::WindowKind as WindowSpec;
 
@@ -85,6 +102,9 @@ pub struct ProcessorConfig {
     /// `[processor.salt]`: hot keys spread over sub-keys and re-aggregated (off when absent).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub salt: Option<super::hot_keys::SaltConfig>,
+    /// `isolation.level` of the processors' consumer.
+    #[serde(skip_serializing_if = "Isolation::is_default")]
+    pub isolation: Isolation,
 }
 
 fn is_zero(v: &f64) -> bool {
@@ -118,6 +138,7 @@ impl Default for ProcessorConfig {
             max_pending_rows: 50_000,
             task_us_per_record: 0.0,
             salt: None,
+            isolation: Isolation::ReadUncommitted,
         }
     }
 }

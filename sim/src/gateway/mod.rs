@@ -10,6 +10,7 @@
 
 pub mod dedup;
 pub mod rate_limit;
+mod transactional;
 
 use crate::clock;
 use crate::config::{Acks, DedupScope};
@@ -94,6 +95,8 @@ struct Gateway {
     lookups: VecDeque<(u64, Addr, u64, Vec<Vec<Record>>)>,
     /// Copies of ids whose first copy this gateway is producing: answered with its outcome.
     waiters: BTreeMap<EventId, Vec<Owner>>,
+    /// The transactional producer, when `[gateway] transactional` is on.
+    txn: Option<transactional::TxnProducer>,
 }
 
 /// Entry point of a gateway node (also after a restart).
@@ -124,6 +127,7 @@ pub async fn gateway_main(sh: Arc<Shared>, idx: usize) {
         local_dedup: local_dedup(&sh),
         lookups: VecDeque::new(),
         waiters: BTreeMap::new(),
+        txn: transactional::TxnProducer::for_gateway(sh.scenario.gateway.transactional, idx),
         sh: sh.clone(),
     };
     loop {
@@ -136,6 +140,7 @@ pub async fn gateway_main(sh: Arc<Shared>, idx: usize) {
             match env.msg {
                 Msg::Submit { req, parts } => g.on_submit(env.src, req, parts, now_us),
                 Msg::ProduceReply { req, results } => g.on_produce_reply(req, results, now_us),
+                Msg::Txn(m) => g.on_txn_reply(m, now_us),
                 _ => {}
             }
         }
@@ -391,6 +396,9 @@ impl Gateway {
         for (_, sent_ms) in self.inflight.values() {
             t = t.min(sent_ms + cfg.request_timeout_ms);
         }
+        if let Some(txn) = &self.txn {
+            t = t.min(txn.next_wake_ms(self.sh.scenario.gateway.transaction_interval_ms));
+        }
         t.max(now_ms + 1)
     }
 
@@ -403,10 +411,14 @@ impl Gateway {
             self.refresh_metadata(now_ms);
         }
         let mut per_broker: BTreeMap<BrokerId, Vec<ProduceBatch>> = BTreeMap::new();
+        let interval = self.sh.scenario.gateway.transaction_interval_ms;
+        let transactional = self.txn.is_some();
         for p in 0..self.parts.len() {
             let (pid, epoch) = (self.pid, self.epoch);
             let q = &mut self.parts[p];
+            let may_close = self.txn.as_ref().is_none_or(|t| t.may_close(q.oldest_ms, interval));
             if q.batch.is_none()
+                && may_close
                 && !q.queue.is_empty()
                 && (now_ms >= q.oldest_ms + cfg.linger_ms || q.queued_bytes >= cfg.batch_max_bytes)
             {
@@ -430,6 +442,7 @@ impl Gateway {
                         pid,
                         epoch,
                         base_seq: q.next_seq,
+                        transactional,
                     };
                     q.next_seq += records.len() as u64;
                     s
@@ -446,6 +459,11 @@ impl Gateway {
             let Some(b) = &q.batch else { continue };
             if b.in_flight_req.is_some() || b.retry_at_ms > now_ms {
                 continue;
+            }
+            if let Some(t) = self.txn.as_mut() {
+                if !t.may_send(p) {
+                    continue;
+                }
             }
             let Some(leader) = self.leaders[p] else {
                 self.metadata_stale = true;
@@ -486,6 +504,7 @@ impl Gateway {
             let results = parts.into_iter().map(|p| (p, Err(ProduceError::Timeout))).collect();
             self.settle_batches(req, results, now_us);
         }
+        self.txn_step(now_us);
     }
 
     fn on_produce_reply(&mut self, req: u64, results: Vec<(PartitionId, Result<u64, ProduceError>)>, now_us: u64) {
@@ -508,6 +527,10 @@ impl Gateway {
                 continue;
             }
             match res {
+                Ok(_) if self.txn.is_some() => {
+                    let b = self.parts[p].batch.take().expect("batch");
+                    self.txn_written(p, b.records, b.owners);
+                }
                 Ok(_) => {
                     let b = self.parts[p].batch.take().expect("batch");
                     let ok = if p >= self.sh.event_partitions {
@@ -525,7 +548,10 @@ impl Gateway {
                     b.retry_at_ms = now_ms + cfg.retry_backoff_ms;
                     let give_up =
                         e == ProduceError::OutOfOrderSequence || now_ms >= b.first_sent_ms + cfg.delivery_timeout_ms;
-                    if give_up {
+                    if self.txn.is_some() && (give_up || e == ProduceError::ProducerFenced) {
+                        // The transaction will not commit; its records are sent again in the next one.
+                        self.txn_failed(e);
+                    } else if give_up {
                         let b = self.parts[p].batch.take().expect("batch");
                         self.resolve(&b.owners, EventResult::Failed);
                         self.settle_ids(&b.records, EventResult::Failed, now_ms);

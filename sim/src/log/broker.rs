@@ -90,6 +90,8 @@ pub struct Broker {
     /// The previous run ended in a power loss; every heartbeat says so, and the
     /// controller reads it when it sees this incarnation for the first time.
     unclean_shutdown: bool,
+    /// The transaction coordinator this broker hosts: its marker requests in flight.
+    pub(super) txn: super::transaction_host::CoordinatorHost,
     next_heartbeat_ms: u64,
     next_flush_ms: u64,
     next_writeback_ms: u64,
@@ -169,6 +171,7 @@ impl Broker {
         );
         let throttle =
             super::throttle::Throttle::new(sh.scenario.autoscale.reassignment_throttle_mb_s, clock::now_us());
+        let transactional = sh.scenario.gateway.transactional;
         Broker {
             sh,
             id,
@@ -183,6 +186,7 @@ impl Broker {
             fetcher_blocked_until_us: BTreeMap::new(),
             throttle,
             unclean_shutdown,
+            txn: super::transaction_host::CoordinatorHost::new(transactional, now),
             next_heartbeat_ms: now,
             next_flush_ms: now,
             next_writeback_ms: now,
@@ -196,6 +200,7 @@ impl Broker {
             .min(self.next_writeback_ms)
             .min(self.next_checkpoint_ms)
             .min(self.next_housekeeping_ms())
+            .min(self.txn.next_drive_ms)
             .max(clock::now_ms() + 1)
     }
 
@@ -272,6 +277,9 @@ impl Broker {
                 max_bytes,
                 max_wait_ms,
             }) => self.on_consumer_fetch(src, req, parts, max_bytes, max_wait_ms, now_us),
+            Msg::Txn(m) => self.on_txn(src, m, now_us),
+            // Only a transaction coordinator's markers are answered to a broker.
+            Msg::ProduceReply { req, results } => self.on_marker_reply(req, &results, now_us),
             Msg::LeaderAndIsr { states } => {
                 let done = self.cpu(now_us, 0);
                 for s in states {
@@ -482,6 +490,7 @@ impl Broker {
                 }
             }
         }
+        self.drive_transactions(now_us, false);
         if now >= self.next_housekeeping_ms() {
             self.check_isr(now_us);
             self.expire_parked(now_us);

@@ -10,7 +10,9 @@
 //! therefore fetches again as soon as it has an answer, without polling.
 
 use super::broker::{Broker, ParkedAsk, ParkedFetch, Waiter};
+use super::last_stable_offset::AbortedTxn;
 use super::replica::Role;
+use crate::config::Isolation;
 use crate::ids::{Addr, PartitionId};
 use crate::msg::Msg;
 use crate::wire::{ConsumerFetchResult, ReadMsg};
@@ -23,6 +25,8 @@ pub(super) struct ConsumerRead {
     pub bytes: u64,
     /// Worth answering now: records (at least `fetch.min.bytes` = 1), or an error.
     pub ready: bool,
+    /// For a read_committed consumer, the aborted transactions the records meet, per partition.
+    pub aborted: Option<Vec<(PartitionId, Vec<AbortedTxn>)>>,
 }
 
 impl Broker {
@@ -35,7 +39,7 @@ impl Broker {
         max_wait_ms: u64,
         now_us: u64,
     ) {
-        let read = self.read_for_consumer(&parts, max_bytes);
+        let read = self.read_for_consumer(src, &parts, max_bytes);
         if read.ready || max_wait_ms == 0 {
             self.reply_to_consumer(src, req, read, now_us);
             return;
@@ -52,8 +56,20 @@ impl Broker {
         );
     }
 
-    /// Reads what a consumer fetch asks for, without sending anything.
-    pub(super) fn read_for_consumer(&self, parts: &[(PartitionId, u64)], max_bytes: u64) -> ConsumerRead {
+    /// Whether the consumer at `src` reads committed data only. Kafka's fetch request
+    /// carries the consumer's `isolation.level`; here the broker reads the processors'
+    /// setting (the lake writers read uncommitted, Kafka's default).
+    fn read_committed(&self, src: Addr) -> bool {
+        self.sh.scenario.processor.isolation == Isolation::ReadCommitted
+            && matches!(self.sh.layout.role(src), crate::ids::Role::Processor(_))
+    }
+
+    /// Reads what a consumer fetch asks for, without sending anything. A
+    /// read_committed consumer gets records up to the last stable offset, with the
+    /// aborted transactions among them.
+    pub(super) fn read_for_consumer(&self, src: Addr, parts: &[(PartitionId, u64)], max_bytes: u64) -> ConsumerRead {
+        let committed_only = self.read_committed(src);
+        let mut aborted = Vec::new();
         let mut out = Vec::with_capacity(parts.len());
         let mut bytes = 0;
         let mut ready = false;
@@ -69,7 +85,10 @@ impl Broker {
                 ready = true;
                 continue;
             }
-            let hw = r.hw.min(log.leo());
+            let mut hw = r.hw.min(log.leo());
+            if committed_only {
+                hw = log.lso(hw);
+            }
             if offset > log.leo() {
                 out.push((p, ConsumerFetchResult::OutOfRange { hw }));
                 ready = true;
@@ -84,6 +103,12 @@ impl Broker {
                 Vec::new()
             };
             ready |= !batches.is_empty();
+            if committed_only && !batches.is_empty() {
+                let list = log.txns.aborted_in(offset, hw);
+                if !list.is_empty() {
+                    aborted.push((p, list));
+                }
+            }
             bytes += batches.iter().map(|b| b.bytes).sum::<u64>();
             out.push((p, ConsumerFetchResult::Records { batches, hw }));
         }
@@ -91,6 +116,7 @@ impl Broker {
             parts: out,
             bytes,
             ready,
+            aborted: committed_only.then_some(aborted),
         }
     }
 
@@ -99,10 +125,14 @@ impl Broker {
         // Reads come from the page cache: CPU and NIC, no disk; the records
         // are sent as stored (zero-copy), so per request and per KiB only.
         let done = self.cpu(now_us, read.bytes);
-        self.send(
-            src,
-            Msg::Read(ReadMsg::ConsumerFetchReply { req, parts: read.parts }),
-            done,
-        );
+        let reply = match read.aborted {
+            Some(aborted) => ReadMsg::ReadCommittedFetchReply {
+                req,
+                parts: read.parts,
+                aborted,
+            },
+            None => ReadMsg::ConsumerFetchReply { req, parts: read.parts },
+        };
+        self.send(src, Msg::Read(reply), done);
     }
 }

@@ -26,6 +26,9 @@ pub enum SeqCheck {
     Duplicate(u64),
     /// A gap or a stale epoch: refuse.
     OutOfOrder,
+    /// A transactional producer's stale epoch: a newer one of its
+    /// `transactional.id` took over (Kafka's `PRODUCER_FENCED`).
+    Fenced,
 }
 
 /// Producer state of one partition.
@@ -39,6 +42,14 @@ impl ProducerTable {
     pub fn observe(&mut self, b: &Batch) {
         let Some(s) = b.producer else { return };
         let e = self.by_pid.entry(s.pid).or_default();
+        if b.control.is_some() {
+            // A transaction marker carries the coordinator's epoch: a bumped one fences the older.
+            if s.epoch > e.epoch {
+                e.epoch = s.epoch;
+                e.recent.clear();
+            }
+            return;
+        }
         if s.epoch > e.epoch {
             e.epoch = s.epoch;
             e.recent.clear();
@@ -60,7 +71,11 @@ impl ProducerTable {
             };
         };
         if s.epoch < e.epoch {
-            return SeqCheck::OutOfOrder;
+            return if s.transactional {
+                SeqCheck::Fenced
+            } else {
+                SeqCheck::OutOfOrder
+            };
         }
         if s.epoch > e.epoch {
             // A bumped epoch restarts sequences at zero (KIP-360).

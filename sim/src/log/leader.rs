@@ -59,6 +59,12 @@ impl Broker {
                         results.push((p, Err(ProduceError::OutOfOrderSequence)));
                         continue;
                     }
+                    // With fencing off (a negative control) the zombie's write is taken.
+                    SeqCheck::Fenced if !cfg.transaction_fencing => {}
+                    SeqCheck::Fenced => {
+                        results.push((p, Err(ProduceError::ProducerFenced)));
+                        continue;
+                    }
                 }
             }
             let batch_bytes = crate::msg::records_bytes(&pb.records);
@@ -68,6 +74,7 @@ impl Broker {
                 producer: pb.producer,
                 records: pb.records,
                 bytes: batch_bytes,
+                control: None,
             }));
             if fsync {
                 log.flush();
@@ -280,7 +287,7 @@ impl Broker {
     }
 
     /// Answer parked fetches that now have data.
-    fn wake_parked(&mut self, now_us: u64) {
+    pub(super) fn wake_parked(&mut self, now_us: u64) {
         let waiters: Vec<Waiter> = self.parked.keys().copied().collect();
         for w in waiters {
             self.answer_parked(w, now_us, false);
@@ -333,7 +340,7 @@ impl Broker {
                 }
             }
             (ParkedAsk::Consumer { parts, max_bytes }, Waiter::Consumer(_, req)) => {
-                let read = self.read_for_consumer(parts, *max_bytes);
+                let read = self.read_for_consumer(pf.src, parts, *max_bytes);
                 if read.ready || due {
                     let pf = self.parked.remove(&w).expect("parked");
                     self.reply_to_consumer(pf.src, req, read, now_us);

@@ -9,6 +9,7 @@ pub mod controller;
 pub mod disk;
 mod follower;
 pub mod idempotence;
+pub mod last_stable_offset;
 mod leader;
 pub mod metadata;
 pub mod page_cache;
@@ -18,6 +19,10 @@ pub mod reassignment;
 mod replica;
 mod scaling;
 mod throttle;
+pub mod transaction_coordinator;
+mod transaction_host;
+pub mod transaction_ledger;
+mod transaction_markers;
 pub mod truncation;
 
 pub use disk::{assign_replicas, BrokerDisk};

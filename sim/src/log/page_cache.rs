@@ -260,6 +260,7 @@ mod tests {
             producer: None,
             records: Arc::from(vec![record]),
             bytes,
+            control: None,
         }));
     }
 

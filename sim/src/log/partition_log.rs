@@ -10,6 +10,7 @@
 //! what is in flight, not how many events the run has seen.
 
 use super::idempotence::ProducerTable;
+use super::last_stable_offset::{TxnIndex, TxnOutcome};
 use crate::record::{Batch, Record};
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -60,6 +61,10 @@ pub struct PartitionLog {
     truncated_into_summary: bool,
     /// Reads that asked for a summarised offset (served from the summary's end).
     summarized_reads: Cell<u64>,
+    /// Transactions open and closed in this log, derived from its batches.
+    pub txns: TxnIndex,
+    /// Transaction index at `summary_end`, from which a truncation rebuilds.
+    summary_txns: TxnIndex,
 }
 
 impl PartitionLog {
@@ -119,6 +124,7 @@ impl PartitionLog {
         }
         for b in self.batches.drain(..n) {
             self.summary_producers.observe(&b);
+            self.summary_txns.observe(&b);
             self.summary_bytes += b.bytes;
             self.summary_end = b.end_offset();
             let time = b.records.iter().map(|r| r.born_us / 1000).max().unwrap_or(0);
@@ -224,6 +230,7 @@ impl PartitionLog {
         };
         self.assign_epoch(batch.epoch);
         self.producers.observe(&batch);
+        self.txns.observe(&batch);
         self.batches.push(batch);
         base
     }
@@ -266,6 +273,7 @@ impl PartitionLog {
             self.batches.clear();
             self.summary_end = offset;
             self.summary_producers = ProducerTable::default();
+            self.summary_txns = TxnIndex::default();
             while self.segments.back().is_some_and(|s| s.base >= offset) {
                 self.segments.pop_back();
             }
@@ -293,8 +301,10 @@ impl PartitionLog {
         let leo = self.leo();
         self.epochs.retain(|e| e.1 < leo);
         self.producers = self.summary_producers.clone();
+        self.txns = self.summary_txns.clone();
         for b in &self.batches {
             self.producers.observe(b);
+            self.txns.observe(b);
         }
         self.flushed = self.flushed.min(leo);
         self.writeback_issued = self.writeback_issued.min(leo);
@@ -351,6 +361,33 @@ impl PartitionLog {
         })
     }
 
+    /// The last stable offset under high watermark `hw`: the first offset of the
+    /// oldest transaction still open, else the high watermark.
+    pub fn lso(&self, hw: u64) -> u64 {
+        self.txns.first_unstable().map_or(hw, |f| f.min(hw))
+    }
+
+    /// The records up to (not including) `end` that count as written: those of no
+    /// transaction and those of committed ones (aborted and still-open ones are skipped,
+    /// as are markers, which carry no record). Without transactions, [`Self::records_until`].
+    pub fn committed_records_until(&self, end: u64) -> impl Iterator<Item = (u64, &Record)> {
+        self.batches
+            .iter()
+            .filter(|b| match b.producer {
+                Some(s) if s.transactional => {
+                    matches!(self.txns.outcome(s.pid, b.base_offset), TxnOutcome::Committed(_))
+                }
+                _ => true,
+            })
+            .flat_map(|b| {
+                b.records
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, r)| (b.base_offset + i as u64, r))
+            })
+            .take_while(move |(o, _)| *o < end)
+    }
+
     /// Records in offset order up to (not including) `end`.
     pub fn records_until(&self, end: u64) -> impl Iterator<Item = (u64, &Record)> {
         self.batches
@@ -392,7 +429,45 @@ mod tests {
             producer: None,
             records: Arc::from(records),
             bytes,
+            control: None,
         })
+    }
+
+    #[test]
+    fn committed_records_skip_aborted_and_open_transactions() {
+        use crate::record::{ControlMarker, ProducerStamp};
+        let stamped = |pid: u64, n: usize, control: Option<ControlMarker>| {
+            let b = batch(1, n);
+            Arc::new(Batch {
+                producer: Some(ProducerStamp {
+                    pid,
+                    epoch: 0,
+                    base_seq: 0,
+                    transactional: true,
+                }),
+                control,
+                records: if control.is_some() {
+                    Arc::from(Vec::new())
+                } else {
+                    b.records.clone()
+                },
+                ..(*b).clone()
+            })
+        };
+        let mut l = PartitionLog::default();
+        l.append(stamped(1, 2, None)); // 0..2, aborted below
+        l.append(stamped(2, 3, None)); // 2..5, committed below
+        l.append(stamped(1, 0, Some(ControlMarker::Abort))); // 5
+        l.append(batch(1, 1)); // 6, no transaction
+        l.append(stamped(2, 0, Some(ControlMarker::Commit))); // 7
+        l.append(stamped(3, 2, None)); // 8..10, open
+        assert_eq!(l.leo(), 10);
+        assert_eq!(l.lso(10), 8);
+        let offsets: Vec<u64> = l.committed_records_until(u64::MAX).map(|(o, _)| o).collect();
+        assert_eq!(offsets, vec![2, 3, 4, 6]);
+        // A truncation below the commit marker reopens the transaction it closed.
+        l.truncate_to(7);
+        assert_eq!(l.lso(7), 2);
     }
 
     #[test]

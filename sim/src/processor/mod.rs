@@ -5,10 +5,12 @@
 //! survives is in the sink (checkpoints) and the coordinator's store.
 
 pub(crate) mod task;
+mod transactions;
 
 use crate::clock;
 use crate::config::ProcessorConfig;
 use crate::ids::{Addr, PartitionId};
+use crate::log::last_stable_offset::AbortedTxn;
 use crate::msg::Msg;
 use crate::resources::Cpu;
 use crate::wire::{ConsumerFetchResult, ReadMsg, SinkError};
@@ -129,7 +131,10 @@ impl Processor {
                 self.last_group_ms = now_ms;
                 self.on_group_state(generation, partitions, rebalancing, now_ms);
             }
-            ReadMsg::ConsumerFetchReply { req, parts } => self.on_fetch_reply(req, parts, now_us),
+            ReadMsg::ConsumerFetchReply { req, parts } => self.on_fetch_reply(req, parts, &[], now_us),
+            ReadMsg::ReadCommittedFetchReply { req, parts, aborted } => {
+                self.on_fetch_reply(req, parts, &aborted, now_us)
+            }
             ReadMsg::SinkLoaded { req, partition, result } => {
                 let Some(t) = self.tasks.get_mut(&partition) else {
                     return;
@@ -254,7 +259,13 @@ impl Processor {
         }
     }
 
-    fn on_fetch_reply(&mut self, req: u64, parts: Vec<(PartitionId, ConsumerFetchResult)>, now_us: u64) {
+    fn on_fetch_reply(
+        &mut self,
+        req: u64,
+        parts: Vec<(PartitionId, ConsumerFetchResult)>,
+        aborted: &[(PartitionId, Vec<AbortedTxn>)],
+        now_us: u64,
+    ) {
         let now_ms = now_us / 1000;
         if self.fetches.remove(&req).is_none() {
             return;
@@ -273,11 +284,15 @@ impl Processor {
             }
             match r {
                 ConsumerFetchResult::Records { batches, hw } => {
+                    let aborted = aborted.iter().find(|(q, _)| *q == p).map_or(&[][..], |(_, a)| &a[..]);
+                    let (batches, skip_to) =
+                        transactions::consumable(&self.sh, p, t.position, batches, hw, aborted, now_ms);
                     let records = batches.into_iter().flat_map(|b| {
                         let base = b.base_offset;
                         (0..b.records.len()).map(move |i| (base + i as u64, b.records[i]))
                     });
                     let n = t.process(records, hw, now_ms, self.cfg.salt.as_ref());
+                    t.position = t.position.max(skip_to);
                     if n > 0 && self.cfg.task_us_per_record > 0.0 {
                         // The task's one thread takes its records in turn, on a core of the instance.
                         let cost = (n as f64 * self.cfg.task_us_per_record) as u64;

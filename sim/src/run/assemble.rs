@@ -148,6 +148,18 @@ pub(super) fn assemble(
     if let Some(r) = &check.serving {
         sh.trace.record(&[r.reads, r.hits, r.stale_reads, r.failed_reads]);
     }
+    if let Some(t) = &check.transactions {
+        let s = t.stats;
+        sh.trace.record(&[
+            s.begun,
+            s.committed,
+            s.aborted,
+            s.timed_out,
+            s.fenced,
+            t.aborted_reads,
+            t.intermediate_reads,
+        ]);
+    }
     let events_in_sink = read.map(|_| sh.sink.lock().expect("sink lock").events_in_sink);
     let verdict = if check.violations.is_empty() {
         Verdict::Pass
@@ -218,6 +230,10 @@ pub(super) fn assemble(
             .collect(),
         client_utilisation: Some(streamsim_reports::ClientUtilisation::over(sh.layout.clients, &buckets)),
         subscriptions: crate::subscription::report::results(&check.subscriptions),
+        transactions: check
+            .transactions
+            .as_ref()
+            .map(|t| checker::transactions::result(sh, t)),
     };
     let knobs = crate::scenario::knobs(s);
     RunOutcome {

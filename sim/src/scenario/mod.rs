@@ -19,6 +19,7 @@ mod read;
 mod serving;
 mod subscription;
 mod suggest;
+mod transactions;
 mod validate;
 
 pub use crate::config::*;

@@ -33,9 +33,11 @@ fn batch(base: u64, n: u64, pid: u64, seq: u64, first: u64) -> Batch {
             pid,
             epoch: 0,
             base_seq: seq,
+            transactional: false,
         }),
         records: Arc::from(records),
         bytes: 10 * n,
+        control: None,
     }
 }
 

@@ -1,0 +1,45 @@
+//! What a run's transactions came to: the coordinator's counts, what the
+//! processors read of transactional records, and the last stable offset
+//! next to the high watermark of one partition over time.
+
+use serde::{Deserialize, Serialize};
+
+/// One sample of a partition's offsets.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LsoPoint {
+    /// Virtual ms.
+    pub at_ms: u64,
+    /// High watermark.
+    pub hw: u64,
+    /// Last stable offset: the first offset of the oldest open transaction, else the high watermark.
+    pub lso: u64,
+}
+
+/// Transactions, present when the scenario's gateways are transactional.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct TransactionsResult {
+    /// Transactions begun.
+    pub begun: u64,
+    /// Transactions whose commit was decided.
+    pub committed: u64,
+    /// Transactions aborted at a producer's request or when a new epoch took the id over.
+    pub aborted: u64,
+    /// Transactions the coordinator aborted on their timeout.
+    pub timed_out: u64,
+    /// Requests the coordinator refused as coming from a fenced (older) epoch.
+    pub fenced: u64,
+    /// Decided transactions a coordinator on another broker finished (a failover mid-commit).
+    pub resumed_after_failover: u64,
+    /// Markers written and acknowledged.
+    pub markers: u64,
+    /// Transactional records the processors read.
+    pub records_read: u64,
+    /// Of those, records of aborted transactions (`aborted_read`).
+    pub aborted_reads: u64,
+    /// Of those, records read before their commit marker (`intermediate_read`).
+    pub intermediate_reads: u64,
+    /// The partition whose offsets `lso_series` samples.
+    pub lso_partition: usize,
+    /// Its high watermark and last stable offset, once a bucket.
+    pub lso_series: Vec<LsoPoint>,
+}

@@ -1,0 +1,366 @@
+//! Kafka's transaction coordinator as a state machine over a store: per
+//! `transactional.id`, the producer id and epoch, the open transaction's
+//! partitions, and the markers a decided transaction still has to write.
+//!
+//! Kafka keeps this state in the replicated `__transaction_state` topic and
+//! hosts the coordinator of an id on the leader of that topic's partition
+//! for the id. Here too the coordinator of an id is hosted on the leader of
+//! a transaction-state partition (the last partitions of the cluster, which
+//! the controller elects leaders for like any other), but the state itself
+//! is a durable store rather than records in that partition: when the
+//! controller moves the partition's leadership, the new leader takes the
+//! state over and finishes whatever commit or abort was under way. The
+//! departure (coordinator writes cost no replication) is stated in
+//! docs/TRANSACTIONS.md.
+
+use crate::ids::{BrokerId, PartitionId};
+use crate::txn_wire::TxnError;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A transaction's state at its coordinator (Kafka's `TransactionState`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxnState {
+    /// No transaction open.
+    Empty,
+    /// A transaction is open: partitions join it.
+    Ongoing,
+    /// Commit decided: markers are being written.
+    PrepareCommit,
+    /// Abort decided: markers are being written.
+    PrepareAbort,
+    /// Every commit marker is written.
+    CompleteCommit,
+    /// Every abort marker is written.
+    CompleteAbort,
+}
+
+/// One `transactional.id` at its coordinator.
+#[derive(Clone, Debug)]
+pub struct TxnMeta {
+    /// Producer id, fixed for the id.
+    pub pid: u64,
+    /// Current epoch: requests from an older one are fenced.
+    pub epoch: u16,
+    /// `transaction.timeout.ms` the producer asked for.
+    pub timeout_ms: u64,
+    /// State.
+    pub state: TxnState,
+    /// Partitions of the open (or completing) transaction.
+    pub partitions: BTreeSet<PartitionId>,
+    /// When the open transaction began, ms.
+    pub started_ms: u64,
+    /// Partitions whose marker is not acknowledged yet.
+    pub pending: BTreeSet<PartitionId>,
+    /// The broker that decided the commit or abort under way.
+    pub prepared_by: Option<BrokerId>,
+    /// The coordinator aborted the transaction on its timeout and the producer has
+    /// not heard of it yet (only told apart from fencing when fencing is off).
+    pub timed_out: bool,
+    /// Transactions begun under this id.
+    pub begun: u64,
+}
+
+/// What a request changed, for the timeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxnStep {
+    /// Nothing worth a line.
+    None,
+    /// A transaction began.
+    Began,
+    /// A commit was decided.
+    Commit,
+    /// An abort was decided.
+    Abort,
+}
+
+/// Counts over a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TxnStats {
+    /// Transactions begun.
+    pub begun: u64,
+    /// Transactions whose commit was decided.
+    pub committed: u64,
+    /// Transactions aborted at the producer's request or on InitProducerId.
+    pub aborted: u64,
+    /// Transactions the coordinator aborted on their timeout.
+    pub timed_out: u64,
+    /// Times a producer learned it was fenced (by its coordinator or by a partition).
+    pub fenced: u64,
+    /// Decided transactions whose markers a coordinator on another broker finished.
+    pub resumed: u64,
+    /// Markers written.
+    pub markers: u64,
+}
+
+/// The coordinator's durable state, for every `transactional.id`.
+#[derive(Clone, Debug, Default)]
+pub struct TxnStore {
+    by_tid: BTreeMap<u64, TxnMeta>,
+    /// Run counts.
+    pub stats: TxnStats,
+}
+
+/// The producer id a `transactional.id` keeps (apart from the non-transactional ones).
+fn pid_of(tid: u64) -> u64 {
+    (1 << 48) | tid
+}
+
+/// Transaction-state partitions (Kafka has 50; one is enough for a few gateways).
+const STATE_PARTITIONS: usize = 1;
+
+/// How many transaction-state partitions a cluster has: none without transactional producers.
+pub fn state_partitions(transactional: bool) -> usize {
+    if transactional {
+        STATE_PARTITIONS
+    } else {
+        0
+    }
+}
+
+/// The partition whose leader hosts the coordinator of `tid`, among the `total`
+/// partitions of a cluster with transactions (the state partitions come last).
+pub fn host_partition(tid: u64, total: usize) -> PartitionId {
+    total - STATE_PARTITIONS + (tid % STATE_PARTITIONS as u64) as PartitionId
+}
+
+impl TxnStore {
+    /// The state of `tid`, if it ever registered.
+    pub fn get(&self, tid: u64) -> Option<&TxnMeta> {
+        self.by_tid.get(&tid)
+    }
+
+    /// Every id with its state, in id order.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &TxnMeta)> {
+        self.by_tid.iter().map(|(t, m)| (*t, m))
+    }
+
+    /// `InitProducerId`: bump the epoch (fencing every older producer of the id). An
+    /// open transaction is aborted first and the producer asked to retry.
+    pub fn init(&mut self, tid: u64, timeout_ms: u64, broker: BrokerId) -> (Result<(u64, u16), TxnError>, TxnStep) {
+        let Some(m) = self.by_tid.get_mut(&tid) else {
+            self.by_tid.insert(
+                tid,
+                TxnMeta {
+                    pid: pid_of(tid),
+                    epoch: 0,
+                    timeout_ms,
+                    state: TxnState::Empty,
+                    partitions: BTreeSet::new(),
+                    started_ms: 0,
+                    pending: BTreeSet::new(),
+                    prepared_by: None,
+                    timed_out: false,
+                    begun: 0,
+                },
+            );
+            return (Ok((pid_of(tid), 0)), TxnStep::None);
+        };
+        match m.state {
+            TxnState::Ongoing => {
+                m.epoch = m.epoch.wrapping_add(1);
+                prepare(m, false, broker);
+                self.stats.aborted += 1;
+                (Err(TxnError::Concurrent), TxnStep::Abort)
+            }
+            TxnState::PrepareCommit | TxnState::PrepareAbort => (Err(TxnError::Concurrent), TxnStep::None),
+            _ => {
+                m.epoch = m.epoch.wrapping_add(1);
+                m.timeout_ms = timeout_ms;
+                m.state = TxnState::Empty;
+                m.partitions.clear();
+                m.timed_out = false;
+                (Ok((m.pid, m.epoch)), TxnStep::None)
+            }
+        }
+    }
+
+    /// Refuse a request from `epoch` if a newer one exists (with fencing on), or tell a
+    /// producer whose transaction timed out that it was aborted.
+    fn admit(&mut self, tid: u64, epoch: u16, fencing: bool) -> Result<&mut TxnMeta, TxnError> {
+        let Some(m) = self.by_tid.get_mut(&tid) else {
+            return Err(TxnError::Fenced);
+        };
+        if fencing && epoch < m.epoch {
+            return Err(TxnError::Fenced);
+        }
+        if m.timed_out
+            && matches!(
+                m.state,
+                TxnState::PrepareAbort | TxnState::CompleteAbort | TxnState::Empty
+            )
+        {
+            m.timed_out = false;
+            return Err(TxnError::Aborted);
+        }
+        Ok(m)
+    }
+
+    /// `AddPartitionsToTxn`: the partitions join the open transaction, which begins if none is.
+    pub fn add_partitions(
+        &mut self,
+        tid: u64,
+        epoch: u16,
+        parts: &[PartitionId],
+        now_ms: u64,
+        fencing: bool,
+    ) -> (Result<(), TxnError>, TxnStep) {
+        let m = match self.admit(tid, epoch, fencing) {
+            Ok(m) => m,
+            Err(e) => return (Err(e), TxnStep::None),
+        };
+        let step = match m.state {
+            TxnState::PrepareCommit | TxnState::PrepareAbort => return (Err(TxnError::Concurrent), TxnStep::None),
+            TxnState::Ongoing => TxnStep::None,
+            _ => {
+                m.state = TxnState::Ongoing;
+                m.started_ms = now_ms;
+                m.partitions.clear();
+                m.begun += 1;
+                TxnStep::Began
+            }
+        };
+        m.partitions.extend(parts.iter().copied());
+        if step == TxnStep::Began {
+            self.stats.begun += 1;
+        }
+        (Ok(()), step)
+    }
+
+    /// `EndTxn`: decide the open transaction. A retried request for a decision already
+    /// taken is answered the same way.
+    pub fn end(
+        &mut self,
+        tid: u64,
+        epoch: u16,
+        commit: bool,
+        broker: BrokerId,
+        fencing: bool,
+    ) -> (Result<(), TxnError>, TxnStep) {
+        let m = match self.admit(tid, epoch, fencing) {
+            Ok(m) => m,
+            Err(e) => return (Err(e), TxnStep::None),
+        };
+        match (m.state, commit) {
+            (TxnState::Ongoing, _) => {
+                prepare(m, commit, broker);
+                if commit {
+                    self.stats.committed += 1;
+                    (Ok(()), TxnStep::Commit)
+                } else {
+                    self.stats.aborted += 1;
+                    (Ok(()), TxnStep::Abort)
+                }
+            }
+            (TxnState::PrepareCommit | TxnState::CompleteCommit, true)
+            | (TxnState::PrepareAbort | TxnState::CompleteAbort, false)
+            | (TxnState::Empty, _) => (Ok(()), TxnStep::None),
+            _ => (Err(TxnError::Aborted), TxnStep::None),
+        }
+    }
+
+    /// Abort the open transactions of the ids hosted by `hosts` that outlived their
+    /// timeout; with fencing the abort bumps the epoch, so the late producer is a
+    /// fenced zombie. Returns the ids aborted.
+    pub fn expire(&mut self, now_ms: u64, fencing: bool, broker: BrokerId, hosts: impl Fn(u64) -> bool) -> Vec<u64> {
+        let mut out = Vec::new();
+        for (&tid, m) in self.by_tid.iter_mut() {
+            if m.state == TxnState::Ongoing && now_ms >= m.started_ms + m.timeout_ms && hosts(tid) {
+                if fencing {
+                    m.epoch = m.epoch.wrapping_add(1);
+                }
+                m.timed_out = true;
+                prepare(m, false, broker);
+                out.push(tid);
+            }
+        }
+        self.stats.timed_out += out.len() as u64;
+        out
+    }
+
+    /// The marker of `tid` on partition `p` is written and replicated. Returns true
+    /// when it was the transaction's last.
+    pub fn marker_done(&mut self, tid: u64, p: PartitionId, broker: BrokerId) -> bool {
+        let Some(m) = self.by_tid.get_mut(&tid) else {
+            return false;
+        };
+        if !m.pending.remove(&p) {
+            return false;
+        }
+        self.stats.markers += 1;
+        if !m.pending.is_empty() {
+            return false;
+        }
+        if m.prepared_by.is_some_and(|b| b != broker) {
+            self.stats.resumed += 1;
+        }
+        m.state = match m.state {
+            TxnState::PrepareCommit => TxnState::CompleteCommit,
+            _ => TxnState::CompleteAbort,
+        };
+        true
+    }
+}
+
+/// Decide the open transaction: every partition of it is owed a marker.
+fn prepare(m: &mut TxnMeta, commit: bool, broker: BrokerId) {
+    m.pending = m.partitions.clone();
+    m.prepared_by = Some(broker);
+    m.state = match (commit, m.pending.is_empty()) {
+        (true, false) => TxnState::PrepareCommit,
+        (true, true) => TxnState::CompleteCommit,
+        (false, false) => TxnState::PrepareAbort,
+        (false, true) => TxnState::CompleteAbort,
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bumped_epoch_fences_the_older_producer() {
+        let mut s = TxnStore::default();
+        let (Ok((pid, e0)), _) = s.init(3, 1000, 0) else {
+            panic!("init")
+        };
+        assert_eq!(s.add_partitions(3, e0, &[1, 2], 0, true).1, TxnStep::Began);
+        // A second instance of the id: the open transaction is aborted first...
+        assert_eq!(s.init(3, 1000, 0).0, Err(TxnError::Concurrent));
+        assert_eq!(s.get(3).map(|m| m.state), Some(TxnState::PrepareAbort));
+        assert!(!s.marker_done(3, 1, 0));
+        assert!(s.marker_done(3, 2, 1));
+        assert_eq!(s.stats.resumed, 1, "finished by another broker");
+        // ...then it gets a newer epoch, and the old one is refused.
+        let (Ok((pid2, e2)), _) = s.init(3, 1000, 0) else {
+            panic!("init")
+        };
+        assert_eq!(pid, pid2);
+        assert!(e2 > e0);
+        assert_eq!(s.end(3, e0, true, 0, true).0, Err(TxnError::Fenced));
+        assert_eq!(s.add_partitions(3, e0, &[1], 5, true).0, Err(TxnError::Fenced));
+        // Without fencing the stale epoch gets through (the negative control's switch).
+        assert_eq!(s.add_partitions(3, e0, &[1], 5, false).0, Ok(()));
+    }
+
+    #[test]
+    fn a_transaction_past_its_timeout_is_aborted_and_its_producer_told() {
+        let mut s = TxnStore::default();
+        let (Ok((_, e)), _) = s.init(0, 100, 0) else {
+            panic!("init")
+        };
+        assert_eq!(s.add_partitions(0, e, &[4], 0, false).0, Ok(()));
+        assert!(s.expire(99, false, 0, |_| true).is_empty());
+        assert_eq!(s.expire(100, false, 0, |_| true), vec![0]);
+        // Without fencing the epoch stays; the producer hears the abort at its next request.
+        assert_eq!(s.end(0, e, true, 0, false).0, Err(TxnError::Aborted));
+        // With fencing the epoch moved on: the late producer is fenced.
+        let mut f = TxnStore::default();
+        let (Ok((_, e)), _) = f.init(0, 100, 0) else {
+            panic!("init")
+        };
+        assert_eq!(f.add_partitions(0, e, &[4], 0, true).0, Ok(()));
+        f.expire(100, true, 0, |_| true);
+        assert_eq!(f.end(0, e, true, 0, true).0, Err(TxnError::Fenced));
+        assert_eq!(f.get(0).map(|m| m.pending.len()), Some(1));
+    }
+}

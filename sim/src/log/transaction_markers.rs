@@ -1,0 +1,351 @@
+//! The broker's side of transactions: hosting the coordinator of the ids
+//! whose state partition it leads (answering producers, aborting transactions
+//! past their timeout, sending markers until every partition acknowledged
+//! its own), and, as a partition leader, writing the markers it is sent.
+//!
+//! A marker is a control batch: it takes one offset, carries the
+//! coordinator's epoch for the producer (so a bumped one fences older
+//! writes), and is acknowledged once replicated, as Kafka writes markers
+//! with `acks=all`. The coordinator's marker requests are volatile: a
+//! successor hosting the id sends again whatever its store still owes.
+
+use super::broker::{Broker, PendingProduce};
+use super::replica::Role;
+use super::transaction_coordinator::{host_partition, TxnState, TxnStep};
+use crate::ids::{Addr, PartitionId};
+use crate::msg::{Batch, Msg, ProduceError, ProducerStamp};
+use crate::record::ControlMarker;
+use crate::txn_wire::{TxnError, TxnMsg};
+use crate::world::TimelineKind;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// An unacknowledged marker is sent again after this long, ms.
+const MARKER_RESEND_MS: u64 = 1_000;
+/// A failed marker is sent again after this long, ms (the partition's leader may have moved).
+const MARKER_RETRY_MS: u64 = 100;
+/// How often a hosting broker looks at its transactions' timeouts and owed markers, ms.
+const DRIVE_INTERVAL_MS: u64 = 50;
+/// Bytes of a control batch on disk and on the wire.
+const MARKER_BYTES: u64 = 78;
+
+impl Broker {
+    /// Whether this broker hosts the coordinator of `tid` (it leads the id's state partition).
+    fn hosts_coordinator(&self, tid: u64) -> bool {
+        let p = host_partition(tid, self.sh.assignment.len());
+        self.parts.get(&p).is_some_and(|r| matches!(r.role, Role::Leader(_)))
+    }
+
+    /// A transaction request: a producer's to the coordinator, or the coordinator's marker.
+    pub(super) fn on_txn(&mut self, src: Addr, m: TxnMsg, now_us: u64) {
+        let done = self.cpu(now_us, 0);
+        let fencing = self.sh.scenario.log.transaction_fencing;
+        let reply = |b: &Broker, m: TxnMsg| b.send(src, Msg::Txn(m), done);
+        match m {
+            TxnMsg::InitProducerId { req, tid, timeout_ms } => {
+                let result = if self.hosts_coordinator(tid) {
+                    let (r, step) = self
+                        .sh
+                        .txn
+                        .lock()
+                        .expect("txn lock")
+                        .store
+                        .init(tid, timeout_ms, self.id);
+                    self.note_step(tid, step, "a new epoch of the id");
+                    r
+                } else {
+                    Err(TxnError::NotCoordinator)
+                };
+                reply(self, TxnMsg::InitProducerIdReply { req, result });
+            }
+            TxnMsg::AddPartitions {
+                req,
+                tid,
+                epoch,
+                partitions,
+            } => {
+                let result = if self.hosts_coordinator(tid) {
+                    let now_ms = done / 1000;
+                    let (r, step) = self.sh.txn.lock().expect("txn lock").store.add_partitions(
+                        tid,
+                        epoch,
+                        &partitions,
+                        now_ms,
+                        fencing,
+                    );
+                    self.note_step(tid, step, "");
+                    self.note_refusal(tid, epoch, r);
+                    r
+                } else {
+                    Err(TxnError::NotCoordinator)
+                };
+                reply(self, TxnMsg::Reply { req, result });
+            }
+            TxnMsg::EndTxn {
+                req,
+                tid,
+                epoch,
+                commit,
+            } => {
+                let result = if self.hosts_coordinator(tid) {
+                    let (r, step) = self
+                        .sh
+                        .txn
+                        .lock()
+                        .expect("txn lock")
+                        .store
+                        .end(tid, epoch, commit, self.id, fencing);
+                    self.note_step(tid, step, "at the producer's request");
+                    self.note_refusal(tid, epoch, r);
+                    r
+                } else {
+                    Err(TxnError::NotCoordinator)
+                };
+                reply(self, TxnMsg::Reply { req, result });
+                self.drive_transactions(done, true);
+            }
+            TxnMsg::WriteMarker {
+                req,
+                partition,
+                pid,
+                epoch,
+                marker,
+            } => self.write_marker(src, req, partition, pid, epoch, marker, done),
+            TxnMsg::InitProducerIdReply { .. } | TxnMsg::Reply { .. } => {}
+        }
+    }
+
+    /// Put a coordinator's step on the timeline.
+    fn note_step(&self, tid: u64, step: TxnStep, why: &str) {
+        let txn = self.sh.txn.lock().expect("txn lock");
+        let Some(m) = txn.store.get(tid) else { return };
+        let (n, epoch, parts) = (m.begun, m.epoch, m.partitions.iter().copied().collect::<Vec<_>>());
+        drop(txn);
+        let text = match step {
+            TxnStep::None => return,
+            TxnStep::Began => format!("gateway-{tid} begins transaction {n} (epoch {epoch})"),
+            TxnStep::Commit => format!("gateway-{tid}'s transaction {n} commits: markers to partitions {parts:?}"),
+            TxnStep::Abort => {
+                format!("gateway-{tid}'s transaction {n} aborts ({why}): markers to partitions {parts:?}")
+            }
+        };
+        self.sh
+            .timeline(TimelineKind::Transaction, &text, &[tid, n, epoch as u64, step as u64]);
+    }
+
+    /// Put a fenced request on the timeline.
+    fn note_refusal(&self, tid: u64, epoch: u16, r: Result<(), TxnError>) {
+        if r != Err(TxnError::Fenced) {
+            return;
+        }
+        let current = self
+            .sh
+            .txn
+            .lock()
+            .expect("txn lock")
+            .store
+            .get(tid)
+            .map_or(0, |m| m.epoch);
+        self.sh.timeline(
+            TimelineKind::ProducerFenced,
+            &format!(
+                "coordinator on broker-{} fences gateway-{tid}: its request carries epoch {epoch}, the id is at epoch {current}",
+                self.id
+            ),
+            &[tid, epoch as u64, current as u64],
+        );
+    }
+
+    /// Abort the hosted transactions past their timeout and send the markers still owed.
+    /// `now` forces a look before the next interval (a decision was just taken).
+    pub(super) fn drive_transactions(&mut self, now_us: u64, now: bool) {
+        let now_ms = now_us / 1000;
+        if self.txn.next_drive_ms == u64::MAX || (!now && now_ms < self.txn.next_drive_ms) {
+            return;
+        }
+        if !now {
+            self.txn.next_drive_ms = now_ms + DRIVE_INTERVAL_MS;
+        }
+        let fencing = self.sh.scenario.log.transaction_fencing;
+        let hosted: BTreeSet<u64> = {
+            let txn = self.sh.txn.lock().expect("txn lock");
+            txn.store.iter().map(|(t, _)| t).collect()
+        };
+        let hosted: BTreeSet<u64> = hosted.into_iter().filter(|&t| self.hosts_coordinator(t)).collect();
+        if hosted.is_empty() {
+            return;
+        }
+        let expired = {
+            let mut txn = self.sh.txn.lock().expect("txn lock");
+            txn.store.expire(now_ms, fencing, self.id, |t| hosted.contains(&t))
+        };
+        for tid in expired {
+            let txn = self.sh.txn.lock().expect("txn lock");
+            let Some(m) = txn.store.get(tid) else { continue };
+            let (n, epoch, timeout) = (m.begun, m.epoch, m.timeout_ms);
+            drop(txn);
+            self.sh.timeline(
+                TimelineKind::Transaction,
+                &format!(
+                    "coordinator on broker-{} aborts gateway-{tid}'s transaction {n}: open past its {timeout} ms timeout{}",
+                    self.id,
+                    if fencing {
+                        format!(", epoch bumped to {epoch}")
+                    } else {
+                        String::from(" (fencing off: epoch kept)")
+                    }
+                ),
+                &[tid, n, epoch as u64, 99],
+            );
+        }
+        let leaders: Vec<Option<usize>> = self
+            .sh
+            .metadata
+            .lock()
+            .expect("metadata lock")
+            .iter()
+            .map(|s| s.leader)
+            .collect();
+        let mut sends = Vec::new();
+        let mut resumed = Vec::new();
+        {
+            let txn = self.sh.txn.lock().expect("txn lock");
+            for (tid, m) in txn.store.iter().filter(|(t, _)| hosted.contains(t)) {
+                let marker = match m.state {
+                    TxnState::PrepareCommit => ControlMarker::Commit,
+                    TxnState::PrepareAbort => ControlMarker::Abort,
+                    _ => continue,
+                };
+                if m.prepared_by.is_some_and(|b| b != self.id) && self.txn.resumed.insert((tid, m.begun)) {
+                    resumed.push((tid, m.begun, m.prepared_by.unwrap_or(0), marker, m.pending.len()));
+                }
+                for &p in &m.pending {
+                    if self
+                        .txn
+                        .sent
+                        .get(&(tid, p))
+                        .is_some_and(|&t| now_ms < t + MARKER_RESEND_MS)
+                    {
+                        continue;
+                    }
+                    let Some(Some(leader)) = leaders.get(p) else { continue };
+                    sends.push((tid, p, *leader, m.pid, m.epoch, marker));
+                }
+            }
+        }
+        for (tid, n, by, marker, left) in resumed {
+            self.sh.timeline(
+                TimelineKind::Transaction,
+                &format!(
+                    "coordinator on broker-{} takes over gateway-{tid}'s transaction {n}, decided ({marker:?}) on broker-{by}: {left} marker(s) still owed",
+                    self.id
+                ),
+                &[tid, n, by as u64, 98],
+            );
+        }
+        for (tid, p, leader, pid, epoch, marker) in sends {
+            self.txn.next_req += 1;
+            let req = self.txn.next_req;
+            self.txn.reqs.insert(req, (tid, p));
+            self.txn.sent.insert((tid, p), now_ms);
+            let m = TxnMsg::WriteMarker {
+                req,
+                partition: p,
+                pid,
+                epoch,
+                marker,
+            };
+            self.send(self.sh.layout.broker(leader), Msg::Txn(m), now_us);
+        }
+    }
+
+    /// A leader's answer to one of this coordinator's markers.
+    pub(super) fn on_marker_reply(
+        &mut self,
+        req: u64,
+        results: &[(PartitionId, Result<u64, ProduceError>)],
+        now_us: u64,
+    ) {
+        let Some((tid, p)) = self.txn.reqs.remove(&req) else {
+            return;
+        };
+        let ok = results.iter().any(|(q, r)| *q == p && r.is_ok());
+        if !ok {
+            // Try again soon: the partition's leader has probably moved.
+            let retry_at = (now_us / 1000 + MARKER_RETRY_MS).saturating_sub(MARKER_RESEND_MS);
+            self.txn.sent.insert((tid, p), retry_at);
+            return;
+        }
+        self.txn.sent.remove(&(tid, p));
+        self.sh.txn.lock().expect("txn lock").store.marker_done(tid, p, self.id);
+    }
+
+    /// Write a coordinator's marker as this partition's leader; answer once replicated.
+    #[allow(clippy::too_many_arguments)]
+    fn write_marker(
+        &mut self,
+        src: Addr,
+        req: u64,
+        p: PartitionId,
+        pid: u64,
+        epoch: u16,
+        marker: ControlMarker,
+        now_us: u64,
+    ) {
+        let leader_epoch = match self.parts.get(&p) {
+            Some(r) if matches!(r.role, Role::Leader(_)) => r.leader_epoch,
+            _ => {
+                let results = vec![(p, Err(ProduceError::NotLeader))];
+                self.send(src, Msg::ProduceReply { req, results }, now_us);
+                return;
+            }
+        };
+        let base = {
+            let mut guard = self.sh.disks[self.id].lock().expect("disk lock");
+            let disk = &mut *guard;
+            let log = disk.logs.get_mut(&p).expect("hosted partition");
+            let base = log.append(Arc::new(Batch {
+                base_offset: log.leo(),
+                epoch: leader_epoch,
+                producer: Some(ProducerStamp {
+                    pid,
+                    epoch,
+                    base_seq: 0,
+                    transactional: true,
+                }),
+                records: Arc::from(Vec::new()),
+                bytes: MARKER_BYTES,
+                control: Some(marker),
+            }));
+            if self.sh.scenario.log.flush.uses_page_cache() {
+                let mut res = self.sh.resources[self.id].lock().expect("resources lock");
+                disk.page_cache.dirtied(
+                    &mut disk.logs,
+                    &mut res.disk,
+                    &self.sh.scenario.resources,
+                    p,
+                    MARKER_BYTES,
+                    now_us,
+                );
+            } else if self.sh.scenario.log.flush == crate::config::FlushPolicy::EveryBatch {
+                log.flush();
+            }
+            base
+        };
+        self.sh
+            .txn
+            .lock()
+            .expect("txn lock")
+            .marker_written(p, base, now_us / 1000);
+        self.purgatory.push(PendingProduce {
+            src,
+            req,
+            results: Vec::new(),
+            waits: vec![(p, base, base + 1, leader_epoch)],
+            deadline_ms: now_us / 1000 + self.sh.scenario.log.request_timeout_ms,
+            not_before_us: now_us,
+        });
+        self.advance_hw(p, now_us);
+        self.wake_parked(now_us);
+    }
+}

@@ -1,0 +1,107 @@
+//! The transaction protocol's messages: a transactional producer (a gateway)
+//! with its coordinator (on a broker), and the coordinator with the leaders
+//! of the partitions its markers go to. Named after Kafka's requests:
+//! `InitProducerId`, `AddPartitionsToTxn`, `EndTxn`, `WriteTxnMarkers`.
+
+use crate::ids::PartitionId;
+use crate::record::ControlMarker;
+
+/// Why a coordinator refused a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxnError {
+    /// This broker does not host the id's coordinator (any more): look it up again.
+    NotCoordinator,
+    /// A newer epoch of this `transactional.id` exists (Kafka's `PRODUCER_FENCED`):
+    /// this producer is a zombie.
+    Fenced,
+    /// The previous transaction is still being completed (`CONCURRENT_TRANSACTIONS`): retry.
+    Concurrent,
+    /// The coordinator aborted the transaction (its timeout ran out) while the
+    /// producer still held it open (`INVALID_TXN_STATE`): start again.
+    Aborted,
+}
+
+/// The transaction protocol's messages.
+#[derive(Clone, Debug)]
+pub enum TxnMsg {
+    /// Producer to coordinator: take the `transactional.id`, bumping its epoch.
+    InitProducerId {
+        /// Request id.
+        req: u64,
+        /// The `transactional.id` (the gateway's index).
+        tid: u64,
+        /// `transaction.timeout.ms`.
+        timeout_ms: u64,
+    },
+    /// Coordinator to producer.
+    InitProducerIdReply {
+        /// Request id.
+        req: u64,
+        /// (producer id, epoch), or why not.
+        result: Result<(u64, u16), TxnError>,
+    },
+    /// Producer to coordinator: these partitions join the open transaction (one begins if none is open).
+    AddPartitions {
+        /// Request id.
+        req: u64,
+        /// The `transactional.id`.
+        tid: u64,
+        /// Producer epoch.
+        epoch: u16,
+        /// Partitions.
+        partitions: Vec<PartitionId>,
+    },
+    /// Producer to coordinator: commit or abort the open transaction.
+    EndTxn {
+        /// Request id.
+        req: u64,
+        /// The `transactional.id`.
+        tid: u64,
+        /// Producer epoch.
+        epoch: u16,
+        /// Commit (true) or abort.
+        commit: bool,
+    },
+    /// Coordinator to producer, for `AddPartitions` and `EndTxn`.
+    Reply {
+        /// Request id.
+        req: u64,
+        /// Done, or why not.
+        result: Result<(), TxnError>,
+    },
+    /// Coordinator to a partition leader: write a marker for the producer.
+    WriteMarker {
+        /// Request id.
+        req: u64,
+        /// Partition.
+        partition: PartitionId,
+        /// Producer id.
+        pid: u64,
+        /// The coordinator's epoch for the producer (a bumped one fences older writes).
+        epoch: u16,
+        /// Commit or abort.
+        marker: ControlMarker,
+    },
+}
+
+impl TxnMsg {
+    /// Approximate wire size, bytes, beyond the request overhead.
+    pub fn bytes(&self) -> u64 {
+        match self {
+            TxnMsg::AddPartitions { partitions, .. } => 24 + 4 * partitions.len() as u64,
+            _ => 24,
+        }
+    }
+
+    /// A small stable code per kind, for the trace hash.
+    pub fn kind_code(&self) -> u64 {
+        match self {
+            TxnMsg::InitProducerId { .. } => 1,
+            TxnMsg::InitProducerIdReply { .. } => 2,
+            TxnMsg::AddPartitions { .. } => 3,
+            TxnMsg::EndTxn { .. } => 4,
+            TxnMsg::Reply { .. } => 5,
+            TxnMsg::WriteMarker { .. } => 6,
+        }
+    }
+}
