@@ -157,6 +157,12 @@ fn soak(seeds: u64) -> Result<(), String> {
             "serving",
             "--test",
             "autoscale",
+            "--test",
+            "subscriptions",
+            "--test",
+            "transactions",
+            "--test",
+            "delivery_timeout",
             "--",
             "--nocapture",
         ])
