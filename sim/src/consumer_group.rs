@@ -306,5 +306,7 @@ fn announce(g: &GroupStore, member: &str, why: &str) -> (TimelineKind, String, V
     )
 }
 
+pub mod membership;
+
 #[cfg(test)]
 mod tests;

@@ -13,6 +13,7 @@ mod upload;
 
 use crate::clock;
 use crate::config::LakeConfig;
+use crate::consumer_group::membership::{Change, Membership};
 use crate::ids::{Addr, PartitionId};
 use crate::msg::Msg;
 use crate::record::records_bytes;
@@ -58,9 +59,7 @@ struct Writer {
     incarnation: u64,
     cfg: LakeConfig,
     rng: ChaCha8Rng,
-    generation: u64,
-    superseded_gen: u64,
-    revoked: bool,
+    group: Membership,
     parts: BTreeMap<PartitionId, Part>,
     fetches: crate::consumer_fetches::FetchesInFlight,
     next_req: u64,
@@ -84,9 +83,7 @@ pub async fn lake_writer_main(sh: Arc<Shared>, idx: usize) {
         idx,
         addr,
         incarnation,
-        generation: 0,
-        superseded_gen: 0,
-        revoked: true,
+        group: Membership::default(),
         parts: BTreeMap::new(),
         fetches: BTreeMap::new(),
         next_req: incarnation << 40,
@@ -129,52 +126,49 @@ impl Writer {
     /// the next owner resumes from the manifest), a new generation claims
     /// its partitions.
     fn on_group_state(&mut self, generation: u64, partitions: Vec<PartitionId>, rebalancing: bool, now_ms: u64) {
-        if rebalancing {
-            if generation < self.generation {
-                return;
-            }
-            let newly = generation > self.superseded_gen;
-            self.superseded_gen = self.superseded_gen.max(generation);
-            if !self.revoked || newly {
-                self.revoked = true;
+        match self.group.on_state(generation, rebalancing) {
+            Change::None => {}
+            Change::Revoke { .. } => {
                 self.parts.clear();
                 self.fetches.clear();
                 self.note_unmanifested();
                 self.next_heartbeat_ms = now_ms;
             }
-        } else if generation > self.generation.max(self.superseded_gen) {
-            self.generation = generation;
-            self.revoked = false;
-            self.fetches.clear();
-            self.parts.clear();
-            let mut lake = self.sh.lake.lock().expect("lake lock");
-            let mut resumed = Vec::new();
-            for p in partitions {
-                let Ok(at) = lake.claim(p, generation) else { continue };
-                resumed.push((p, at));
-                self.parts.insert(
-                    p,
-                    Part {
-                        position: at,
-                        fetching: false,
-                        idle_until_ms: 0,
-                        caught_up: false,
-                        buf: Buffer::default(),
-                        upload: None,
-                    },
-                );
-            }
-            drop(lake);
-            for (p, at) in resumed {
-                self.sh.timeline(
-                    TimelineKind::LakeResumed,
-                    &format!(
-                        "lake-writer-{} resumed partition {p} at offset {at} (generation {generation})",
-                        self.idx
-                    ),
-                    &[p as u64, at, generation],
-                );
-            }
+            Change::Adopt => self.adopt(generation, partitions),
+        }
+    }
+
+    /// A new generation: claim its partitions from where the lake's manifest resumes them.
+    fn adopt(&mut self, generation: u64, partitions: Vec<PartitionId>) {
+        self.fetches.clear();
+        self.parts.clear();
+        let mut lake = self.sh.lake.lock().expect("lake lock");
+        let mut resumed = Vec::new();
+        for p in partitions {
+            let Ok(at) = lake.claim(p, generation) else { continue };
+            resumed.push((p, at));
+            self.parts.insert(
+                p,
+                Part {
+                    position: at,
+                    fetching: false,
+                    idle_until_ms: 0,
+                    caught_up: false,
+                    buf: Buffer::default(),
+                    upload: None,
+                },
+            );
+        }
+        drop(lake);
+        for (p, at) in resumed {
+            self.sh.timeline(
+                TimelineKind::LakeResumed,
+                &format!(
+                    "lake-writer-{} resumed partition {p} at offset {at} (generation {generation})",
+                    self.idx
+                ),
+                &[p as u64, at, generation],
+            );
         }
     }
 
@@ -239,13 +233,13 @@ impl Writer {
                     group: GroupId::Lake,
                     member: self.idx,
                     incarnation: self.incarnation,
-                    seen_generation: self.generation.max(self.superseded_gen),
-                    revoked: self.revoked,
+                    seen_generation: self.group.seen(),
+                    revoked: self.group.revoked,
                 },
                 now_us,
             );
         }
-        if self.revoked {
+        if self.group.revoked {
             return;
         }
         self.expire_fetches(now_ms);
@@ -270,7 +264,7 @@ impl Writer {
         for (&p, t) in self.parts.iter_mut() {
             let Some(u) = t.upload.as_mut() else { continue };
             while u.due_us <= now_us {
-                match u.complete(&mut lake, self.generation, &self.cfg, &mut self.rng, now_us) {
+                match u.complete(&mut lake, self.group.generation, &self.cfg, &mut self.rng, now_us) {
                     Progress::Pending => {}
                     Progress::Done => {
                         committed.push(u.file);
@@ -304,9 +298,9 @@ impl Writer {
                 TimelineKind::LakeFenced,
                 &format!(
                     "the lake refused lake-writer-{}'s commit of partition {p}: generation {} is no longer its owner",
-                    self.idx, self.generation
+                    self.idx, self.group.generation
                 ),
-                &[p as u64, self.generation],
+                &[p as u64, self.group.generation],
             );
         }
         self.note_unmanifested();

@@ -19,6 +19,7 @@ pub mod state;
 use crate::clock;
 use crate::config::{OffsetReset, PlantedBug, SubscriptionConfig};
 use crate::consumer_fetches::FetchesInFlight;
+use crate::consumer_group::membership::{Change, Membership};
 use crate::ids::{Addr, PartitionId};
 use crate::msg::Msg;
 use crate::wire::{ConsumerFetchResult, GroupId, ReadMsg};
@@ -48,9 +49,7 @@ struct Consumer {
     addr: Addr,
     incarnation: u64,
     cfg: SubscriptionConfig,
-    generation: u64,
-    superseded_gen: u64,
-    revoked: bool,
+    group: Membership,
     /// Generations this process adopted (the planted skip waits for the second).
     adopted: u64,
     parts: BTreeMap<PartitionId, Part>,
@@ -129,9 +128,7 @@ pub async fn consumer_main(sh: Arc<Shared>, global: usize) {
         incarnation,
         next_commit_ms: now + cfg.auto_commit_interval_ms,
         cfg,
-        generation: 0,
-        superseded_gen: 0,
-        revoked: true,
+        group: Membership::default(),
         adopted: 0,
         parts: BTreeMap::new(),
         skip_next: BTreeSet::new(),
@@ -176,69 +173,66 @@ impl Consumer {
     /// rebalance revokes everything (committing positions first), a new
     /// generation claims its partitions from the committed offsets.
     fn on_group_state(&mut self, generation: u64, partitions: Vec<PartitionId>, rebalancing: bool, now_ms: u64) {
-        if rebalancing {
-            if generation < self.generation {
-                return;
-            }
-            let newly = generation > self.superseded_gen;
-            self.superseded_gen = self.superseded_gen.max(generation);
-            if !self.revoked || newly {
-                if !self.revoked {
+        match self.group.on_state(generation, rebalancing) {
+            Change::None => {}
+            Change::Revoke { owned } => {
+                if owned {
                     self.commit_all();
                 }
-                self.revoked = true;
                 self.parts.clear();
                 self.fetches.clear();
                 self.next_heartbeat_ms = now_ms;
             }
-        } else if generation > self.generation.max(self.superseded_gen) {
-            self.generation = generation;
-            self.revoked = false;
-            self.adopted += 1;
-            self.fetches.clear();
-            self.parts.clear();
-            self.skip_next.clear();
-            let subs = &self.sh.subscriptions;
-            let mut starts = Vec::new();
-            for p in partitions {
-                let committed = subs.state[self.sub].lock().expect("subscription lock").committed[p];
-                let position = match (committed, self.cfg.auto_offset_reset) {
-                    (Some(at), _) => at,
-                    (None, OffsetReset::Earliest) => 0,
-                    (None, OffsetReset::Latest) => self.sh.committed_hw(p),
-                };
-                subs.watch.lock().expect("watch lock").assigned(
-                    (self.sub, self.member),
-                    self.incarnation,
-                    p,
-                    generation,
-                    committed,
-                );
-                subs.state[self.sub].lock().expect("subscription lock").progress[p] = position;
-                if self.adopted > 1 && self.cfg.planted_bug == Some(PlantedBug::SkipBatchAfterRebalance) {
-                    self.skip_next.insert(p);
-                }
-                starts.push(format!("{p}@{position}"));
-                self.parts.insert(
-                    p,
-                    Part {
-                        position,
-                        fetching: false,
-                        idle_until_ms: 0,
-                    },
-                );
+            Change::Adopt => self.adopt(generation, partitions),
+        }
+    }
+
+    /// A new generation: take its partitions from the committed offsets (or the reset policy).
+    fn adopt(&mut self, generation: u64, partitions: Vec<PartitionId>) {
+        self.adopted += 1;
+        self.fetches.clear();
+        self.parts.clear();
+        self.skip_next.clear();
+        let subs = &self.sh.subscriptions;
+        let mut starts = Vec::new();
+        for p in partitions {
+            let committed = subs.state[self.sub].lock().expect("subscription lock").committed[p];
+            let position = match (committed, self.cfg.auto_offset_reset) {
+                (Some(at), _) => at,
+                (None, OffsetReset::Earliest) => 0,
+                (None, OffsetReset::Latest) => self.sh.committed_hw(p),
+            };
+            subs.watch.lock().expect("watch lock").assigned(
+                (self.sub, self.member),
+                self.incarnation,
+                p,
+                generation,
+                committed,
+            );
+            subs.state[self.sub].lock().expect("subscription lock").progress[p] = position;
+            if self.adopted > 1 && self.cfg.planted_bug == Some(PlantedBug::SkipBatchAfterRebalance) {
+                self.skip_next.insert(p);
             }
-            self.sh.timeline(
-                TimelineKind::Subscription,
-                &format!(
-                    "{} consumer {} took partitions [{}] (generation {generation})",
-                    self.cfg.name,
-                    self.member,
-                    starts.join(", ")
-                ),
-                &[self.sub as u64, self.member as u64, generation],
+            starts.push(format!("{p}@{position}"));
+            self.parts.insert(
+                p,
+                Part {
+                    position,
+                    fetching: false,
+                    idle_until_ms: 0,
+                },
             );
         }
+        self.sh.timeline(
+            TimelineKind::Subscription,
+            &format!(
+                "{} consumer {} took partitions [{}] (generation {generation})",
+                self.cfg.name,
+                self.member,
+                starts.join(", ")
+            ),
+            &[self.sub as u64, self.member as u64, generation],
+        );
     }
 
     fn on_fetch_reply(&mut self, req: u64, parts: Vec<(PartitionId, ConsumerFetchResult)>, now_ms: u64) {
@@ -298,7 +292,7 @@ impl Consumer {
             sub: self.sub,
             consumer: self.member,
             incarnation: self.incarnation,
-            generation: self.generation,
+            generation: self.group.generation,
             partition: p,
             lo,
             hi,
@@ -335,7 +329,7 @@ impl Consumer {
     fn commit_all(&mut self) {
         let subs = &self.sh.subscriptions;
         for (&p, t) in &self.parts {
-            subs.commit(self.sub, self.member, self.generation, p, t.position);
+            subs.commit(self.sub, self.member, self.group.generation, p, t.position);
         }
     }
 
@@ -350,13 +344,13 @@ impl Consumer {
                     group: GroupId::Subscription(self.sub),
                     member: self.member,
                     incarnation: self.incarnation,
-                    seen_generation: self.generation.max(self.superseded_gen),
-                    revoked: self.revoked,
+                    seen_generation: self.group.seen(),
+                    revoked: self.group.revoked,
                 },
                 now_us,
             );
         }
-        if self.revoked {
+        if self.group.revoked {
             return;
         }
         if now_ms >= self.next_commit_ms {
