@@ -42,7 +42,12 @@ impl Broker {
         let fencing = self.sh.scenario.log.transaction_fencing;
         let reply = |b: &Broker, m: TxnMsg| b.send(src, Msg::Txn(m), done);
         match m {
-            TxnMsg::InitProducerId { req, tid, timeout_ms } => {
+            TxnMsg::InitProducerId {
+                req,
+                tid,
+                timeout_ms,
+                current,
+            } => {
                 let result = if self.hosts_coordinator(tid) {
                     let (r, step) = self
                         .sh
@@ -50,7 +55,7 @@ impl Broker {
                         .lock()
                         .expect("txn lock")
                         .store
-                        .init(tid, timeout_ms, self.id);
+                        .init(tid, timeout_ms, current, self.id);
                     self.note_step(tid, step, "a new epoch of the id");
                     r
                 } else {
@@ -62,6 +67,7 @@ impl Broker {
                 req,
                 tid,
                 epoch,
+                txn,
                 partitions,
             } => {
                 let result = if self.hosts_coordinator(tid) {
@@ -69,6 +75,7 @@ impl Broker {
                     let (r, step) = self.sh.txn.lock().expect("txn lock").store.add_partitions(
                         tid,
                         epoch,
+                        txn,
                         &partitions,
                         now_ms,
                         fencing,
@@ -85,6 +92,7 @@ impl Broker {
                 req,
                 tid,
                 epoch,
+                txn,
                 commit,
             } => {
                 let result = if self.hosts_coordinator(tid) {
@@ -94,7 +102,7 @@ impl Broker {
                         .lock()
                         .expect("txn lock")
                         .store
-                        .end(tid, epoch, commit, self.id, fencing);
+                        .end(tid, epoch, txn, commit, self.id, fencing);
                     self.note_step(tid, step, "at the producer's request");
                     self.note_refusal(tid, epoch, r);
                     r
