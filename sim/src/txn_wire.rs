@@ -89,6 +89,9 @@ pub enum TxnMsg {
         pid: u64,
         /// The coordinator's epoch for the producer (a bumped one fences older writes).
         epoch: u16,
+        /// The producer's number for the transaction the marker closes: with the
+        /// epoch it orders a producer's markers, so a late copy closes nothing.
+        txn: u64,
         /// Commit or abort.
         marker: ControlMarker,
     },
