@@ -44,6 +44,10 @@ pub struct TxnIndex {
     aborted_by_pid: BTreeMap<u64, BTreeMap<u64, u64>>,
     /// Committed transactions per producer: first offset -> commit marker offset.
     committed: BTreeMap<u64, BTreeMap<u64, u64>>,
+    /// Closed transactions by marker offset: their first offset. One whose marker is
+    /// not below the high watermark yet is still unstable (Kafka's unreplicated
+    /// transactions), so a leader change that loses the marker never moves the LSO back.
+    closed: BTreeMap<u64, u64>,
     /// Per producer: the newest epoch its transactional batches and markers carried.
     epochs: BTreeMap<u64, u16>,
     /// Per producer: its newest marker here, (epoch, transaction number), the number
@@ -65,6 +69,7 @@ impl TxnIndex {
                 *last = (*last).max((s.epoch, s.base_seq));
                 // A marker with nothing open here (a retried one) closes nothing.
                 let Some(first) = self.open.remove(&s.pid) else { return };
+                self.closed.insert(b.base_offset, first);
                 match marker {
                     ControlMarker::Abort => {
                         self.aborted.push(AbortedTxn {
@@ -89,9 +94,11 @@ impl TxnIndex {
         }
     }
 
-    /// The first offset of the oldest open transaction, if any is open.
-    pub fn first_unstable(&self) -> Option<u64> {
-        self.open.values().copied().min()
+    /// The first offset of the oldest unstable transaction under high watermark `hw`:
+    /// one still open, or one closed by a marker the high watermark has not passed.
+    pub fn first_unstable(&self, hw: u64) -> Option<u64> {
+        let unreplicated = self.closed.range(hw..).map(|(_, &first)| first).min();
+        self.open.values().copied().min().into_iter().chain(unreplicated).min()
     }
 
     /// Whether a marker for `pid` at producer `epoch` closing its transaction number
@@ -202,13 +209,17 @@ mod tests {
         let mut t = TxnIndex::default();
         t.observe(&batch(0, 7, 3, None));
         t.observe(&batch(3, 8, 2, None));
-        assert_eq!(t.first_unstable(), Some(0));
+        assert_eq!(t.first_unstable(10), Some(0));
         t.observe(&batch(5, 7, 0, Some(ControlMarker::Abort)));
-        assert_eq!(t.first_unstable(), Some(3));
+        assert_eq!(t.first_unstable(10), Some(3));
+        // Until the high watermark passes the abort marker, its transaction stays unstable.
+        assert_eq!(t.first_unstable(5), Some(0));
+        assert_eq!(t.first_unstable(6), Some(3));
         assert_eq!(t.outcome(7, 1), TxnOutcome::Aborted);
         assert_eq!(t.outcome(8, 4), TxnOutcome::Open);
         t.observe(&batch(6, 8, 0, Some(ControlMarker::Commit)));
-        assert_eq!(t.first_unstable(), None);
+        assert_eq!(t.first_unstable(7), None);
+        assert_eq!(t.first_unstable(6), Some(3), "the commit marker at 6 is not replicated");
         assert_eq!(t.outcome(8, 4), TxnOutcome::Committed(6));
         assert_eq!(
             t.aborted_in(4, 10),
