@@ -38,7 +38,7 @@ pub enum TxnOutcome {
 pub struct TxnIndex {
     /// Per producer id with a transaction open here: its first offset.
     open: BTreeMap<u64, u64>,
-    /// Aborted transactions, in marker order.
+    /// Aborted transactions, in marker order (so ordered by marker offset).
     aborted: Vec<AbortedTxn>,
     /// Aborted transactions per producer: first offset -> abort marker offset.
     aborted_by_pid: BTreeMap<u64, BTreeMap<u64, u64>>,
@@ -120,11 +120,10 @@ impl TxnIndex {
 
     /// The aborted transactions whose offsets meet `[from, to)`, the index a fetch carries.
     pub fn aborted_in(&self, from: u64, to: u64) -> Vec<AbortedTxn> {
-        self.aborted
-            .iter()
-            .filter(|a| a.first < to && a.last >= from)
-            .copied()
-            .collect()
+        // Markers are appended in offset order, so the list is ordered by marker offset:
+        // those ending before `from` are skipped without a scan.
+        let start = self.aborted.partition_point(|a| a.last < from);
+        self.aborted[start..].iter().filter(|a| a.first < to).copied().collect()
     }
 
     /// Every aborted transaction, in marker order.
