@@ -32,6 +32,10 @@ pub enum TxnMsg {
         tid: u64,
         /// `transaction.timeout.ms`.
         timeout_ms: u64,
+        /// The producer id and epoch this producer holds, if any (KIP-360): a
+        /// duplicated or retried request is answered with the epoch it already
+        /// produced, rather than bumping it again and fencing its own producer.
+        current: Option<(u64, u16)>,
     },
     /// Coordinator to producer.
     InitProducerIdReply {
@@ -48,6 +52,9 @@ pub enum TxnMsg {
         tid: u64,
         /// Producer epoch.
         epoch: u16,
+        /// The producer's number for the transaction the partitions join: a late
+        /// copy of a request for a transaction already decided begins nothing.
+        txn: u64,
         /// Partitions.
         partitions: Vec<PartitionId>,
     },
@@ -59,6 +66,9 @@ pub enum TxnMsg {
         tid: u64,
         /// Producer epoch.
         epoch: u16,
+        /// The producer's number for the transaction to end: a late copy for a
+        /// transaction already decided never decides the one open now.
+        txn: u64,
         /// Commit (true) or abort.
         commit: bool,
     },
@@ -79,6 +89,9 @@ pub enum TxnMsg {
         pid: u64,
         /// The coordinator's epoch for the producer (a bumped one fences older writes).
         epoch: u16,
+        /// The producer's number for the transaction the marker closes: with the
+        /// epoch it orders a producer's markers, so a late copy closes nothing.
+        txn: u64,
         /// Commit or abort.
         marker: ControlMarker,
     },

@@ -77,7 +77,14 @@ pub fn check(sh: &Shared, end_ms: u64, out: &mut Vec<Violation>) -> TxnReport {
                 }
             }
             TxnOutcome::Committed(marker) => {
-                let written = txn.marker_at.get(&(read.partition, marker)).copied().unwrap_or(0);
+                // The surviving marker's leader epoch tells its write from a stale leader's
+                // write at the same offset that was truncated away.
+                let batches = log.batches();
+                let epoch = batches
+                    .binary_search_by_key(&marker, |b| b.base_offset)
+                    .ok()
+                    .map(|i| batches[i].epoch);
+                let written = txn.marker_time(read.partition, marker, epoch).unwrap_or(0);
                 if written > read.at_ms {
                     rep.intermediate_reads += read.records;
                     if intermediate_w.len() < WITNESS {

@@ -61,6 +61,11 @@ pub(super) struct TxnProducer {
     begun_ms: Option<u64>,
     /// Batches the log took in the open transaction, answered at its commit.
     written: Vec<(PartitionId, Arc<[Record]>, Vec<Owner>)>,
+    /// This producer's number for the open (or next) transaction, sent with its
+    /// requests so the coordinator can tell a late copy from a request for it.
+    number: u64,
+    /// The producer id and epoch the coordinator last gave this producer.
+    held: Option<(u64, u16)>,
 }
 
 /// A coordinator that does not answer is asked again after this long, ms.
@@ -83,6 +88,8 @@ impl TxnProducer {
             wanted: BTreeSet::new(),
             begun_ms: None,
             written: Vec::new(),
+            number: 1,
+            held: None,
         })
     }
 
@@ -154,11 +161,13 @@ impl Gateway {
                 req: 0,
                 tid,
                 timeout_ms,
+                current: t.held,
             },
             Phase::Ending { commit } => TxnMsg::EndTxn {
                 req: 0,
                 tid,
                 epoch,
+                txn: t.number,
                 commit,
             },
             Phase::Open => {
@@ -176,6 +185,7 @@ impl Gateway {
                             req: 0,
                             tid,
                             epoch,
+                            txn: t.number,
                             commit: false,
                         }
                     }
@@ -190,6 +200,7 @@ impl Gateway {
                             req: 0,
                             tid,
                             epoch,
+                            txn: t.number,
                             commit: true,
                         }
                     }
@@ -199,6 +210,7 @@ impl Gateway {
                             req: 0,
                             tid,
                             epoch,
+                            txn: t.number,
                             partitions: t.adding.clone(),
                         }
                     }
@@ -256,6 +268,7 @@ impl Gateway {
             (Phase::Init, Ok(Some((pid, epoch)))) => {
                 self.pid = pid;
                 self.epoch = epoch;
+                t.held = Some((pid, epoch));
                 for q in &mut self.parts {
                     q.next_seq = 0;
                 }
@@ -336,6 +349,7 @@ impl Gateway {
         let written = std::mem::take(&mut t.written);
         t.added.clear();
         t.begun_ms = None;
+        t.number += 1;
         t.phase = Phase::Open;
         for (p, records, owners) in written {
             let ok = if p >= self.sh.event_partitions {
@@ -359,6 +373,7 @@ impl Gateway {
         t.wanted.clear();
         t.begun_ms = None;
         t.stop = None;
+        t.number += 1;
         t.phase = Phase::Init;
         let mut back: Vec<Vec<(Record, Owner)>> = vec![Vec::new(); self.parts.len()];
         for (p, records, owners) in written {

@@ -38,22 +38,38 @@ pub enum TxnOutcome {
 pub struct TxnIndex {
     /// Per producer id with a transaction open here: its first offset.
     open: BTreeMap<u64, u64>,
-    /// Aborted transactions, in marker order.
+    /// Aborted transactions, in marker order (so ordered by marker offset).
     aborted: Vec<AbortedTxn>,
     /// Aborted transactions per producer: first offset -> abort marker offset.
     aborted_by_pid: BTreeMap<u64, BTreeMap<u64, u64>>,
     /// Committed transactions per producer: first offset -> commit marker offset.
     committed: BTreeMap<u64, BTreeMap<u64, u64>>,
+    /// Closed transactions by marker offset: their first offset. One whose marker is
+    /// not below the high watermark yet is still unstable (Kafka's unreplicated
+    /// transactions), so a leader change that loses the marker never moves the LSO back.
+    closed: BTreeMap<u64, u64>,
+    /// Per producer: the newest epoch its transactional batches and markers carried.
+    epochs: BTreeMap<u64, u16>,
+    /// Per producer: its newest marker here, (epoch, transaction number), the number
+    /// carried in the control batch's sequence field.
+    last_marker: BTreeMap<u64, (u16, u64)>,
 }
 
 impl TxnIndex {
     /// Account for a batch appended to the log.
     pub fn observe(&mut self, b: &Batch) {
         let Some(s) = b.producer else { return };
+        if s.transactional {
+            let e = self.epochs.entry(s.pid).or_insert(s.epoch);
+            *e = (*e).max(s.epoch);
+        }
         match b.control {
             Some(marker) => {
+                let last = self.last_marker.entry(s.pid).or_insert((s.epoch, s.base_seq));
+                *last = (*last).max((s.epoch, s.base_seq));
                 // A marker with nothing open here (a retried one) closes nothing.
                 let Some(first) = self.open.remove(&s.pid) else { return };
+                self.closed.insert(b.base_offset, first);
                 match marker {
                     ControlMarker::Abort => {
                         self.aborted.push(AbortedTxn {
@@ -78,9 +94,23 @@ impl TxnIndex {
         }
     }
 
-    /// The first offset of the oldest open transaction, if any is open.
-    pub fn first_unstable(&self) -> Option<u64> {
-        self.open.values().copied().min()
+    /// The first offset of the oldest unstable transaction under high watermark `hw`:
+    /// one still open, or one closed by a marker the high watermark has not passed.
+    pub fn first_unstable(&self, hw: u64) -> Option<u64> {
+        let unreplicated = self.closed.range(hw..).map(|(_, &first)| first).min();
+        self.open.values().copied().min().into_iter().chain(unreplicated).min()
+    }
+
+    /// Whether a marker for `pid` at producer `epoch` closing its transaction number
+    /// `txn` would be obsolete here, so the leader writes nothing: a copy of a marker
+    /// already written (or of an older one), a marker from an epoch older than the
+    /// producer's newest here (with `fencing`, as Kafka refuses it), or a marker for a
+    /// producer with nothing open that bumps no epoch (so fences nothing).
+    pub fn marker_obsolete(&self, pid: u64, epoch: u16, txn: u64, fencing: bool) -> bool {
+        let newest = self.epochs.get(&pid).copied();
+        self.last_marker.get(&pid).is_some_and(|&last| (epoch, txn) <= last)
+            || (fencing && newest.is_some_and(|e| epoch < e))
+            || (!self.is_open(pid) && newest.is_some_and(|e| epoch <= e))
     }
 
     /// Whether `pid` has a transaction open in this partition.
@@ -90,11 +120,10 @@ impl TxnIndex {
 
     /// The aborted transactions whose offsets meet `[from, to)`, the index a fetch carries.
     pub fn aborted_in(&self, from: u64, to: u64) -> Vec<AbortedTxn> {
-        self.aborted
-            .iter()
-            .filter(|a| a.first < to && a.last >= from)
-            .copied()
-            .collect()
+        // Markers are appended in offset order, so the list is ordered by marker offset:
+        // those ending before `from` are skipped without a scan.
+        let start = self.aborted.partition_point(|a| a.last < from);
+        self.aborted[start..].iter().filter(|a| a.first < to).copied().collect()
     }
 
     /// Every aborted transaction, in marker order.
@@ -179,13 +208,17 @@ mod tests {
         let mut t = TxnIndex::default();
         t.observe(&batch(0, 7, 3, None));
         t.observe(&batch(3, 8, 2, None));
-        assert_eq!(t.first_unstable(), Some(0));
+        assert_eq!(t.first_unstable(10), Some(0));
         t.observe(&batch(5, 7, 0, Some(ControlMarker::Abort)));
-        assert_eq!(t.first_unstable(), Some(3));
+        assert_eq!(t.first_unstable(10), Some(3));
+        // Until the high watermark passes the abort marker, its transaction stays unstable.
+        assert_eq!(t.first_unstable(5), Some(0));
+        assert_eq!(t.first_unstable(6), Some(3));
         assert_eq!(t.outcome(7, 1), TxnOutcome::Aborted);
         assert_eq!(t.outcome(8, 4), TxnOutcome::Open);
         t.observe(&batch(6, 8, 0, Some(ControlMarker::Commit)));
-        assert_eq!(t.first_unstable(), None);
+        assert_eq!(t.first_unstable(7), None);
+        assert_eq!(t.first_unstable(6), Some(3), "the commit marker at 6 is not replicated");
         assert_eq!(t.outcome(8, 4), TxnOutcome::Committed(6));
         assert_eq!(
             t.aborted_in(4, 10),
@@ -201,5 +234,34 @@ mod tests {
         // A repeated marker closes nothing.
         t.observe(&batch(7, 8, 0, Some(ControlMarker::Commit)));
         assert_eq!(t.counts(), (0, 1, 1));
+    }
+
+    #[test]
+    fn a_late_or_stale_marker_is_obsolete_and_a_fresh_one_is_not() {
+        let stamped = |base: u64, epoch: u16, txn: u64, control: Option<ControlMarker>| {
+            let mut b = batch(base, 7, usize::from(control.is_none()), control);
+            if let Some(s) = b.producer.as_mut() {
+                s.epoch = epoch;
+                s.base_seq = if control.is_some() { txn } else { 0 };
+            }
+            b
+        };
+        let mut t = TxnIndex::default();
+        t.observe(&stamped(0, 1, 0, None));
+        // The marker closing transaction 4 is due; a copy of the marker of 3 is not.
+        assert!(!t.marker_obsolete(7, 1, 4, true));
+        t.observe(&stamped(1, 1, 4, Some(ControlMarker::Commit)));
+        // Transaction 5 opens: a late copy of 4's marker must not close it.
+        t.observe(&stamped(2, 1, 0, None));
+        assert!(t.marker_obsolete(7, 1, 4, true));
+        assert!(!t.marker_obsolete(7, 1, 5, true));
+        // A marker from an older epoch is refused with fencing on, let through without.
+        t.observe(&stamped(3, 2, 0, None));
+        assert!(t.marker_obsolete(7, 1, 9, true));
+        assert!(!t.marker_obsolete(7, 1, 9, false));
+        t.observe(&stamped(4, 2, 5, Some(ControlMarker::Abort)));
+        // Nothing open: a marker bumping the epoch still fences; one at the same epoch is skipped.
+        assert!(t.marker_obsolete(7, 2, 6, true));
+        assert!(!t.marker_obsolete(7, 3, 6, true));
     }
 }

@@ -362,9 +362,10 @@ impl PartitionLog {
     }
 
     /// The last stable offset under high watermark `hw`: the first offset of the
-    /// oldest transaction still open, else the high watermark.
+    /// oldest transaction still open or closed by a marker not yet replicated, else
+    /// the high watermark.
     pub fn lso(&self, hw: u64) -> u64 {
-        self.txns.first_unstable().map_or(hw, |f| f.min(hw))
+        self.txns.first_unstable(hw).map_or(hw, |f| f.min(hw))
     }
 
     /// The records up to (not including) `end` that count as written: those of no

@@ -15,7 +15,7 @@
 
 use crate::ids::{BrokerId, PartitionId};
 use crate::txn_wire::TxnError;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// A transaction's state at its coordinator (Kafka's `TransactionState`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,7 +58,20 @@ pub struct TxnMeta {
     pub timed_out: bool,
     /// Transactions begun under this id.
     pub begun: u64,
+    /// The producer's number for the open (or last) transaction: requests carry it,
+    /// so a late copy of one never acts on a later transaction.
+    pub txn_no: u64,
+    /// The last few decisions, (producer's transaction number, commit), newest last:
+    /// a retried or duplicated `EndTxn` is answered with the decision already taken.
+    pub decided: VecDeque<(u64, bool)>,
+    /// The epoch the producer held when it asked for the current one (None for a new
+    /// producer): a copy of that `InitProducerId` gets the current epoch again.
+    pub init_from: Option<u16>,
 }
+
+/// Decisions kept per id for late `EndTxn` copies (a producer has one transaction
+/// open at a time, so only the last one or two are ever asked about again).
+const DECISIONS_KEPT: usize = 8;
 
 /// What a request changed, for the timeline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,7 +149,15 @@ impl TxnStore {
 
     /// `InitProducerId`: bump the epoch (fencing every older producer of the id). An
     /// open transaction is aborted first and the producer asked to retry.
-    pub fn init(&mut self, tid: u64, timeout_ms: u64, broker: BrokerId) -> (Result<(u64, u16), TxnError>, TxnStep) {
+    /// `current` is the producer id and epoch the asking producer holds (KIP-360):
+    /// a copy of the request that produced the current epoch gets it again, unbumped.
+    pub fn init(
+        &mut self,
+        tid: u64,
+        timeout_ms: u64,
+        current: Option<(u64, u16)>,
+        broker: BrokerId,
+    ) -> (Result<(u64, u16), TxnError>, TxnStep) {
         let Some(m) = self.by_tid.get_mut(&tid) else {
             self.by_tid.insert(
                 tid,
@@ -151,13 +172,23 @@ impl TxnStore {
                     prepared_by: None,
                     timed_out: false,
                     begun: 0,
+                    txn_no: 0,
+                    decided: VecDeque::new(),
+                    init_from: current.map(|(_, e)| e),
                 },
             );
             return (Ok((pid_of(tid), 0)), TxnStep::None);
         };
+        let held = current.filter(|&(pid, _)| pid == m.pid).map(|(_, e)| e);
+        if held.is_some() && held == m.init_from {
+            // A duplicated or retried InitProducerId whose first copy was answered (a
+            // timeout's or an abort's bump since then clears `init_from`).
+            return (Ok((m.pid, m.epoch)), TxnStep::None);
+        }
         match m.state {
             TxnState::Ongoing => {
                 m.epoch = m.epoch.wrapping_add(1);
+                m.init_from = None;
                 prepare(m, false, broker);
                 self.stats.aborted += 1;
                 (Err(TxnError::Concurrent), TxnStep::Abort)
@@ -165,10 +196,16 @@ impl TxnStore {
             TxnState::PrepareCommit | TxnState::PrepareAbort => (Err(TxnError::Concurrent), TxnStep::None),
             _ => {
                 m.epoch = m.epoch.wrapping_add(1);
+                m.init_from = held;
                 m.timeout_ms = timeout_ms;
                 m.state = TxnState::Empty;
                 m.partitions.clear();
                 m.timed_out = false;
+                if held.is_none() {
+                    // A new producer instance numbers its transactions from 1 again.
+                    m.txn_no = 0;
+                    m.decided.clear();
+                }
                 (Ok((m.pid, m.epoch)), TxnStep::None)
             }
         }
@@ -195,11 +232,14 @@ impl TxnStore {
         Ok(m)
     }
 
-    /// `AddPartitionsToTxn`: the partitions join the open transaction, which begins if none is.
+    /// `AddPartitionsToTxn`: the partitions join the producer's transaction `txn`,
+    /// which begins if none is open. A late copy for a transaction already begun or
+    /// decided changes nothing.
     pub fn add_partitions(
         &mut self,
         tid: u64,
         epoch: u16,
+        txn: u64,
         parts: &[PartitionId],
         now_ms: u64,
         fencing: bool,
@@ -208,14 +248,20 @@ impl TxnStore {
             Ok(m) => m,
             Err(e) => return (Err(e), TxnStep::None),
         };
+        if txn < m.txn_no || (txn == m.txn_no && m.state != TxnState::Ongoing) {
+            return (Ok(()), TxnStep::None);
+        }
         let step = match m.state {
             TxnState::PrepareCommit | TxnState::PrepareAbort => return (Err(TxnError::Concurrent), TxnStep::None),
+            // Another transaction of this producer is open: it has to end (or time out) first.
+            TxnState::Ongoing if txn != m.txn_no => return (Err(TxnError::Concurrent), TxnStep::None),
             TxnState::Ongoing => TxnStep::None,
             _ => {
                 m.state = TxnState::Ongoing;
                 m.started_ms = now_ms;
                 m.partitions.clear();
                 m.begun += 1;
+                m.txn_no = txn;
                 TxnStep::Began
             }
         };
@@ -226,12 +272,14 @@ impl TxnStore {
         (Ok(()), step)
     }
 
-    /// `EndTxn`: decide the open transaction. A retried request for a decision already
-    /// taken is answered the same way.
+    /// `EndTxn`: decide the producer's transaction `txn` if it is the open one. A
+    /// retried or late request for a transaction already decided is answered with
+    /// that decision and never decides the transaction open now.
     pub fn end(
         &mut self,
         tid: u64,
         epoch: u16,
+        txn: u64,
         commit: bool,
         broker: BrokerId,
         fencing: bool,
@@ -240,20 +288,19 @@ impl TxnStore {
             Ok(m) => m,
             Err(e) => return (Err(e), TxnStep::None),
         };
-        match (m.state, commit) {
-            (TxnState::Ongoing, _) => {
-                prepare(m, commit, broker);
-                if commit {
-                    self.stats.committed += 1;
-                    (Ok(()), TxnStep::Commit)
-                } else {
-                    self.stats.aborted += 1;
-                    (Ok(()), TxnStep::Abort)
-                }
+        if m.state == TxnState::Ongoing && txn == m.txn_no {
+            prepare(m, commit, broker);
+            if commit {
+                self.stats.committed += 1;
+                return (Ok(()), TxnStep::Commit);
             }
-            (TxnState::PrepareCommit | TxnState::CompleteCommit, true)
-            | (TxnState::PrepareAbort | TxnState::CompleteAbort, false)
-            | (TxnState::Empty, _) => (Ok(()), TxnStep::None),
+            self.stats.aborted += 1;
+            return (Ok(()), TxnStep::Abort);
+        }
+        match m.decided.iter().rev().find(|(n, _)| *n == txn) {
+            Some(&(_, c)) if c == commit => (Ok(()), TxnStep::None),
+            // Decided the other way, or unknown here (never begun, or decided too long
+            // ago): not committed, so the producer must send its records again.
             _ => (Err(TxnError::Aborted), TxnStep::None),
         }
     }
@@ -269,6 +316,7 @@ impl TxnStore {
                     m.epoch = m.epoch.wrapping_add(1);
                 }
                 m.timed_out = true;
+                m.init_from = None;
                 prepare(m, false, broker);
                 out.push(tid);
             }
@@ -303,6 +351,10 @@ impl TxnStore {
 
 /// Decide the open transaction: every partition of it is owed a marker.
 fn prepare(m: &mut TxnMeta, commit: bool, broker: BrokerId) {
+    if m.decided.len() == DECISIONS_KEPT {
+        m.decided.pop_front();
+    }
+    m.decided.push_back((m.txn_no, commit));
     m.pending = m.partitions.clone();
     m.prepared_by = Some(broker);
     m.state = match (commit, m.pending.is_empty()) {
@@ -320,47 +372,85 @@ mod tests {
     #[test]
     fn a_bumped_epoch_fences_the_older_producer() {
         let mut s = TxnStore::default();
-        let (Ok((pid, e0)), _) = s.init(3, 1000, 0) else {
+        let (Ok((pid, e0)), _) = s.init(3, 1000, None, 0) else {
             panic!("init")
         };
-        assert_eq!(s.add_partitions(3, e0, &[1, 2], 0, true).1, TxnStep::Began);
+        assert_eq!(s.add_partitions(3, e0, 1, &[1, 2], 0, true).1, TxnStep::Began);
         // A second instance of the id: the open transaction is aborted first...
-        assert_eq!(s.init(3, 1000, 0).0, Err(TxnError::Concurrent));
+        assert_eq!(s.init(3, 1000, None, 0).0, Err(TxnError::Concurrent));
         assert_eq!(s.get(3).map(|m| m.state), Some(TxnState::PrepareAbort));
         assert!(!s.marker_done(3, 1, 0));
         assert!(s.marker_done(3, 2, 1));
         assert_eq!(s.stats.resumed, 1, "finished by another broker");
         // ...then it gets a newer epoch, and the old one is refused.
-        let (Ok((pid2, e2)), _) = s.init(3, 1000, 0) else {
+        let (Ok((pid2, e2)), _) = s.init(3, 1000, None, 0) else {
             panic!("init")
         };
         assert_eq!(pid, pid2);
         assert!(e2 > e0);
-        assert_eq!(s.end(3, e0, true, 0, true).0, Err(TxnError::Fenced));
-        assert_eq!(s.add_partitions(3, e0, &[1], 5, true).0, Err(TxnError::Fenced));
+        assert_eq!(s.end(3, e0, 1, true, 0, true).0, Err(TxnError::Fenced));
+        assert_eq!(s.add_partitions(3, e0, 1, &[1], 5, true).0, Err(TxnError::Fenced));
         // Without fencing the stale epoch gets through (the negative control's switch).
-        assert_eq!(s.add_partitions(3, e0, &[1], 5, false).0, Ok(()));
+        assert_eq!(s.add_partitions(3, e0, 1, &[1], 5, false).0, Ok(()));
     }
 
     #[test]
     fn a_transaction_past_its_timeout_is_aborted_and_its_producer_told() {
         let mut s = TxnStore::default();
-        let (Ok((_, e)), _) = s.init(0, 100, 0) else {
+        let (Ok((_, e)), _) = s.init(0, 100, None, 0) else {
             panic!("init")
         };
-        assert_eq!(s.add_partitions(0, e, &[4], 0, false).0, Ok(()));
+        assert_eq!(s.add_partitions(0, e, 1, &[4], 0, false).0, Ok(()));
         assert!(s.expire(99, false, 0, |_| true).is_empty());
         assert_eq!(s.expire(100, false, 0, |_| true), vec![0]);
         // Without fencing the epoch stays; the producer hears the abort at its next request.
-        assert_eq!(s.end(0, e, true, 0, false).0, Err(TxnError::Aborted));
+        assert_eq!(s.end(0, e, 1, true, 0, false).0, Err(TxnError::Aborted));
         // With fencing the epoch moved on: the late producer is fenced.
         let mut f = TxnStore::default();
-        let (Ok((_, e)), _) = f.init(0, 100, 0) else {
+        let (Ok((_, e)), _) = f.init(0, 100, None, 0) else {
             panic!("init")
         };
-        assert_eq!(f.add_partitions(0, e, &[4], 0, true).0, Ok(()));
+        assert_eq!(f.add_partitions(0, e, 1, &[4], 0, true).0, Ok(()));
         f.expire(100, true, 0, |_| true);
-        assert_eq!(f.end(0, e, true, 0, true).0, Err(TxnError::Fenced));
+        assert_eq!(f.end(0, e, 1, true, 0, true).0, Err(TxnError::Fenced));
         assert_eq!(f.get(0).map(|m| m.pending.len()), Some(1));
+    }
+
+    #[test]
+    fn a_late_end_txn_answers_its_own_decision_and_never_decides_the_next() {
+        let mut s = TxnStore::default();
+        let (Ok((pid, e)), _) = s.init(7, 10_000, None, 0) else {
+            panic!("init")
+        };
+        assert_eq!(s.add_partitions(7, e, 1, &[0], 0, true).1, TxnStep::Began);
+        assert_eq!(s.end(7, e, 1, true, 0, true), (Ok(()), TxnStep::Commit));
+        assert!(s.marker_done(7, 0, 0));
+        // A late copy of transaction 1's AddPartitions begins nothing.
+        assert_eq!(s.add_partitions(7, e, 1, &[0], 10, true), (Ok(()), TxnStep::None));
+        assert_eq!(s.get(7).map(|m| m.state), Some(TxnState::CompleteCommit));
+        // Transaction 2 begins; a late copy of transaction 1's EndTxn gets its answer again...
+        assert_eq!(s.add_partitions(7, e, 2, &[1], 20, true).1, TxnStep::Began);
+        assert_eq!(s.end(7, e, 1, true, 0, true), (Ok(()), TxnStep::None));
+        assert_eq!(s.end(7, e, 1, false, 0, true).0, Err(TxnError::Aborted));
+        // ...and transaction 2 is still open, with its partition, for its own EndTxn.
+        let m = s.get(7).expect("registered");
+        assert_eq!((m.state, m.txn_no), (TxnState::Ongoing, 2));
+        assert_eq!(s.add_partitions(7, e, 2, &[2], 30, true), (Ok(()), TxnStep::None));
+        assert_eq!(s.end(7, e, 2, true, 0, true), (Ok(()), TxnStep::Commit));
+        assert_eq!(s.get(7).map(|m| m.pending.len()), Some(2));
+        // A copy of an InitProducerId already answered gets the same epoch again...
+        assert!(!s.marker_done(7, 1, 0));
+        assert!(s.marker_done(7, 2, 0));
+        let (Ok((_, e1)), _) = s.init(7, 10_000, Some((pid, e)), 0) else {
+            panic!("init")
+        };
+        assert_eq!(e1, e + 1);
+        assert_eq!(s.init(7, 10_000, Some((pid, e)), 0).0, Ok((pid, e1)));
+        // ...even with a transaction of the new epoch open, which it does not abort.
+        assert_eq!(s.add_partitions(7, e1, 3, &[0], 40, true).1, TxnStep::Began);
+        assert_eq!(s.init(7, 10_000, Some((pid, e)), 0).0, Ok((pid, e1)));
+        assert_eq!(s.get(7).map(|m| m.state), Some(TxnState::Ongoing));
+        // The producer asking from its current epoch is a new request: it bumps.
+        assert_eq!(s.init(7, 10_000, Some((pid, e1)), 0).0, Err(TxnError::Concurrent));
     }
 }

@@ -27,8 +27,10 @@ pub struct TxnRead {
 pub struct TxnLedger {
     /// The coordinator's state for every `transactional.id`.
     pub store: TxnStore,
-    /// When a leader last wrote a marker at (partition, offset), ms.
-    pub marker_at: BTreeMap<(PartitionId, u64), u64>,
+    /// When a leader wrote a marker at (partition, offset, leader epoch), ms. Keyed by
+    /// the leader epoch too: a stale leader writing a marker at the same offset (later
+    /// truncated) must not stand for the marker that survived.
+    pub marker_at: BTreeMap<(PartitionId, u64, u32), u64>,
     /// Transactional records the processors read, in the order read.
     pub reads: Vec<TxnRead>,
     /// Per sampled second: (ms, high watermark, last stable offset) of the sampled partition.
@@ -36,8 +38,22 @@ pub struct TxnLedger {
 }
 
 impl TxnLedger {
-    /// A leader wrote a marker.
-    pub fn marker_written(&mut self, p: PartitionId, offset: u64, now_ms: u64) {
-        self.marker_at.insert((p, offset), now_ms);
+    /// A leader at `leader_epoch` wrote a marker.
+    pub fn marker_written(&mut self, p: PartitionId, offset: u64, leader_epoch: u32, now_ms: u64) {
+        self.marker_at.insert((p, offset, leader_epoch), now_ms);
+    }
+
+    /// When the marker at `offset` of `p` written at `leader_epoch` was written, ms;
+    /// with the epoch unknown (the batch already folded away), the earliest write
+    /// at that offset.
+    pub fn marker_time(&self, p: PartitionId, offset: u64, leader_epoch: Option<u32>) -> Option<u64> {
+        match leader_epoch {
+            Some(e) => self.marker_at.get(&(p, offset, e)).copied(),
+            None => self
+                .marker_at
+                .range((p, offset, 0)..=(p, offset, u32::MAX))
+                .map(|(_, &t)| t)
+                .min(),
+        }
     }
 }

@@ -42,7 +42,12 @@ impl Broker {
         let fencing = self.sh.scenario.log.transaction_fencing;
         let reply = |b: &Broker, m: TxnMsg| b.send(src, Msg::Txn(m), done);
         match m {
-            TxnMsg::InitProducerId { req, tid, timeout_ms } => {
+            TxnMsg::InitProducerId {
+                req,
+                tid,
+                timeout_ms,
+                current,
+            } => {
                 let result = if self.hosts_coordinator(tid) {
                     let (r, step) = self
                         .sh
@@ -50,7 +55,7 @@ impl Broker {
                         .lock()
                         .expect("txn lock")
                         .store
-                        .init(tid, timeout_ms, self.id);
+                        .init(tid, timeout_ms, current, self.id);
                     self.note_step(tid, step, "a new epoch of the id");
                     r
                 } else {
@@ -62,6 +67,7 @@ impl Broker {
                 req,
                 tid,
                 epoch,
+                txn,
                 partitions,
             } => {
                 let result = if self.hosts_coordinator(tid) {
@@ -69,6 +75,7 @@ impl Broker {
                     let (r, step) = self.sh.txn.lock().expect("txn lock").store.add_partitions(
                         tid,
                         epoch,
+                        txn,
                         &partitions,
                         now_ms,
                         fencing,
@@ -85,6 +92,7 @@ impl Broker {
                 req,
                 tid,
                 epoch,
+                txn,
                 commit,
             } => {
                 let result = if self.hosts_coordinator(tid) {
@@ -94,7 +102,7 @@ impl Broker {
                         .lock()
                         .expect("txn lock")
                         .store
-                        .end(tid, epoch, commit, self.id, fencing);
+                        .end(tid, epoch, txn, commit, self.id, fencing);
                     self.note_step(tid, step, "at the producer's request");
                     self.note_refusal(tid, epoch, r);
                     r
@@ -109,8 +117,9 @@ impl Broker {
                 partition,
                 pid,
                 epoch,
+                txn,
                 marker,
-            } => self.write_marker(src, req, partition, pid, epoch, marker, done),
+            } => self.write_marker(src, req, partition, (pid, epoch, txn), marker, done),
             TxnMsg::InitProducerIdReply { .. } | TxnMsg::Reply { .. } => {}
         }
     }
@@ -229,7 +238,7 @@ impl Broker {
                         continue;
                     }
                     let Some(Some(leader)) = leaders.get(p) else { continue };
-                    sends.push((tid, p, *leader, m.pid, m.epoch, marker));
+                    sends.push((tid, p, *leader, m.pid, m.epoch, m.txn_no, marker));
                 }
             }
         }
@@ -243,7 +252,7 @@ impl Broker {
                 &[tid, n, by as u64, 98],
             );
         }
-        for (tid, p, leader, pid, epoch, marker) in sends {
+        for (tid, p, leader, pid, epoch, txn, marker) in sends {
             self.txn.next_req += 1;
             let req = self.txn.next_req;
             self.txn.reqs.insert(req, (tid, p));
@@ -253,6 +262,7 @@ impl Broker {
                 partition: p,
                 pid,
                 epoch,
+                txn,
                 marker,
             };
             self.send(self.sh.layout.broker(leader), Msg::Txn(m), now_us);
@@ -281,17 +291,20 @@ impl Broker {
     }
 
     /// Write a coordinator's marker as this partition's leader; answer once replicated.
-    #[allow(clippy::too_many_arguments)]
+    /// `producer` is (producer id, epoch, transaction number). An obsolete marker (a
+    /// late copy, an older epoch's, or one with nothing to close) is not written: it is
+    /// answered once what the log holds is replicated, so the coordinator stops owing it.
     fn write_marker(
         &mut self,
         src: Addr,
         req: u64,
         p: PartitionId,
-        pid: u64,
-        epoch: u16,
+        producer: (u64, u16, u64),
         marker: ControlMarker,
         now_us: u64,
     ) {
+        let (pid, epoch, txn) = producer;
+        let fencing = self.sh.scenario.log.transaction_fencing;
         let leader_epoch = match self.parts.get(&p) {
             Some(r) if matches!(r.role, Role::Leader(_)) => r.leader_epoch,
             _ => {
@@ -300,43 +313,50 @@ impl Broker {
                 return;
             }
         };
-        let base = {
+        let (base, written) = {
             let mut guard = self.sh.disks[self.id].lock().expect("disk lock");
             let disk = &mut *guard;
             let log = disk.logs.get_mut(&p).expect("hosted partition");
-            let base = log.append(Arc::new(Batch {
-                base_offset: log.leo(),
-                epoch: leader_epoch,
-                producer: Some(ProducerStamp {
-                    pid,
-                    epoch,
-                    base_seq: 0,
-                    transactional: true,
-                }),
-                records: Arc::from(Vec::new()),
-                bytes: MARKER_BYTES,
-                control: Some(marker),
-            }));
-            if self.sh.scenario.log.flush.uses_page_cache() {
-                let mut res = self.sh.resources[self.id].lock().expect("resources lock");
-                disk.page_cache.dirtied(
-                    &mut disk.logs,
-                    &mut res.disk,
-                    &self.sh.scenario.resources,
-                    p,
-                    MARKER_BYTES,
-                    now_us,
-                );
-            } else if self.sh.scenario.log.flush == crate::config::FlushPolicy::EveryBatch {
-                log.flush();
+            if log.txns.marker_obsolete(pid, epoch, txn, fencing) {
+                (log.leo().saturating_sub(1), false)
+            } else {
+                let base = log.append(Arc::new(Batch {
+                    base_offset: log.leo(),
+                    epoch: leader_epoch,
+                    producer: Some(ProducerStamp {
+                        pid,
+                        epoch,
+                        // A control batch has no record sequence: it carries the transaction's number.
+                        base_seq: txn,
+                        transactional: true,
+                    }),
+                    records: Arc::from(Vec::new()),
+                    bytes: MARKER_BYTES,
+                    control: Some(marker),
+                }));
+                if self.sh.scenario.log.flush.uses_page_cache() {
+                    let mut res = self.sh.resources[self.id].lock().expect("resources lock");
+                    disk.page_cache.dirtied(
+                        &mut disk.logs,
+                        &mut res.disk,
+                        &self.sh.scenario.resources,
+                        p,
+                        MARKER_BYTES,
+                        now_us,
+                    );
+                } else if self.sh.scenario.log.flush == crate::config::FlushPolicy::EveryBatch {
+                    log.flush();
+                }
+                (base, true)
             }
-            base
         };
-        self.sh
-            .txn
-            .lock()
-            .expect("txn lock")
-            .marker_written(p, base, now_us / 1000);
+        if written {
+            self.sh
+                .txn
+                .lock()
+                .expect("txn lock")
+                .marker_written(p, base, leader_epoch, now_us / 1000);
+        }
         self.purgatory.push(PendingProduce {
             src,
             req,
