@@ -306,6 +306,7 @@ fn announce(g: &GroupStore, member: &str, why: &str) -> (TimelineKind, String, V
     )
 }
 
+pub mod member_node;
 pub mod membership;
 
 #[cfg(test)]

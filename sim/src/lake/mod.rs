@@ -13,6 +13,7 @@ mod upload;
 
 use crate::clock;
 use crate::config::LakeConfig;
+use crate::consumer_group::member_node::GroupMemberNode;
 use crate::consumer_group::membership::{Change, Membership};
 use crate::ids::{Addr, PartitionId};
 use crate::msg::Msg;
@@ -28,8 +29,6 @@ use upload::{Progress, Upload};
 
 /// Wait after a fetch that found no leader, ms.
 const NO_LEADER_WAIT_MS: u64 = 50;
-/// The writer's loop wakes at least this often, ms.
-const POLL_MS: u64 = 10;
 
 /// Records fetched and not yet cut into a file.
 #[derive(Clone, Copy, Debug, Default)]
@@ -89,36 +88,30 @@ pub async fn lake_writer_main(sh: Arc<Shared>, idx: usize) {
         next_req: incarnation << 40,
         next_heartbeat_ms: clock::now_ms(),
     };
-    loop {
-        let now = clock::now_ms();
-        let until = w.next_heartbeat_ms.min(now + POLL_MS).max(now + 1);
-        let batch = sh.fabric.recv(addr, until).await;
-        let now_us = clock::now_us();
-        for env in batch {
-            if let Msg::Read(m) = env.msg {
-                w.handle(m, now_us);
-            }
-        }
-        w.drive(now_us);
+    crate::consumer_group::member_node::serve(&sh, addr, &mut w).await;
+}
+
+impl GroupMemberNode for Writer {
+    fn next_heartbeat_ms(&self) -> u64 {
+        self.next_heartbeat_ms
+    }
+
+    fn on_group_state(&mut self, generation: u64, partitions: Vec<PartitionId>, rebalancing: bool, now_ms: u64) {
+        Writer::on_group_state(self, generation, partitions, rebalancing, now_ms);
+    }
+
+    fn on_fetch_reply(&mut self, req: u64, parts: Vec<(PartitionId, ConsumerFetchResult)>, now_ms: u64) {
+        Writer::on_fetch_reply(self, req, parts, now_ms);
+    }
+
+    fn drive(&mut self, now_us: u64) {
+        Writer::drive(self, now_us);
     }
 }
 
 impl Writer {
     fn send(&self, dst: Addr, m: ReadMsg, at_us: u64) {
         self.sh.fabric.send(self.addr, dst, Msg::Read(m), at_us);
-    }
-
-    fn handle(&mut self, m: ReadMsg, now_us: u64) {
-        let now_ms = now_us / 1000;
-        match m {
-            ReadMsg::GroupState {
-                generation,
-                partitions,
-                rebalancing,
-            } => self.on_group_state(generation, partitions, rebalancing, now_ms),
-            ReadMsg::ConsumerFetchReply { req, parts } => self.on_fetch_reply(req, parts, now_ms),
-            _ => {}
-        }
     }
 
     /// The coordinator's answer, handled as the processors handle it: a

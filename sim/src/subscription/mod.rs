@@ -19,6 +19,7 @@ pub mod state;
 use crate::clock;
 use crate::config::{OffsetReset, PlantedBug, SubscriptionConfig};
 use crate::consumer_fetches::FetchesInFlight;
+use crate::consumer_group::member_node::GroupMemberNode;
 use crate::consumer_group::membership::{Change, Membership};
 use crate::ids::{Addr, PartitionId};
 use crate::msg::Msg;
@@ -30,8 +31,6 @@ use std::sync::Arc;
 
 /// Wait after a fetch that found no leader, ms.
 const NO_LEADER_WAIT_MS: u64 = 50;
-/// The consumer's loop wakes at least this often, ms.
-const POLL_MS: u64 = 10;
 /// The `seek_back` bug fires on every this-many-th poll of a consumer.
 const SEEK_BACK_EVERY: u64 = 50;
 
@@ -137,36 +136,30 @@ pub async fn consumer_main(sh: Arc<Shared>, global: usize) {
         next_req: incarnation << 40,
         next_heartbeat_ms: now,
     };
-    loop {
-        let now = clock::now_ms();
-        let until = c.next_heartbeat_ms.min(now + POLL_MS).max(now + 1);
-        let batch = sh.fabric.recv(addr, until).await;
-        let now_us = clock::now_us();
-        for env in batch {
-            if let Msg::Read(m) = env.msg {
-                c.handle(m, now_us);
-            }
-        }
-        c.drive(now_us);
+    crate::consumer_group::member_node::serve(&sh, addr, &mut c).await;
+}
+
+impl GroupMemberNode for Consumer {
+    fn next_heartbeat_ms(&self) -> u64 {
+        self.next_heartbeat_ms
+    }
+
+    fn on_group_state(&mut self, generation: u64, partitions: Vec<PartitionId>, rebalancing: bool, now_ms: u64) {
+        Consumer::on_group_state(self, generation, partitions, rebalancing, now_ms);
+    }
+
+    fn on_fetch_reply(&mut self, req: u64, parts: Vec<(PartitionId, ConsumerFetchResult)>, now_ms: u64) {
+        Consumer::on_fetch_reply(self, req, parts, now_ms);
+    }
+
+    fn drive(&mut self, now_us: u64) {
+        Consumer::drive(self, now_us);
     }
 }
 
 impl Consumer {
     fn send(&self, dst: Addr, m: ReadMsg, at_us: u64) {
         self.sh.fabric.send(self.addr, dst, Msg::Read(m), at_us);
-    }
-
-    fn handle(&mut self, m: ReadMsg, now_us: u64) {
-        let now_ms = now_us / 1000;
-        match m {
-            ReadMsg::GroupState {
-                generation,
-                partitions,
-                rebalancing,
-            } => self.on_group_state(generation, partitions, rebalancing, now_ms),
-            ReadMsg::ConsumerFetchReply { req, parts } => self.on_fetch_reply(req, parts, now_ms),
-            _ => {}
-        }
     }
 
     /// The eager protocol, as the processors and lake writers run it: a
