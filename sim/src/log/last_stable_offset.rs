@@ -103,14 +103,15 @@ impl TxnIndex {
 
     /// Whether a marker for `pid` at producer `epoch` closing its transaction number
     /// `txn` would be obsolete here, so the leader writes nothing: a copy of a marker
-    /// already written (or of an older one), a marker from an epoch older than the
-    /// producer's newest here (with `fencing`, as Kafka refuses it), or a marker for a
-    /// producer with nothing open that bumps no epoch (so fences nothing).
+    /// already written (or of an older one), or a marker from an epoch older than the
+    /// producer's newest here (with `fencing`, as Kafka refuses it). A marker with
+    /// nothing open is still written, as Kafka writes it: it closes nothing, but it
+    /// is remembered, so a late copy of it cannot close the producer's next
+    /// transaction.
     pub fn marker_obsolete(&self, pid: u64, epoch: u16, txn: u64, fencing: bool) -> bool {
         let newest = self.epochs.get(&pid).copied();
         self.last_marker.get(&pid).is_some_and(|&last| (epoch, txn) <= last)
             || (fencing && newest.is_some_and(|e| epoch < e))
-            || (!self.is_open(pid) && newest.is_some_and(|e| epoch <= e))
     }
 
     /// Whether `pid` has a transaction open in this partition.
@@ -260,8 +261,12 @@ mod tests {
         assert!(t.marker_obsolete(7, 1, 9, true));
         assert!(!t.marker_obsolete(7, 1, 9, false));
         t.observe(&stamped(4, 2, 5, Some(ControlMarker::Abort)));
-        // Nothing open: a marker bumping the epoch still fences; one at the same epoch is skipped.
-        assert!(t.marker_obsolete(7, 2, 6, true));
-        assert!(!t.marker_obsolete(7, 3, 6, true));
+        // Nothing open: the marker is still written and remembered, so a late copy of it
+        // cannot close the next transaction.
+        assert!(!t.marker_obsolete(7, 2, 6, true));
+        t.observe(&stamped(5, 2, 6, Some(ControlMarker::Commit)));
+        t.observe(&stamped(6, 2, 0, None));
+        assert!(t.marker_obsolete(7, 2, 6, true), "a copy of 6's marker while 7 is open");
+        assert!(!t.marker_obsolete(7, 3, 7, true));
     }
 }

@@ -233,8 +233,8 @@ impl TxnStore {
     }
 
     /// `AddPartitionsToTxn`: the partitions join the producer's transaction `txn`,
-    /// which begins if none is open. A late copy for a transaction already begun or
-    /// decided changes nothing.
+    /// which begins if none is open. A request for a transaction already decided
+    /// changes nothing and is answered as aborted.
     pub fn add_partitions(
         &mut self,
         tid: u64,
@@ -249,7 +249,9 @@ impl TxnStore {
             Err(e) => return (Err(e), TxnStep::None),
         };
         if txn < m.txn_no || (txn == m.txn_no && m.state != TxnState::Ongoing) {
-            return (Ok(()), TxnStep::None);
+            // The transaction was decided (a late copy's answer is dropped by its
+            // sender; a producer still adding to it learns it did not commit).
+            return (Err(TxnError::Aborted), TxnStep::None);
         }
         let step = match m.state {
             TxnState::PrepareCommit | TxnState::PrepareAbort => return (Err(TxnError::Concurrent), TxnStep::None),
@@ -425,8 +427,12 @@ mod tests {
         assert_eq!(s.add_partitions(7, e, 1, &[0], 0, true).1, TxnStep::Began);
         assert_eq!(s.end(7, e, 1, true, 0, true), (Ok(()), TxnStep::Commit));
         assert!(s.marker_done(7, 0, 0));
-        // A late copy of transaction 1's AddPartitions begins nothing.
-        assert_eq!(s.add_partitions(7, e, 1, &[0], 10, true), (Ok(()), TxnStep::None));
+        // A late copy of transaction 1's AddPartitions begins nothing; its answer says the
+        // transaction is over (its sender drops it: the request is no longer pending).
+        assert_eq!(
+            s.add_partitions(7, e, 1, &[0], 10, true),
+            (Err(TxnError::Aborted), TxnStep::None)
+        );
         assert_eq!(s.get(7).map(|m| m.state), Some(TxnState::CompleteCommit));
         // Transaction 2 begins; a late copy of transaction 1's EndTxn gets its answer again...
         assert_eq!(s.add_partitions(7, e, 2, &[1], 20, true).1, TxnStep::Began);
