@@ -13,6 +13,7 @@ mod upload;
 
 use crate::clock;
 use crate::config::LakeConfig;
+use crate::consumer_fetches::{ByLeader, Fetcher};
 use crate::consumer_group::member_node::GroupMemberNode;
 use crate::consumer_group::membership::{Change, Membership};
 use crate::ids::{Addr, PartitionId};
@@ -350,7 +351,7 @@ impl Writer {
         // A full buffer waits for the upload ahead of it (backpressure).
         let full = self.cfg.roll_bytes();
         let md = self.sh.metadata.lock().expect("metadata lock");
-        let mut by_leader: BTreeMap<usize, Vec<(PartitionId, u64)>> = BTreeMap::new();
+        let mut by_leader = ByLeader::new();
         for (&p, t) in self.parts.iter_mut() {
             if t.fetching || now_ms < t.idle_until_ms || t.buf.bytes >= full {
                 continue;
@@ -364,22 +365,17 @@ impl Writer {
             }
         }
         drop(md);
-        for (leader, parts) in by_leader {
-            self.next_req += 1;
-            let req = self.next_req;
-            self.fetches
-                .insert(req, (parts.iter().map(|&(p, _)| p).collect(), now_ms));
-            let dst = self.sh.layout.broker(leader);
-            self.send(
-                dst,
-                ReadMsg::ConsumerFetch {
-                    req,
-                    parts,
-                    max_bytes: self.cfg.fetch_max_bytes,
-                    max_wait_ms: self.cfg.fetch_max_wait_ms,
-                },
-                now_us,
-            );
-        }
+        let fetcher = Fetcher {
+            sh: &self.sh,
+            from: self.addr,
+            max_bytes: self.cfg.fetch_max_bytes,
+            max_wait_ms: self.cfg.fetch_max_wait_ms,
+        };
+        let next_req = &mut self.next_req;
+        let req = || {
+            *next_req += 1;
+            *next_req
+        };
+        fetcher.send(by_leader, &mut self.fetches, req, now_ms, now_us);
     }
 }

@@ -9,6 +9,7 @@ mod transactions;
 
 use crate::clock;
 use crate::config::ProcessorConfig;
+use crate::consumer_fetches::{ByLeader, Fetcher};
 use crate::ids::{Addr, PartitionId};
 use crate::log::last_stable_offset::AbortedTxn;
 use crate::msg::Msg;
@@ -460,7 +461,7 @@ impl Processor {
     fn fetch(&mut self, now_ms: u64, depart: u64) {
         let (delivery, max_pending) = (self.cfg.delivery, self.cfg.max_pending_rows);
         let md = self.sh.metadata.lock().expect("metadata lock");
-        let mut by_leader: BTreeMap<usize, Vec<(PartitionId, u64)>> = BTreeMap::new();
+        let mut by_leader = ByLeader::new();
         for t in self.tasks.values_mut() {
             if !t.wants_fetch(delivery, max_pending, now_ms) || t.busy_until_us > depart {
                 continue;
@@ -474,24 +475,20 @@ impl Processor {
             }
         }
         drop(md);
-        for (leader, parts) in by_leader {
-            self.sh
-                .consumer_fetches
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let req = self.req();
-            self.fetches
-                .insert(req, (parts.iter().map(|&(p, _)| p).collect(), now_ms));
-            let dst = self.sh.layout.broker(leader);
-            self.send(
-                dst,
-                ReadMsg::ConsumerFetch {
-                    req,
-                    parts,
-                    max_bytes: self.cfg.fetch_max_bytes,
-                    max_wait_ms: self.cfg.fetch_max_wait_ms,
-                },
-                depart,
-            );
-        }
+        let fetcher = Fetcher {
+            sh: &self.sh,
+            from: self.addr,
+            max_bytes: self.cfg.fetch_max_bytes,
+            max_wait_ms: self.cfg.fetch_max_wait_ms,
+        };
+        let next_req = &mut self.next_req;
+        let req = || {
+            *next_req += 1;
+            *next_req
+        };
+        let sent = fetcher.send(by_leader, &mut self.fetches, req, now_ms, depart);
+        self.sh
+            .consumer_fetches
+            .fetch_add(sent, std::sync::atomic::Ordering::Relaxed);
     }
 }

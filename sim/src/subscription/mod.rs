@@ -18,7 +18,7 @@ pub mod state;
 
 use crate::clock;
 use crate::config::{OffsetReset, PlantedBug, SubscriptionConfig};
-use crate::consumer_fetches::FetchesInFlight;
+use crate::consumer_fetches::{ByLeader, Fetcher, FetchesInFlight};
 use crate::consumer_group::member_node::GroupMemberNode;
 use crate::consumer_group::membership::{Change, Membership};
 use crate::ids::{Addr, PartitionId};
@@ -360,7 +360,7 @@ impl Consumer {
 
     fn fetch(&mut self, now_ms: u64, now_us: u64) {
         let md = self.sh.metadata.lock().expect("metadata lock");
-        let mut by_leader: BTreeMap<usize, Vec<(PartitionId, u64)>> = BTreeMap::new();
+        let mut by_leader = ByLeader::new();
         for (&p, t) in self.parts.iter_mut() {
             if t.fetching || now_ms < t.idle_until_ms {
                 continue;
@@ -374,23 +374,18 @@ impl Consumer {
             }
         }
         drop(md);
-        for (leader, parts) in by_leader {
-            self.next_req += 1;
-            let req = self.next_req;
-            self.fetches
-                .insert(req, (parts.iter().map(|&(p, _)| p).collect(), now_ms));
-            let dst = self.sh.layout.broker(leader);
-            self.send(
-                dst,
-                ReadMsg::ConsumerFetch {
-                    req,
-                    parts,
-                    max_bytes: self.cfg.fetch_max_bytes,
-                    max_wait_ms: self.cfg.fetch_max_wait_ms,
-                },
-                now_us,
-            );
-        }
+        let fetcher = Fetcher {
+            sh: &self.sh,
+            from: self.addr,
+            max_bytes: self.cfg.fetch_max_bytes,
+            max_wait_ms: self.cfg.fetch_max_wait_ms,
+        };
+        let next_req = &mut self.next_req;
+        let req = || {
+            *next_req += 1;
+            *next_req
+        };
+        fetcher.send(by_leader, &mut self.fetches, req, now_ms, now_us);
     }
 }
 
