@@ -173,35 +173,46 @@ pub fn is_aborted(b: &Batch, aborted: &[AbortedTxn]) -> bool {
             .any(|a| a.pid == s.pid && a.first <= b.base_offset && b.base_offset <= a.last)
 }
 
+/// A batch of `n` records (event `base`, `base` + 1, ...) from transactional producer `pid`
+/// at epoch 0, or a marker when `control` is set, for the transaction tests.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::record::{ProducerStamp, Record};
-    use std::sync::Arc;
-
-    fn batch(base: u64, pid: u64, n: usize, control: Option<ControlMarker>) -> Batch {
-        let r = Record {
-            id: crate::record::EventId { client: 0, seq: 0 },
+pub(crate) fn test_batch(base: u64, pid: u64, n: usize, control: Option<ControlMarker>) -> Batch {
+    use crate::record::{EventId, ProducerStamp, Record};
+    let records: Vec<Record> = (0..n as u64)
+        .map(|i| Record {
+            id: EventId {
+                client: 0,
+                seq: base + i,
+            },
             key: 0,
             size: 1,
             event_time_ms: 0,
             schema_version: 1,
             malformed: false,
             born_us: 0,
-        };
-        Batch {
-            base_offset: base,
-            epoch: 1,
-            producer: Some(ProducerStamp {
-                pid,
-                epoch: 0,
-                base_seq: 0,
-                transactional: true,
-            }),
-            records: Arc::from(vec![r; n]),
-            bytes: 0,
-            control,
-        }
+        })
+        .collect();
+    Batch {
+        base_offset: base,
+        epoch: 1,
+        producer: Some(ProducerStamp {
+            pid,
+            epoch: 0,
+            base_seq: 0,
+            transactional: true,
+        }),
+        records: std::sync::Arc::from(records),
+        bytes: 0,
+        control,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(base: u64, pid: u64, n: usize, control: Option<ControlMarker>) -> Batch {
+        test_batch(base, pid, n, control)
     }
 
     #[test]

@@ -75,31 +75,10 @@ fn sift(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{ControlMarker, EventId, ProducerStamp, Record};
+    use crate::record::ControlMarker;
 
     fn batch(base: u64, pid: u64, n: usize, control: Option<ControlMarker>) -> Arc<Batch> {
-        let r = Record {
-            id: EventId { client: 0, seq: base },
-            key: 0,
-            size: 1,
-            event_time_ms: 0,
-            schema_version: 1,
-            malformed: false,
-            born_us: 0,
-        };
-        Arc::new(Batch {
-            base_offset: base,
-            epoch: 1,
-            producer: Some(ProducerStamp {
-                pid,
-                epoch: 0,
-                base_seq: 0,
-                transactional: true,
-            }),
-            records: Arc::from(vec![r; n]),
-            bytes: 0,
-            control,
-        })
+        Arc::new(crate::log::last_stable_offset::test_batch(base, pid, n, control))
     }
 
     #[test]
