@@ -2,8 +2,34 @@
 //! replication lag per partition and resource utilisation per broker and
 //! per gateway.
 
+use crate::ids::Addr;
+use crate::resources::Cpu;
 use crate::world::Shared;
+use std::sync::Mutex;
 use streamsim_reports::Utilisation;
+
+/// The busy fractions of a node's CPU (over its cores) and NIC since `prev`, the busy
+/// µs of both at the last sample, over `span` µs; `prev` moves to now.
+fn cpu_and_nic(
+    sh: &Shared,
+    cpu: &Mutex<Cpu>,
+    node: Addr,
+    now_us: u64,
+    span: f64,
+    prev: &mut (u64, u64),
+) -> Utilisation {
+    let c = cpu.lock().expect("cpu lock");
+    let (busy, cores) = (c.busy_us_at(now_us), c.cores());
+    drop(c);
+    let nic = sh.fabric.nic_busy_us(node);
+    let u = Utilisation {
+        cpu: (busy.saturating_sub(prev.0) as f64 / (span * cores as f64)).min(1.0),
+        nic: (nic.saturating_sub(prev.1) as f64 / span).min(1.0),
+        ..Default::default()
+    };
+    *prev = (busy, nic);
+    u
+}
 
 /// One sample, taken at a bucket's end.
 #[derive(Clone, Debug, Default)]
@@ -73,16 +99,14 @@ impl Sampler {
         }
         let mut gateways = Vec::with_capacity(self.prev_gateways.len());
         for (g, prev) in self.prev_gateways.iter_mut().enumerate() {
-            let c = sh.gateway_cpu[g].lock().expect("gateway cpu lock");
-            let (cpu, cores) = (c.busy_us_at(now_us), c.cores());
-            drop(c);
-            let nic = sh.fabric.nic_busy_us(sh.layout.gateway(g));
-            gateways.push(Utilisation {
-                cpu: (cpu.saturating_sub(prev.0) as f64 / (span * cores as f64)).min(1.0),
-                nic: (nic.saturating_sub(prev.1) as f64 / span).min(1.0),
-                ..Default::default()
-            });
-            *prev = (cpu, nic);
+            gateways.push(cpu_and_nic(
+                sh,
+                &sh.gateway_cpu[g],
+                sh.layout.gateway(g),
+                now_us,
+                span,
+                prev,
+            ));
         }
         let clients = self.clients(sh, now_us, span);
         let md = sh.metadata.lock().expect("metadata lock").clone();
@@ -117,16 +141,14 @@ impl Sampler {
         self.prev_clients.resize(sh.layout.clients, (0, 0));
         let mut each = Vec::with_capacity(self.prev_clients.len());
         for (c, prev) in self.prev_clients.iter_mut().enumerate() {
-            let cpu = sh.client_cpu[c].lock().expect("client cpu lock");
-            let (busy, cores) = (cpu.busy_us_at(now_us), cpu.cores());
-            drop(cpu);
-            let nic = sh.fabric.nic_busy_us(sh.layout.client(c));
-            each.push(Utilisation {
-                cpu: (busy.saturating_sub(prev.0) as f64 / (span * cores as f64)).min(1.0),
-                nic: (nic.saturating_sub(prev.1) as f64 / span).min(1.0),
-                ..Default::default()
-            });
-            *prev = (busy, nic);
+            each.push(cpu_and_nic(
+                sh,
+                &sh.client_cpu[c],
+                sh.layout.client(c),
+                now_us,
+                span,
+                prev,
+            ));
         }
         streamsim_reports::ClientsUtilisation::of(&each)
     }
