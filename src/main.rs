@@ -18,6 +18,13 @@ mod size_text;
 mod sweep;
 mod ui;
 
+/// Every hop of a run allocates and frees small batches and messages; mimalloc
+/// serves those from per-size free lists where glibc's malloc spent about a
+/// sixth of a run's time (docs/PERFORMANCE.md). It changes no result: the
+/// simulation never depends on addresses.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -2,6 +2,10 @@
 //! Helpers shared by the end-to-end tests.
 
 use std::path::{Path, PathBuf};
+
+/// The CLI's allocator, so the tests run what users run, as fast (src/main.rs says why).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

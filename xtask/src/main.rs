@@ -19,6 +19,10 @@
 
 mod measure;
 
+/// The CLI's allocator, so the benchmark measures what users run (src/main.rs says why).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use measure::{measure_in_child, Measured};
 use std::path::{Path, PathBuf};
 use std::process::Command;

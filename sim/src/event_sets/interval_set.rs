@@ -10,9 +10,13 @@ use std::collections::{BTreeMap, VecDeque};
 
 /// Bits per window word.
 const WORD: u64 = 64;
-/// Most words the window holds (16,384 sequence numbers, 2 KiB): an insert
-/// further ahead slides it, turning the words it leaves into ranges.
-const WINDOW_WORDS: u64 = 256;
+/// Most words the window holds (131,072 sequence numbers, 16 KiB): an insert
+/// further ahead slides it, turning the words it leaves into ranges. The log
+/// audit walks partition by partition, so a client's numbers arrive spread
+/// over as many as it sent in one audit period (5 virtual seconds: at a
+/// billion-event day's peak, about 22,000 a client); a window narrower than
+/// that put most of them behind it, one tree insert each.
+const WINDOW_WORDS: u64 = 2048;
 
 /// Disjoint ranges `[start, end)` below `base`, keyed by start, and a bitmap
 /// of `[base, base + 64 * words.len())`. The window starts at its first
