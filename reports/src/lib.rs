@@ -32,6 +32,7 @@ use std::path::{Path, PathBuf};
 pub use autoscale::{AutoscalePeriod, AutoscaleResult, ScaleEventResult};
 pub use clients::{ClientUtilisation, ClientsUtilisation};
 pub use model::*;
+pub use plots::scale::{ScalePoint, ScaleTarget};
 pub use plots::sizing::{CurvePoint, SizingPoint};
 pub use plots::{PlotSize, PLOT_SIZE};
 pub use subscriptions::SubscriptionResult;
@@ -222,6 +223,30 @@ pub fn write_sizing_plots(
         out.write(&format!("{}.svg", plot.name), plot.svg.as_bytes())?;
         out.write(&format!("{}.png", plot.name), &plot.png)?;
     }
+    Ok(out.files)
+}
+
+/// Writes the scale benchmark's plot into `dir` as `scale.svg` and `scale.png`: wall time
+/// and peak memory of each virtual day against its events, on log axes, beside linear
+/// time and flat memory drawn from the smallest day, and `targets` as red crosses. Returns
+/// the files written.
+pub fn write_scale_plot(
+    points: &[ScalePoint],
+    targets: &[ScaleTarget],
+    dir: &Path,
+) -> io::Result<Vec<std::path::PathBuf>> {
+    fs::create_dir_all(dir)?;
+    let mut out = ReportFiles {
+        dir: dir.to_path_buf(),
+        files: Vec::new(),
+    };
+    let fig = plots::scale::ScaleFigure {
+        points: points.to_vec(),
+        targets: targets.to_vec(),
+    };
+    let plot = plots::render("scale", "Virtual days: wall time and peak memory against events", &fig)?;
+    out.write("scale.svg", plot.svg.as_bytes())?;
+    out.write("scale.png", &plot.png)?;
     Ok(out.files)
 }
 

@@ -5,7 +5,10 @@
 //!   ratio and peak RSS, as medians over repeated runs (machines here are noisy).
 //! * `cargo xtask bench scale [--quick]` runs the virtual days of
 //!   `scenarios/scale/` once each and prints the same figures, to show wall
-//!   time growing with events and memory staying flat.
+//!   time growing with events and memory staying flat; it writes the
+//!   figures to `target/bench/scale.csv` and plots them (`scale.svg`,
+//!   `scale.png`) beside it. `bench scale --plot CSV [OUTDIR]` draws that
+//!   plot from a CSV of the same columns.
 //! * `cargo xtask soak [--seeds N]` runs the many-seed tests (the scenario
 //!   library, the write and read path libraries, the cold path, hot keys, the
 //!   serving layer and autoscaling) over N seeds (default 50)
@@ -112,6 +115,7 @@ fn scale_of(path: &std::path::Path) -> u64 {
 }
 
 /// The virtual days of `scenarios/scale/`, smallest first; `--quick` runs only the first.
+/// Writes `target/bench/scale.csv` and its plot beside it.
 fn bench_scale(quick: bool) -> Result<(), String> {
     let dir = root().join("scenarios/scale");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -125,14 +129,80 @@ fn bench_scale(quick: bool) -> Result<(), String> {
     }
     println!("one seed each, every run in a process of its own");
     header();
+    let mut days = Vec::new();
     for path in files {
         let run = measure_in_child(&path, 1)?;
         let name = path
             .file_stem()
             .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
         row(&name, std::slice::from_ref(&run));
+        days.push((name, run));
+    }
+    let out = root().join("target/bench");
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let csv = out.join("scale.csv");
+    std::fs::write(&csv, scale_csv(&days)).map_err(|e| format!("{}: {e}", csv.display()))?;
+    plot_scale(&csv, &out)
+}
+
+/// Header of the scale benchmark's CSV.
+const SCALE_CSV_HEADER: &str = "scenario,events,virtual_s,wall_s,peak_rss_mib,verdict";
+
+fn scale_csv(days: &[(String, Measured)]) -> String {
+    let mut text = format!("{SCALE_CSV_HEADER}\n");
+    for (name, m) in days {
+        text.push_str(&format!(
+            "{name},{},{},{},{},{}\n",
+            m.events, m.virtual_s, m.wall_s, m.peak_rss_mib, m.verdict
+        ));
+    }
+    text
+}
+
+/// Reads a scale CSV (as `bench scale` writes it, or rows measured by hand with
+/// `streamsim run` under `/usr/bin/time -v`) and draws its plot into `out`.
+fn plot_scale(csv: &Path, out: &Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(csv).map_err(|e| format!("{}: {e}", csv.display()))?;
+    let points = parse_scale_csv(&text).map_err(|e| format!("{}: {e}", csv.display()))?;
+    // The scale issue's limits for the billion-event day.
+    let target = streamsim_reports::ScaleTarget {
+        events: 1e9,
+        wall_s: 600.0,
+        peak_rss_mib: 2048.0,
+    };
+    let files = streamsim_reports::write_scale_plot(&points, &[target], out).map_err(|e| e.to_string())?;
+    for f in files {
+        println!("wrote {}", f.display());
     }
     Ok(())
+}
+
+fn parse_scale_csv(text: &str) -> Result<Vec<streamsim_reports::ScalePoint>, String> {
+    let mut lines = text.lines().enumerate();
+    match lines.next() {
+        Some((_, h)) if h.trim() == SCALE_CSV_HEADER => {}
+        _ => return Err(format!("line 1: the header must be `{SCALE_CSV_HEADER}`")),
+    }
+    let mut points = Vec::new();
+    for (i, line) in lines.filter(|(_, l)| !l.trim().is_empty()) {
+        let f: Vec<&str> = line.split(',').map(str::trim).collect();
+        if f.len() != 6 {
+            return Err(format!("line {}: 6 fields expected, found {}", i + 1, f.len()));
+        }
+        let num = |k: usize, what: &str| {
+            f[k].parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v > 0.0)
+                .ok_or_else(|| format!("line {}: {what} must be a positive number, got {:?}", i + 1, f[k]))
+        };
+        points.push(streamsim_reports::ScalePoint {
+            name: f[0].to_string(),
+            events: num(1, "events")?,
+            wall_s: num(3, "wall_s")?,
+            peak_rss_mib: num(4, "peak_rss_mib")?,
+        });
+    }
+    Ok(points)
 }
 
 fn soak(seeds: u64) -> Result<(), String> {
@@ -213,7 +283,7 @@ fn fuzz(cases: u64) -> Result<(), String> {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask bench [REPS] | bench scale [--quick] | soak [--seeds N] | fuzz [--cases N]";
+const USAGE: &str = "usage: cargo xtask bench [REPS] | bench scale [--quick] | bench scale --plot CSV [OUTDIR] | soak [--seeds N] | fuzz [--cases N]";
 
 fn number<T: std::str::FromStr>(s: Option<&String>, what: &str) -> Result<Option<T>, String> {
     s.map(|s| {
@@ -229,6 +299,8 @@ fn main() {
     let result = match a.as_slice() {
         ["bench", "scale"] => bench_scale(false),
         ["bench", "scale", "--quick"] => bench_scale(true),
+        ["bench", "scale", "--plot", csv] => plot_scale(Path::new(csv), &root().join("target/bench")),
+        ["bench", "scale", "--plot", csv, out] => plot_scale(Path::new(csv), Path::new(out)),
         ["bench"] => bench(5),
         ["bench", _] => number(args.get(1), "REPS").and_then(|n| bench(n.unwrap_or(5))),
         ["soak"] => soak(50),
@@ -246,7 +318,7 @@ fn main() {
 
 #[cfg(test)]
 mod tests {
-    use super::scale_of;
+    use super::{parse_scale_csv, scale_of};
     use std::path::Path;
 
     #[test]
@@ -257,5 +329,19 @@ mod tests {
             days.map(|p| p.display().to_string()),
             ["day-10m.toml", "day-100m.toml", "day-1b.toml"]
         );
+    }
+
+    #[test]
+    fn a_scale_csv_names_the_line_and_field_it_cannot_read() {
+        let head = super::SCALE_CSV_HEADER;
+        let ok = parse_scale_csv(&format!("{head}\nday-10m,9997054,86400.2,299,333,pass\n")).unwrap();
+        assert_eq!(ok.len(), 1);
+        assert_eq!(ok[0].events, 9_997_054.0);
+        assert_eq!(ok[0].peak_rss_mib, 333.0);
+        let e = parse_scale_csv(&format!("{head}\nday-10m,9997054,86400.2,-1,333,pass\n")).unwrap_err();
+        assert!(e.contains("line 2") && e.contains("wall_s"), "{e}");
+        let e = parse_scale_csv(&format!("{head}\nday-10m,1,2\n")).unwrap_err();
+        assert!(e.contains("line 2") && e.contains("6 fields"), "{e}");
+        assert!(parse_scale_csv("events\n").unwrap_err().contains("line 1"));
     }
 }

@@ -10,6 +10,7 @@ mod lake;
 mod latency;
 mod partitions;
 mod rate_limit;
+pub(crate) mod scale;
 mod serving;
 pub(crate) mod sizing;
 mod subscriptions;
