@@ -46,3 +46,27 @@ fn offsets_committed_outside_the_transaction_duplicate_rows_after_a_crash() {
     let r = common::assert_caught("neg-txn-eos-offsets-outside", "sink.exactly_once", 50);
     assert!(r.seed <= 5, "caught only at seed {}", r.seed);
 }
+
+#[test]
+fn a_sink_crash_neither_loses_nor_doubles_the_output_topics_rows() {
+    // The sink keeps each output partition's next offset with the rows read from it, in
+    // one database transaction: a crash loses its position and the transactions under
+    // way, and the restarted sink reads on from what it stored.
+    let base = std::fs::read_to_string(common::scenario("txn-eos-v2-broker-crash")).expect("scenario");
+    let head = base.split("[[faults]]").next().expect("a scenario");
+    let text = head.replacen(
+        "name = \"txn-eos-v2-broker-crash\"",
+        "name = \"txn-eos-v2-sink-crash\"",
+        1,
+    ) + "[[faults]]\nat_s = 6\nkind = \"crash\"\ntarget = \"sink\"\nrestart_after_s = 2\n";
+    let file = common::scratch("txn_eos_v2", "sink-crash").join("txn-eos-v2-sink-crash.toml");
+    std::fs::write(&file, text).expect("written");
+    for r in common::assert_passes_every_seed_file("txn-eos-v2-sink-crash", &file, common::seeds(SEEDS)) {
+        assert_eq!(r.read.events_in_sink, Some(r.events_acked), "seed {}", r.seed);
+    }
+    let run = common::run_file(&file, 1);
+    assert!(run
+        .timeline
+        .iter()
+        .any(|e| e.kind == TimelineKind::NodeStarted && e.text.contains("sink started (incarnation 2)")));
+}
