@@ -70,3 +70,52 @@ fn a_sink_crash_neither_loses_nor_doubles_the_output_topics_rows() {
         .iter()
         .any(|e| e.kind == TimelineKind::NodeStarted && e.text.contains("sink started (incarnation 2)")));
 }
+
+/// `txn-eos-v2-broker-crash` with processor 0 paused for 5 s mid-transaction in place of
+/// its faults (past its 3 s session, so the group moves its partition), and `extra`
+/// processor settings.
+fn zombie_variant(name: &str, extra: &str) -> std::path::PathBuf {
+    let base = std::fs::read_to_string(common::scenario("txn-eos-v2-broker-crash")).expect("scenario");
+    let head = base.split("[[faults]]").next().expect("a scenario");
+    let head = head.replacen("name = \"txn-eos-v2-broker-crash\"", &format!("name = \"{name}\""), 1);
+    let head = head.replacen(
+        "delivery = \"exactly_once_txn\"\n",
+        &format!("delivery = \"exactly_once_txn\"\n{extra}"),
+        1,
+    );
+    let text = head + "[[faults]]\nat_s = 6\nkind = \"pause\"\ntarget = \"processor:0@checkpoint\"\nduration_s = 5\n";
+    let file = common::scratch("txn_eos_v2", name).join(format!("{name}.toml"));
+    std::fs::write(&file, text).expect("written");
+    file
+}
+
+#[test]
+fn a_zombie_member_is_fenced_by_its_generation() {
+    let file = zombie_variant("txn-eos-v2-zombie", "");
+    for r in common::assert_passes_every_seed_file("txn-eos-v2-zombie", &file, common::seeds(SEEDS)) {
+        let t = r.transactions.as_ref().expect("transactions");
+        assert!(t.fenced >= 1, "seed {}: the zombie was not fenced: {t:?}", r.seed);
+    }
+    let run = common::run_file(&file, 1);
+    assert!(run
+        .timeline
+        .iter()
+        .any(|e| e.kind == TimelineKind::ProducerFenced
+            && e.text.contains("refuses processor-0's offsets of generation 1")));
+}
+
+#[test]
+fn without_generation_fencing_a_zombie_member_commits_duplicates() {
+    // The negative control of KIP-447's fencing: the zombie's transaction commits its
+    // rows and offsets next to those of its partition's new owner.
+    let file = zombie_variant("neg-txn-eos-no-generation-fencing", "generation_fencing = false\n");
+    let text = std::fs::read_to_string(&file).expect("written");
+    let text = text.replacen(
+        "expect = \"pass\"",
+        "expect = \"violation\"\nexpect_invariant = [\"sink.exactly_once\"]",
+        1,
+    );
+    std::fs::write(&file, text).expect("written");
+    let r = common::assert_caught_file("neg-txn-eos-no-generation-fencing", &file, "sink.exactly_once", 20);
+    assert_eq!(r.transactions.as_ref().map(|t| t.fenced), Some(0), "{r:?}");
+}

@@ -121,6 +121,11 @@ pub struct ProcessorConfig {
     /// Streams sets 10 s under exactly-once).
     #[serde(skip_serializing_if = "is_ten_seconds")]
     pub transaction_timeout_ms: u64,
+    /// Under `exactly_once_txn`: the coordinator refuses a `TxnOffsetCommit` from an
+    /// older group generation (KIP-447). Off (a safety switch for a negative control),
+    /// a zombie member's transaction commits next to its partitions' new owner.
+    #[serde(skip_serializing_if = "is_true")]
+    pub generation_fencing: bool,
 }
 
 fn is_true(v: &bool) -> bool {
@@ -165,6 +170,7 @@ impl Default for ProcessorConfig {
             isolation: Isolation::ReadUncommitted,
             offsets_in_transaction: true,
             transaction_timeout_ms: 10_000,
+            generation_fencing: true,
         }
     }
 }

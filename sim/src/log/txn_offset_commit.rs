@@ -30,7 +30,9 @@ impl Broker {
         let fencing = self.sh.scenario.log.transaction_fencing;
         let result = if !self.hosts_coordinator(tid) {
             Err(TxnError::NotCoordinator)
-        } else if generation < self.sh.group.lock().expect("group lock").generation {
+        } else if self.sh.scenario.processor.generation_fencing
+            && generation < self.sh.group.lock().expect("group lock").generation
+        {
             Err(TxnError::Fenced)
         } else {
             let mut t = self.sh.txn.lock().expect("txn lock");

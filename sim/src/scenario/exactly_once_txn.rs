@@ -16,6 +16,12 @@ pub(super) fn validate(s: &Scenario, out: &mut Refusals) {
              go to the sink)",
         );
     }
+    if !p.generation_fencing && !on {
+        out.fail(
+            "processor.generation_fencing",
+            "only means something under delivery = \"exactly_once_txn\" (the other modes fence at the sink)",
+        );
+    }
     if !on || p.instances == 0 {
         return;
     }
@@ -96,6 +102,10 @@ mod tests {
                 "processor.commit_interval_ms",
             ),
             (format!("[gateway]\ntransactional = true\n{txn}"), "processor.isolation"),
+            (
+                "[processor]\ninstances = 1\ngeneration_fencing = false\n".to_string(),
+                "processor.generation_fencing",
+            ),
         ];
         for (sections, field) in cases {
             let e = parse(&sections).expect_err("refused");
