@@ -95,6 +95,30 @@ pub enum TxnMsg {
         /// Commit or abort.
         marker: ControlMarker,
     },
+    /// Producer to coordinator (`AddOffsetsToTxn` with `TxnOffsetCommit`): the consumed
+    /// offsets join the open transaction and count only if it commits.
+    TxnOffsetCommit {
+        /// Request id.
+        req: u64,
+        /// The `transactional.id`.
+        tid: u64,
+        /// Producer epoch.
+        epoch: u16,
+        /// The producer's number for the open transaction.
+        txn: u64,
+        /// The consumer group generation the producer's consumer holds (KIP-447).
+        generation: u64,
+        /// Checkpoints (next offset, operator state) by input partition.
+        offsets: Vec<(PartitionId, std::sync::Arc<crate::wire::Checkpoint>)>,
+    },
+    /// Consumer to coordinator: offsets committed outside any transaction (a naive
+    /// consume-produce loop's auto-commit; the negative control's switch).
+    OffsetCommit {
+        /// Request id.
+        req: u64,
+        /// Checkpoints by input partition.
+        offsets: Vec<(PartitionId, std::sync::Arc<crate::wire::Checkpoint>)>,
+    },
 }
 
 impl TxnMsg {
@@ -102,6 +126,12 @@ impl TxnMsg {
     pub fn bytes(&self) -> u64 {
         match self {
             TxnMsg::AddPartitions { partitions, .. } => 24 + 4 * partitions.len() as u64,
+            TxnMsg::TxnOffsetCommit { offsets, .. } | TxnMsg::OffsetCommit { offsets, .. } => {
+                32 + offsets
+                    .iter()
+                    .map(|(_, c)| 16 + 32 * c.state.state_entries() as u64)
+                    .sum::<u64>()
+            }
             _ => 24,
         }
     }
@@ -115,6 +145,8 @@ impl TxnMsg {
             TxnMsg::EndTxn { .. } => 4,
             TxnMsg::Reply { .. } => 5,
             TxnMsg::WriteMarker { .. } => 6,
+            TxnMsg::TxnOffsetCommit { .. } => 7,
+            TxnMsg::OffsetCommit { .. } => 8,
         }
     }
 }

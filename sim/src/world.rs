@@ -229,6 +229,10 @@ pub struct Shared {
     pub rate_limiter: Option<Mutex<crate::gateway::rate_limit::RateLimiter>>,
     /// Transactions: the coordinator's store, marker times and what consumers read.
     pub txn: Mutex<crate::log::transaction_ledger::TxnLedger>,
+    /// The rows the processors produced to their output topic (`exactly_once_txn`).
+    pub output_rows: Mutex<crate::processor::output_topic::OutputRows>,
+    /// Where the processors' output topic lies among the partitions (none unless `exactly_once_txn`).
+    pub output: crate::processor::output_topic::OutputLayout,
 }
 
 impl Shared {
@@ -255,9 +259,14 @@ impl Shared {
         };
         let dlq = scenario.gateway.dead_letter_partitions;
         // Transactional producers get the coordinator's state partition, last (Kafka's `__transaction_state`).
-        let txn_state = crate::log::transaction_coordinator::state_partitions(scenario.gateway.transactional);
+        let txn_state = crate::log::transaction_coordinator::state_partitions(
+            crate::processor::output_topic::transactions_on(scenario.gateway.transactional, &scenario.processor),
+        );
+        // The processors' output topic (`exactly_once_txn`) follows the dead-letter partitions.
+        let output = crate::processor::output_topic::OutputLayout::new(&scenario.processor, t.partitions, dlq);
+        let out = output.count;
         let assignment =
-            crate::log::disk::assign_replicas(t.partitions + dlq + txn_state, t.brokers, t.replication_factor);
+            crate::log::disk::assign_replicas(t.partitions + dlq + out + txn_state, t.brokers, t.replication_factor);
         Shared {
             seed,
             layout,
@@ -282,7 +291,7 @@ impl Shared {
             metrics: Mutex::new(Metrics::new(t.partitions, scenario.bucket_ms())),
             timeline: Mutex::new(Vec::new()),
             workload,
-            hw_board: Mutex::new(vec![(usize::MAX, 0, 0); t.partitions + dlq + txn_state]),
+            hw_board: Mutex::new(vec![(usize::MAX, 0, 0); t.partitions + dlq + out + txn_state]),
             incarnations: Mutex::new(vec![0; layout.nodes()]),
             workload_over: std::sync::atomic::AtomicBool::new(false),
             checkpoint_senders: Mutex::new(Default::default()),
@@ -315,6 +324,8 @@ impl Shared {
                 .as_ref()
                 .map(|r| Mutex::new(crate::gateway::rate_limit::RateLimiter::new(r))),
             txn: Mutex::new(Default::default()),
+            output_rows: Mutex::new(Default::default()),
+            output,
             scenario,
         }
         .with_shared_dedup()
@@ -393,6 +404,9 @@ impl Shared {
 
     /// Where the read path stands on each events partition, in partition order.
     pub fn read_progress(&self) -> Vec<ReadProgress> {
+        if self.output.count > 0 {
+            return self.read_progress_txn();
+        }
         let hws: Vec<u64> = (0..self.event_partitions).map(|p| self.committed_hw(p)).collect();
         let db = self.sink.lock().expect("sink lock");
         hws.into_iter()
@@ -401,6 +415,27 @@ impl Shared {
                 hw,
                 committed: slot.offset(),
                 finished: slot.checkpoint.as_ref().is_some_and(|c| c.finished),
+            })
+            .collect()
+    }
+
+    /// [`read_progress`](Self::read_progress) under `exactly_once_txn`: the group's
+    /// committed offsets (final once every window fired), final only once the sink has
+    /// also read the partition's output to the end.
+    fn read_progress_txn(&self) -> Vec<ReadProgress> {
+        let n = self.event_partitions;
+        let out_hw: Vec<u64> = (0..n).map(|p| self.committed_hw(self.output.of_input(p))).collect();
+        let hws: Vec<u64> = (0..n).map(|p| self.committed_hw(p)).collect();
+        let stored = self.sink.lock().expect("sink lock").output_offsets.clone();
+        let txn = self.txn.lock().expect("txn lock");
+        (0..n)
+            .map(|p| {
+                let c = txn.offsets.committed.get(&p);
+                ReadProgress {
+                    hw: hws[p],
+                    committed: c.map_or(0, |c| c.offset),
+                    finished: c.is_some_and(|c| c.finished) && stored[p] >= out_hw[p],
+                }
             })
             .collect()
     }

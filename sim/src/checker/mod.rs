@@ -243,7 +243,7 @@ pub fn check(
     if sh.layout.subscribers > 0 {
         rep.subscriptions = subscription::check(sh, &ends, end_ms, &mut rep.violations);
     }
-    if sh.scenario.gateway.transactional {
+    if crate::processor::output_topic::transactions_on(sh.scenario.gateway.transactional, &sh.scenario.processor) {
         rep.transactions = Some(transactions::check(sh, end_ms, &mut rep.violations));
     }
     let metrics = sh.metrics.lock().expect("metrics lock");

@@ -38,7 +38,7 @@ pub fn check(sh: &Shared, end_ms: u64, out: &mut Vec<Violation>) -> TxnReport {
     };
     let leaders: Vec<Option<usize>> = {
         let md = sh.metadata.lock().expect("metadata lock");
-        (0..sh.event_partitions)
+        (0..sh.assignment.len())
             .map(|p| {
                 md.get(p)
                     .and_then(|s| s.leader)
@@ -128,15 +128,22 @@ pub fn check(sh: &Shared, end_ms: u64, out: &mut Vec<Violation>) -> TxnReport {
     rep
 }
 
-/// The partition whose last stable offset the report plots.
-const LSO_PARTITION: usize = 0;
+/// The partition whose last stable offset the report plots: the first events
+/// partition, or the first output partition when only the processors are transactional.
+fn lso_partition(sh: &Shared) -> usize {
+    if sh.scenario.gateway.transactional {
+        0
+    } else {
+        sh.output.of_input(0)
+    }
+}
 
 /// Sample the high watermark and last stable offset of the plotted partition, from its leader.
 pub fn sample_lso(sh: &Shared, now_ms: u64) {
-    if !sh.scenario.gateway.transactional {
+    if !crate::processor::output_topic::transactions_on(sh.scenario.gateway.transactional, &sh.scenario.processor) {
         return;
     }
-    let p = LSO_PARTITION;
+    let p = lso_partition(sh);
     let Some(leader) = sh.metadata.lock().expect("metadata lock").get(p).and_then(|s| s.leader) else {
         return;
     };
@@ -164,7 +171,7 @@ pub fn result(sh: &Shared, t: &TxnReport) -> streamsim_reports::TransactionsResu
         records_read: t.records_read,
         aborted_reads: t.aborted_reads,
         intermediate_reads: t.intermediate_reads,
-        lso_partition: LSO_PARTITION,
+        lso_partition: lso_partition(sh),
         lso_series: series
             .into_iter()
             .map(|(at_ms, hw, lso)| streamsim_reports::LsoPoint { at_ms, hw, lso })

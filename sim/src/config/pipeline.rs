@@ -16,6 +16,12 @@ pub enum Delivery {
     /// Sink writes, consumed offsets and operator state commit in one sink
     /// transaction, fenced by the owner's generation.
     ExactlyOnce,
+    /// Kafka Streams' `exactly_once_v2` (KIP-447): each instance is a
+    /// transactional producer; output rows go to an output topic and the
+    /// consumed offsets (with the operator state) to the group's offsets in
+    /// the same Kafka transaction; the sink reads the output topic with
+    /// read_committed and keeps its offsets with its rows.
+    ExactlyOnceTxn,
 }
 
 /// Which records a consumer is given (Kafka's `isolation.level`).
@@ -105,6 +111,29 @@ pub struct ProcessorConfig {
     /// `isolation.level` of the processors' consumer.
     #[serde(skip_serializing_if = "Isolation::is_default")]
     pub isolation: Isolation,
+    /// Under `exactly_once_txn`: the consumed offsets go inside the transaction
+    /// (`TxnOffsetCommit`). Off (a safety switch for a negative control), they are
+    /// committed outside it, by the consumer's auto-commit, as a naive
+    /// consume-produce loop does.
+    #[serde(skip_serializing_if = "is_true")]
+    pub offsets_in_transaction: bool,
+    /// Under `exactly_once_txn`: the instances' `transaction.timeout.ms` (Kafka
+    /// Streams sets 10 s under exactly-once).
+    #[serde(skip_serializing_if = "is_ten_seconds")]
+    pub transaction_timeout_ms: u64,
+    /// Under `exactly_once_txn`: the coordinator refuses a `TxnOffsetCommit` from an
+    /// older group generation (KIP-447). Off (a safety switch for a negative control),
+    /// a zombie member's transaction commits next to its partitions' new owner.
+    #[serde(skip_serializing_if = "is_true")]
+    pub generation_fencing: bool,
+}
+
+fn is_true(v: &bool) -> bool {
+    *v
+}
+
+fn is_ten_seconds(v: &u64) -> bool {
+    *v == 10_000
 }
 
 fn is_zero(v: &f64) -> bool {
@@ -139,6 +168,9 @@ impl Default for ProcessorConfig {
             task_us_per_record: 0.0,
             salt: None,
             isolation: Isolation::ReadUncommitted,
+            offsets_in_transaction: true,
+            transaction_timeout_ms: 10_000,
+            generation_fencing: true,
         }
     }
 }

@@ -171,7 +171,8 @@ impl Broker {
         );
         let throttle =
             super::throttle::Throttle::new(sh.scenario.autoscale.reassignment_throttle_mb_s, clock::now_us());
-        let transactional = sh.scenario.gateway.transactional;
+        let transactional =
+            crate::processor::output_topic::transactions_on(sh.scenario.gateway.transactional, &sh.scenario.processor);
         Broker {
             sh,
             id,

@@ -58,10 +58,15 @@ impl Broker {
 
     /// Whether the consumer at `src` reads committed data only. Kafka's fetch request
     /// carries the consumer's `isolation.level`; here the broker reads the processors'
-    /// setting (the lake writers read uncommitted, Kafka's default).
+    /// setting (the lake writers read uncommitted, Kafka's default, and the sink,
+    /// which fetches only the output topic, read_committed).
     fn read_committed(&self, src: Addr) -> bool {
-        self.sh.scenario.processor.isolation == Isolation::ReadCommitted
-            && matches!(self.sh.layout.role(src), crate::ids::Role::Processor(_))
+        match self.sh.layout.role(src) {
+            crate::ids::Role::Processor(_) => self.sh.scenario.processor.isolation == Isolation::ReadCommitted,
+            // The sink reads the processors' output topic (`exactly_once_txn`) committed only.
+            crate::ids::Role::Sink => true,
+            _ => false,
+        }
     }
 
     /// Reads what a consumer fetch asks for, without sending anything. A

@@ -24,6 +24,8 @@ mod transaction_host;
 pub mod transaction_ledger;
 mod transaction_markers;
 pub mod truncation;
+mod txn_offset_commit;
+pub mod txn_offsets;
 
 pub use disk::{assign_replicas, BrokerDisk};
 pub use partition_log::PartitionLog;

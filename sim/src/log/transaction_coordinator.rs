@@ -232,6 +232,17 @@ impl TxnStore {
         Ok(m)
     }
 
+    /// Whether a request of `tid` at `epoch` may act on its open transaction `txn`
+    /// (`TxnOffsetCommit`): fenced, aborted, or not open are refused.
+    pub fn check_open(&mut self, tid: u64, epoch: u16, txn: u64, fencing: bool) -> Result<(), TxnError> {
+        let m = self.admit(tid, epoch, fencing)?;
+        if m.state == TxnState::Ongoing && m.txn_no == txn {
+            Ok(())
+        } else {
+            Err(TxnError::Aborted)
+        }
+    }
+
     /// `AddPartitionsToTxn`: the partitions join the producer's transaction `txn`,
     /// which begins if none is open. A request for a transaction already decided
     /// changes nothing and is answered as aborted.

@@ -35,6 +35,8 @@ pub struct TxnLedger {
     pub reads: Vec<TxnRead>,
     /// Per sampled second: (ms, high watermark, last stable offset) of the sampled partition.
     pub lso_series: Vec<(u64, u64, u64)>,
+    /// The processors' offsets committed inside transactions (`exactly_once_txn`).
+    pub offsets: super::txn_offsets::TxnOffsets,
 }
 
 impl TxnLedger {

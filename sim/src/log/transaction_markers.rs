@@ -12,6 +12,7 @@
 use super::broker::{Broker, PendingProduce};
 use super::replica::Role;
 use super::transaction_coordinator::{host_partition, TxnState, TxnStep};
+use super::txn_offsets::producer_name;
 use crate::ids::{Addr, PartitionId};
 use crate::msg::{Batch, Msg, ProduceError, ProducerStamp};
 use crate::record::ControlMarker;
@@ -31,7 +32,7 @@ const MARKER_BYTES: u64 = 78;
 
 impl Broker {
     /// Whether this broker hosts the coordinator of `tid` (it leads the id's state partition).
-    fn hosts_coordinator(&self, tid: u64) -> bool {
+    pub(super) fn hosts_coordinator(&self, tid: u64) -> bool {
         let p = host_partition(tid, self.sh.assignment.len());
         self.parts.get(&p).is_some_and(|r| matches!(r.role, Role::Leader(_)))
     }
@@ -96,13 +97,13 @@ impl Broker {
                 commit,
             } => {
                 let result = if self.hosts_coordinator(tid) {
-                    let (r, step) = self
-                        .sh
-                        .txn
-                        .lock()
-                        .expect("txn lock")
-                        .store
-                        .end(tid, epoch, txn, commit, self.id, fencing);
+                    let mut t = self.sh.txn.lock().expect("txn lock");
+                    let (r, step) = t.store.end(tid, epoch, txn, commit, self.id, fencing);
+                    if step == TxnStep::Commit {
+                        // Offsets sent inside the transaction count from its commit decision.
+                        t.offsets.decided_commit(tid, txn);
+                    }
+                    drop(t);
                     self.note_step(tid, step, "at the producer's request");
                     self.note_refusal(tid, epoch, r);
                     r
@@ -120,6 +121,8 @@ impl Broker {
                 txn,
                 marker,
             } => self.write_marker(src, req, partition, (pid, epoch, txn), marker, done),
+            m @ TxnMsg::TxnOffsetCommit { .. } => self.on_txn_offset_commit(src, m, done),
+            m @ TxnMsg::OffsetCommit { .. } => self.on_offset_commit(src, m, done),
             TxnMsg::InitProducerIdReply { .. } | TxnMsg::Reply { .. } => {}
         }
     }
@@ -132,10 +135,16 @@ impl Broker {
         drop(txn);
         let text = match step {
             TxnStep::None => return,
-            TxnStep::Began => format!("gateway-{tid} begins transaction {n} (epoch {epoch})"),
-            TxnStep::Commit => format!("gateway-{tid}'s transaction {n} commits: markers to partitions {parts:?}"),
+            TxnStep::Began => format!("{} begins transaction {n} (epoch {epoch})", producer_name(tid)),
+            TxnStep::Commit => format!(
+                "{}'s transaction {n} commits: markers to partitions {parts:?}",
+                producer_name(tid)
+            ),
             TxnStep::Abort => {
-                format!("gateway-{tid}'s transaction {n} aborts ({why}): markers to partitions {parts:?}")
+                format!(
+                    "{}'s transaction {n} aborts ({why}): markers to partitions {parts:?}",
+                    producer_name(tid)
+                )
             }
         };
         self.sh
@@ -158,8 +167,9 @@ impl Broker {
         self.sh.timeline(
             TimelineKind::ProducerFenced,
             &format!(
-                "coordinator on broker-{} fences gateway-{tid}: its request carries epoch {epoch}, the id is at epoch {current}",
-                self.id
+                "coordinator on broker-{} fences {}: its request carries epoch {epoch}, the id is at epoch {current}",
+                self.id,
+                producer_name(tid)
             ),
             &[tid, epoch as u64, current as u64],
         );
@@ -196,8 +206,9 @@ impl Broker {
             self.sh.timeline(
                 TimelineKind::Transaction,
                 &format!(
-                    "coordinator on broker-{} aborts gateway-{tid}'s transaction {n}: open past its {timeout} ms timeout{}",
+                    "coordinator on broker-{} aborts {}'s transaction {n}: open past its {timeout} ms timeout{}",
                     self.id,
+                    producer_name(tid),
                     if fencing {
                         format!(", epoch bumped to {epoch}")
                     } else {
@@ -246,8 +257,9 @@ impl Broker {
             self.sh.timeline(
                 TimelineKind::Transaction,
                 &format!(
-                    "coordinator on broker-{} takes over gateway-{tid}'s transaction {n}, decided ({marker:?}) on broker-{by}: {left} marker(s) still owed",
-                    self.id
+                    "coordinator on broker-{} takes over {}'s transaction {n}, decided ({marker:?}) on broker-{by}: {left} marker(s) still owed",
+                    self.id,
+                    producer_name(tid)
                 ),
                 &[tid, n, by as u64, 98],
             );

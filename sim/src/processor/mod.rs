@@ -4,8 +4,10 @@
 //! and commits to the sink. Everything here dies with the node; what
 //! survives is in the sink (checkpoints) and the coordinator's store.
 
+mod eos;
+pub mod output_topic;
 pub(crate) mod task;
-mod transactions;
+pub(crate) mod transactions;
 
 use crate::clock;
 use crate::config::ProcessorConfig;
@@ -53,6 +55,8 @@ struct Processor {
     task_cpu: Cpu,
     /// The CPU is busy with processed records until then, µs: nothing leaves before.
     busy_until_us: u64,
+    /// The instance's transactional producer (`exactly_once_txn`).
+    eos: Option<eos::EosProducer>,
 }
 
 /// Entry point of a processor node (also after a restart).
@@ -87,14 +91,26 @@ pub async fn processor_main(sh: Arc<Shared>, idx: usize) {
         cpu: Cpu::new(CORES),
         task_cpu: Cpu::new(CORES),
         busy_until_us: 0,
+        eos: eos::EosProducer::for_instance(
+            output_topic::enabled(&sh.scenario.processor),
+            idx,
+            incarnation,
+            clock::now_ms(),
+        ),
     };
+    if p.eos.is_some() {
+        p.not_in_txn();
+    }
     loop {
         let until = p.next_timer_ms();
         let batch = sh.fabric.recv(addr, until).await;
         let now_us = clock::now_us();
         for env in batch {
-            if let Msg::Read(m) = env.msg {
-                p.handle(m, now_us);
+            match env.msg {
+                Msg::Read(m) => p.handle(m, now_us),
+                Msg::Txn(m) => p.eos_on_txn(m, now_us),
+                Msg::ProduceReply { req, results } => p.eos_on_produce_reply(req, results, now_us),
+                _ => {}
             }
         }
         p.drive(now_us);
@@ -365,6 +381,10 @@ impl Processor {
     }
 
     fn loads(&mut self, now_ms: u64, depart: u64) {
+        if self.eos.is_some() {
+            self.eos_loads(now_ms);
+            return;
+        }
         let sink = self.sh.layout.sink();
         let timeout = self.cfg.sink_timeout_ms;
         let mut sends = Vec::new();
@@ -423,6 +443,10 @@ impl Processor {
     /// Send the transactions that are due; `now` commits whatever was processed at once
     /// (the commit before a revocation).
     fn commits(&mut self, now_ms: u64, depart: u64, now: bool) {
+        if self.eos.is_some() {
+            self.eos_commits(now_ms, depart, now);
+            return;
+        }
         let sink = self.sh.layout.sink();
         let c = &self.cfg;
         let (delivery, interval) = (c.delivery, c.commit_interval_ms);

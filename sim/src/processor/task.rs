@@ -236,6 +236,8 @@ impl Task {
                     sent_ms: now_ms,
                 }
             }
+            // Its transactions are the instance's, not the task's (`eos.rs`).
+            Delivery::ExactlyOnceTxn => return None,
             Delivery::AtLeastOnce if !self.pending.is_empty() => InFlight {
                 req,
                 rows: Arc::new(std::mem::take(&mut self.pending)),
@@ -261,7 +263,7 @@ impl Task {
         Some(txn)
     }
 
-    fn checkpoint(&self) -> Arc<Checkpoint> {
+    pub(super) fn checkpoint(&self) -> Arc<Checkpoint> {
         Arc::new(Checkpoint {
             from_offset: self.committed,
             offset: self.position,

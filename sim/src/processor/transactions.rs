@@ -15,7 +15,7 @@ use std::sync::Arc;
 /// the last stable offset for a read_committed consumer), and the offset the
 /// position may move to past the batches dropped. The transactional records kept
 /// are noted in the run's transaction ledger.
-pub(super) fn consumable(
+pub(crate) fn consumable(
     sh: &Shared,
     p: PartitionId,
     position: u64,

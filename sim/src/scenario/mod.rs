@@ -4,6 +4,7 @@
 mod autoscale;
 mod client;
 mod diagnostic;
+mod exactly_once_txn;
 mod fault_checks;
 pub mod faults;
 mod gateway;

@@ -57,6 +57,9 @@ pub struct SinkDb {
     pub events_in_sink: u64,
     /// Transactions committed.
     pub txns: u64,
+    /// Next offset of each output-topic partition (`exactly_once_txn`), by input
+    /// partition: stored with the rows read from it, in the same transaction.
+    pub output_offsets: Vec<u64>,
 }
 
 impl SinkDb {
@@ -65,6 +68,7 @@ impl SinkDb {
         SinkDb {
             events: Copies::new(clients),
             slots: vec![PartitionSlot::default(); partitions],
+            output_offsets: vec![0; partitions],
             user,
             ..Default::default()
         }
