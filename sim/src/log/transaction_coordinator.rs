@@ -103,6 +103,9 @@ pub struct TxnStats {
     pub resumed: u64,
     /// Markers written.
     pub markers: u64,
+    /// Transactional batches a leader refused because their partition was not in the
+    /// producer's ongoing transaction (KIP-890 verification): late or stray batches.
+    pub unverified: u64,
 }
 
 /// The coordinator's durable state, for every `transactional.id`.
@@ -116,6 +119,11 @@ pub struct TxnStore {
 /// The producer id a `transactional.id` keeps (apart from the non-transactional ones).
 fn pid_of(tid: u64) -> u64 {
     (1 << 48) | tid
+}
+
+/// The `transactional.id` whose producer id is `pid` (the inverse of [`pid_of`]).
+fn tid_of(pid: u64) -> u64 {
+    pid & !(1 << 48)
 }
 
 /// Transaction-state partitions (Kafka has 50; one is enough for a few gateways).
@@ -327,6 +335,17 @@ impl TxnStore {
         out
     }
 
+    /// KIP-890 verification, as a partition leader asks before it takes the first
+    /// transactional batch of producer `pid` at `epoch` in partition `p`: whether the
+    /// producer's coordinator has `p` in an ongoing transaction of that epoch (any
+    /// epoch without `fencing`). A batch that arrives after its transaction was
+    /// decided, or before its partition was added, is refused.
+    pub fn verifies(&self, pid: u64, epoch: u16, p: PartitionId, fencing: bool) -> bool {
+        self.by_tid.get(&tid_of(pid)).is_some_and(|m| {
+            m.pid == pid && m.state == TxnState::Ongoing && (!fencing || m.epoch == epoch) && m.partitions.contains(&p)
+        })
+    }
+
     /// The marker of `tid` on partition `p` is written and replicated. Returns true
     /// when it was the transaction's last.
     pub fn marker_done(&mut self, tid: u64, p: PartitionId, broker: BrokerId) -> bool {
@@ -394,6 +413,27 @@ mod tests {
         assert_eq!(s.add_partitions(3, e0, 1, &[1], 5, true).0, Err(TxnError::Fenced));
         // Without fencing the stale epoch gets through (the negative control's switch).
         assert_eq!(s.add_partitions(3, e0, 1, &[1], 5, false).0, Ok(()));
+    }
+
+    #[test]
+    fn verification_takes_only_a_partition_of_the_ongoing_transaction_at_its_epoch() {
+        let mut s = TxnStore::default();
+        let (Ok((pid, e)), _) = s.init(2, 1000, None, 0) else {
+            panic!("init")
+        };
+        // Nothing ongoing yet, then partition 4 added: only 4 verifies, only at this epoch.
+        assert!(!s.verifies(pid, e, 4, true));
+        assert_eq!(s.add_partitions(2, e, 1, &[4], 0, true).0, Ok(()));
+        assert!(s.verifies(pid, e, 4, true));
+        assert!(!s.verifies(pid, e, 5, true), "a partition never added");
+        assert!(!s.verifies(pid, e + 1, 4, true), "another epoch");
+        assert!(s.verifies(pid, e + 1, 4, false), "epochs unchecked without fencing");
+        assert!(!s.verifies(pid_of(3), e, 4, true), "another producer");
+        // Decided: a batch arriving now (after the marker is owed) is late.
+        assert_eq!(s.end(2, e, 1, false, 0, true).0, Ok(()));
+        assert!(!s.verifies(pid, e, 4, true));
+        assert!(s.marker_done(2, 4, 0));
+        assert!(!s.verifies(pid, e, 4, true));
     }
 
     #[test]

@@ -35,9 +35,44 @@ pub struct TxnLedger {
     pub reads: Vec<TxnRead>,
     /// Per sampled second: (ms, high watermark, last stable offset) of the sampled partition.
     pub lso_series: Vec<(u64, u64, u64)>,
+    /// Per partition: the last stable offset while it is below the high watermark, and
+    /// since when it has stood there, ms (`hanging_transaction`).
+    pub lso_held: BTreeMap<PartitionId, (u64, u64)>,
+    /// Per partition: the first transaction seen holding its LSO for longer than
+    /// `transaction.max.timeout.ms`, as a witness.
+    pub hanging: BTreeMap<PartitionId, HangingTxn>,
+    /// Aborts each gateway asked for and its coordinator answered, by `transactional.id`
+    /// (what a `gateway:N@abort` fault waits for).
+    aborts_asked: BTreeMap<u64, u64>,
+}
+
+/// A transaction that held a partition's last stable offset longer than any
+/// coordinator lets a transaction stay open: one its coordinator does not know of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HangingTxn {
+    /// Producer id of the transaction's first batch.
+    pub pid: u64,
+    /// Producer epoch of that batch.
+    pub epoch: u16,
+    /// Its offset: where the LSO stands.
+    pub first: u64,
+    /// Since when the LSO has stood there, ms.
+    pub since_ms: u64,
+    /// When it was seen past the limit, ms.
+    pub seen_ms: u64,
 }
 
 impl TxnLedger {
+    /// The coordinator of `tid` answered an abort its producer asked for.
+    pub fn abort_asked(&mut self, tid: u64) {
+        *self.aborts_asked.entry(tid).or_default() += 1;
+    }
+
+    /// Aborts `tid`'s producer asked for and had answered so far.
+    pub fn producer_aborts(&self, tid: u64) -> u64 {
+        self.aborts_asked.get(&tid).copied().unwrap_or(0)
+    }
+
     /// A leader at `leader_epoch` wrote a marker.
     pub fn marker_written(&mut self, p: PartitionId, offset: u64, leader_epoch: u32, now_ms: u64) {
         self.marker_at.insert((p, offset, leader_epoch), now_ms);

@@ -269,6 +269,36 @@ impl Broker {
         }
     }
 
+    /// Whether a transactional batch stamped `stamp` may be appended to `p` (KIP-890
+    /// verification, with `[log] transaction_verification`): a batch continuing a
+    /// transaction already open here is taken; the first batch of one is taken only if
+    /// the producer's coordinator has `p` in its ongoing transaction. Kafka's leader
+    /// asks the coordinator and holds the append for the answer; here it reads the
+    /// coordinator's durable store directly (docs/FIDELITY.md). A refusal goes on the
+    /// timeline: it is a late batch that would otherwise have hung the partition.
+    pub(super) fn txn_batch_verified(&self, stamp: &ProducerStamp, p: PartitionId, open_here: bool) -> bool {
+        if !stamp.transactional || open_here || !self.sh.scenario.log.transaction_verification {
+            return true;
+        }
+        let fencing = self.sh.scenario.log.transaction_fencing;
+        let mut txn = self.sh.txn.lock().expect("txn lock");
+        if txn.store.verifies(stamp.pid, stamp.epoch, p, fencing) {
+            return true;
+        }
+        txn.store.stats.unverified += 1;
+        drop(txn);
+        self.sh.timeline(
+            TimelineKind::Transaction,
+            &format!(
+                "broker-{} refuses a batch of producer {:#x} (epoch {}) for partition {p}: not in an ongoing \
+                 transaction of that producer at its coordinator (KIP-890 verification)",
+                self.id, stamp.pid, stamp.epoch
+            ),
+            &[stamp.pid, stamp.epoch as u64, p as u64, 97],
+        );
+        false
+    }
+
     /// A leader's answer to one of this coordinator's markers.
     pub(super) fn on_marker_reply(
         &mut self,

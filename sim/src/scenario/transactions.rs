@@ -117,6 +117,10 @@ mod tests {
                 "[gateway]\ntransactional = true\n[[subscription]]\nname = \"audit\"\n",
                 "subscription[0].name",
             ),
+            (
+                "[[faults]]\nat_s = 1\nkind = \"crash\"\ntarget = \"gateway:0@abort\"\n",
+                "faults[0].target",
+            ),
         ];
         for (sections, field) in cases {
             let e = parse(sections).expect_err("refused");
