@@ -82,15 +82,10 @@ pub fn check(sh: &Shared, end_ms: u64, out: &mut Vec<Violation>) -> TxnReport {
                     aborted_w.push(format!("{what}{event}: its transaction aborted"));
                 }
             }
-            TxnOutcome::Committed(marker) => {
+            TxnOutcome::Committed(marker, leader_epoch) => {
                 // The surviving marker's leader epoch tells its write from a stale leader's
                 // write at the same offset that was truncated away.
-                let batches = log.batches();
-                let epoch = batches
-                    .binary_search_by_key(&marker, |b| b.base_offset)
-                    .ok()
-                    .map(|i| batches[i].epoch);
-                let written = txn.marker_time(read.partition, marker, epoch).unwrap_or(0);
+                let written = txn.marker_time(read.partition, marker, leader_epoch).unwrap_or(0);
                 if written > read.at_ms {
                     rep.intermediate_reads += read.records;
                     if intermediate_w.len() < WITNESS {

@@ -346,13 +346,16 @@ impl TxnStore {
         })
     }
 
-    /// The marker of `tid` on partition `p` is written and replicated. Returns true
-    /// when it was the transaction's last.
-    pub fn marker_done(&mut self, tid: u64, p: PartitionId, broker: BrokerId) -> bool {
+    /// The marker of `tid` on partition `p` for the decision `decision` (the producer
+    /// epoch and transaction number the marker carried) is written and replicated.
+    /// Returns true when it was the transaction's last. A reply for another decision
+    /// (an older transaction's marker, answered late) strikes nothing off.
+    pub fn marker_done(&mut self, tid: u64, p: PartitionId, decision: (u16, u64), broker: BrokerId) -> bool {
         let Some(m) = self.by_tid.get_mut(&tid) else {
             return false;
         };
-        if !m.pending.remove(&p) {
+        let deciding = matches!(m.state, TxnState::PrepareCommit | TxnState::PrepareAbort);
+        if !deciding || decision != (m.epoch, m.txn_no) || !m.pending.remove(&p) {
             return false;
         }
         self.stats.markers += 1;
@@ -400,8 +403,8 @@ mod tests {
         // A second instance of the id: the open transaction is aborted first...
         assert_eq!(s.init(3, 1000, None, 0).0, Err(TxnError::Concurrent));
         assert_eq!(s.get(3).map(|m| m.state), Some(TxnState::PrepareAbort));
-        assert!(!s.marker_done(3, 1, 0));
-        assert!(s.marker_done(3, 2, 1));
+        assert!(!s.marker_done(3, 1, (e0 + 1, 1), 0));
+        assert!(s.marker_done(3, 2, (e0 + 1, 1), 1));
         assert_eq!(s.stats.resumed, 1, "finished by another broker");
         // ...then it gets a newer epoch, and the old one is refused.
         let (Ok((pid2, e2)), _) = s.init(3, 1000, None, 0) else {
@@ -432,8 +435,32 @@ mod tests {
         // Decided: a batch arriving now (after the marker is owed) is late.
         assert_eq!(s.end(2, e, 1, false, 0, true).0, Ok(()));
         assert!(!s.verifies(pid, e, 4, true));
-        assert!(s.marker_done(2, 4, 0));
+        assert!(s.marker_done(2, 4, (e, 1), 0));
         assert!(!s.verifies(pid, e, 4, true));
+    }
+
+    #[test]
+    fn a_late_reply_to_an_older_transactions_marker_strikes_nothing_off_the_next() {
+        let mut s = TxnStore::default();
+        let (Ok((_, e)), _) = s.init(5, 10_000, None, 0) else {
+            panic!("init")
+        };
+        assert_eq!(s.add_partitions(5, e, 1, &[0, 1], 0, true).0, Ok(()));
+        assert_eq!(s.end(5, e, 1, true, 0, true).0, Ok(()));
+        // Transaction 1's marker to partition 0 is sent twice; the first reply finishes it.
+        assert!(!s.marker_done(5, 0, (e, 1), 0));
+        assert!(s.marker_done(5, 1, (e, 1), 0));
+        // Transaction 2 also writes to partition 0 and is decided: its marker is owed.
+        assert_eq!(s.add_partitions(5, e, 2, &[0], 10, true).0, Ok(()));
+        assert_eq!(s.end(5, e, 2, true, 0, true).0, Ok(()));
+        // The reply to transaction 1's second request arrives now: transaction 2's
+        // partition 0 stays owed (remembered as (id, partition) alone, it was struck
+        // off, and partition 0's LSO stuck at transaction 2's open records).
+        assert!(!s.marker_done(5, 0, (e, 1), 0));
+        assert_eq!(s.get(5).map(|m| m.pending.len()), Some(1));
+        assert_eq!(s.get(5).map(|m| m.state), Some(TxnState::PrepareCommit));
+        assert!(s.marker_done(5, 0, (e, 2), 0));
+        assert_eq!(s.get(5).map(|m| m.state), Some(TxnState::CompleteCommit));
     }
 
     #[test]
@@ -466,7 +493,7 @@ mod tests {
         };
         assert_eq!(s.add_partitions(7, e, 1, &[0], 0, true).1, TxnStep::Began);
         assert_eq!(s.end(7, e, 1, true, 0, true), (Ok(()), TxnStep::Commit));
-        assert!(s.marker_done(7, 0, 0));
+        assert!(s.marker_done(7, 0, (e, 1), 0));
         // A late copy of transaction 1's AddPartitions begins nothing; its answer says the
         // transaction is over (its sender drops it: the request is no longer pending).
         assert_eq!(
@@ -485,8 +512,8 @@ mod tests {
         assert_eq!(s.end(7, e, 2, true, 0, true), (Ok(()), TxnStep::Commit));
         assert_eq!(s.get(7).map(|m| m.pending.len()), Some(2));
         // A copy of an InitProducerId already answered gets the same epoch again...
-        assert!(!s.marker_done(7, 1, 0));
-        assert!(s.marker_done(7, 2, 0));
+        assert!(!s.marker_done(7, 1, (e, 2), 0));
+        assert!(s.marker_done(7, 2, (e, 2), 0));
         let (Ok((_, e1)), _) = s.init(7, 10_000, Some((pid, e)), 0) else {
             panic!("init")
         };

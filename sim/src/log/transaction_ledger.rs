@@ -78,17 +78,8 @@ impl TxnLedger {
         self.marker_at.insert((p, offset, leader_epoch), now_ms);
     }
 
-    /// When the marker at `offset` of `p` written at `leader_epoch` was written, ms;
-    /// with the epoch unknown (the batch already folded away), the earliest write
-    /// at that offset.
-    pub fn marker_time(&self, p: PartitionId, offset: u64, leader_epoch: Option<u32>) -> Option<u64> {
-        match leader_epoch {
-            Some(e) => self.marker_at.get(&(p, offset, e)).copied(),
-            None => self
-                .marker_at
-                .range((p, offset, 0)..=(p, offset, u32::MAX))
-                .map(|(_, &t)| t)
-                .min(),
-        }
+    /// When the marker at `offset` of `p` written at `leader_epoch` was written, ms.
+    pub fn marker_time(&self, p: PartitionId, offset: u64, leader_epoch: u32) -> Option<u64> {
+        self.marker_at.get(&(p, offset, leader_epoch)).copied()
     }
 }

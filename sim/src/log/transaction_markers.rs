@@ -12,6 +12,7 @@
 use super::broker::{Broker, PendingProduce};
 use super::replica::Role;
 use super::transaction_coordinator::{host_partition, TxnState, TxnStep};
+use super::transaction_host::MarkerReq;
 use crate::ids::{Addr, PartitionId};
 use crate::msg::{Batch, Msg, ProduceError, ProducerStamp};
 use crate::record::ControlMarker;
@@ -255,7 +256,15 @@ impl Broker {
         for (tid, p, leader, pid, epoch, txn, marker) in sends {
             self.txn.next_req += 1;
             let req = self.txn.next_req;
-            self.txn.reqs.insert(req, (tid, p));
+            self.txn.sent_marker(
+                req,
+                MarkerReq {
+                    tid,
+                    partition: p,
+                    epoch,
+                    txn,
+                },
+            );
             self.txn.sent.insert((tid, p), now_ms);
             let m = TxnMsg::WriteMarker {
                 req,
@@ -306,7 +315,13 @@ impl Broker {
         results: &[(PartitionId, Result<u64, ProduceError>)],
         now_us: u64,
     ) {
-        let Some((tid, p)) = self.txn.reqs.remove(&req) else {
+        let Some(MarkerReq {
+            tid,
+            partition: p,
+            epoch,
+            txn,
+        }) = self.txn.reqs.remove(&req)
+        else {
             return;
         };
         let ok = results.iter().any(|(q, r)| *q == p && r.is_ok());
@@ -317,7 +332,12 @@ impl Broker {
             return;
         }
         self.txn.sent.remove(&(tid, p));
-        self.sh.txn.lock().expect("txn lock").store.marker_done(tid, p, self.id);
+        self.sh
+            .txn
+            .lock()
+            .expect("txn lock")
+            .store
+            .marker_done(tid, p, (epoch, txn), self.id);
     }
 
     /// Write a coordinator's marker as this partition's leader; answer once replicated.
