@@ -34,7 +34,8 @@ pub struct TxnReport {
     pub intermediate_reads: u64,
 }
 
-/// Compare what the processors read with how each transaction ended.
+/// Compare what the consumers read (the processors, and the read_committed
+/// subscriptions) with how each transaction ended.
 pub fn check(sh: &Shared, end_ms: u64, out: &mut Vec<Violation>) -> TxnReport {
     track_held_lso(sh, end_ms);
     let txn = sh.txn.lock().expect("txn lock");
@@ -108,7 +109,7 @@ pub fn check(sh: &Shared, end_ms: u64, out: &mut Vec<Violation>) -> TxnReport {
         out.push(Violation {
             invariant: "aborted_read".into(),
             detail: format!(
-                "the processors read {} record(s) of aborted transactions: {}",
+                "the consumers read {} record(s) of aborted transactions: {}",
                 rep.aborted_reads,
                 aborted_w.join("; ")
             ),
@@ -138,7 +139,7 @@ pub fn check(sh: &Shared, end_ms: u64, out: &mut Vec<Violation>) -> TxnReport {
         out.push(Violation {
             invariant: "intermediate_read".into(),
             detail: format!(
-                "the processors read {} record(s) of transactions not committed yet: {}",
+                "the consumers read {} record(s) of transactions not committed yet: {}",
                 rep.intermediate_reads,
                 intermediate_w.join("; ")
             ),

@@ -60,8 +60,11 @@ impl Broker {
     /// carries the consumer's `isolation.level`; here the broker reads the processors'
     /// setting (the lake writers read uncommitted, Kafka's default).
     fn read_committed(&self, src: Addr) -> bool {
-        self.sh.scenario.processor.isolation == Isolation::ReadCommitted
-            && matches!(self.sh.layout.role(src), crate::ids::Role::Processor(_))
+        match self.sh.layout.role(src) {
+            crate::ids::Role::Processor(_) => self.sh.scenario.processor.isolation == Isolation::ReadCommitted,
+            crate::ids::Role::Subscriber(i) => crate::subscription::reads_committed(&self.sh, i),
+            _ => false,
+        }
     }
 
     /// Reads what a consumer fetch asks for, without sending anything. A

@@ -31,7 +31,7 @@ pub struct TxnLedger {
     /// the leader epoch too: a stale leader writing a marker at the same offset (later
     /// truncated) must not stand for the marker that survived.
     pub marker_at: BTreeMap<(PartitionId, u64, u32), u64>,
-    /// Transactional records the processors read, in the order read.
+    /// Transactional records the processors and the read_committed subscriptions read, in the order read.
     pub reads: Vec<TxnRead>,
     /// Per sampled second: (ms, high watermark, last stable offset) of the sampled partition.
     pub lso_series: Vec<(u64, u64, u64)>,
