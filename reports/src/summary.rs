@@ -36,7 +36,7 @@ pub(crate) fn invariant_rows(report: &RunReport) -> Vec<InvariantRow> {
         }
     }
     if r.transactions.is_some() {
-        for name in ["aborted_read", "intermediate_read"] {
+        for name in ["aborted_read", "intermediate_read", "hanging_transaction"] {
             if !names.iter().any(|n| n == name) {
                 names.push(name.to_string());
             }
@@ -109,6 +109,13 @@ pub(crate) fn invariant_rows(report: &RunReport) -> Vec<InvariantRow> {
                         "{} of {} transactional records read before their commit",
                         count(t.intermediate_reads),
                         count(t.records_read)
+                    )
+                }),
+                "hanging_transaction" => r.transactions.as_ref().map_or(String::new(), |t| {
+                    format!(
+                        "{} partition(s) held by a transaction past transaction.max.timeout.ms, {} late batch(es) refused",
+                        t.hanging_partitions.len(),
+                        count(t.unverified_batches)
                     )
                 }),
                 _ => String::new(),

@@ -42,4 +42,12 @@ pub struct TransactionsResult {
     pub lso_partition: usize,
     /// Its high watermark and last stable offset, once a bucket.
     pub lso_series: Vec<LsoPoint>,
+    /// Transactional batches a leader refused because their partition was not in the
+    /// producer's ongoing transaction (KIP-890 verification): late or stray batches.
+    #[serde(default)]
+    pub unverified_batches: u64,
+    /// Partitions whose last stable offset one transaction held for longer than
+    /// `transaction.max.timeout.ms` (`hanging_transaction`).
+    #[serde(default)]
+    pub hanging_partitions: Vec<usize>,
 }

@@ -48,6 +48,9 @@ pub enum ProduceError {
     OutOfOrderSequence,
     /// A transactional producer's epoch is older than the partition's (`PRODUCER_FENCED`).
     ProducerFenced,
+    /// The partition is not in the producer's ongoing transaction at its coordinator
+    /// (KIP-890 verification; Kafka's `INVALID_TXN_STATE`): the batch is late or stray.
+    InvalidTxnState,
 }
 
 /// One partition's record batch in a produce request.

@@ -5,14 +5,19 @@
 //! * `aborted_read`: a record of an aborted transaction was read (Adya's G1a,
 //!   the anomaly read_committed exists to prevent);
 //! * `intermediate_read`: a record was read before the marker that committed
-//!   its transaction was written (G1b: a transaction's state seen before it was final).
+//!   its transaction was written (G1b: a transaction's state seen before it was final);
+//! * `hanging_transaction`: a partition's last stable offset stood below its high
+//!   watermark, at the same transaction, for longer than `transaction.max.timeout.ms`
+//!   (a liveness check: no coordinator lets a transaction it knows of stay open that
+//!   long, so this one is unknown to it, and read_committed consumers stop there).
 //!
 //! Both apply whenever the gateways are transactional: the sink is meant to
 //! hold committed data only, so a read_uncommitted processor is the negative control.
 
 use super::committed::WITNESS;
 use crate::log::last_stable_offset::TxnOutcome;
-use crate::log::transaction_coordinator::TxnStats;
+use crate::log::transaction_coordinator::{state_partitions, TxnStats};
+use crate::log::transaction_ledger::HangingTxn;
 use crate::world::Shared;
 use streamsim_reports::Violation;
 
@@ -29,8 +34,10 @@ pub struct TxnReport {
     pub intermediate_reads: u64,
 }
 
-/// Compare what the processors read with how each transaction ended.
+/// Compare what the consumers read (the processors, and the read_committed
+/// subscriptions) with how each transaction ended.
 pub fn check(sh: &Shared, end_ms: u64, out: &mut Vec<Violation>) -> TxnReport {
+    track_held_lso(sh, end_ms);
     let txn = sh.txn.lock().expect("txn lock");
     let mut rep = TxnReport {
         stats: txn.store.stats,
@@ -76,15 +83,10 @@ pub fn check(sh: &Shared, end_ms: u64, out: &mut Vec<Violation>) -> TxnReport {
                     aborted_w.push(format!("{what}{event}: its transaction aborted"));
                 }
             }
-            TxnOutcome::Committed(marker) => {
+            TxnOutcome::Committed(marker, leader_epoch) => {
                 // The surviving marker's leader epoch tells its write from a stale leader's
                 // write at the same offset that was truncated away.
-                let batches = log.batches();
-                let epoch = batches
-                    .binary_search_by_key(&marker, |b| b.base_offset)
-                    .ok()
-                    .map(|i| batches[i].epoch);
-                let written = txn.marker_time(read.partition, marker, epoch).unwrap_or(0);
+                let written = txn.marker_time(read.partition, marker, leader_epoch).unwrap_or(0);
                 if written > read.at_ms {
                     rep.intermediate_reads += read.records;
                     if intermediate_w.len() < WITNESS {
@@ -107,18 +109,37 @@ pub fn check(sh: &Shared, end_ms: u64, out: &mut Vec<Violation>) -> TxnReport {
         out.push(Violation {
             invariant: "aborted_read".into(),
             detail: format!(
-                "the processors read {} record(s) of aborted transactions: {}",
+                "the consumers read {} record(s) of aborted transactions: {}",
                 rep.aborted_reads,
                 aborted_w.join("; ")
             ),
             at_ms: end_ms,
         });
     }
+    if !txn.hanging.is_empty() {
+        let limit = sh.scenario.log.transaction_max_timeout_ms;
+        let witnesses: Vec<String> = txn
+            .hanging
+            .iter()
+            .take(WITNESS)
+            .map(|(p, h)| hanging_witness(*p, h))
+            .collect();
+        out.push(Violation {
+            invariant: "hanging_transaction".into(),
+            detail: format!(
+                "{} partition(s) held their last stable offset below the high watermark for longer than \
+                 transaction.max.timeout.ms ({limit} ms), so read_committed consumers stopped there: {}",
+                txn.hanging.len(),
+                witnesses.join("; ")
+            ),
+            at_ms: txn.hanging.values().map(|h| h.seen_ms).min().unwrap_or(end_ms),
+        });
+    }
     if rep.intermediate_reads > 0 {
         out.push(Violation {
             invariant: "intermediate_read".into(),
             detail: format!(
-                "the processors read {} record(s) of transactions not committed yet: {}",
+                "the consumers read {} record(s) of transactions not committed yet: {}",
                 rep.intermediate_reads,
                 intermediate_w.join("; ")
             ),
@@ -138,11 +159,77 @@ fn lso_partition(sh: &Shared) -> usize {
     }
 }
 
-/// Sample the high watermark and last stable offset of the plotted partition, from its leader.
+/// One hanging transaction, for the violation's detail.
+fn hanging_witness(p: usize, h: &HangingTxn) -> String {
+    format!(
+        "partition {p}: a transaction of producer {:#x} (epoch {}) from offset {} held it from {} ms (still at {} ms), \
+         one no coordinator closes",
+        h.pid, h.epoch, h.first, h.since_ms, h.seen_ms
+    )
+}
+
+/// Note, for every data partition, since when its last stable offset has stood where
+/// it is below the high watermark, and keep as hanging a transaction that has held it
+/// longer than `transaction.max.timeout.ms` (KIP-664 finds hanging transactions the
+/// same way: open longer than the longest timeout a coordinator allows).
+fn track_held_lso(sh: &Shared, now_ms: u64) {
+    let limit = sh.scenario.log.transaction_max_timeout_ms;
+    let data = sh.assignment.len() - state_partitions(true);
+    let leaders: Vec<Option<usize>> = {
+        let md = sh.metadata.lock().expect("metadata lock");
+        (0..data).map(|p| md.get(p).and_then(|s| s.leader)).collect()
+    };
+    for (p, leader) in leaders.into_iter().enumerate() {
+        let hw = sh.committed_hw(p);
+        let held = leader.and_then(|b| {
+            let disk = sh.disks[b].lock().expect("disk lock");
+            let log = disk.logs.get(&p)?;
+            let lso = log.lso(hw);
+            if lso >= hw {
+                return None;
+            }
+            let batches = log.batches();
+            let stamp = batches
+                .binary_search_by_key(&lso, |b| b.base_offset)
+                .ok()
+                .and_then(|i| batches[i].producer);
+            Some((lso, stamp.map_or((0, 0), |s| (s.pid, s.epoch))))
+        });
+        let mut txn = sh.txn.lock().expect("txn lock");
+        let Some((lso, (pid, epoch))) = held else {
+            txn.lso_held.remove(&p);
+            continue;
+        };
+        let since_ms = match txn.lso_held.get(&p) {
+            Some(&(at, since)) if at == lso => since,
+            _ => {
+                txn.lso_held.insert(p, (lso, now_ms));
+                now_ms
+            }
+        };
+        if now_ms.saturating_sub(since_ms) > limit && !txn.hanging.contains_key(&p) {
+            txn.hanging.insert(
+                p,
+                HangingTxn {
+                    pid,
+                    epoch,
+                    first: lso,
+                    since_ms,
+                    seen_ms: now_ms,
+                },
+            );
+        }
+    }
+}
+
+
+/// Sample the high watermark and last stable offset of the plotted partition, from its
+/// leader, and note where every partition's last stable offset stands.
 pub fn sample_lso(sh: &Shared, now_ms: u64) {
     if !crate::processor::output_topic::transactions_on(sh.scenario.gateway.transactional, &sh.scenario.processor) {
         return;
     }
+    track_held_lso(sh, now_ms);
     let p = lso_partition(sh);
     let Some(leader) = sh.metadata.lock().expect("metadata lock").get(p).and_then(|s| s.leader) else {
         return;
@@ -159,7 +246,10 @@ pub fn sample_lso(sh: &Shared, now_ms: u64) {
 /// The run result's transactions object.
 pub fn result(sh: &Shared, t: &TxnReport) -> streamsim_reports::TransactionsResult {
     let s = t.stats;
-    let series = sh.txn.lock().expect("txn lock").lso_series.clone();
+    let (series, hanging) = {
+        let txn = sh.txn.lock().expect("txn lock");
+        (txn.lso_series.clone(), txn.hanging.keys().copied().collect())
+    };
     streamsim_reports::TransactionsResult {
         begun: s.begun,
         committed: s.committed,
@@ -176,5 +266,7 @@ pub fn result(sh: &Shared, t: &TxnReport) -> streamsim_reports::TransactionsResu
             .into_iter()
             .map(|(at_ms, hw, lso)| streamsim_reports::LsoPoint { at_ms, hw, lso })
             .collect(),
+        unverified_batches: s.unverified,
+        hanging_partitions: hanging,
     }
 }

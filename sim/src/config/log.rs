@@ -183,6 +183,12 @@ pub struct LogConfig {
     /// switch for negative controls, under which a producer whose transaction the
     /// coordinator aborted keeps writing with its old epoch.
     pub transaction_fencing: bool,
+    /// KIP-890's transaction verification: a leader takes the first transactional batch
+    /// of a producer in a partition only if its coordinator has that partition in the
+    /// producer's ongoing transaction. Off is a safety switch for negative controls,
+    /// under which a produce request that arrives after its transaction's marker opens
+    /// a transaction no coordinator will close (a hanging transaction).
+    pub transaction_verification: bool,
 }
 
 impl Default for LogConfig {
@@ -209,6 +215,7 @@ impl Default for LogConfig {
             // Kafka's default: 15 minutes.
             transaction_max_timeout_ms: 900_000,
             transaction_fencing: true,
+            transaction_verification: true,
         }
     }
 }

@@ -35,6 +35,11 @@ pub enum PlantedBug {
     /// the records it just returned, without a seek or a rebalance, and
     /// returns them again: `nonmonotonic_poll`.
     SeekBack,
+    /// A read_committed consumer that steps over markers but keeps the records of
+    /// the aborted transactions its fetch listed, as a client that mishandles the
+    /// fetch's aborted-transaction index would (the aborted reads Jepsen found in
+    /// Redpanda and Bufstream): `aborted_read`.
+    KeepAborted,
 }
 
 /// One `[[subscription]]` table.
@@ -74,6 +79,11 @@ pub struct SubscriptionConfig {
     /// A client bug planted as a negative control (none by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub planted_bug: Option<PlantedBug>,
+    /// `isolation.level`: read_uncommitted (Kafka's default) reads to the high
+    /// watermark, aborted transactions' records included; read_committed reads to the
+    /// last stable offset and drops the aborted ones. Both step over markers.
+    #[serde(default)]
+    pub isolation: crate::config::Isolation,
 }
 
 fn default_consumers() -> usize {
@@ -113,6 +123,7 @@ impl SubscriptionConfig {
             initial_rebalance_delay_ms: default_initial_rebalance_delay_ms(),
             start_s: 0.0,
             planted_bug: None,
+            isolation: crate::config::Isolation::ReadUncommitted,
         }
     }
 
@@ -124,6 +135,9 @@ impl SubscriptionConfig {
         );
         if self.start_s > 0.0 {
             s.push_str(&format!(", starting at {} s", self.start_s));
+        }
+        if self.isolation == crate::config::Isolation::ReadCommitted {
+            s.push_str(", read_committed");
         }
         if let Some(b) = self.planted_bug {
             s.push_str(&format!(", planted bug {b:?}"));

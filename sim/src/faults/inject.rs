@@ -40,13 +40,21 @@ impl Injector {
                 let mut note = String::new();
                 if target.waits_for_checkpoint() {
                     let lake = matches!(target, Target::LakeWriterBeforeManifest(_));
+                    let abort = matches!(target, Target::GatewayAfterAbort(_));
                     note = if self.wait_for_checkpoint(target).await {
-                        if lake {
+                        if abort {
+                            ", its transaction just aborted"
+                        } else if lake {
                             ", with a file put and not yet in the manifest"
                         } else {
                             ", during a checkpoint"
                         }
                         .to_string()
+                    } else if abort {
+                        format!(
+                            ", no aborted transaction within {} s",
+                            super::resolve::CHECKPOINT_WAIT_MS / 1000
+                        )
                     } else if lake {
                         format!(
                             ", no file between put and manifest within {} s",

@@ -20,7 +20,7 @@ impl Injector {
         match t {
             Target::Broker(b) => Some(l.broker(*b)),
             Target::Controller => Some(l.controller()),
-            Target::Gateway(g) => Some(l.gateway(*g)),
+            Target::Gateway(g) | Target::GatewayAfterAbort(g) => (*g < l.gateways).then(|| l.gateway(*g)),
             Target::Client(c) => Some(l.client(*c)),
             Target::Processor(i) | Target::ProcessorAtCheckpoint(i) => (*i < l.processors).then(|| l.processor(*i)),
             Target::Sink | Target::SinkAtCheckpoint => l.sink.then(|| l.sink()),
@@ -87,11 +87,19 @@ impl Injector {
     /// Wait until a processor checkpoint is under way, for at most
     /// [`CHECKPOINT_WAIT_MS`] and never past the workload. Returns whether one was seen.
     /// For `processor:N@checkpoint`, one of that processor's checkpoints; for
-    /// `lake:N@manifest`, a file of that writer in the bucket and not in the manifest.
+    /// `lake:N@manifest`, a file of that writer in the bucket and not in the manifest;
+    /// for `gateway:N@abort`, an abort that gateway asked for answered by its coordinator.
     pub(super) async fn wait_for_checkpoint(&self, t: &Target) -> bool {
         let deadline = clock::now_ms() + CHECKPOINT_WAIT_MS;
+        let aborts = |g: usize| self.sh.txn.lock().expect("txn lock").producer_aborts(g as u64);
+        let aborts_before = match t {
+            Target::GatewayAfterAbort(g) => aborts(*g),
+            _ => 0,
+        };
         loop {
-            let seen = if let Target::LakeWriterBeforeManifest(i) = t {
+            let seen = if let Target::GatewayAfterAbort(g) = t {
+                aborts(*g) > aborts_before
+            } else if let Target::LakeWriterBeforeManifest(i) = t {
                 self.sh.lake.lock().expect("lake lock").unmanifested.contains(i)
             } else {
                 let senders = self.sh.checkpoint_senders.lock().expect("checkpoint senders lock");

@@ -548,7 +548,9 @@ impl Gateway {
                     b.retry_at_ms = now_ms + cfg.retry_backoff_ms;
                     let give_up =
                         e == ProduceError::OutOfOrderSequence || now_ms >= b.first_sent_ms + cfg.delivery_timeout_ms;
-                    if self.txn.is_some() && (give_up || e == ProduceError::ProducerFenced) {
+                    if self.txn.is_some()
+                        && (give_up || e == ProduceError::ProducerFenced || e == ProduceError::InvalidTxnState)
+                    {
                         // The transaction will not commit; its records are sent again in the next one.
                         self.txn_failed(e);
                     } else if give_up {

@@ -281,7 +281,10 @@ impl Gateway {
                 t.added.extend(t.adding.drain(..));
             }
             (Phase::Ending { commit: true }, Ok(_)) => self.txn_committed(now_ms),
-            (Phase::Ending { commit: false }, Ok(_)) => self.txn_restart(now_ms),
+            (Phase::Ending { commit: false }, Ok(_)) => {
+                self.sh.txn.lock().expect("txn lock").abort_asked(t.tid);
+                self.txn_restart(now_ms);
+            }
             (_, Err(e @ (TxnError::Fenced | TxnError::Aborted))) => {
                 // A zombie, or a transaction the coordinator already aborted: none of its
                 // records counts, so they are all sent again under a new epoch.

@@ -65,6 +65,7 @@ impl Broker {
             crate::ids::Role::Processor(_) => self.sh.scenario.processor.isolation == Isolation::ReadCommitted,
             // The sink reads the processors' output topic (`exactly_once_txn`) committed only.
             crate::ids::Role::Sink => true,
+            crate::ids::Role::Subscriber(i) => crate::subscription::reads_committed(&self.sh, i),
             _ => false,
         }
     }

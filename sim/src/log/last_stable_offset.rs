@@ -27,8 +27,9 @@ pub enum TxnOutcome {
     None,
     /// Still open: no marker closes it yet.
     Open,
-    /// Closed by a commit marker at this offset.
-    Committed(u64),
+    /// Closed by a commit marker at this offset, written at this leader epoch (the
+    /// epoch tells the surviving marker from a stale leader's truncated write there).
+    Committed(u64, u32),
     /// Closed by an abort marker.
     Aborted,
 }
@@ -42,8 +43,10 @@ pub struct TxnIndex {
     aborted: Vec<AbortedTxn>,
     /// Aborted transactions per producer: first offset -> abort marker offset.
     aborted_by_pid: BTreeMap<u64, BTreeMap<u64, u64>>,
-    /// Committed transactions per producer: first offset -> commit marker offset.
-    committed: BTreeMap<u64, BTreeMap<u64, u64>>,
+    /// Committed transactions per producer: first offset -> (commit marker offset, the
+    /// marker batch's leader epoch). The epoch is kept here rather than looked up among
+    /// the batches, which the log audit summarises away.
+    committed: BTreeMap<u64, BTreeMap<u64, (u64, u32)>>,
     /// Closed transactions by marker offset: their first offset. One whose marker is
     /// not below the high watermark yet is still unstable (Kafka's unreplicated
     /// transactions), so a leader change that loses the marker never moves the LSO back.
@@ -83,7 +86,10 @@ impl TxnIndex {
                             .insert(first, b.base_offset);
                     }
                     ControlMarker::Commit => {
-                        self.committed.entry(s.pid).or_default().insert(first, b.base_offset);
+                        self.committed
+                            .entry(s.pid)
+                            .or_default()
+                            .insert(first, (b.base_offset, b.epoch));
                     }
                 }
             }
@@ -136,16 +142,22 @@ impl TxnIndex {
     pub fn outcome(&self, pid: u64, offset: u64) -> TxnOutcome {
         // A producer's transactions in one partition do not overlap: the last one to
         // begin at or before the offset is the only one that can hold it.
-        let closing = |m: Option<&BTreeMap<u64, u64>>| {
-            m.and_then(|m| m.range(..=offset).next_back())
-                .map(|(_, &marker)| marker)
-                .filter(|&marker| offset <= marker)
-        };
-        if closing(self.aborted_by_pid.get(&pid)).is_some() {
+        let aborted = self
+            .aborted_by_pid
+            .get(&pid)
+            .and_then(|m| m.range(..=offset).next_back())
+            .is_some_and(|(_, &marker)| offset <= marker);
+        if aborted {
             return TxnOutcome::Aborted;
         }
-        if let Some(marker) = closing(self.committed.get(&pid)) {
-            return TxnOutcome::Committed(marker);
+        let committed = self
+            .committed
+            .get(&pid)
+            .and_then(|m| m.range(..=offset).next_back())
+            .map(|(_, &closing)| closing)
+            .filter(|&(marker, _)| offset <= marker);
+        if let Some((marker, leader_epoch)) = committed {
+            return TxnOutcome::Committed(marker, leader_epoch);
         }
         if self.open.get(&pid).is_some_and(|&first| first <= offset) {
             return TxnOutcome::Open;
@@ -231,7 +243,8 @@ mod tests {
         t.observe(&batch(6, 8, 0, Some(ControlMarker::Commit)));
         assert_eq!(t.first_unstable(7), None);
         assert_eq!(t.first_unstable(6), Some(3), "the commit marker at 6 is not replicated");
-        assert_eq!(t.outcome(8, 4), TxnOutcome::Committed(6));
+        // The marker's leader epoch is kept with it (the test batches are written at epoch 1).
+        assert_eq!(t.outcome(8, 4), TxnOutcome::Committed(6, 1));
         assert_eq!(
             t.aborted_in(4, 10),
             vec![AbortedTxn {
@@ -279,5 +292,19 @@ mod tests {
         t.observe(&stamped(6, 2, 0, None));
         assert!(t.marker_obsolete(7, 2, 6, true), "a copy of 6's marker while 7 is open");
         assert!(!t.marker_obsolete(7, 3, 7, true));
+    }
+
+    #[test]
+    fn a_commit_keeps_its_markers_leader_epoch() {
+        let mut t = TxnIndex::default();
+        t.observe(&batch(0, 7, 2, None));
+        // A marker written by the leader of epoch 4: the outcome carries the epoch itself,
+        // so the checker needs no batch (summarised away by the log audit) to find it.
+        let mut marker = batch(2, 7, 0, Some(ControlMarker::Commit));
+        marker.epoch = 4;
+        t.observe(&marker);
+        assert_eq!(t.outcome(7, 1), TxnOutcome::Committed(2, 4));
+        // A summarised index (a clone, as the log keeps one for its folded prefix) agrees.
+        assert_eq!(t.clone().outcome(7, 0), TxnOutcome::Committed(2, 4));
     }
 }

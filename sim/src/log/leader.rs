@@ -66,6 +66,10 @@ impl Broker {
                         continue;
                     }
                 }
+                if !self.txn_batch_verified(stamp, p, log.txns.is_open(stamp.pid)) {
+                    results.push((p, Err(ProduceError::InvalidTxnState)));
+                    continue;
+                }
             }
             let batch_bytes = crate::msg::records_bytes(&pb.records);
             let base = log.append(std::sync::Arc::new(Batch {

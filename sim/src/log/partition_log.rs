@@ -376,7 +376,7 @@ impl PartitionLog {
             .iter()
             .filter(|b| match b.producer {
                 Some(s) if s.transactional => {
-                    matches!(self.txns.outcome(s.pid, b.base_offset), TxnOutcome::Committed(_))
+                    matches!(self.txns.outcome(s.pid, b.base_offset), TxnOutcome::Committed(..))
                 }
                 _ => true,
             })

@@ -103,6 +103,9 @@ pub struct TxnStats {
     pub resumed: u64,
     /// Markers written.
     pub markers: u64,
+    /// Transactional batches a leader refused because their partition was not in the
+    /// producer's ongoing transaction (KIP-890 verification): late or stray batches.
+    pub unverified: u64,
 }
 
 /// The coordinator's durable state, for every `transactional.id`.
@@ -116,6 +119,11 @@ pub struct TxnStore {
 /// The producer id a `transactional.id` keeps (apart from the non-transactional ones).
 fn pid_of(tid: u64) -> u64 {
     (1 << 48) | tid
+}
+
+/// The `transactional.id` whose producer id is `pid` (the inverse of [`pid_of`]).
+fn tid_of(pid: u64) -> u64 {
+    pid & !(1 << 48)
 }
 
 /// Transaction-state partitions (Kafka has 50; one is enough for a few gateways).
@@ -338,13 +346,27 @@ impl TxnStore {
         out
     }
 
-    /// The marker of `tid` on partition `p` is written and replicated. Returns true
-    /// when it was the transaction's last.
-    pub fn marker_done(&mut self, tid: u64, p: PartitionId, broker: BrokerId) -> bool {
+    /// KIP-890 verification, as a partition leader asks before it takes the first
+    /// transactional batch of producer `pid` at `epoch` in partition `p`: whether the
+    /// producer's coordinator has `p` in an ongoing transaction of that epoch (any
+    /// epoch without `fencing`). A batch that arrives after its transaction was
+    /// decided, or before its partition was added, is refused.
+    pub fn verifies(&self, pid: u64, epoch: u16, p: PartitionId, fencing: bool) -> bool {
+        self.by_tid.get(&tid_of(pid)).is_some_and(|m| {
+            m.pid == pid && m.state == TxnState::Ongoing && (!fencing || m.epoch == epoch) && m.partitions.contains(&p)
+        })
+    }
+
+    /// The marker of `tid` on partition `p` for the decision `decision` (the producer
+    /// epoch and transaction number the marker carried) is written and replicated.
+    /// Returns true when it was the transaction's last. A reply for another decision
+    /// (an older transaction's marker, answered late) strikes nothing off.
+    pub fn marker_done(&mut self, tid: u64, p: PartitionId, decision: (u16, u64), broker: BrokerId) -> bool {
         let Some(m) = self.by_tid.get_mut(&tid) else {
             return false;
         };
-        if !m.pending.remove(&p) {
+        let deciding = matches!(m.state, TxnState::PrepareCommit | TxnState::PrepareAbort);
+        if !deciding || decision != (m.epoch, m.txn_no) || !m.pending.remove(&p) {
             return false;
         }
         self.stats.markers += 1;
@@ -392,8 +414,8 @@ mod tests {
         // A second instance of the id: the open transaction is aborted first...
         assert_eq!(s.init(3, 1000, None, 0).0, Err(TxnError::Concurrent));
         assert_eq!(s.get(3).map(|m| m.state), Some(TxnState::PrepareAbort));
-        assert!(!s.marker_done(3, 1, 0));
-        assert!(s.marker_done(3, 2, 1));
+        assert!(!s.marker_done(3, 1, (e0 + 1, 1), 0));
+        assert!(s.marker_done(3, 2, (e0 + 1, 1), 1));
         assert_eq!(s.stats.resumed, 1, "finished by another broker");
         // ...then it gets a newer epoch, and the old one is refused.
         let (Ok((pid2, e2)), _) = s.init(3, 1000, None, 0) else {
@@ -405,6 +427,51 @@ mod tests {
         assert_eq!(s.add_partitions(3, e0, 1, &[1], 5, true).0, Err(TxnError::Fenced));
         // Without fencing the stale epoch gets through (the negative control's switch).
         assert_eq!(s.add_partitions(3, e0, 1, &[1], 5, false).0, Ok(()));
+    }
+
+    #[test]
+    fn verification_takes_only_a_partition_of_the_ongoing_transaction_at_its_epoch() {
+        let mut s = TxnStore::default();
+        let (Ok((pid, e)), _) = s.init(2, 1000, None, 0) else {
+            panic!("init")
+        };
+        // Nothing ongoing yet, then partition 4 added: only 4 verifies, only at this epoch.
+        assert!(!s.verifies(pid, e, 4, true));
+        assert_eq!(s.add_partitions(2, e, 1, &[4], 0, true).0, Ok(()));
+        assert!(s.verifies(pid, e, 4, true));
+        assert!(!s.verifies(pid, e, 5, true), "a partition never added");
+        assert!(!s.verifies(pid, e + 1, 4, true), "another epoch");
+        assert!(s.verifies(pid, e + 1, 4, false), "epochs unchecked without fencing");
+        assert!(!s.verifies(pid_of(3), e, 4, true), "another producer");
+        // Decided: a batch arriving now (after the marker is owed) is late.
+        assert_eq!(s.end(2, e, 1, false, 0, true).0, Ok(()));
+        assert!(!s.verifies(pid, e, 4, true));
+        assert!(s.marker_done(2, 4, (e, 1), 0));
+        assert!(!s.verifies(pid, e, 4, true));
+    }
+
+    #[test]
+    fn a_late_reply_to_an_older_transactions_marker_strikes_nothing_off_the_next() {
+        let mut s = TxnStore::default();
+        let (Ok((_, e)), _) = s.init(5, 10_000, None, 0) else {
+            panic!("init")
+        };
+        assert_eq!(s.add_partitions(5, e, 1, &[0, 1], 0, true).0, Ok(()));
+        assert_eq!(s.end(5, e, 1, true, 0, true).0, Ok(()));
+        // Transaction 1's marker to partition 0 is sent twice; the first reply finishes it.
+        assert!(!s.marker_done(5, 0, (e, 1), 0));
+        assert!(s.marker_done(5, 1, (e, 1), 0));
+        // Transaction 2 also writes to partition 0 and is decided: its marker is owed.
+        assert_eq!(s.add_partitions(5, e, 2, &[0], 10, true).0, Ok(()));
+        assert_eq!(s.end(5, e, 2, true, 0, true).0, Ok(()));
+        // The reply to transaction 1's second request arrives now: transaction 2's
+        // partition 0 stays owed (remembered as (id, partition) alone, it was struck
+        // off, and partition 0's LSO stuck at transaction 2's open records).
+        assert!(!s.marker_done(5, 0, (e, 1), 0));
+        assert_eq!(s.get(5).map(|m| m.pending.len()), Some(1));
+        assert_eq!(s.get(5).map(|m| m.state), Some(TxnState::PrepareCommit));
+        assert!(s.marker_done(5, 0, (e, 2), 0));
+        assert_eq!(s.get(5).map(|m| m.state), Some(TxnState::CompleteCommit));
     }
 
     #[test]
@@ -437,7 +504,7 @@ mod tests {
         };
         assert_eq!(s.add_partitions(7, e, 1, &[0], 0, true).1, TxnStep::Began);
         assert_eq!(s.end(7, e, 1, true, 0, true), (Ok(()), TxnStep::Commit));
-        assert!(s.marker_done(7, 0, 0));
+        assert!(s.marker_done(7, 0, (e, 1), 0));
         // A late copy of transaction 1's AddPartitions begins nothing; its answer says the
         // transaction is over (its sender drops it: the request is no longer pending).
         assert_eq!(
@@ -456,8 +523,8 @@ mod tests {
         assert_eq!(s.end(7, e, 2, true, 0, true), (Ok(()), TxnStep::Commit));
         assert_eq!(s.get(7).map(|m| m.pending.len()), Some(2));
         // A copy of an InitProducerId already answered gets the same epoch again...
-        assert!(!s.marker_done(7, 1, 0));
-        assert!(s.marker_done(7, 2, 0));
+        assert!(!s.marker_done(7, 1, (e, 2), 0));
+        assert!(s.marker_done(7, 2, (e, 2), 0));
         let (Ok((_, e1)), _) = s.init(7, 10_000, Some((pid, e)), 0) else {
             panic!("init")
         };

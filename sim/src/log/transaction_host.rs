@@ -5,11 +5,36 @@
 use crate::ids::PartitionId;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// One marker request in flight: whose marker, for which partition, and which
+/// decision it carries (the producer's epoch and transaction number), so that its
+/// reply strikes the partition off that decision's owed markers and no later one's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct MarkerReq {
+    /// `transactional.id`.
+    pub(super) tid: u64,
+    /// Partition the marker is for.
+    pub(super) partition: PartitionId,
+    /// Producer epoch the marker carries.
+    pub(super) epoch: u16,
+    /// The producer's number of the transaction the marker closes.
+    pub(super) txn: u64,
+}
+
+impl CoordinatorHost {
+    /// Note a marker request sent as `req`, dropping the older requests for the same
+    /// marker (the id and partition): a late reply to one of those is ignored.
+    pub(super) fn sent_marker(&mut self, req: u64, m: MarkerReq) {
+        self.reqs.retain(|_, r| (r.tid, r.partition) != (m.tid, m.partition));
+        self.reqs.insert(req, m);
+    }
+}
+
 /// A broker's volatile coordinator state: its marker requests in flight.
 #[derive(Default)]
 pub(super) struct CoordinatorHost {
-    /// Marker requests in flight: request id -> (transactional id, partition).
-    pub(super) reqs: BTreeMap<u64, (u64, PartitionId)>,
+    /// Marker requests in flight: request id -> the marker it carries. Only the newest
+    /// request for each (id, partition) is kept: a reply to a superseded one is dropped.
+    pub(super) reqs: BTreeMap<u64, MarkerReq>,
     /// When each owed marker was last sent, ms.
     pub(super) sent: BTreeMap<(u64, PartitionId), u64>,
     pub(super) next_req: u64,
@@ -26,5 +51,28 @@ impl CoordinatorHost {
             next_drive_ms: if transactional { now_ms } else { u64::MAX },
             ..Default::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resent_marker_supersedes_its_earlier_requests_only() {
+        let mut h = CoordinatorHost::new(true, 0);
+        let m = |tid, partition, txn| MarkerReq {
+            tid,
+            partition,
+            epoch: 0,
+            txn,
+        };
+        h.sent_marker(1, m(0, 3, 1));
+        h.sent_marker(2, m(0, 4, 1));
+        h.sent_marker(3, m(1, 3, 1));
+        // Partition 3's marker of id 0 sent again: the first request's reply will be dropped.
+        h.sent_marker(4, m(0, 3, 1));
+        assert_eq!(h.reqs.keys().copied().collect::<Vec<_>>(), vec![2, 3, 4]);
+        assert_eq!(h.reqs.get(&4), Some(&m(0, 3, 1)));
     }
 }

@@ -13,6 +13,7 @@ use super::broker::{Broker, PendingProduce};
 use super::replica::Role;
 use super::transaction_coordinator::{host_partition, TxnState, TxnStep};
 use super::txn_offsets::producer_name;
+use super::transaction_host::MarkerReq;
 use crate::ids::{Addr, PartitionId};
 use crate::msg::{Batch, Msg, ProduceError, ProducerStamp};
 use crate::record::ControlMarker;
@@ -267,7 +268,15 @@ impl Broker {
         for (tid, p, leader, pid, epoch, txn, marker) in sends {
             self.txn.next_req += 1;
             let req = self.txn.next_req;
-            self.txn.reqs.insert(req, (tid, p));
+            self.txn.sent_marker(
+                req,
+                MarkerReq {
+                    tid,
+                    partition: p,
+                    epoch,
+                    txn,
+                },
+            );
             self.txn.sent.insert((tid, p), now_ms);
             let m = TxnMsg::WriteMarker {
                 req,
@@ -281,6 +290,36 @@ impl Broker {
         }
     }
 
+    /// Whether a transactional batch stamped `stamp` may be appended to `p` (KIP-890
+    /// verification, with `[log] transaction_verification`): a batch continuing a
+    /// transaction already open here is taken; the first batch of one is taken only if
+    /// the producer's coordinator has `p` in its ongoing transaction. Kafka's leader
+    /// asks the coordinator and holds the append for the answer; here it reads the
+    /// coordinator's durable store directly (docs/FIDELITY.md). A refusal goes on the
+    /// timeline: it is a late batch that would otherwise have hung the partition.
+    pub(super) fn txn_batch_verified(&self, stamp: &ProducerStamp, p: PartitionId, open_here: bool) -> bool {
+        if !stamp.transactional || open_here || !self.sh.scenario.log.transaction_verification {
+            return true;
+        }
+        let fencing = self.sh.scenario.log.transaction_fencing;
+        let mut txn = self.sh.txn.lock().expect("txn lock");
+        if txn.store.verifies(stamp.pid, stamp.epoch, p, fencing) {
+            return true;
+        }
+        txn.store.stats.unverified += 1;
+        drop(txn);
+        self.sh.timeline(
+            TimelineKind::Transaction,
+            &format!(
+                "broker-{} refuses a batch of producer {:#x} (epoch {}) for partition {p}: not in an ongoing \
+                 transaction of that producer at its coordinator (KIP-890 verification)",
+                self.id, stamp.pid, stamp.epoch
+            ),
+            &[stamp.pid, stamp.epoch as u64, p as u64, 97],
+        );
+        false
+    }
+
     /// A leader's answer to one of this coordinator's markers.
     pub(super) fn on_marker_reply(
         &mut self,
@@ -288,7 +327,13 @@ impl Broker {
         results: &[(PartitionId, Result<u64, ProduceError>)],
         now_us: u64,
     ) {
-        let Some((tid, p)) = self.txn.reqs.remove(&req) else {
+        let Some(MarkerReq {
+            tid,
+            partition: p,
+            epoch,
+            txn,
+        }) = self.txn.reqs.remove(&req)
+        else {
             return;
         };
         let ok = results.iter().any(|(q, r)| *q == p && r.is_ok());
@@ -299,7 +344,12 @@ impl Broker {
             return;
         }
         self.txn.sent.remove(&(tid, p));
-        self.sh.txn.lock().expect("txn lock").store.marker_done(tid, p, self.id);
+        self.sh
+            .txn
+            .lock()
+            .expect("txn lock")
+            .store
+            .marker_done(tid, p, (epoch, txn), self.id);
     }
 
     /// Write a coordinator's marker as this partition's leader; answer once replicated.

@@ -49,6 +49,13 @@ pub(super) fn target(field: &str, t: &Target, s: &Scenario) -> Result<(), Proble
             (*p, s.topology.partitions, "partitions")
         }
         Target::Gateway(i) => (*i, s.topology.gateways, "gateways"),
+        Target::GatewayAfterAbort(_) if !s.gateway.transactional => {
+            return fail(
+                field,
+                format!("{t} waits for a transaction to abort: set [gateway] transactional = true"),
+            );
+        }
+        Target::GatewayAfterAbort(i) => (*i, s.topology.gateways, "gateways"),
         Target::Client(i) => (*i, s.topology.clients, "clients"),
         Target::Processor(i) | Target::ProcessorAtCheckpoint(i) => (*i, s.processor.instances, "processor instances"),
         Target::Sink | Target::SinkAtCheckpoint if s.processor.instances == 0 => {

@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 /// checkpoint is under way), `lake:0` (a lake writer), `lake:0@manifest`
 /// (a lake writer, once it has a file in the bucket that the manifest does
 /// not name yet), `cache:0` (the serving layer's cache), `consumer:audit:1`
-/// (consumer 1 of the `[[subscription]]` named `audit`).
+/// (consumer 1 of the `[[subscription]]` named `audit`), `gateway:0@abort`
+/// (a transactional gateway, the moment its coordinator answers an abort it asked for).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Target {
     /// A broker by id.
@@ -49,6 +50,10 @@ pub enum Target {
     Cache(usize),
     /// A consumer of a `[[subscription]]`: the subscription's name and the consumer's index in it.
     Consumer(String, usize),
+    /// A transactional gateway, hit the moment its coordinator answers an abort the
+    /// gateway asked for, before it starts its next transaction (the fault waits,
+    /// bounded, for one).
+    GatewayAfterAbort(usize),
 }
 
 impl Target {
@@ -56,7 +61,10 @@ impl Target {
     pub fn waits_for_checkpoint(&self) -> bool {
         matches!(
             self,
-            Target::SinkAtCheckpoint | Target::ProcessorAtCheckpoint(_) | Target::LakeWriterBeforeManifest(_)
+            Target::SinkAtCheckpoint
+                | Target::ProcessorAtCheckpoint(_)
+                | Target::LakeWriterBeforeManifest(_)
+                | Target::GatewayAfterAbort(_)
         )
     }
 
@@ -83,6 +91,7 @@ impl std::fmt::Display for Target {
             Target::LakeWriterBeforeManifest(i) => write!(f, "lake:{i}@manifest"),
             Target::Cache(i) => write!(f, "cache:{i}"),
             Target::Consumer(name, i) => write!(f, "consumer:{name}:{i}"),
+            Target::GatewayAfterAbort(i) => write!(f, "gateway:{i}@abort"),
         }
     }
 }
@@ -104,6 +113,10 @@ impl std::str::FromStr for Target {
             let n = n.parse().map_err(|_| format!("target {s:?}: {n:?} is not a number"))?;
             return Ok(Target::LakeWriterBeforeManifest(n));
         }
+        if let Some(n) = s.strip_prefix("gateway:").and_then(|r| r.strip_suffix("@abort")) {
+            let n = n.parse().map_err(|_| format!("target {s:?}: {n:?} is not a number"))?;
+            return Ok(Target::GatewayAfterAbort(n));
+        }
         if let Some(rest) = s.strip_prefix("consumer:") {
             let (name, n) = rest
                 .rsplit_once(':')
@@ -114,8 +127,8 @@ impl std::str::FromStr for Target {
         let (role, idx) = s.split_once(':').ok_or_else(|| {
             format!(
                 "target {s:?} must be `broker:N`, `leader:P`, `follower:P`, `controller`, `gateway:N`, \
-                 `client:N`, `processor:N`, `processor:N@checkpoint`, `sink`, `sink@checkpoint`, \
-                 `lake:N`, `lake:N@manifest`, `cache:0` or `consumer:SUBSCRIPTION:N`"
+                 `gateway:N@abort`, `client:N`, `processor:N`, `processor:N@checkpoint`, `sink`, \
+                 `sink@checkpoint`, `lake:N`, `lake:N@manifest`, `cache:0` or `consumer:SUBSCRIPTION:N`"
             )
         })?;
         let n: usize = idx

@@ -3,7 +3,7 @@
 
 use super::model::Scenario;
 use super::problem::Refusals;
-use crate::config::{Acks, Isolation};
+use crate::config::{Acks, Isolation, PlantedBug};
 
 /// Gather every refused transaction setting.
 pub(super) fn validate(s: &Scenario, out: &mut Refusals) {
@@ -17,6 +17,21 @@ pub(super) fn validate(s: &Scenario, out: &mut Refusals) {
             "read_committed needs a transactional producer to read from: set [gateway] transactional = true, \
              or read_uncommitted (Kafka's default)",
         );
+    }
+    for (i, sub) in s.subscription.iter().enumerate() {
+        if sub.isolation == Isolation::ReadCommitted && !g.transactional {
+            out.fail(
+                format!("subscription[{i}].isolation"),
+                "read_committed needs a transactional producer to read from: set [gateway] transactional = true, \
+                 or read_uncommitted (Kafka's default)",
+            );
+        }
+        if sub.planted_bug == Some(PlantedBug::KeepAborted) && sub.isolation != Isolation::ReadCommitted {
+            out.fail(
+                format!("subscription[{i}].planted_bug"),
+                "keep_aborted is a read_committed consumer's bug: set isolation = \"read_committed\"",
+            );
+        }
     }
     if !g.transactional {
         return;
@@ -64,13 +79,6 @@ pub(super) fn validate(s: &Scenario, out: &mut Refusals) {
              drop [lake] or [gateway] transactional",
         );
     }
-    if !s.subscription.is_empty() {
-        out.fail(
-            "subscription[0].name",
-            "subscriptions do not read transactions yet (they would count markers as records and \
-             read aborted ones): drop [[subscription]] or [gateway] transactional",
-        );
-    }
 }
 
 #[cfg(test)]
@@ -114,8 +122,16 @@ mod tests {
                 "gateway.transaction_interval_ms",
             ),
             (
-                "[gateway]\ntransactional = true\n[[subscription]]\nname = \"audit\"\n",
-                "subscription[0].name",
+                "[[subscription]]\nname = \"audit\"\nisolation = \"read_committed\"\n",
+                "subscription[0].isolation",
+            ),
+            (
+                "[gateway]\ntransactional = true\n[[subscription]]\nname = \"audit\"\nplanted_bug = \"keep_aborted\"\n",
+                "subscription[0].planted_bug",
+            ),
+            (
+                "[[faults]]\nat_s = 1\nkind = \"crash\"\ntarget = \"gateway:0@abort\"\n",
+                "faults[0].target",
             ),
         ];
         for (sections, field) in cases {
@@ -131,5 +147,15 @@ mod tests {
         )
         .expect("valid transactions load");
         assert!(ok.scenario.gateway.transactional);
+        // Transactions with a read_committed subscription load too.
+        let ok = parse(
+            "[gateway]\ntransactional = true\ntransaction_timeout_ms = 10000\n\
+             [[subscription]]\nname = \"audit\"\nisolation = \"read_committed\"\n",
+        )
+        .expect("a read_committed subscription over transactions loads");
+        assert_eq!(
+            ok.scenario.subscription[0].isolation,
+            crate::config::Isolation::ReadCommitted
+        );
     }
 }

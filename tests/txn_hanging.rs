@@ -1,0 +1,84 @@
+//! The hanging transaction (KIP-890): a transactional produce request held
+//! on a slow link reaches its partition's leader after the transaction's
+//! abort marker, and its producer is gone. Without the leaders' transaction
+//! verification the late batch opens a transaction no coordinator closes
+//! and the partition's last stable offset stops there (`hanging_transaction`);
+//! with it, the same interleaving is refused and the run passes.
+
+mod common;
+
+use streamsim_sim::world::TimelineKind;
+
+fn transactions(r: &streamsim_reports::RunResult) -> &streamsim_reports::TransactionsResult {
+    r.transactions
+        .as_ref()
+        .expect("transactional gateways report their transactions")
+}
+
+#[test]
+fn without_verification_a_late_batch_hangs_its_partition() {
+    let r = common::assert_caught("neg-txn-hanging", "hanging_transaction", 3);
+    let t = transactions(&r);
+    assert_eq!(t.unverified_batches, 0, "{t:?}");
+    // The slow link reaches the leader of partition 0; the stray batch holds it.
+    assert!(t.hanging_partitions.contains(&0), "{t:?}");
+    let v = r
+        .violations
+        .iter()
+        .find(|v| v.invariant == "hanging_transaction")
+        .expect("caught");
+    assert!(
+        v.detail
+            .contains("partition 0: a transaction of producer 0x1000000000000 (epoch 0)"),
+        "{}",
+        v.detail
+    );
+}
+
+/// `neg-txn-hanging` with the switch back on (the default).
+fn verified() -> std::path::PathBuf {
+    let text = std::fs::read_to_string(common::scenario("neg-txn-hanging")).expect("scenario");
+    let text = text
+        .replacen("name = \"neg-txn-hanging\"", "name = \"txn-hanging-verified\"", 1)
+        .replacen("expect = \"violation\"", "expect = \"pass\"", 1)
+        .replacen("transaction_verification = false", "transaction_verification = true", 1);
+    let text: String = text
+        .lines()
+        .filter(|l| !l.starts_with("expect_invariant"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(text.contains("transaction_verification = true"), "{text}");
+    let file = common::scratch("txn_hanging", "verified").join("txn-hanging-verified.toml");
+    std::fs::write(&file, text).expect("written");
+    file
+}
+
+#[test]
+fn with_verification_the_late_batch_is_refused_and_nothing_hangs() {
+    let file = verified();
+    for r in common::assert_passes_every_seed_file("txn-hanging-verified", &file, common::seeds(5)) {
+        let t = transactions(&r);
+        assert!(t.unverified_batches >= 1, "seed {}: nothing refused: {t:?}", r.seed);
+        assert!(t.hanging_partitions.is_empty(), "seed {}: {t:?}", r.seed);
+    }
+    let run = common::run_file(&file, 1);
+    let crashed = run
+        .timeline
+        .iter()
+        .find(|e| {
+            e.kind == TimelineKind::FaultStart && e.text.contains("gateway:0@abort, its transaction just aborted")
+        })
+        .map(|e| e.at_ms)
+        .expect("gateway 0 crashed after its abort");
+    let refused = run
+        .timeline
+        .iter()
+        .find(|e| e.kind == TimelineKind::Transaction && e.text.contains("KIP-890 verification"))
+        .map(|e| e.at_ms)
+        .expect("a late batch refused");
+    // The late batch left before the abort and arrived well after it (the link's 2 s).
+    assert!(
+        refused > crashed + 500,
+        "refused at {refused} ms, crash at {crashed} ms"
+    );
+}
