@@ -180,21 +180,25 @@ fn track_held_lso(sh: &Shared, now_ms: u64) {
         (0..data).map(|p| md.get(p).and_then(|s| s.leader)).collect()
     };
     for (p, leader) in leaders.into_iter().enumerate() {
+        // A partition without a leader is not sampled: its clock keeps running, so a
+        // hanging transaction whose partition changes leader is still seen.
+        let Some(b) = leader else { continue };
         let hw = sh.committed_hw(p);
-        let held = leader.and_then(|b| {
+        let held = {
             let disk = sh.disks[b].lock().expect("disk lock");
-            let log = disk.logs.get(&p)?;
-            let lso = log.lso(hw);
-            if lso >= hw {
-                return None;
-            }
-            let batches = log.batches();
-            let stamp = batches
-                .binary_search_by_key(&lso, |b| b.base_offset)
-                .ok()
-                .and_then(|i| batches[i].producer);
-            Some((lso, stamp.map_or((0, 0), |s| (s.pid, s.epoch))))
-        });
+            disk.logs.get(&p).and_then(|log| {
+                let lso = log.lso(hw);
+                if lso >= hw {
+                    return None;
+                }
+                let batches = log.batches();
+                let stamp = batches
+                    .binary_search_by_key(&lso, |b| b.base_offset)
+                    .ok()
+                    .and_then(|i| batches[i].producer);
+                Some((lso, stamp.map_or((0, 0), |s| (s.pid, s.epoch))))
+            })
+        };
         let mut txn = sh.txn.lock().expect("txn lock");
         let Some((lso, (pid, epoch))) = held else {
             txn.lso_held.remove(&p);
@@ -207,7 +211,10 @@ fn track_held_lso(sh: &Shared, now_ms: u64) {
                 now_ms
             }
         };
-        if now_ms.saturating_sub(since_ms) > limit && !txn.hanging.contains_key(&p) {
+        // Held past the limit by a transaction its coordinator still means to close (open, or
+        // decided with this marker owed) is a slow close, e.g. a coordinator down or cut
+        // off; hanging is one no coordinator knows of, as KIP-664's tool also asks.
+        if now_ms.saturating_sub(since_ms) > limit && !txn.hanging.contains_key(&p) && !txn.store.knows(pid, p) {
             txn.hanging.insert(
                 p,
                 HangingTxn {
@@ -221,7 +228,6 @@ fn track_held_lso(sh: &Shared, now_ms: u64) {
         }
     }
 }
-
 
 /// Sample the high watermark and last stable offset of the plotted partition, from its
 /// leader, and note where every partition's last stable offset stands.

@@ -357,6 +357,21 @@ impl TxnStore {
         })
     }
 
+    /// Whether the coordinator of producer `pid` still has partition `p` in a transaction
+    /// it will close: open with `p` added, or decided with `p`'s marker owed. A transaction
+    /// holding a partition's LSO that its coordinator knows of is slow, not hanging
+    /// (its coordinator may be down or cut off from the leader for a while).
+    pub fn knows(&self, pid: u64, p: PartitionId) -> bool {
+        self.by_tid.get(&tid_of(pid)).is_some_and(|m| {
+            m.pid == pid
+                && match m.state {
+                    TxnState::Ongoing => m.partitions.contains(&p),
+                    TxnState::PrepareCommit | TxnState::PrepareAbort => m.pending.contains(&p),
+                    _ => false,
+                }
+        })
+    }
+
     /// The marker of `tid` on partition `p` for the decision `decision` (the producer
     /// epoch and transaction number the marker carried) is written and replicated.
     /// Returns true when it was the transaction's last. A reply for another decision

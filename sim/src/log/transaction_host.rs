@@ -21,19 +21,29 @@ pub(super) struct MarkerReq {
 }
 
 impl CoordinatorHost {
-    /// Note a marker request sent as `req`, dropping the older requests for the same
-    /// marker (the id and partition): a late reply to one of those is ignored.
+    /// Note a marker request sent as `req`, dropping the requests for the same marker
+    /// (the id and partition) that carry another decision: a late reply to one of those
+    /// strikes nothing off. Earlier requests for the same decision stay: when replies
+    /// take longer than the resend interval (a slow link, slow followers), the first to
+    /// come back finishes the marker, or no reply would ever be the newest's.
     pub(super) fn sent_marker(&mut self, req: u64, m: MarkerReq) {
-        self.reqs.retain(|_, r| (r.tid, r.partition) != (m.tid, m.partition));
+        self.reqs
+            .retain(|_, r| (r.tid, r.partition) != (m.tid, m.partition) || (r.epoch, r.txn) == (m.epoch, m.txn));
         self.reqs.insert(req, m);
+    }
+
+    /// The marker `m` is done: forget every request still out for it.
+    pub(super) fn marker_answered(&mut self, m: MarkerReq) {
+        self.reqs.retain(|_, r| *r != m);
     }
 }
 
 /// A broker's volatile coordinator state: its marker requests in flight.
 #[derive(Default)]
 pub(super) struct CoordinatorHost {
-    /// Marker requests in flight: request id -> the marker it carries. Only the newest
-    /// request for each (id, partition) is kept: a reply to a superseded one is dropped.
+    /// Marker requests in flight: request id -> the marker it carries. Only the requests
+    /// of the newest decision for each (id, partition) are kept: a reply to an earlier
+    /// decision's is dropped.
     pub(super) reqs: BTreeMap<u64, MarkerReq>,
     /// When each owed marker was last sent, ms.
     pub(super) sent: BTreeMap<(u64, PartitionId), u64>,
@@ -59,7 +69,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_resent_marker_supersedes_its_earlier_requests_only() {
+    fn a_resent_marker_keeps_its_decision_and_drops_another() {
         let mut h = CoordinatorHost::new(true, 0);
         let m = |tid, partition, txn| MarkerReq {
             tid,
@@ -70,9 +80,15 @@ mod tests {
         h.sent_marker(1, m(0, 3, 1));
         h.sent_marker(2, m(0, 4, 1));
         h.sent_marker(3, m(1, 3, 1));
-        // Partition 3's marker of id 0 sent again: the first request's reply will be dropped.
+        // Partition 3's marker of id 0 sent again for the same decision: a slow reply to
+        // the first request still finishes it.
         h.sent_marker(4, m(0, 3, 1));
-        assert_eq!(h.reqs.keys().copied().collect::<Vec<_>>(), vec![2, 3, 4]);
-        assert_eq!(h.reqs.get(&4), Some(&m(0, 3, 1)));
+        assert_eq!(h.reqs.keys().copied().collect::<Vec<_>>(), vec![1, 2, 3, 4]);
+        // The next transaction's marker there: the earlier decision's requests are dropped.
+        h.sent_marker(5, m(0, 3, 2));
+        assert_eq!(h.reqs.keys().copied().collect::<Vec<_>>(), vec![2, 3, 5]);
+        // Answered: nothing is left out for it, the others stay.
+        h.marker_answered(m(0, 3, 2));
+        assert_eq!(h.reqs.keys().copied().collect::<Vec<_>>(), vec![2, 3]);
     }
 }

@@ -12,8 +12,8 @@
 use super::broker::{Broker, PendingProduce};
 use super::replica::Role;
 use super::transaction_coordinator::{host_partition, TxnState, TxnStep};
-use super::txn_offsets::producer_name;
 use super::transaction_host::MarkerReq;
+use super::txn_offsets::producer_name;
 use crate::ids::{Addr, PartitionId};
 use crate::msg::{Batch, Msg, ProduceError, ProducerStamp};
 use crate::record::ControlMarker;
@@ -344,6 +344,12 @@ impl Broker {
             return;
         }
         self.txn.sent.remove(&(tid, p));
+        self.txn.marker_answered(MarkerReq {
+            tid,
+            partition: p,
+            epoch,
+            txn,
+        });
         self.sh
             .txn
             .lock()
