@@ -312,6 +312,10 @@ pub struct ThroughputResult {
     /// Of the events given up on, those an earlier attempt left in the log anyway.
     #[serde(default)]
     pub expired_in_log: u64,
+    /// Client batches a gateway refused because an earlier batch of the same partition had not
+    /// reached it (idempotence on, several batches in flight); each was re-sent in order.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub out_of_order_refusals: u64,
 }
 
 /// Writes that blocked at the page cache's `dirty_ratio`, summed over brokers:
