@@ -235,6 +235,10 @@ pub struct LakeResult {
     /// p99 of the lake's freshness over the workload (the age of the newest
     /// committed event, on the partition furthest behind), seconds.
     pub freshness_p99_s: Option<f64>,
+    /// Records of aborted transactions in committed files (only a read_uncommitted writer
+    /// under a transactional gateway can write one).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub events_aborted: u64,
 }
 
 /// Storage of one tier and what it costs a month.

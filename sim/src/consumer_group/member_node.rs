@@ -6,6 +6,7 @@
 
 use crate::clock;
 use crate::ids::{Addr, PartitionId};
+use crate::log::last_stable_offset::AbortedTxn;
 use crate::msg::Msg;
 use crate::wire::{ConsumerFetchResult, ReadMsg};
 use crate::world::Shared;
@@ -21,6 +22,19 @@ pub trait GroupMemberNode {
     fn on_group_state(&mut self, generation: u64, partitions: Vec<PartitionId>, rebalancing: bool, now_ms: u64);
     /// A leader's answer to the member's fetch `req`.
     fn on_fetch_reply(&mut self, req: u64, parts: Vec<(PartitionId, ConsumerFetchResult)>, now_ms: u64);
+    /// A leader's answer to a read_committed fetch: records up to the last stable offset
+    /// and the aborted transactions among them. Only a member that reads committed gets
+    /// one; by default the list is not looked at.
+    fn on_read_committed_reply(
+        &mut self,
+        req: u64,
+        parts: Vec<(PartitionId, ConsumerFetchResult)>,
+        aborted: Vec<(PartitionId, Vec<AbortedTxn>)>,
+        now_ms: u64,
+    ) {
+        let _ = aborted;
+        self.on_fetch_reply(req, parts, now_ms);
+    }
     /// Heartbeats, commits and fetches due at `now_us`.
     fn drive(&mut self, now_us: u64);
 }
@@ -41,6 +55,9 @@ pub async fn serve(sh: &Shared, addr: Addr, node: &mut impl GroupMemberNode) {
                     rebalancing,
                 }) => node.on_group_state(generation, partitions, rebalancing, now_ms),
                 Msg::Read(ReadMsg::ConsumerFetchReply { req, parts }) => node.on_fetch_reply(req, parts, now_ms),
+                Msg::Read(ReadMsg::ReadCommittedFetchReply { req, parts, aborted }) => {
+                    node.on_read_committed_reply(req, parts, aborted, now_ms)
+                }
                 _ => {}
             }
         }

@@ -57,11 +57,17 @@ impl Broker {
     }
 
     /// Whether the consumer at `src` reads committed data only. Kafka's fetch request
-    /// carries the consumer's `isolation.level`; here the broker reads the processors'
-    /// setting (the lake writers read uncommitted, Kafka's default).
+    /// carries the consumer's `isolation.level`; here the broker reads the setting of
+    /// the consumer's role (the processors', or the lake writers').
     fn read_committed(&self, src: Addr) -> bool {
-        self.sh.scenario.processor.isolation == Isolation::ReadCommitted
-            && matches!(self.sh.layout.role(src), crate::ids::Role::Processor(_))
+        let s = &self.sh.scenario;
+        match self.sh.layout.role(src) {
+            crate::ids::Role::Processor(_) => s.processor.isolation == Isolation::ReadCommitted,
+            crate::ids::Role::LakeWriter(_) => {
+                s.lake.isolation_level(s.gateway.transactional) == Isolation::ReadCommitted
+            }
+            _ => false,
+        }
     }
 
     /// Reads what a consumer fetch asks for, without sending anything. A
