@@ -132,6 +132,28 @@ fn several_topics_are_groups_of_partitions_and_omb_result_matches_the_run() {
     assert_eq!(rate.len(), 1, "a measured span under 10 s is one period");
     assert!(close(f(&rate[0]), f(&o["publish_rate"]), 1e-9));
     assert!(close(f(&r["consumeRate"][0]), f(&o["consume_rate"]), 1e-9));
+    // OMB's consume rate sums every subscription's consumers: the processor group's and the
+    // two further groups', each taking about the publish rate.
+    let by_sub = o["consume_rate_by_subscription"].as_object().unwrap();
+    assert_eq!(by_sub.keys().collect::<Vec<_>>(), ["processor", "sub-001", "sub-002"]);
+    let sum: f64 = by_sub.values().map(f).sum();
+    assert!(
+        close(sum, f(&o["consume_rate"]), 1e-9),
+        "{sum} vs {}",
+        o["consume_rate"]
+    );
+    for (name, rate) in by_sub {
+        assert!(
+            close(f(rate), f(&o["publish_rate"]), 0.2),
+            "{name}: {rate} vs {}",
+            o["publish_rate"]
+        );
+    }
+    assert!(close(f(&o["consume_rate"]), 3.0 * f(&o["publish_rate"]), 0.2), "{o}");
+    // Its backlog, as OMB's, owes each of the three subscriptions every message sent.
+    let backlog = f(&r["backlog"][0]);
+    let sent = f(&rate[0]) * f(&o["measured_s"]);
+    assert!(backlog <= 3.0 * sent, "{backlog} vs {sent}");
     // Latencies in ms, as the run's own JSON gives them (the whole run here,
     // since a scaled minute of warm-up is under one 1-second bucket). The
     // run's end-to-end figures also count the messages consumed after the

@@ -235,6 +235,10 @@ pub struct LakeResult {
     /// p99 of the lake's freshness over the workload (the age of the newest
     /// committed event, on the partition furthest behind), seconds.
     pub freshness_p99_s: Option<f64>,
+    /// Records of aborted transactions in committed files (only a read_uncommitted writer
+    /// under a transactional gateway can write one).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub events_aborted: u64,
 }
 
 /// Storage of one tier and what it costs a month.
@@ -312,6 +316,10 @@ pub struct ThroughputResult {
     /// Of the events given up on, those an earlier attempt left in the log anyway.
     #[serde(default)]
     pub expired_in_log: u64,
+    /// Client batches a gateway refused because an earlier batch of the same partition had not
+    /// reached it (idempotence on, several batches in flight); each was re-sent in order.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub out_of_order_refusals: u64,
 }
 
 /// Writes that blocked at the page cache's `dirty_ratio`, summed over brokers:

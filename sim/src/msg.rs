@@ -19,6 +19,9 @@ pub enum EventResult {
     /// Refused by the gateways' rate limit before it was queued (HTTP 429): never
     /// written, retry after the limit's Retry-After.
     RateLimited,
+    /// Refused because an earlier batch of the client's partition has not reached the
+    /// gateway yet (idempotence on): never taken, re-sent in sequence order.
+    OutOfOrderSequence,
 }
 
 /// The outcome of one batch of a client request, sent once the log settled all of it.
@@ -153,6 +156,9 @@ pub enum Msg {
         req: u64,
         /// Batches, each of one partition's events; answered one by one.
         parts: Vec<Vec<Record>>,
+        /// Each batch's place in its partition's sequence, aligned with `parts`; empty with
+        /// idempotence off. Part of the batch header Kafka always sends, so it costs no bytes.
+        seqs: Vec<crate::gateway::client_order::BatchSeq>,
     },
     /// Gateway to client: outcomes of the batches settled since the last reply.
     SubmitReply {

@@ -104,6 +104,8 @@ pub struct ProducerStats {
     pub expired_sends: u64,
     /// Bytes of those events.
     pub expired_bytes: u64,
+    /// Client batches a gateway refused as out of sequence (idempotence on), each re-sent in order.
+    pub out_of_order_refusals: u64,
 }
 
 impl Metrics {

@@ -7,8 +7,15 @@
 //! the log's own `no_loss` (every acknowledged event sits below its
 //! partition's high watermark) this is every acknowledged event in exactly
 //! one committed lake file.
+//!
+//! Under a transactional gateway, no committed file may hold a record of an
+//! aborted transaction (`lake.no_aborted`, the lake's `aborted_read`): each
+//! file notes the transactional batches it took records of, and the log's
+//! transaction index says how each one's transaction ended.
 
 use super::committed::WITNESS;
+use crate::lake::store::LakeStore;
+use crate::log::last_stable_offset::TxnOutcome;
 use crate::world::Shared;
 use streamsim_reports::Violation;
 
@@ -31,6 +38,8 @@ pub struct LakeReport {
     pub replaced: u64,
     /// Requests that failed and were retried.
     pub failed_requests: u64,
+    /// Records of aborted transactions that committed files hold.
+    pub aborted: u64,
 }
 
 /// Walk each partition's committed files in offset order against its committed log.
@@ -84,6 +93,19 @@ pub fn check(sh: &Shared, ends: &[Option<(usize, u64)>], end_ms: u64, out: &mut 
             ));
         }
     }
+    let mut aborted_w = Vec::new();
+    rep.aborted = aborted_held(sh, &lake, ends, &mut aborted_w);
+    if rep.aborted > 0 {
+        out.push(Violation {
+            invariant: "lake.no_aborted".into(),
+            detail: format!(
+                "{} record(s) of aborted transactions in committed lake files: {}",
+                rep.aborted,
+                aborted_w.join("; ")
+            ),
+            at_ms: end_ms,
+        });
+    }
     if rep.missing > 0 {
         out.push(Violation {
             invariant: "lake.no_loss".into(),
@@ -107,6 +129,36 @@ pub fn check(sh: &Shared, ends: &[Option<(usize, u64)>], end_ms: u64, out: &mut 
         });
     }
     rep
+}
+
+/// Records of aborted transactions the manifest's files hold, as the final
+/// leader's transaction index judges them; the first few go to `witness`.
+fn aborted_held(sh: &Shared, lake: &LakeStore, ends: &[Option<(usize, u64)>], witness: &mut Vec<String>) -> u64 {
+    let mut n = 0;
+    for f in lake.manifest.values() {
+        let (Some(i), Some(Some((leader, _)))) = (f.txn_held, ends.get(f.partition)) else {
+            continue;
+        };
+        let disk = sh.disks[*leader].lock().expect("disk lock");
+        let Some(log) = disk.logs.get(&f.partition) else {
+            continue;
+        };
+        for h in &lake.txn_held[i] {
+            if log.txns.outcome(h.pid, h.offset) == TxnOutcome::Aborted {
+                n += h.records;
+                if witness.len() < WITNESS {
+                    witness.push(format!(
+                        "{} holds {} record(s) of the batch at offset {} of producer {:#x}, whose transaction aborted",
+                        f.name(),
+                        h.records,
+                        h.offset,
+                        h.pid
+                    ));
+                }
+            }
+        }
+    }
+    n
 }
 
 /// The p99 of freshness samples, seconds (`None` without samples).

@@ -76,6 +76,7 @@ pub fn check(
         blocked_ms: producers.blocked_ms,
         peak_buffer_bytes: producers.peak_buffer_bytes,
         expired_sends: producers.expired_sends,
+        out_of_order_refusals: producers.out_of_order_refusals,
         // Known from the log audit, which the caller has.
         expired_in_log: 0,
     };

@@ -23,10 +23,12 @@
 //! leaves once that work is done, then queues behind the client's NIC.
 
 mod delivery;
+mod sequencing;
 pub mod source;
 
 use crate::clock;
 use crate::config::Balancer;
+use crate::gateway::client_order::BatchSeq;
 use crate::gateway::partition_of;
 use crate::ids::{Addr, PartitionId};
 use crate::msg::{EventResult, Msg, PartReply, Record};
@@ -34,7 +36,7 @@ use crate::world::Shared;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use source::ClientSource;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, MutexGuard};
 use streamsim_workloads::EventDraw;
 
@@ -49,6 +51,8 @@ struct PartFlight {
     attempt: u32,
     /// The gateways' rate limit refused some of the batch: its retry waits for the Retry-After.
     rate_limited: bool,
+    /// The batch's place in its partition's sequence (sent only with idempotence on).
+    order: BatchSeq,
 }
 
 struct InFlight {
@@ -62,6 +66,8 @@ struct Retry {
     ready_ms: u64,
     records: Vec<Record>,
     attempt: u32,
+    /// The batch's number in its partition: a retry keeps it.
+    seq: u64,
 }
 
 /// The producer's accumulator for one partition.
@@ -70,6 +76,13 @@ struct PartitionQueue {
     pending: VecDeque<Record>,
     retries: VecDeque<Retry>,
     in_flight: usize,
+    /// The number the partition's next new batch takes.
+    next_seq: u64,
+    /// The numbers of the partition's batches in flight.
+    in_flight_seqs: BTreeSet<u64>,
+    /// The gateway the partition's batches in flight went to: with idempotence on, the next
+    /// one follows them there, so the gateway sees them in sequence.
+    pinned: usize,
 }
 
 struct Client {
@@ -99,6 +112,10 @@ struct Client {
     /// crash entered this producer then (a restarted application's new
     /// `send()`), so its delivery timeout runs from here.
     started_ms: u64,
+    /// With idempotence on, batches are numbered per partition and kept in sequence.
+    sequenced: bool,
+    /// This incarnation, the epoch of its batch numbers.
+    epoch: u64,
 }
 
 /// The client's durable source, created when it first starts.
@@ -154,6 +171,8 @@ pub async fn client_main(sh: Arc<Shared>, idx: usize) {
         // A restart re-sends old events: look at their deadlines on the first tick.
         next_expiry_ms: 0,
         started_ms: clock::now_ms(),
+        sequenced: sh.scenario.producer.idempotence,
+        epoch: incarnation,
     };
     c.resend(replay);
     let linger = sh.scenario.client.linger_ms;
@@ -421,23 +440,30 @@ impl Client {
 
     /// Take the next batch of partition `p`, if its slot is free and something is due:
     /// a retry whose backoff is over first, new events only once no retry waits (per-key order).
-    fn take_batch(&mut self, p: PartitionId, now_ms: u64, full_only: bool) -> Option<(Vec<Record>, u32)> {
+    /// With idempotence on, a retry also waits until no batch numbered before it is in flight
+    /// (Kafka's producer re-sends only its first in-flight sequence), so it is not refused again.
+    fn take_batch(&mut self, p: PartitionId, now_ms: u64, full_only: bool) -> Option<(Vec<Record>, u32, u64)> {
         let cfg = &self.sh.scenario.client;
+        let sequenced = self.sequenced;
         let q = &mut self.queues[p];
         if q.in_flight >= cfg.max_in_flight {
             return None;
         }
-        if q.retries.front().is_some_and(|r| r.ready_ms <= now_ms) {
+        if let Some(r) = q.retries.front().filter(|r| r.ready_ms <= now_ms) {
+            if sequenced && q.in_flight_seqs.first().is_some_and(|&s| s < r.seq) {
+                return None;
+            }
             let r = q.retries.pop_front().expect("front");
             self.buffered -= r.records.len();
-            return Some((r.records, r.attempt));
+            return Some((r.records, r.attempt, r.seq));
         }
         if q.pending.is_empty() || !q.retries.is_empty() || (full_only && q.pending.len() < cfg.max_batch_events) {
             return None;
         }
         let n = q.pending.len().min(cfg.max_batch_events);
         self.buffered -= n;
-        Some((q.pending.drain(..n).collect(), 1))
+        q.next_seq += 1;
+        Some((q.pending.drain(..n).collect(), 1, q.next_seq - 1))
     }
 
     fn send(&mut self, now_us: u64) {
@@ -459,12 +485,17 @@ impl Client {
         let mut round_gateway = None;
         for p in 0..self.queues.len() {
             // A partition may have several slots: fill them all.
-            while let Some((records, attempt)) = self.take_batch(p, now_ms, full_only) {
-                self.queues[p].in_flight += 1;
+            while let Some((records, attempt, seq)) = self.take_batch(p, now_ms, full_only) {
+                let order = self.number(p, seq);
                 let gateway = match self.sh.scenario.topology.balancer {
+                    _ if self.sequenced && self.queues[p].in_flight > 0 => self.queues[p].pinned,
                     Balancer::ConsistentHash => self.pick_gateway(p),
                     _ => *round_gateway.get_or_insert_with(|| self.pick_gateway(p)),
                 };
+                let q = &mut self.queues[p];
+                q.in_flight += 1;
+                q.pinned = gateway;
+                self.sent_seq(p, seq);
                 let n = records.len();
                 by_gateway.entry(gateway).or_default().push(PartFlight {
                     partition: p,
@@ -474,6 +505,7 @@ impl Client {
                     failed: Vec::new(),
                     attempt,
                     rate_limited: false,
+                    order,
                 });
             }
         }
@@ -487,7 +519,15 @@ impl Client {
             let req = self.next_req;
             let dst = self.sh.layout.gateway(gateway);
             let batches = parts.iter().map(|p| p.records.clone()).collect();
-            let m = Msg::Submit { req, parts: batches };
+            let seqs = match self.sequenced {
+                true => parts.iter().map(|p| p.order).collect(),
+                false => Vec::new(),
+            };
+            let m = Msg::Submit {
+                req,
+                parts: batches,
+                seqs,
+            };
             // The request leaves once the CPU has built it.
             let depart = self.cpu(now_us, m.bytes());
             self.sh.fabric.send(self.addr, dst, m, depart);
@@ -513,31 +553,41 @@ impl Client {
         capped / 2 + self.rng.gen_range(0..=capped / 2)
     }
 
-    fn retry(&mut self, p: PartitionId, records: Vec<Record>, attempt: u32, now_ms: u64) {
-        self.retry_after(p, records, attempt, now_ms, 0);
+    fn retry(&mut self, p: PartitionId, records: Vec<Record>, attempt: u32, seq: u64, now_ms: u64) {
+        self.retry_after(p, records, attempt, seq, now_ms, 0);
     }
 
     /// Retry after the backoff, and at least `min_wait_ms` (a rate limit's Retry-After);
     /// what reached its delivery timeout is given up on instead.
-    fn retry_after(&mut self, p: PartitionId, mut records: Vec<Record>, attempt: u32, now_ms: u64, min_wait_ms: u64) {
+    fn retry_after(
+        &mut self,
+        p: PartitionId,
+        mut records: Vec<Record>,
+        attempt: u32,
+        seq: u64,
+        now_ms: u64,
+        min_wait_ms: u64,
+    ) {
         self.give_up_due(&mut records, now_ms);
         if records.is_empty() {
             return;
         }
         let ready_ms = now_ms + self.backoff_ms(attempt).max(min_wait_ms);
         self.buffered += records.len();
-        self.queues[p].retries.push_back(Retry {
+        let retry = Retry {
             ready_ms,
             records,
             attempt: attempt + 1,
-        });
+            seq,
+        };
+        self.requeue(p, retry, false);
     }
 
     /// A partition batch of a request is settled: free its slot and retry what failed.
     fn close_part(&mut self, req: u64, part: usize, now_ms: u64) {
         let f = self.inflight.get_mut(&req).expect("request in flight");
         let pf = &mut f.parts[part];
-        let (p, attempt, mut failed) = (pf.partition, pf.attempt, std::mem::take(&mut pf.failed));
+        let (p, attempt, seq, mut failed) = (pf.partition, pf.attempt, pf.order.seq, std::mem::take(&mut pf.failed));
         let wait_ms = match (&self.sh.scenario.gateway.rate_limit, pf.rate_limited) {
             (Some(l), true) => l.retry_after_ms(),
             _ => 0,
@@ -547,8 +597,8 @@ impl Client {
         if f.open_parts == 0 {
             self.inflight.remove(&req);
         }
-        self.queues[p].in_flight -= 1;
-        self.retry_after(p, failed, attempt, now_ms, wait_ms);
+        self.landed(p, seq);
+        self.retry_after(p, failed, attempt, seq, now_ms, wait_ms);
     }
 
     fn on_reply(&mut self, parts: Vec<PartReply>, now_us: u64) {
@@ -576,7 +626,10 @@ impl Client {
                     }
                     pf.outstanding -= 1;
                     let id = pf.records[i].id;
-                    let done = !matches!(res, EventResult::Failed | EventResult::RateLimited);
+                    let done = !matches!(
+                        res,
+                        EventResult::Failed | EventResult::RateLimited | EventResult::OutOfOrderSequence
+                    );
                     if done {
                         freed += u64::from(pf.records[i].size);
                     }
@@ -610,6 +663,11 @@ impl Client {
                             self.born_us.remove(&id.seq);
                         }
                         EventResult::Failed => pf.failed.push(pf.records[i]),
+                        EventResult::OutOfOrderSequence => {
+                            // Never taken: not an attempt, and re-sent once the gap before it fills.
+                            ledger.unattempted(&pf.records[i..=i]);
+                            pf.failed.push(pf.records[i]);
+                        }
                         EventResult::RateLimited => {
                             // Refused before the gateway took it: not an attempt for the
                             // ledger (nothing was written), and retried with the backoff
@@ -640,7 +698,8 @@ impl Client {
 
     fn on_backpressure(&mut self, req: u64, ready_ms: u64) {
         let Some(f) = self.inflight.remove(&req) else { return };
-        let mut ledger = self.sh.ledger.lock().expect("ledger lock");
+        let sh = self.sh.clone();
+        let mut ledger = sh.ledger.lock().expect("ledger lock");
         // None of the request was taken: each batch goes back to the front of its partition's
         // queue, but for what the delivery timeout gave up on meanwhile (a part it closed has
         // freed its slot already, an event it gave up on is settled).
@@ -654,13 +713,14 @@ impl Client {
                 .collect();
             ledger.unattempted(&records);
             self.buffered += records.len();
-            let q = &mut self.queues[pf.partition];
-            q.in_flight -= 1;
-            q.retries.push_front(Retry {
+            self.landed(pf.partition, pf.order.seq);
+            let retry = Retry {
                 ready_ms,
                 records,
                 attempt: pf.attempt,
-            });
+                seq: pf.order.seq,
+            };
+            self.requeue(pf.partition, retry, true);
         }
     }
 
@@ -683,11 +743,11 @@ impl Client {
                     .map(|(r, _)| *r)
                     .collect();
                 self.sh.ledger.lock().expect("ledger lock").timed_out(&unanswered);
-                self.queues[pf.partition].in_flight -= 1;
+                self.landed(pf.partition, pf.order.seq);
                 let mut again = pf.failed;
                 again.extend(unanswered);
                 again.sort_by_key(|r| r.id.seq);
-                self.retry(pf.partition, again, pf.attempt, now_ms);
+                self.retry(pf.partition, again, pf.attempt, pf.order.seq, now_ms);
             }
         }
     }

@@ -83,6 +83,20 @@ pub struct LakeConfig {
     pub tiers: Vec<LakeTier>,
     /// Objects are deleted at this age, days (it bounds the last tier).
     pub retention_days: f64,
+    /// The writers' `isolation.level`; unset, read_committed under a transactional
+    /// gateway (a lake file must never hold an aborted record), read_uncommitted otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub isolation: Option<super::Isolation>,
+}
+
+impl LakeConfig {
+    /// The writers' isolation level, with a transactional gateway or without.
+    pub fn isolation_level(&self, transactional: bool) -> super::Isolation {
+        self.isolation.unwrap_or(match transactional {
+            true => super::Isolation::ReadCommitted,
+            false => super::Isolation::ReadUncommitted,
+        })
+    }
 }
 
 /// GCS Standard storage, USD per GB-month, as the billion-event platform
@@ -113,6 +127,7 @@ impl Default for LakeConfig {
             fetch_max_wait_ms: 100,
             tiers: default_tiers(),
             retention_days: 365.0,
+            isolation: None,
         }
     }
 }

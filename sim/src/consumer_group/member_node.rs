@@ -22,8 +22,9 @@ pub trait GroupMemberNode {
     fn on_group_state(&mut self, generation: u64, partitions: Vec<PartitionId>, rebalancing: bool, now_ms: u64);
     /// A leader's answer to the member's fetch `req`.
     fn on_fetch_reply(&mut self, req: u64, parts: Vec<(PartitionId, ConsumerFetchResult)>, now_ms: u64);
-    /// A leader's answer to a read_committed fetch, with the aborted transactions among
-    /// its records; a member that does not read committed takes it as a plain answer.
+    /// A leader's answer to a read_committed fetch: records up to the last stable offset
+    /// and the aborted transactions among them. Only a member that reads committed gets
+    /// one; by default the list is not looked at.
     fn on_read_committed_reply(
         &mut self,
         req: u64,

@@ -8,6 +8,7 @@
 //! cache (`dedup.rs`): a retry of an id the log already took is answered
 //! from it, one whose first copy is still in flight waits for that copy.
 
+pub mod client_order;
 pub mod dedup;
 pub mod rate_limit;
 mod transactional;
@@ -17,6 +18,7 @@ use crate::config::{Acks, DedupScope};
 use crate::ids::{Addr, BrokerId, PartitionId};
 use crate::msg::{EventId, EventResult, Msg, PartReply, ProduceBatch, ProduceError, ProducerStamp, Record};
 use crate::world::Shared;
+use client_order::{BatchSeq, ClientOrder};
 use dedup::{DedupCache, Lookup};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -72,6 +74,9 @@ struct ClientReq {
     outstanding: usize,
 }
 
+/// A request waiting for the shared cache: (ready at ms, client, request, batches, their numbers).
+type AwaitingLookup = (u64, Addr, u64, Vec<Vec<Record>>, Vec<BatchSeq>);
+
 struct Gateway {
     sh: Arc<Shared>,
     idx: usize,
@@ -92,11 +97,13 @@ struct Gateway {
     /// The de-duplication cache of this instance (`per_instance` scope); the shared one is in `Shared`.
     local_dedup: Option<DedupCache>,
     /// Requests waiting for the shared cache's round trip: (ready at ms, client, request, batches).
-    lookups: VecDeque<(u64, Addr, u64, Vec<Vec<Record>>)>,
+    lookups: VecDeque<AwaitingLookup>,
     /// Copies of ids whose first copy this gateway is producing: answered with its outcome.
     waiters: BTreeMap<EventId, Vec<Owner>>,
     /// The transactional producer, when `[gateway] transactional` is on.
     txn: Option<transactional::TxnProducer>,
+    /// The next batch number this gateway takes from each client's partition (idempotence on).
+    client_order: ClientOrder,
 }
 
 /// Entry point of a gateway node (also after a restart).
@@ -128,6 +135,7 @@ pub async fn gateway_main(sh: Arc<Shared>, idx: usize) {
         lookups: VecDeque::new(),
         waiters: BTreeMap::new(),
         txn: transactional::TxnProducer::for_gateway(sh.scenario.gateway.transactional, idx),
+        client_order: ClientOrder::default(),
         sh: sh.clone(),
     };
     loop {
@@ -138,7 +146,7 @@ pub async fn gateway_main(sh: Arc<Shared>, idx: usize) {
             // Reading and parsing what arrived takes the CPU before anything leaves.
             g.cpu(now_us, env.msg.bytes());
             match env.msg {
-                Msg::Submit { req, parts } => g.on_submit(env.src, req, parts, now_us),
+                Msg::Submit { req, parts, seqs } => g.on_submit(env.src, req, parts, seqs, now_us),
                 Msg::ProduceReply { req, results } => g.on_produce_reply(req, results, now_us),
                 Msg::Txn(m) => g.on_txn_reply(m, now_us),
                 _ => {}
@@ -184,7 +192,7 @@ impl Gateway {
         self.metadata_stale = false;
     }
 
-    fn on_submit(&mut self, src: Addr, req: u64, parts: Vec<Vec<Record>>, now_us: u64) {
+    fn on_submit(&mut self, src: Addr, req: u64, parts: Vec<Vec<Record>>, seqs: Vec<BatchSeq>, now_us: u64) {
         let cfg = &self.sh.scenario.gateway;
         let events: usize = parts.iter().map(Vec::len).sum();
         if self.queued + events > cfg.queue_capacity_events {
@@ -205,18 +213,19 @@ impl Gateway {
         let lookup_ms = cfg.dedup_lookup_ms();
         if cfg.dedup && lookup_ms > 0 {
             // The shared cache is a round trip away: the request is looked at once it answers.
-            self.lookups.push_back((now_us / 1000 + lookup_ms, src, req, parts));
+            self.lookups
+                .push_back((now_us / 1000 + lookup_ms, src, req, parts, seqs));
             return;
         }
-        self.accept(src, req, parts, now_us / 1000);
+        self.accept(src, req, parts, &seqs, now_us / 1000);
     }
 
     /// Take the requests whose shared-cache lookup came back.
     fn take_looked_up(&mut self, now_us: u64) {
         let now_ms = now_us / 1000;
         while self.lookups.front().is_some_and(|l| l.0 <= now_ms) {
-            let (_, src, req, parts) = self.lookups.pop_front().expect("front");
-            self.accept(src, req, parts, now_ms);
+            let (_, src, req, parts, seqs) = self.lookups.pop_front().expect("front");
+            self.accept(src, req, parts, &seqs, now_ms);
         }
     }
 
@@ -240,7 +249,7 @@ impl Gateway {
     }
 
     /// Queue a request's events for the log, or answer those the cache knows.
-    fn accept(&mut self, src: Addr, req: u64, parts: Vec<Vec<Record>>, now_ms: u64) {
+    fn accept(&mut self, src: Addr, req: u64, parts: Vec<Vec<Record>>, seqs: &[BatchSeq], now_ms: u64) {
         let p_events = self.sh.event_partitions;
         let dlq = self.sh.scenario.gateway.dead_letter_partitions;
         let pid = self.pid;
@@ -248,6 +257,7 @@ impl Gateway {
         let sh = self.sh.clone();
         let mut limiter = sh.rate_limiter.as_ref().map(|l| l.lock().expect("rate limiter lock"));
         let mut refused = 0;
+        let mut out_of_order = 0;
         for (part, events) in parts.into_iter().enumerate() {
             let part = part as u32;
             self.requests.insert(
@@ -257,6 +267,10 @@ impl Gateway {
                     outstanding: events.len(),
                 },
             );
+            // A batch that would overtake an earlier one of its partition is refused whole,
+            // before the rate limit or the cache see any of it.
+            let in_sequence = seqs.get(part as usize).is_none_or(|b| self.client_order.admit(src, b));
+            out_of_order += u64::from(!in_sequence);
             for (idx, r) in events.into_iter().enumerate() {
                 let owner = Owner {
                     client: src,
@@ -264,6 +278,10 @@ impl Gateway {
                     part,
                     idx: idx as u32,
                 };
+                if !in_sequence {
+                    answered.push((owner, EventResult::OutOfOrderSequence));
+                    continue;
+                }
                 // The rate limit answers first, before the event costs the gateway anything more.
                 if let Some(l) = limiter.as_mut() {
                     if !l.admit(r.id.client, r.key, now_ms * 1000) {
@@ -285,6 +303,14 @@ impl Gateway {
             }
         }
         drop(limiter);
+        if out_of_order > 0 {
+            self.sh
+                .metrics
+                .lock()
+                .expect("metrics lock")
+                .producers
+                .out_of_order_refusals += out_of_order;
+        }
         if refused > 0 {
             let mut m = self.sh.metrics.lock().expect("metrics lock");
             m.producers.rate_limit_refusals += refused;

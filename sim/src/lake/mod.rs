@@ -9,6 +9,7 @@
 
 pub mod store;
 pub mod tiers;
+mod transactions;
 mod upload;
 
 use crate::clock;
@@ -17,6 +18,7 @@ use crate::consumer_fetches::{ByLeader, Fetcher};
 use crate::consumer_group::member_node::GroupMemberNode;
 use crate::consumer_group::membership::{Change, Membership};
 use crate::ids::{Addr, PartitionId};
+use crate::log::last_stable_offset::AbortedTxn;
 use crate::msg::Msg;
 use crate::record::records_bytes;
 use crate::wire::{ConsumerFetchResult, GroupId, ReadMsg};
@@ -32,14 +34,30 @@ use upload::{Progress, Upload};
 const NO_LEADER_WAIT_MS: u64 = 50;
 
 /// Records fetched and not yet cut into a file.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Buffer {
     lo: u64,
     hi: u64,
     bytes: u64,
     newest_born_us: u64,
-    /// When its first record arrived, ms.
+    /// When its first record (or stepped-over offset) arrived, ms.
     since_ms: Option<u64>,
+    /// The transactional batches it holds records of.
+    txn_held: Vec<store::TxnHeld>,
+}
+
+impl Buffer {
+    /// Start the buffer at `offset` if it is empty.
+    fn start(&mut self, offset: u64, now_ms: u64) {
+        if self.since_ms.is_none() {
+            *self = Buffer {
+                lo: offset,
+                hi: offset,
+                since_ms: Some(now_ms),
+                ..Buffer::default()
+            };
+        }
+    }
 }
 
 /// One partition the writer owns.
@@ -102,7 +120,17 @@ impl GroupMemberNode for Writer {
     }
 
     fn on_fetch_reply(&mut self, req: u64, parts: Vec<(PartitionId, ConsumerFetchResult)>, now_ms: u64) {
-        Writer::on_fetch_reply(self, req, parts, now_ms);
+        Writer::on_fetch_reply(self, req, parts, &[], now_ms);
+    }
+
+    fn on_read_committed_reply(
+        &mut self,
+        req: u64,
+        parts: Vec<(PartitionId, ConsumerFetchResult)>,
+        aborted: Vec<(PartitionId, Vec<AbortedTxn>)>,
+        now_ms: u64,
+    ) {
+        Writer::on_fetch_reply(self, req, parts, &aborted, now_ms);
     }
 
     fn drive(&mut self, now_us: u64) {
@@ -166,7 +194,15 @@ impl Writer {
         }
     }
 
-    fn on_fetch_reply(&mut self, req: u64, parts: Vec<(PartitionId, ConsumerFetchResult)>, now_ms: u64) {
+    /// Take what a fetch returned into the buffers; `aborted` lists, per partition, the
+    /// aborted transactions a read_committed fetch met (empty read_uncommitted).
+    fn on_fetch_reply(
+        &mut self,
+        req: u64,
+        parts: Vec<(PartitionId, ConsumerFetchResult)>,
+        aborted: &[(PartitionId, Vec<AbortedTxn>)],
+        now_ms: u64,
+    ) {
         if self.fetches.remove(&req).is_none() {
             return;
         }
@@ -179,12 +215,23 @@ impl Writer {
             t.fetching = false;
             match r {
                 ConsumerFetchResult::Records { batches, hw } => {
+                    let aborted = aborted.iter().find(|(q, _)| *q == p).map_or(&[][..], |(_, l)| &l[..]);
                     // Records are taken one by one up to the size limit and the rest left for
                     // the next fetch, so a size-cut file has the same range, hence the same
                     // name, however the fetches fell: a file written again after a crash
                     // replaces the one the crash left unmanifested.
                     'batches: for b in &batches {
                         let end = b.end_offset().min(hw);
+                        if transactions::stepped_over(b, aborted) {
+                            // Its offsets are consumed and the next file's range covers them,
+                            // so the files still tile the log.
+                            if b.end_offset() <= hw && t.position < b.end_offset() {
+                                t.buf.start(t.position, now_ms);
+                                t.position = b.end_offset();
+                                t.buf.hi = t.position;
+                            }
+                            continue;
+                        }
                         while t.position < end {
                             if t.buf.bytes >= roll_bytes {
                                 break 'batches;
@@ -193,14 +240,8 @@ impl Writer {
                             let Some(r) = at.and_then(|i| b.records.get(i as usize)) else {
                                 break;
                             };
-                            if t.buf.since_ms.is_none() {
-                                t.buf = Buffer {
-                                    lo: t.position,
-                                    hi: t.position,
-                                    since_ms: Some(now_ms),
-                                    ..Buffer::default()
-                                };
-                            }
+                            t.buf.start(t.position, now_ms);
+                            transactions::note_taken(&mut t.buf.txn_held, b);
                             t.buf.bytes += records_bytes(std::slice::from_ref(r));
                             t.buf.newest_born_us = t.buf.newest_born_us.max(r.born_us);
                             t.position += 1;
@@ -342,6 +383,7 @@ impl Writer {
                 bytes: b.bytes,
                 newest_born_us: b.newest_born_us,
                 random_name: None,
+                txn_held: self.sh.lake.lock().expect("lake lock").hold(b.txn_held),
             };
             t.upload = Some(Upload::start(file, &self.cfg, &mut self.rng, now_us));
         }

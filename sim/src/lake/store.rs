@@ -26,6 +26,20 @@ pub struct LakeFile {
     pub newest_born_us: u64,
     /// A random name drawn per attempt, instead of the range (`idempotent_names = false`).
     pub random_name: Option<u64>,
+    /// The transactional batches it holds records of: an index in
+    /// [`LakeStore::txn_held`] (`None` when it holds none).
+    pub txn_held: Option<usize>,
+}
+
+/// Records a lake file holds of one transactional batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxnHeld {
+    /// The producer that wrote it.
+    pub pid: u64,
+    /// The batch's first offset.
+    pub offset: u64,
+    /// Records of it in the file.
+    pub records: u64,
 }
 
 impl LakeFile {
@@ -79,6 +93,8 @@ pub struct LakeStore {
     pub unmanifested: BTreeSet<usize>,
     /// Counters.
     pub stats: LakeStats,
+    /// What the files cut so far hold of transactional batches, by [`LakeFile::txn_held`].
+    pub txn_held: Vec<Vec<TxnHeld>>,
 }
 
 impl LakeStore {
@@ -91,6 +107,15 @@ impl LakeStore {
             newest_born_us: vec![0; partitions],
             ..Default::default()
         }
+    }
+
+    /// Keep what a file about to be cut holds of transactional batches; returns its index.
+    pub fn hold(&mut self, held: Vec<TxnHeld>) -> Option<usize> {
+        if held.is_empty() {
+            return None;
+        }
+        self.txn_held.push(held);
+        Some(self.txn_held.len() - 1)
     }
 
     /// Where a new owner resumes a partition: past everything the manifest
@@ -177,6 +202,7 @@ mod tests {
             bytes: (hi - lo) * 100,
             newest_born_us: hi * 10,
             random_name: None,
+            txn_held: None,
         }
     }
 

@@ -190,6 +190,7 @@ mod tests {
             bytes: 1_000_000,
             newest_born_us: 5,
             random_name: None,
+            txn_held: None,
         }
     }
 

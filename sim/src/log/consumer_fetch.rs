@@ -57,15 +57,19 @@ impl Broker {
     }
 
     /// Whether the consumer at `src` reads committed data only. Kafka's fetch request
-    /// carries the consumer's `isolation.level`; here the broker reads the processors'
-    /// setting (the lake writers read uncommitted, Kafka's default, and the sink,
-    /// which fetches only the output topic, read_committed).
+    /// carries the consumer's `isolation.level`; here the broker reads the setting of
+    /// the consumer's role: the processors', a subscription's, the lake writers', and
+    /// the sink's, which fetches only the output topic (`exactly_once_txn`) and reads
+    /// it committed.
     fn read_committed(&self, src: Addr) -> bool {
+        let s = &self.sh.scenario;
         match self.sh.layout.role(src) {
-            crate::ids::Role::Processor(_) => self.sh.scenario.processor.isolation == Isolation::ReadCommitted,
-            // The sink reads the processors' output topic (`exactly_once_txn`) committed only.
+            crate::ids::Role::Processor(_) => s.processor.isolation == Isolation::ReadCommitted,
             crate::ids::Role::Sink => true,
             crate::ids::Role::Subscriber(i) => crate::subscription::reads_committed(&self.sh, i),
+            crate::ids::Role::LakeWriter(_) => {
+                s.lake.isolation_level(s.gateway.transactional) == Isolation::ReadCommitted
+            }
             _ => false,
         }
     }

@@ -3,6 +3,7 @@
 //! group of partitions), and the backlog test's drain.
 
 use serde::Serialize;
+use std::collections::BTreeMap;
 use streamsim_reports::RunReport;
 use streamsim_workloads::OmbIgnored;
 
@@ -19,7 +20,8 @@ pub struct TopicFigures {
     pub partitions: [u64; 2],
     /// Records appended to its partitions' leaders per second.
     pub publish_rate: f64,
-    /// Records its consumers took per second: appended less the growth of its lag.
+    /// Records its consumers took per second: appended less the growth of its lag (the first
+    /// subscription's; a further subscription's lag is known only over all topics).
     pub consume_rate: Option<f64>,
     /// Records not yet consumed (committed) at the end of the measured span.
     pub backlog: Option<u64>,
@@ -76,8 +78,12 @@ pub struct OmbFigures {
     pub scaled: Option<String>,
     /// Messages acknowledged per second over the measured span.
     pub publish_rate: f64,
-    /// Messages consumed per second over the measured span (`null` without consumers).
+    /// Messages consumed per second over the measured span, summed over every subscription
+    /// as OMB sums it (`null` without consumers).
     pub consume_rate: Option<f64>,
+    /// Each subscription's share of it: `processor` (the first subscription, the processor
+    /// group) and each further one by name (`sub-001`, ...).
+    pub consume_rate_by_subscription: BTreeMap<String, f64>,
     /// Per topic.
     pub per_topic: Vec<TopicFigures>,
     /// The backlog test, when the workload asks for one.
@@ -127,7 +133,14 @@ pub fn figures(plan: &OmbPlan, report: &RunReport, search: Option<MaxRateSearch>
         measured_s: s.seconds(),
         scaled: plan.scale_note(),
         publish_rate: s.published as f64 / secs,
-        consume_rate: has_consumers.then_some(s.consumed as f64 / secs),
+        consume_rate: has_consumers.then_some(s.received() as f64 / secs),
+        consume_rate_by_subscription: match has_consumers {
+            true => std::iter::once(("processor".to_string(), s.consumed))
+                .chain(s.further.iter().cloned())
+                .map(|(name, n)| (name, n as f64 / secs))
+                .collect(),
+            false => BTreeMap::new(),
+        },
         per_topic,
         backlog: backlog(plan, report),
         max_rate: search,

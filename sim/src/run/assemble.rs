@@ -221,6 +221,7 @@ pub(super) fn assemble(
             objects_replaced: l.replaced,
             failed_requests: l.failed_requests,
             freshness_p99_s: check.lake_freshness_p99_s,
+            events_aborted: l.aborted,
         }),
         autoscale: crate::autoscale::report::result(sh),
         rate_limited,

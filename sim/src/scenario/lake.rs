@@ -18,6 +18,13 @@ pub(super) fn validate(s: &Scenario) -> Result<(), Problem> {
     if !l.enabled() {
         return Ok(());
     }
+    if l.isolation == Some(crate::config::Isolation::ReadCommitted) && !s.gateway.transactional {
+        return fail(
+            "lake.isolation",
+            "read_committed needs a transactional producer to read from: set [gateway] transactional = true, \
+             or leave lake.isolation unset",
+        );
+    }
     positive("lake.roll_mb", l.roll_mb)?;
     positive("lake.roll_interval_s", l.roll_interval_s)?;
     positive("lake.put_mb_per_s", l.put_mb_per_s)?;
@@ -128,6 +135,11 @@ mod tests {
                 false,
             ),
             ("[budgets]\nlake_freshness_s = 10\n", "budgets.lake_freshness_s", true),
+            (
+                "[lake]\nwriters = 1\nisolation = \"read_committed\"\n",
+                "lake.isolation",
+                true,
+            ),
         ];
         for (section, field, placed) in cases {
             let e = refusal(section);

@@ -192,6 +192,9 @@ pub fn knobs(s: &Scenario) -> Vec<(String, String)> {
             }
             if s.lake.enabled() {
                 v.extend(["lake.no_loss", "lake.exactly_once"]);
+                if s.gateway.transactional {
+                    v.push("lake.no_aborted");
+                }
             }
             if s.serving.enabled() {
                 v.extend(["serving.stale_read", "serving.no_loss"]);

@@ -72,13 +72,6 @@ pub(super) fn validate(s: &Scenario, out: &mut Refusals) {
             ),
         );
     }
-    if s.lake.enabled() {
-        out.fail(
-            "lake.writers",
-            "the lake writers do not read transactions yet (they would stop at the first transaction marker): \
-             drop [lake] or [gateway] transactional",
-        );
-    }
 }
 
 #[cfg(test)]
