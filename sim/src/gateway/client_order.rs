@@ -46,9 +46,24 @@ impl ClientOrder {
         let key = (client, b.partition);
         let in_sequence = b.seq == b.first_unsettled || self.next.get(&key) == Some(&(b.epoch, b.seq));
         if in_sequence {
-            self.next.insert(key, (b.epoch, b.seq + 1));
+            // A late or duplicated copy of a batch already taken must not move the expected
+            // number back: every batch in flight behind it would be refused and re-sent one
+            // round trip at a time.
+            let next = match self.next.get(&key) {
+                Some(&(epoch, n)) if epoch == b.epoch => n.max(b.seq + 1),
+                _ => b.seq + 1,
+            };
+            self.next.insert(key, (b.epoch, next));
         }
         in_sequence
+    }
+
+    /// The batch `b`, taken by [`admit`](Self::admit), was refused in part or whole at once
+    /// (the rate limit, or another gateway producing one of its events): expect it again,
+    /// so that a later batch does not overtake its re-sent events. Its re-send is the
+    /// client's lowest unsettled batch, which is always taken.
+    pub fn expect_again(&mut self, client: Addr, b: &BatchSeq) {
+        self.next.insert((client, b.partition), (b.epoch, b.seq));
     }
 }
 
@@ -97,5 +112,24 @@ mod tests {
             ..batch(6, 5)
         };
         assert!(!o.admit(c, &other_partition));
+    }
+
+    #[test]
+    fn a_late_copy_does_not_move_back_and_a_refused_batch_is_expected_again() {
+        let mut o = ClientOrder::default();
+        let c = Addr(7);
+        assert!(o.admit(c, &batch(0, 0)));
+        assert!(o.admit(c, &batch(1, 0)));
+        assert!(o.admit(c, &batch(2, 0)));
+        // A duplicated copy of batch 0 (still the lowest unsettled) is taken again...
+        assert!(o.admit(c, &batch(0, 0)));
+        // ...but batch 3 still follows batch 2.
+        assert!(o.admit(c, &batch(3, 0)));
+        // Batch 4 is taken, then partly refused by the rate limit: batch 5 must wait for it.
+        assert!(o.admit(c, &batch(4, 4)));
+        o.expect_again(c, &batch(4, 4));
+        assert!(!o.admit(c, &batch(5, 4)));
+        assert!(o.admit(c, &batch(4, 4)));
+        assert!(o.admit(c, &batch(5, 4)));
     }
 }

@@ -269,8 +269,10 @@ impl Gateway {
             );
             // A batch that would overtake an earlier one of its partition is refused whole,
             // before the rate limit or the cache see any of it.
-            let in_sequence = seqs.get(part as usize).is_none_or(|b| self.client_order.admit(src, b));
+            let seq = seqs.get(part as usize);
+            let in_sequence = seq.is_none_or(|b| self.client_order.admit(src, b));
             out_of_order += u64::from(!in_sequence);
+            let mut refused_here = false;
             for (idx, r) in events.into_iter().enumerate() {
                 let owner = Owner {
                     client: src,
@@ -286,6 +288,7 @@ impl Gateway {
                 if let Some(l) = limiter.as_mut() {
                     if !l.admit(r.id.client, r.key, now_ms * 1000) {
                         refused += 1;
+                        refused_here = true;
                         answered.push((owner, EventResult::RateLimited));
                         continue;
                     }
@@ -298,8 +301,16 @@ impl Gateway {
                     }
                     // Another gateway is producing it: the client retries after its backoff,
                     // by when the cache most likely holds the outcome.
-                    Some(Lookup::InFlight { .. }) => answered.push((owner, EventResult::Failed)),
+                    Some(Lookup::InFlight { .. }) => {
+                        refused_here = true;
+                        answered.push((owner, EventResult::Failed))
+                    }
                 }
+            }
+            // Events of a batch taken in sequence were refused at once: its re-send comes
+            // first, before any later batch of the partition.
+            if let (true, Some(b)) = (refused_here, seq) {
+                self.client_order.expect_again(src, b);
             }
         }
         drop(limiter);
