@@ -36,7 +36,7 @@ use crate::world::Shared;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use source::ClientSource;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, MutexGuard};
 use streamsim_workloads::EventDraw;
 
@@ -78,8 +78,8 @@ struct PartitionQueue {
     in_flight: usize,
     /// The number the partition's next new batch takes.
     next_seq: u64,
-    /// The numbers of the partition's batches in flight.
-    in_flight_seqs: BTreeSet<u64>,
+    /// The numbers of the partition's batches in flight, each with the gateway it went to.
+    in_flight_seqs: BTreeMap<u64, usize>,
     /// The gateway the partition's batches in flight went to: with idempotence on, the next
     /// one follows them there, so the gateway sees them in sequence.
     pinned: usize,
@@ -440,8 +440,10 @@ impl Client {
 
     /// Take the next batch of partition `p`, if its slot is free and something is due:
     /// a retry whose backoff is over first, new events only once no retry waits (per-key order).
-    /// With idempotence on, a retry also waits until no batch numbered before it is in flight
-    /// (Kafka's producer re-sends only its first in-flight sequence), so it is not refused again.
+    /// With idempotence on, a retry also waits while a batch numbered before it is in flight
+    /// to another gateway than the one it would follow them to, so it is not refused again;
+    /// behind batches in flight to that gateway it goes at once, in order, as Kafka's producer
+    /// re-sends its in-flight batches pipelined in sequence after a failure.
     fn take_batch(&mut self, p: PartitionId, now_ms: u64, full_only: bool) -> Option<(Vec<Record>, u32, u64)> {
         let cfg = &self.sh.scenario.client;
         let sequenced = self.sequenced;
@@ -450,7 +452,7 @@ impl Client {
             return None;
         }
         if let Some(r) = q.retries.front().filter(|r| r.ready_ms <= now_ms) {
-            if sequenced && q.in_flight_seqs.first().is_some_and(|&s| s < r.seq) {
+            if sequenced && q.in_flight_seqs.range(..r.seq).any(|(_, &g)| g != q.pinned) {
                 return None;
             }
             let r = q.retries.pop_front().expect("front");
@@ -488,14 +490,20 @@ impl Client {
             while let Some((records, attempt, seq)) = self.take_batch(p, now_ms, full_only) {
                 let order = self.number(p, seq);
                 let gateway = match self.sh.scenario.topology.balancer {
-                    _ if self.sequenced && self.queues[p].in_flight > 0 => self.queues[p].pinned,
+                    // Batches behind an unsettled one follow it to its gateway, which takes
+                    // them in sequence; the partition's lowest unsettled batch (a retry after
+                    // a timeout, say) is taken anywhere, so it chooses afresh rather than go
+                    // back to a gateway that may be dead while later batches wait there.
+                    _ if self.sequenced && self.queues[p].in_flight > 0 && order.first_unsettled < order.seq => {
+                        self.queues[p].pinned
+                    }
                     Balancer::ConsistentHash => self.pick_gateway(p),
                     _ => *round_gateway.get_or_insert_with(|| self.pick_gateway(p)),
                 };
                 let q = &mut self.queues[p];
                 q.in_flight += 1;
                 q.pinned = gateway;
-                self.sent_seq(p, seq);
+                self.sent_seq(p, seq, gateway);
                 let n = records.len();
                 by_gateway.entry(gateway).or_default().push(PartFlight {
                     partition: p,

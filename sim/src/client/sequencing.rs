@@ -1,8 +1,10 @@
 //! The client's side of keeping a partition's batches in order with several
 //! in flight (idempotence on; the gateway's side is `gateway/client_order.rs`).
 //! Each new batch takes the partition's next number and keeps it through its
-//! retries; retries wait in number order; a partition's batches in flight all
-//! go to one gateway. A batch the gateway refuses as out of sequence comes
+//! retries; retries go in number order; a partition's batches behind an
+//! unsettled one follow it to its gateway, and a retry goes once nothing
+//! numbered before it is in flight to another gateway (behind batches in
+//! flight to the same one it is pipelined, as Kafka re-sends). A batch the gateway refuses as out of sequence comes
 //! back as a failure and waits among the retries for the gap before it to
 //! fill. With idempotence off none of this applies: retries wait in the
 //! order they failed, and a key's events can be reordered.
@@ -16,10 +18,13 @@ impl Client {
     /// lowest number the partition still has unsettled (in flight or waiting to retry).
     pub(super) fn number(&self, p: PartitionId, seq: u64) -> BatchSeq {
         let q = &self.queues[p];
-        let first_unsettled = [q.in_flight_seqs.first().copied(), q.retries.front().map(|r| r.seq)]
-            .into_iter()
-            .flatten()
-            .fold(seq, u64::min);
+        let first_unsettled = [
+            q.in_flight_seqs.keys().next().copied(),
+            q.retries.front().map(|r| r.seq),
+        ]
+        .into_iter()
+        .flatten()
+        .fold(seq, u64::min);
         BatchSeq {
             partition: p,
             epoch: self.epoch,
@@ -28,9 +33,9 @@ impl Client {
         }
     }
 
-    /// Batch `seq` of partition `p` went out: it holds a slot until it lands.
-    pub(super) fn sent_seq(&mut self, p: PartitionId, seq: u64) {
-        self.queues[p].in_flight_seqs.insert(seq);
+    /// Batch `seq` of partition `p` went out to `gateway`: it holds a slot until it lands.
+    pub(super) fn sent_seq(&mut self, p: PartitionId, seq: u64, gateway: usize) {
+        self.queues[p].in_flight_seqs.insert(seq, gateway);
     }
 
     /// Batch `seq` of partition `p` is no longer in flight (answered, timed out or refused).

@@ -86,15 +86,15 @@ pub struct LakeConfig {
     /// The writers' `isolation.level`; unset, read_committed under a transactional
     /// gateway (a lake file must never hold an aborted record), read_uncommitted otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub isolation: Option<super::Isolation>,
+    pub isolation: Option<super::pipeline::Isolation>,
 }
 
 impl LakeConfig {
     /// The writers' isolation level, with a transactional gateway or without.
-    pub fn isolation_level(&self, transactional: bool) -> super::Isolation {
+    pub fn isolation_level(&self, transactional: bool) -> super::pipeline::Isolation {
         self.isolation.unwrap_or(match transactional {
-            true => super::Isolation::ReadCommitted,
-            false => super::Isolation::ReadUncommitted,
+            true => super::pipeline::Isolation::ReadCommitted,
+            false => super::pipeline::Isolation::ReadUncommitted,
         })
     }
 }

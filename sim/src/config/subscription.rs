@@ -83,7 +83,7 @@ pub struct SubscriptionConfig {
     /// watermark, aborted transactions' records included; read_committed reads to the
     /// last stable offset and drops the aborted ones. Both step over markers.
     #[serde(default)]
-    pub isolation: crate::config::Isolation,
+    pub isolation: crate::config::pipeline::Isolation,
 }
 
 fn default_consumers() -> usize {
@@ -123,7 +123,7 @@ impl SubscriptionConfig {
             initial_rebalance_delay_ms: default_initial_rebalance_delay_ms(),
             start_s: 0.0,
             planted_bug: None,
-            isolation: crate::config::Isolation::ReadUncommitted,
+            isolation: crate::config::pipeline::Isolation::ReadUncommitted,
         }
     }
 
@@ -136,7 +136,7 @@ impl SubscriptionConfig {
         if self.start_s > 0.0 {
             s.push_str(&format!(", starting at {} s", self.start_s));
         }
-        if self.isolation == crate::config::Isolation::ReadCommitted {
+        if self.isolation == crate::config::pipeline::Isolation::ReadCommitted {
             s.push_str(", read_committed");
         }
         if let Some(b) = self.planted_bug {
