@@ -12,9 +12,9 @@
 use super::{Gateway, Owner};
 use crate::ids::PartitionId;
 use crate::log::transaction_coordinator::host_partition;
+use crate::log::transaction_ledger::note_producer_restart;
 use crate::msg::{EventResult, Msg, ProduceError, Record};
 use crate::txn_wire::{TxnError, TxnMsg};
-use crate::world::TimelineKind;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -328,16 +328,9 @@ impl Gateway {
     /// Count and put on the timeline a producer that learned its transaction is lost.
     fn txn_noted_restart(&self, fenced: bool, why: &str) {
         let Some(t) = self.txn.as_ref() else { return };
-        if fenced {
-            self.sh.txn.lock().expect("txn lock").store.stats.fenced += 1;
-        }
-        let kind = if fenced {
-            TimelineKind::ProducerFenced
-        } else {
-            TimelineKind::Transaction
-        };
-        self.sh.timeline(
-            kind,
+        note_producer_restart(
+            &self.sh,
+            fenced,
             &format!(
                 "gateway-{} at epoch {}: {why}; it starts again under a new epoch and sends the transaction's records again",
                 t.tid, self.epoch

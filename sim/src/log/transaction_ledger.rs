@@ -22,6 +22,23 @@ pub struct TxnRead {
     pub at_ms: u64,
 }
 
+impl TxnRead {
+    /// What a read_committed consumer at `position`, reading partition `p` up to
+    /// `bound`, takes of batch `b`: its transactional records in that range, if any.
+    pub fn of(p: PartitionId, b: &crate::record::Batch, position: u64, bound: u64, at_ms: u64) -> Option<TxnRead> {
+        let s = b.producer.filter(|s| s.transactional)?;
+        let from = b.base_offset.max(position);
+        let to = b.end_offset().min(bound);
+        (from < to).then_some(TxnRead {
+            partition: p,
+            pid: s.pid,
+            offset: b.base_offset,
+            records: to - from,
+            at_ms,
+        })
+    }
+}
+
 /// A run's transactions.
 #[derive(Clone, Debug, Default)]
 pub struct TxnLedger {
@@ -84,4 +101,19 @@ impl TxnLedger {
     pub fn marker_time(&self, p: PartitionId, offset: u64, leader_epoch: u32) -> Option<u64> {
         self.marker_at.get(&(p, offset, leader_epoch)).copied()
     }
+}
+
+/// Count (when `fenced`) and put on the timeline a transactional producer that learned its
+/// transaction is lost and starts again under a new epoch: a fencing as `ProducerFenced`,
+/// anything else as a `Transaction` step. `text` says who and why.
+pub fn note_producer_restart(sh: &crate::world::Shared, fenced: bool, text: &str, words: &[u64]) {
+    if fenced {
+        sh.txn.lock().expect("txn lock").store.stats.fenced += 1;
+    }
+    let kind = if fenced {
+        crate::world::TimelineKind::ProducerFenced
+    } else {
+        crate::world::TimelineKind::Transaction
+    };
+    sh.timeline(kind, text, words);
 }

@@ -28,6 +28,7 @@ use super::task::{InFlight, Phase, Task};
 use super::Processor;
 use crate::ids::PartitionId;
 use crate::log::transaction_coordinator::host_partition;
+use crate::log::transaction_ledger::note_producer_restart;
 use crate::log::txn_offsets::PROCESSOR_TIDS;
 use crate::msg::{Msg, ProduceBatch, ProduceError, ProducerStamp, Record};
 use crate::txn_wire::{TxnError, TxnMsg};
@@ -535,16 +536,9 @@ impl Processor {
         e.coord = None;
         e.retry_at_ms = now_ms;
         e.unsent_offsets.clear();
-        if fenced {
-            self.sh.txn.lock().expect("txn lock").store.stats.fenced += 1;
-        }
-        let kind = if fenced {
-            TimelineKind::ProducerFenced
-        } else {
-            TimelineKind::Transaction
-        };
-        self.sh.timeline(
-            kind,
+        note_producer_restart(
+            &self.sh,
+            fenced,
             &format!(
                 "processor-{} at epoch {epoch}: {why}; it aborts, takes a new epoch and resumes its tasks from the committed offsets",
                 self.idx

@@ -53,19 +53,7 @@ fn sift(
                 }
                 return false;
             }
-            if let Some(s) = b.producer.filter(|s| s.transactional) {
-                let from = b.base_offset.max(position);
-                let to = b.end_offset().min(bound);
-                if from < to {
-                    reads.push(TxnRead {
-                        partition: p,
-                        pid: s.pid,
-                        offset: b.base_offset,
-                        records: to - from,
-                        at_ms: now_ms,
-                    });
-                }
-            }
+            reads.extend(TxnRead::of(p, b, position, bound, now_ms));
             true
         })
         .collect();
