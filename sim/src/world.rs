@@ -351,6 +351,21 @@ impl Shared {
         g[a.0 as usize]
     }
 
+    /// Count (when `fenced`) and put on the timeline a transactional producer that learned
+    /// its transaction is lost and starts again under a new epoch: a fencing as
+    /// `ProducerFenced`, anything else as a `Transaction` step. `text` says who and why.
+    pub fn note_producer_restart(&self, fenced: bool, text: &str, words: &[u64]) {
+        if fenced {
+            self.txn.lock().expect("txn lock").store.stats.fenced += 1;
+        }
+        let kind = if fenced {
+            TimelineKind::ProducerFenced
+        } else {
+            TimelineKind::Transaction
+        };
+        self.timeline(kind, text, words);
+    }
+
     /// Append to the timeline (and the trace).
     pub fn timeline(&self, kind: TimelineKind, text: &str, words: &[u64]) {
         self.timeline_with(kind, text, words, Vec::new());

@@ -12,7 +12,6 @@
 use super::{Gateway, Owner};
 use crate::ids::PartitionId;
 use crate::log::transaction_coordinator::host_partition;
-use crate::log::transaction_ledger::note_producer_restart;
 use crate::msg::{EventResult, Msg, ProduceError, Record};
 use crate::txn_wire::{TxnError, TxnMsg};
 use std::collections::BTreeSet;
@@ -328,8 +327,7 @@ impl Gateway {
     /// Count and put on the timeline a producer that learned its transaction is lost.
     fn txn_noted_restart(&self, fenced: bool, why: &str) {
         let Some(t) = self.txn.as_ref() else { return };
-        note_producer_restart(
-            &self.sh,
+        self.sh.note_producer_restart(
             fenced,
             &format!(
                 "gateway-{} at epoch {}: {why}; it starts again under a new epoch and sends the transaction's records again",

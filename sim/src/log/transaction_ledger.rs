@@ -102,18 +102,3 @@ impl TxnLedger {
         self.marker_at.get(&(p, offset, leader_epoch)).copied()
     }
 }
-
-/// Count (when `fenced`) and put on the timeline a transactional producer that learned its
-/// transaction is lost and starts again under a new epoch: a fencing as `ProducerFenced`,
-/// anything else as a `Transaction` step. `text` says who and why.
-pub fn note_producer_restart(sh: &crate::world::Shared, fenced: bool, text: &str, words: &[u64]) {
-    if fenced {
-        sh.txn.lock().expect("txn lock").store.stats.fenced += 1;
-    }
-    let kind = if fenced {
-        crate::world::TimelineKind::ProducerFenced
-    } else {
-        crate::world::TimelineKind::Transaction
-    };
-    sh.timeline(kind, text, words);
-}

@@ -28,7 +28,6 @@ use super::task::{InFlight, Phase, Task};
 use super::Processor;
 use crate::ids::PartitionId;
 use crate::log::transaction_coordinator::host_partition;
-use crate::log::transaction_ledger::note_producer_restart;
 use crate::log::txn_offsets::PROCESSOR_TIDS;
 use crate::msg::{Msg, ProduceBatch, ProduceError, ProducerStamp, Record};
 use crate::txn_wire::{TxnError, TxnMsg};
@@ -536,8 +535,7 @@ impl Processor {
         e.coord = None;
         e.retry_at_ms = now_ms;
         e.unsent_offsets.clear();
-        note_producer_restart(
-            &self.sh,
+        self.sh.note_producer_restart(
             fenced,
             &format!(
                 "processor-{} at epoch {epoch}: {why}; it aborts, takes a new epoch and resumes its tasks from the committed offsets",
