@@ -34,19 +34,21 @@ pub struct Fetcher<'a> {
 }
 
 impl Fetcher<'_> {
-    /// Sends one fetch per leader of `by_leader`, leaving at `at_us`, each numbered by
-    /// `next_req` and kept in `fetches` as sent at `now_ms`; returns how many were sent.
+    /// Sends one fetch per leader of `by_leader`, leaving at `at_us`, each numbered by the
+    /// consumer's request counter `next_req` (incremented first) and kept in `fetches` as
+    /// sent at `now_ms`; returns how many were sent.
     pub fn send(
         &self,
         by_leader: ByLeader,
         fetches: &mut FetchesInFlight,
-        mut next_req: impl FnMut() -> u64,
+        next_req: &mut u64,
         now_ms: u64,
         at_us: u64,
     ) -> u64 {
         let mut sent = 0;
         for (leader, parts) in by_leader {
-            let req = next_req();
+            *next_req += 1;
+            let req = *next_req;
             fetches.insert(req, (parts.iter().map(|&(p, _)| p).collect(), now_ms));
             let fetch = ReadMsg::ConsumerFetch {
                 req,

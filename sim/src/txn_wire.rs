@@ -122,6 +122,20 @@ pub enum TxnMsg {
 }
 
 impl TxnMsg {
+    /// Number a producer's request to its coordinator `req` (a request is numbered when
+    /// it is sent, so a re-send after a timeout gets a fresh number); answers and the
+    /// coordinator's own requests keep theirs.
+    pub fn renumber(&mut self, req: u64) {
+        match self {
+            TxnMsg::InitProducerId { req: r, .. }
+            | TxnMsg::AddPartitions { req: r, .. }
+            | TxnMsg::EndTxn { req: r, .. }
+            | TxnMsg::TxnOffsetCommit { req: r, .. }
+            | TxnMsg::OffsetCommit { req: r, .. } => *r = req,
+            _ => {}
+        }
+    }
+
     /// Approximate wire size, bytes, beyond the request overhead.
     pub fn bytes(&self) -> u64 {
         match self {

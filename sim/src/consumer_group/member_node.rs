@@ -20,21 +20,16 @@ pub trait GroupMemberNode {
     fn next_heartbeat_ms(&self) -> u64;
     /// The coordinator's `GroupState` (see [`super::membership::Membership::on_state`]).
     fn on_group_state(&mut self, generation: u64, partitions: Vec<PartitionId>, rebalancing: bool, now_ms: u64);
-    /// A leader's answer to the member's fetch `req`.
-    fn on_fetch_reply(&mut self, req: u64, parts: Vec<(PartitionId, ConsumerFetchResult)>, now_ms: u64);
-    /// A leader's answer to a read_committed fetch: records up to the last stable offset
-    /// and the aborted transactions among them. Only a member that reads committed gets
-    /// one; by default the list is not looked at.
-    fn on_read_committed_reply(
+    /// A leader's answer to the member's fetch `req`; `aborted` lists the aborted
+    /// transactions among the records when the fetch was read_committed (it then reached
+    /// only to the last stable offset).
+    fn on_fetch_reply(
         &mut self,
         req: u64,
         parts: Vec<(PartitionId, ConsumerFetchResult)>,
-        aborted: Vec<(PartitionId, Vec<AbortedTxn>)>,
+        aborted: Option<Vec<(PartitionId, Vec<AbortedTxn>)>>,
         now_ms: u64,
-    ) {
-        let _ = aborted;
-        self.on_fetch_reply(req, parts, now_ms);
-    }
+    );
     /// Heartbeats, commits and fetches due at `now_us`.
     fn drive(&mut self, now_us: u64);
 }
@@ -54,9 +49,9 @@ pub async fn serve(sh: &Shared, addr: Addr, node: &mut impl GroupMemberNode) {
                     partitions,
                     rebalancing,
                 }) => node.on_group_state(generation, partitions, rebalancing, now_ms),
-                Msg::Read(ReadMsg::ConsumerFetchReply { req, parts }) => node.on_fetch_reply(req, parts, now_ms),
+                Msg::Read(ReadMsg::ConsumerFetchReply { req, parts }) => node.on_fetch_reply(req, parts, None, now_ms),
                 Msg::Read(ReadMsg::ReadCommittedFetchReply { req, parts, aborted }) => {
-                    node.on_read_committed_reply(req, parts, aborted, now_ms)
+                    node.on_fetch_reply(req, parts, Some(aborted), now_ms)
                 }
                 _ => {}
             }

@@ -232,12 +232,7 @@ impl Gateway {
         };
         t.next_req += 1;
         let req = t.next_req;
-        match &mut msg {
-            TxnMsg::InitProducerId { req: r, .. }
-            | TxnMsg::AddPartitions { req: r, .. }
-            | TxnMsg::EndTxn { req: r, .. } => *r = req,
-            _ => {}
-        }
+        msg.renumber(req);
         t.pending = Some((req, now_us / 1000));
         let dst = self.sh.layout.broker(broker);
         self.send(dst, Msg::Txn(msg), now_us);

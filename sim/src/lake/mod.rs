@@ -119,18 +119,14 @@ impl GroupMemberNode for Writer {
         Writer::on_group_state(self, generation, partitions, rebalancing, now_ms);
     }
 
-    fn on_fetch_reply(&mut self, req: u64, parts: Vec<(PartitionId, ConsumerFetchResult)>, now_ms: u64) {
-        Writer::on_fetch_reply(self, req, parts, &[], now_ms);
-    }
-
-    fn on_read_committed_reply(
+    fn on_fetch_reply(
         &mut self,
         req: u64,
         parts: Vec<(PartitionId, ConsumerFetchResult)>,
-        aborted: Vec<(PartitionId, Vec<AbortedTxn>)>,
+        aborted: Option<Vec<(PartitionId, Vec<AbortedTxn>)>>,
         now_ms: u64,
     ) {
-        Writer::on_fetch_reply(self, req, parts, &aborted, now_ms);
+        Writer::on_fetch_reply(self, req, parts, aborted.as_deref().unwrap_or(&[]), now_ms);
     }
 
     fn drive(&mut self, now_us: u64) {
@@ -413,11 +409,6 @@ impl Writer {
             max_bytes: self.cfg.fetch_max_bytes,
             max_wait_ms: self.cfg.fetch_max_wait_ms,
         };
-        let next_req = &mut self.next_req;
-        let req = || {
-            *next_req += 1;
-            *next_req
-        };
-        fetcher.send(by_leader, &mut self.fetches, req, now_ms, now_us);
+        fetcher.send(by_leader, &mut self.fetches, &mut self.next_req, now_ms, now_us);
     }
 }

@@ -358,16 +358,21 @@ impl Processor {
         self.eos_send_coord(msg, now_ms, depart);
     }
 
-    /// Send `msg` to the coordinator of this instance's id, numbered afresh.
-    fn eos_send_coord(&mut self, mut msg: TxnMsg, now_ms: u64, depart: u64) {
+    /// The broker leading the transaction-state partition that hosts the processors'
+    /// coordinator, if the metadata knows one.
+    fn coordinator_broker(&self) -> Option<usize> {
         let host = host_partition(PROCESSOR_TIDS, self.sh.assignment.len());
-        let leader = self
-            .sh
+        self.sh
             .metadata
             .lock()
             .expect("metadata lock")
             .get(host)
-            .and_then(|s| s.leader);
+            .and_then(|s| s.leader)
+    }
+
+    /// Send `msg` to the coordinator of this instance's id, numbered afresh.
+    fn eos_send_coord(&mut self, mut msg: TxnMsg, now_ms: u64, depart: u64) {
+        let leader = self.coordinator_broker();
         let Some(e) = self.eos.as_mut() else { return };
         let Some(broker) = leader else {
             // No coordinator known now: try again shortly.
@@ -375,14 +380,7 @@ impl Processor {
             return;
         };
         let req = e.req();
-        match &mut msg {
-            TxnMsg::InitProducerId { req: r, .. }
-            | TxnMsg::AddPartitions { req: r, .. }
-            | TxnMsg::EndTxn { req: r, .. }
-            | TxnMsg::TxnOffsetCommit { req: r, .. }
-            | TxnMsg::OffsetCommit { req: r, .. } => *r = req,
-            _ => {}
-        }
+        msg.renumber(req);
         e.coord = Some((req, now_ms, msg.clone()));
         self.sh
             .fabric
@@ -399,14 +397,7 @@ impl Processor {
         e.next_auto_commit_ms = now_ms + AUTO_COMMIT_MS;
         let offsets: Vec<_> = std::mem::take(&mut e.unsent_offsets).into_iter().collect();
         let req = e.req();
-        let host = host_partition(PROCESSOR_TIDS, self.sh.assignment.len());
-        let leader = self
-            .sh
-            .metadata
-            .lock()
-            .expect("metadata lock")
-            .get(host)
-            .and_then(|s| s.leader);
+        let leader = self.coordinator_broker();
         if let Some(b) = leader {
             let m = Msg::Txn(TxnMsg::OffsetCommit { req, offsets });
             self.sh.fabric.send(self.addr, self.sh.layout.broker(b), m, depart);

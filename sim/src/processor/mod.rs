@@ -505,12 +505,7 @@ impl Processor {
             max_bytes: self.cfg.fetch_max_bytes,
             max_wait_ms: self.cfg.fetch_max_wait_ms,
         };
-        let next_req = &mut self.next_req;
-        let req = || {
-            *next_req += 1;
-            *next_req
-        };
-        let sent = fetcher.send(by_leader, &mut self.fetches, req, now_ms, depart);
+        let sent = fetcher.send(by_leader, &mut self.fetches, &mut self.next_req, now_ms, depart);
         self.sh
             .consumer_fetches
             .fetch_add(sent, std::sync::atomic::Ordering::Relaxed);

@@ -72,16 +72,7 @@ pub(super) fn validate(s: &Scenario, out: &mut Refusals) {
 
 #[cfg(test)]
 mod tests {
-    use crate::scenario::parse_scenario;
-    use std::path::Path;
-
-    fn parse(sections: &str) -> Result<crate::scenario::LoadedScenario, crate::scenario::ScenarioError> {
-        let text = format!(
-            "name = \"x\"\nexpect = \"pass\"\nduration_s = 5\n[topology]\nbrokers = 3\n[workload]\n\
-             rate = {{ kind = \"constant\", events_per_s = 10 }}\n{sections}"
-        );
-        parse_scenario(Path::new("x.toml"), &text)
-    }
+    use crate::scenario::transactions::tests::parse;
 
     #[test]
     fn impossible_exactly_once_txn_settings_are_refused_with_their_field_and_line() {

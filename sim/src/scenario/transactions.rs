@@ -75,11 +75,15 @@ pub(super) fn validate(s: &Scenario, out: &mut Refusals) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use crate::scenario::parse_scenario;
     use std::path::Path;
 
-    fn parse(sections: &str) -> Result<crate::scenario::LoadedScenario, crate::scenario::ScenarioError> {
+    /// A small scenario with `sections` appended, parsed (the transaction refusals' tests
+    /// and the processors' `exactly_once_txn` ones share it).
+    pub(in crate::scenario) fn parse(
+        sections: &str,
+    ) -> Result<crate::scenario::LoadedScenario, crate::scenario::ScenarioError> {
         let text = format!(
             "name = \"x\"\nexpect = \"pass\"\nduration_s = 5\n[topology]\nbrokers = 3\n[workload]\n\
              rate = {{ kind = \"constant\", events_per_s = 10 }}\n{sections}"

@@ -91,12 +91,7 @@ impl OutputReader {
             max_bytes: cfg.fetch_max_bytes,
             max_wait_ms: cfg.fetch_max_wait_ms,
         };
-        let next_req = &mut self.next_req;
-        let req = || {
-            *next_req += 1;
-            *next_req
-        };
-        fetcher.send(by_leader, &mut self.fetches, req, now_ms, now_us);
+        fetcher.send(by_leader, &mut self.fetches, &mut self.next_req, now_ms, now_us);
     }
 
     /// A leader answered: the database transactions to run (at most one per partition).

@@ -158,18 +158,14 @@ impl GroupMemberNode for Consumer {
         Consumer::on_group_state(self, generation, partitions, rebalancing, now_ms);
     }
 
-    fn on_fetch_reply(&mut self, req: u64, parts: Vec<(PartitionId, ConsumerFetchResult)>, now_ms: u64) {
-        Consumer::on_fetch_reply(self, req, parts, None, now_ms);
-    }
-
-    fn on_read_committed_reply(
+    fn on_fetch_reply(
         &mut self,
         req: u64,
         parts: Vec<(PartitionId, ConsumerFetchResult)>,
-        aborted: Vec<(PartitionId, Vec<AbortedTxn>)>,
+        aborted: Option<Vec<(PartitionId, Vec<AbortedTxn>)>>,
         now_ms: u64,
     ) {
-        Consumer::on_fetch_reply(self, req, parts, Some(&aborted), now_ms);
+        Consumer::on_fetch_reply(self, req, parts, aborted.as_deref(), now_ms);
     }
 
     fn drive(&mut self, now_us: u64) {
@@ -416,12 +412,7 @@ impl Consumer {
             max_bytes: self.cfg.fetch_max_bytes,
             max_wait_ms: self.cfg.fetch_max_wait_ms,
         };
-        let next_req = &mut self.next_req;
-        let req = || {
-            *next_req += 1;
-            *next_req
-        };
-        fetcher.send(by_leader, &mut self.fetches, req, now_ms, now_us);
+        fetcher.send(by_leader, &mut self.fetches, &mut self.next_req, now_ms, now_us);
     }
 }
 
