@@ -21,7 +21,8 @@ use crate::ids::PartitionId;
 use crate::log::last_stable_offset::TxnOutcome;
 use crate::log::partition_log::PartitionLog;
 use crate::log::transaction_coordinator::{state_partitions, TxnStats};
-use crate::log::transaction_ledger::{HangingTxn, TxnLedger, TxnRead};
+use crate::log::transaction_ledger::{HangingTxn, TxnLedger};
+use crate::log::transaction_reads::TxnRead;
 use crate::world::Shared;
 use streamsim_reports::{TxnBookkeeping, Violation};
 

@@ -1,43 +1,12 @@
 //! Everything of a run's transactions that outlives a node: the coordinator's
 //! durable state, when each marker was written, and what the processors'
-//! consumers read of transactional records. The checker compares the last
-//! two with the logs' transaction indexes (`aborted_read`, `intermediate_read`).
+//! consumers read of transactional records (`transaction_reads`). The checker
+//! compares the last two with the logs' transaction indexes (`aborted_read`,
+//! `intermediate_read`).
 
 use super::transaction_coordinator::TxnStore;
 use crate::ids::PartitionId;
 use std::collections::BTreeMap;
-
-/// A run of transactional records a consumer passed on to processing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TxnRead {
-    /// Partition.
-    pub partition: PartitionId,
-    /// Producer id of the batch.
-    pub pid: u64,
-    /// Offset of the batch's first record.
-    pub offset: u64,
-    /// Records read.
-    pub records: u64,
-    /// When the consumer took them, ms.
-    pub at_ms: u64,
-}
-
-impl TxnRead {
-    /// What a read_committed consumer at `position`, reading partition `p` up to
-    /// `bound`, takes of batch `b`: its transactional records in that range, if any.
-    pub fn of(p: PartitionId, b: &crate::record::Batch, position: u64, bound: u64, at_ms: u64) -> Option<TxnRead> {
-        let s = b.producer.filter(|s| s.transactional)?;
-        let from = b.base_offset.max(position);
-        let to = b.end_offset().min(bound);
-        (from < to).then_some(TxnRead {
-            partition: p,
-            pid: s.pid,
-            offset: b.base_offset,
-            records: to - from,
-            at_ms,
-        })
-    }
-}
 
 /// A run's transactions.
 #[derive(Clone, Debug, Default)]

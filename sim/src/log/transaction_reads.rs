@@ -6,8 +6,39 @@
 //! what is held follows the unfolded tail of the logs, not the run's length.
 
 use crate::ids::PartitionId;
-use crate::log::transaction_ledger::TxnRead;
 use std::collections::{BTreeMap, VecDeque};
+
+/// A run of transactional records a consumer passed on to processing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxnRead {
+    /// Partition.
+    pub partition: PartitionId,
+    /// Producer id of the batch.
+    pub pid: u64,
+    /// Offset of the batch's first record.
+    pub offset: u64,
+    /// Records read.
+    pub records: u64,
+    /// When the consumer took them, ms.
+    pub at_ms: u64,
+}
+
+impl TxnRead {
+    /// What a read_committed consumer at `position`, reading partition `p` up to
+    /// `bound`, takes of batch `b`: its transactional records in that range, if any.
+    pub fn of(p: PartitionId, b: &crate::record::Batch, position: u64, bound: u64, at_ms: u64) -> Option<TxnRead> {
+        let s = b.producer.filter(|s| s.transactional)?;
+        let from = b.base_offset.max(position);
+        let to = b.end_offset().min(bound);
+        (from < to).then_some(TxnRead {
+            partition: p,
+            pid: s.pid,
+            offset: b.base_offset,
+            records: to - from,
+            at_ms,
+        })
+    }
+}
 
 /// Witnesses kept per check (the checker's own count, so its reports keep their length).
 const WITNESSES: usize = 5;
