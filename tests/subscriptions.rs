@@ -103,6 +103,20 @@ fn subscriptions_reading_either_side_of_an_unclean_election_see_inconsistent_off
 }
 
 #[test]
+fn a_subscription_and_the_processors_reading_either_side_of_an_unclean_election_see_inconsistent_offsets() {
+    // The processors' group (another consumer group) read what broker 0 acknowledged
+    // alone; the late subscription reads what the unclean leader wrote at those offsets.
+    let r = common::assert_caught("neg-consumer-unclean-processor", "inconsistent_offsets", NEG_SEEDS);
+    assert!(r.subscriptions["late"].checks["inconsistent_offsets"] > 0);
+    let v = r
+        .violations
+        .iter()
+        .find(|v| v.invariant == "inconsistent_offsets")
+        .unwrap();
+    assert!(v.detail.contains("the processors' group"), "{}", v.detail);
+}
+
+#[test]
 fn a_run_with_subscriptions_is_deterministic() {
     let loaded = streamsim_sim::scenario::load_scenario(&common::scenario("neg-consumer-skip")).unwrap();
     let opts = streamsim_sim::run::RunOptions {

@@ -39,7 +39,7 @@ pub use subscriptions::SubscriptionResult;
 pub use summary::render_summary_text;
 pub use sweep::{summarize, sweep_summary_markdown, write_sweep_report, SweepEntry, SweepSummaryRow};
 pub use text::{count as thousands, verdict_str};
-pub use transactions::{LsoPoint, TransactionsResult};
+pub use transactions::{LsoPoint, TransactionsResult, TxnBookkeeping};
 
 /// The files a report wrote, in the order they were written.
 #[derive(Clone, Debug, PartialEq, Eq)]

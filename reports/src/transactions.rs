@@ -50,4 +50,34 @@ pub struct TransactionsResult {
     /// `transaction.max.timeout.ms` (`hanging_transaction`).
     #[serde(default)]
     pub hanging_partitions: Vec<usize>,
+    /// The largest sizes the run's transaction bookkeeping reached.
+    #[serde(default)]
+    pub bookkeeping_peak: TxnBookkeeping,
+}
+
+/// Sizes of the transaction bookkeeping that could grow with a run: each is
+/// bounded by what is in flight when the checks judge and prune as they go.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TxnBookkeeping {
+    /// Transactional reads noted and not judged yet.
+    pub reads_pending: u64,
+    /// Marker write times kept for the reads still to judge.
+    pub marker_times: u64,
+    /// Committed, aborted and closed transaction entries over every replica's indexes
+    /// (the summarised prefix's copy included).
+    pub index_entries: u64,
+    /// Rows of the output topic's table (`exactly_once_txn`) the sink may still read.
+    pub output_rows: u64,
+}
+
+impl TxnBookkeeping {
+    /// The larger of each size.
+    pub fn max(self, o: TxnBookkeeping) -> TxnBookkeeping {
+        TxnBookkeeping {
+            reads_pending: self.reads_pending.max(o.reads_pending),
+            marker_times: self.marker_times.max(o.marker_times),
+            index_entries: self.index_entries.max(o.index_entries),
+            output_rows: self.output_rows.max(o.output_rows),
+        }
+    }
 }

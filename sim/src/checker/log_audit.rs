@@ -158,6 +158,8 @@ impl LogAudit {
                 let db = sh.sink.lock().expect("sink lock");
                 let from = self.folded[p];
                 self.count(sh, p, log, from, cut, Some(&db));
+                // The transactional reads below the cut are decidable now: judge them before the summary.
+                super::transactions::judge_folded(sh, p, log, cut);
                 cut
             };
             self.summarised += cut - self.folded[p];
@@ -323,6 +325,12 @@ impl LogAudit {
                     ));
                 }
             }
+        }
+        let missed = sh.output_rows.lock().expect("output rows lock").missed();
+        if missed > 0 {
+            out.push(format!(
+                "the sink read {missed} output row(s) the row table had already forgotten"
+            ));
         }
         out
     }

@@ -1,6 +1,8 @@
 //! The consumer-side checks of transactions, on what the processors' consumers
 //! passed on to processing (noted as they read it) against each partition's
-//! final transaction index and the times its markers were written:
+//! transaction index and the times its markers were written. A read is judged
+//! when the log audit folds past it (its transaction's outcome is then final on
+//! every replica) and forgotten; the reads still pending at the end are judged then:
 //!
 //! * `aborted_read`: a record of an aborted transaction was read (Adya's G1a,
 //!   the anomaly read_committed exists to prevent);
@@ -15,11 +17,14 @@
 //! hold committed data only, so a read_uncommitted processor is the negative control.
 
 use super::committed::WITNESS;
+use crate::ids::PartitionId;
 use crate::log::last_stable_offset::TxnOutcome;
+use crate::log::partition_log::PartitionLog;
 use crate::log::transaction_coordinator::{state_partitions, TxnStats};
-use crate::log::transaction_ledger::HangingTxn;
+use crate::log::transaction_ledger::{HangingTxn, TxnLedger};
+use crate::log::transaction_reads::TxnRead;
 use crate::world::Shared;
-use streamsim_reports::Violation;
+use streamsim_reports::{TxnBookkeeping, Violation};
 
 /// What the run's transactions came to.
 #[derive(Debug, Default, Clone, Copy)]
@@ -34,15 +39,12 @@ pub struct TxnReport {
     pub intermediate_reads: u64,
 }
 
-/// Compare what the consumers read (the processors, and the read_committed
-/// subscriptions) with how each transaction ended.
+/// Judge what the consumers read (the processors, and the read_committed
+/// subscriptions) and is still pending against how each transaction ended, and
+/// report both checks over the whole run.
 pub fn check(sh: &Shared, end_ms: u64, out: &mut Vec<Violation>) -> TxnReport {
     track_held_lso(sh, end_ms);
-    let txn = sh.txn.lock().expect("txn lock");
-    let mut rep = TxnReport {
-        stats: txn.store.stats,
-        ..TxnReport::default()
-    };
+    let mut txn = sh.txn.lock().expect("txn lock");
     let leaders: Vec<Option<usize>> = {
         let md = sh.metadata.lock().expect("metadata lock");
         (0..sh.assignment.len())
@@ -53,9 +55,7 @@ pub fn check(sh: &Shared, end_ms: u64, out: &mut Vec<Violation>) -> TxnReport {
             })
             .collect()
     };
-    let (mut aborted_w, mut intermediate_w) = (Vec::new(), Vec::new());
-    for read in &txn.reads {
-        rep.records_read += read.records;
+    for (seq, read) in txn.reads.take_all() {
         let Some(Some(b)) = leaders.get(read.partition) else {
             continue;
         };
@@ -63,55 +63,21 @@ pub fn check(sh: &Shared, end_ms: u64, out: &mut Vec<Violation>) -> TxnReport {
         let Some(log) = disk.logs.get(&read.partition) else {
             continue;
         };
-        let what = format!(
-            "partition {} offsets {}..{} of producer {:#x} read at {} ms",
-            read.partition,
-            read.offset,
-            read.offset + read.records,
-            read.pid,
-            read.at_ms
-        );
-        let event = log
-            .records_from(read.offset)
-            .next()
-            .filter(|_| read.offset >= log.summary_end())
-            .map_or(String::new(), |r| format!(" (first event {})", r.id));
-        match log.txns.outcome(read.pid, read.offset) {
-            TxnOutcome::Aborted => {
-                rep.aborted_reads += read.records;
-                if aborted_w.len() < WITNESS {
-                    aborted_w.push(format!("{what}{event}: its transaction aborted"));
-                }
-            }
-            TxnOutcome::Committed(marker, leader_epoch) => {
-                // The surviving marker's leader epoch tells its write from a stale leader's
-                // write at the same offset that was truncated away.
-                let written = txn.marker_time(read.partition, marker, leader_epoch).unwrap_or(0);
-                if written > read.at_ms {
-                    rep.intermediate_reads += read.records;
-                    if intermediate_w.len() < WITNESS {
-                        intermediate_w.push(format!(
-                            "{what}{event}: its commit marker (offset {marker}) was written at {written} ms"
-                        ));
-                    }
-                }
-            }
-            TxnOutcome::Open => {
-                rep.intermediate_reads += read.records;
-                if intermediate_w.len() < WITNESS {
-                    intermediate_w.push(format!("{what}{event}: its transaction never closed"));
-                }
-            }
-            TxnOutcome::None => {}
-        }
+        judge(&mut txn, seq, &read, log, true);
     }
+    let rep = TxnReport {
+        stats: txn.store.stats,
+        records_read: txn.reads.records_read,
+        aborted_reads: txn.reads.aborted.records,
+        intermediate_reads: txn.reads.intermediate.records,
+    };
     if rep.aborted_reads > 0 {
         out.push(Violation {
             invariant: "aborted_read".into(),
             detail: format!(
                 "the consumers read {} record(s) of aborted transactions: {}",
                 rep.aborted_reads,
-                aborted_w.join("; ")
+                txn.reads.aborted.witnesses().join("; ")
             ),
             at_ms: end_ms,
         });
@@ -141,12 +107,96 @@ pub fn check(sh: &Shared, end_ms: u64, out: &mut Vec<Violation>) -> TxnReport {
             detail: format!(
                 "the consumers read {} record(s) of transactions not committed yet: {}",
                 rep.intermediate_reads,
-                intermediate_w.join("; ")
+                txn.reads.intermediate.witnesses().join("; ")
             ),
             at_ms: end_ms,
         });
     }
     rep
+}
+
+/// The log audit folds partition `p` up to `cut` on its leader's `log` and is about
+/// to summarise it: judge the reads below `cut` now (their transactions closed with
+/// markers every replica holds durably, so the outcome is final), then forget them and
+/// the times of the markers below `cut`. Their witnesses name no event, as the records
+/// are about to be summarised away.
+pub fn judge_folded(sh: &Shared, p: PartitionId, log: &PartitionLog, cut: u64) {
+    let mut txn = sh.txn.lock().expect("txn lock");
+    for (seq, read) in txn.reads.take_below(p, cut) {
+        judge(&mut txn, seq, &read, log, false);
+    }
+    txn.forget_markers_below(p, cut);
+}
+
+/// Judge one read, numbered `seq`, against `log`'s transaction index; `held` says
+/// whether the log may still hold its records (for the witness's first event).
+fn judge(txn: &mut TxnLedger, seq: u64, read: &TxnRead, log: &PartitionLog, held: bool) {
+    let what = || {
+        let event = log
+            .records_from(read.offset)
+            .next()
+            .filter(|_| held && read.offset >= log.summary_end())
+            .map_or(String::new(), |r| format!(" (first event {})", r.id));
+        format!(
+            "partition {} offsets {}..{} of producer {:#x} read at {} ms{event}",
+            read.partition,
+            read.offset,
+            read.offset + read.records,
+            read.pid,
+            read.at_ms
+        )
+    };
+    match log.txns.outcome(read.pid, read.offset) {
+        TxnOutcome::Aborted => {
+            txn.reads
+                .aborted
+                .add(seq, read.records, || format!("{}: its transaction aborted", what()));
+        }
+        TxnOutcome::Committed(marker, leader_epoch) => {
+            // The surviving marker's leader epoch tells its write from a stale leader's
+            // write at the same offset that was truncated away.
+            let written = txn.marker_time(read.partition, marker, leader_epoch).unwrap_or(0);
+            if written > read.at_ms {
+                txn.reads.intermediate.add(seq, read.records, || {
+                    format!(
+                        "{}: its commit marker (offset {marker}) was written at {written} ms",
+                        what()
+                    )
+                });
+            }
+        }
+        TxnOutcome::Open => {
+            txn.reads.intermediate.add(seq, read.records, || {
+                format!("{}: its transaction never closed", what())
+            });
+        }
+        TxnOutcome::None => {}
+    }
+}
+
+/// Note the sizes of the run's transaction bookkeeping, keeping the largest seen.
+fn note_bookkeeping(sh: &Shared) {
+    let index_entries: usize = sh
+        .disks
+        .iter()
+        .map(|d| {
+            d.lock()
+                .expect("disk lock")
+                .logs
+                .values()
+                .map(PartitionLog::txn_entries)
+                .sum::<usize>()
+        })
+        .sum();
+    let output_rows = sh.output_rows.lock().expect("output rows lock").len();
+    let mut txn = sh.txn.lock().expect("txn lock");
+    let now = TxnBookkeeping {
+        reads_pending: txn.reads.held() as u64,
+        marker_times: txn.marker_at.len() as u64,
+        index_entries: index_entries as u64,
+        output_rows: output_rows as u64,
+    };
+    txn.peak = txn.peak.max(now);
 }
 
 /// The partition whose last stable offset the report plots: the first events
@@ -236,6 +286,7 @@ pub fn sample_lso(sh: &Shared, now_ms: u64) {
         return;
     }
     track_held_lso(sh, now_ms);
+    note_bookkeeping(sh);
     let p = lso_partition(sh);
     let Some(leader) = sh.metadata.lock().expect("metadata lock").get(p).and_then(|s| s.leader) else {
         return;
@@ -252,9 +303,10 @@ pub fn sample_lso(sh: &Shared, now_ms: u64) {
 /// The run result's transactions object.
 pub fn result(sh: &Shared, t: &TxnReport) -> streamsim_reports::TransactionsResult {
     let s = t.stats;
-    let (series, hanging) = {
+    note_bookkeeping(sh);
+    let (series, hanging, peak) = {
         let txn = sh.txn.lock().expect("txn lock");
-        (txn.lso_series.clone(), txn.hanging.keys().copied().collect())
+        (txn.lso_series.clone(), txn.hanging.keys().copied().collect(), txn.peak)
     };
     streamsim_reports::TransactionsResult {
         begun: s.begun,
@@ -274,5 +326,6 @@ pub fn result(sh: &Shared, t: &TxnReport) -> streamsim_reports::TransactionsResu
             .collect(),
         unverified_batches: s.unverified,
         hanging_partitions: hanging,
+        bookkeeping_peak: peak,
     }
 }

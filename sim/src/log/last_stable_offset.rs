@@ -6,7 +6,7 @@
 //! restarted broker and a truncated log all rebuild the same index.
 
 use crate::record::{Batch, ControlMarker};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 /// One aborted transaction in a partition: its producer and its offsets,
 /// from its first record to its abort marker (both included).
@@ -39,18 +39,21 @@ pub enum TxnOutcome {
 pub struct TxnIndex {
     /// Per producer id with a transaction open here: its first offset.
     open: BTreeMap<u64, u64>,
-    /// Aborted transactions, in marker order (so ordered by marker offset).
-    aborted: Vec<AbortedTxn>,
+    /// Aborted transactions, in marker order (so ordered by marker offset). Kafka keeps
+    /// this index with the segments, so it goes when retention deletes them.
+    aborted: VecDeque<AbortedTxn>,
     /// Aborted transactions per producer: first offset -> abort marker offset.
     aborted_by_pid: BTreeMap<u64, BTreeMap<u64, u64>>,
     /// Committed transactions per producer: first offset -> (commit marker offset, the
     /// marker batch's leader epoch). The epoch is kept here rather than looked up among
     /// the batches, which the log audit summarises away.
     committed: BTreeMap<u64, BTreeMap<u64, (u64, u32)>>,
-    /// Closed transactions by marker offset: their first offset. One whose marker is
-    /// not below the high watermark yet is still unstable (Kafka's unreplicated
+    /// Closed transactions by marker offset: their first offset and producer. One whose
+    /// marker is not below the high watermark yet is still unstable (Kafka's unreplicated
     /// transactions), so a leader change that loses the marker never moves the LSO back.
-    closed: BTreeMap<u64, u64>,
+    /// Once the log audit has folded past a marker, neither the LSO nor a check needs
+    /// the entry (nor the committed one): [`TxnIndex::forget_settled`] drops them.
+    closed: BTreeMap<u64, (u64, u64)>,
     /// Per producer: the newest epoch its transactional batches and markers carried.
     epochs: BTreeMap<u64, u16>,
     /// Per producer: its newest marker here, (epoch, transaction number), the number
@@ -72,10 +75,10 @@ impl TxnIndex {
                 *last = (*last).max((s.epoch, s.base_seq));
                 // A marker with nothing open here (a retried one) closes nothing.
                 let Some(first) = self.open.remove(&s.pid) else { return };
-                self.closed.insert(b.base_offset, first);
+                self.closed.insert(b.base_offset, (first, s.pid));
                 match marker {
                     ControlMarker::Abort => {
-                        self.aborted.push(AbortedTxn {
+                        self.aborted.push_back(AbortedTxn {
                             pid: s.pid,
                             first,
                             last: b.base_offset,
@@ -103,7 +106,7 @@ impl TxnIndex {
     /// The first offset of the oldest unstable transaction under high watermark `hw`:
     /// one still open, or one closed by a marker the high watermark has not passed.
     pub fn first_unstable(&self, hw: u64) -> Option<u64> {
-        let unreplicated = self.closed.range(hw..).map(|(_, &first)| first).min();
+        let unreplicated = self.closed.range(hw..).map(|(_, &(first, _))| first).min();
         self.open.values().copied().min().into_iter().chain(unreplicated).min()
     }
 
@@ -130,12 +133,75 @@ impl TxnIndex {
         // Markers are appended in offset order, so the list is ordered by marker offset:
         // those ending before `from` are skipped without a scan.
         let start = self.aborted.partition_point(|a| a.last < from);
-        self.aborted[start..].iter().filter(|a| a.first < to).copied().collect()
+        self.aborted.range(start..).filter(|a| a.first < to).copied().collect()
     }
 
-    /// Every aborted transaction, in marker order.
-    pub fn aborted(&self) -> &[AbortedTxn] {
-        &self.aborted
+    /// Forget the closed transactions whose marker is below `settled`, an offset the
+    /// log audit has folded past: the LSO is past them and their reads were judged.
+    /// Aborted ones stay in the aborted index, which retention trims
+    /// ([`Self::forget_deleted`]): a fetch from the log start still needs it.
+    pub fn forget_settled(&mut self, settled: u64) {
+        let open = self.closed.split_off(&settled);
+        for (marker, (first, pid)) in std::mem::replace(&mut self.closed, open) {
+            if let Some(m) = self.committed.get_mut(&pid) {
+                if m.get(&first).is_some_and(|&(at, _)| at == marker) {
+                    m.remove(&first);
+                }
+                if m.is_empty() {
+                    self.committed.remove(&pid);
+                }
+            }
+        }
+    }
+
+    /// Forget the aborted transactions that end below `log_start`, the offset retention
+    /// deleted the log up to: Kafka's aborted-transaction index goes with its segments.
+    pub fn forget_deleted(&mut self, log_start: u64) {
+        while let Some(a) = self.aborted.front().copied().filter(|a| a.last < log_start) {
+            self.aborted.pop_front();
+            if let Some(m) = self.aborted_by_pid.get_mut(&a.pid) {
+                m.remove(&a.first);
+                if m.is_empty() {
+                    self.aborted_by_pid.remove(&a.pid);
+                }
+            }
+        }
+    }
+
+    /// The index as it stood before `offset`, for a truncation below the summarised
+    /// prefix this index describes: transactions begun from `offset` on never were, and
+    /// those whose marker is at or past it are open again. Committed transactions already
+    /// forgotten ([`Self::forget_settled`]) cannot reopen; the log audit reports such a
+    /// truncation as a breach of its summaries.
+    pub fn truncated_to(&self, offset: u64) -> TxnIndex {
+        let mut t = self.clone();
+        t.open.retain(|_, first| *first < offset);
+        for (_, (first, pid)) in t.closed.split_off(&offset) {
+            if first < offset {
+                t.open.insert(pid, first);
+            }
+            if let Some(m) = t.committed.get_mut(&pid) {
+                m.remove(&first);
+            }
+        }
+        t.committed.retain(|_, m| !m.is_empty());
+        while let Some(a) = t.aborted.back().copied().filter(|a| a.last >= offset) {
+            t.aborted.pop_back();
+            if let Some(m) = t.aborted_by_pid.get_mut(&a.pid) {
+                m.remove(&a.first);
+            }
+            if a.first < offset {
+                t.open.insert(a.pid, a.first);
+            }
+        }
+        t.aborted_by_pid.retain(|_, m| !m.is_empty());
+        t
+    }
+
+    /// Entries held for closed transactions: committed, aborted and closed-by-marker.
+    pub fn entries(&self) -> usize {
+        let committed: usize = self.committed.values().map(BTreeMap::len).sum();
+        committed + self.aborted.len() + self.closed.len()
     }
 
     /// What became of the transactional record of `pid` at `offset`.
@@ -254,8 +320,8 @@ mod tests {
             }]
         );
         assert!(t.aborted_in(6, 10).is_empty());
-        assert!(is_aborted(&batch(0, 7, 3, None), t.aborted()));
-        assert!(!is_aborted(&batch(3, 8, 2, None), t.aborted()));
+        assert!(is_aborted(&batch(0, 7, 3, None), &t.aborted_in(0, 10)));
+        assert!(!is_aborted(&batch(3, 8, 2, None), &t.aborted_in(0, 10)));
         // A repeated marker closes nothing.
         t.observe(&batch(7, 8, 0, Some(ControlMarker::Commit)));
         assert_eq!(t.counts(), (0, 1, 1));
@@ -292,6 +358,53 @@ mod tests {
         t.observe(&stamped(6, 2, 0, None));
         assert!(t.marker_obsolete(7, 2, 6, true), "a copy of 6's marker while 7 is open");
         assert!(!t.marker_obsolete(7, 3, 7, true));
+    }
+
+    #[test]
+    fn settled_entries_go_behind_the_fold_and_aborted_ones_with_retention() {
+        let mut t = TxnIndex::default();
+        t.observe(&batch(0, 7, 2, None));
+        t.observe(&batch(2, 7, 0, Some(ControlMarker::Commit))); // 0..2 committed at 2
+        t.observe(&batch(3, 8, 2, None));
+        t.observe(&batch(5, 8, 0, Some(ControlMarker::Abort))); // 3..5 aborted at 5
+        t.observe(&batch(6, 7, 2, None));
+        t.observe(&batch(8, 7, 0, Some(ControlMarker::Commit))); // 6..8 committed at 8
+        assert_eq!(t.entries(), 6);
+        // The fold passed offset 6: the first commit and the abort's closing entry go.
+        t.forget_settled(6);
+        assert_eq!(t.entries(), 3);
+        assert_eq!(t.outcome(7, 0), TxnOutcome::None);
+        assert_eq!(t.outcome(8, 4), TxnOutcome::Aborted, "aborted stays for fetches");
+        assert_eq!(t.outcome(7, 7), TxnOutcome::Committed(8, 1));
+        assert_eq!(t.aborted_in(0, 10).len(), 1);
+        // Retention deleted the log up to 6: the aborted index goes with it.
+        t.forget_deleted(6);
+        assert_eq!(t.aborted_in(0, 10), vec![]);
+        assert_eq!(t.entries(), 2);
+        // Negative control: before the abort's marker, retention keeps it.
+        let mut u = TxnIndex::default();
+        u.observe(&batch(3, 8, 2, None));
+        u.observe(&batch(5, 8, 0, Some(ControlMarker::Abort)));
+        u.forget_deleted(5);
+        assert_eq!(u.outcome(8, 3), TxnOutcome::Aborted);
+    }
+
+    #[test]
+    fn a_truncation_below_the_summary_reopens_what_its_markers_closed() {
+        let mut t = TxnIndex::default();
+        t.observe(&batch(0, 7, 2, None));
+        t.observe(&batch(2, 7, 0, Some(ControlMarker::Commit))); // 0..2 committed at 2
+        t.observe(&batch(3, 8, 2, None));
+        t.observe(&batch(5, 8, 0, Some(ControlMarker::Abort))); // 3..5 aborted at 5
+        t.observe(&batch(6, 9, 2, None)); // 6.. open
+        let cut = t.truncated_to(4);
+        assert_eq!(cut.outcome(7, 1), TxnOutcome::Committed(2, 1), "below the cut, kept");
+        assert_eq!(cut.outcome(8, 3), TxnOutcome::Open, "its abort marker is gone");
+        assert_eq!(cut.outcome(9, 6), TxnOutcome::None, "begun past the cut");
+        assert!(cut.aborted_in(0, 10).is_empty());
+        assert_eq!(cut.first_unstable(4), Some(3));
+        // Cut below the commit marker too: that transaction is open again.
+        assert_eq!(t.truncated_to(2).first_unstable(2), Some(0));
     }
 
     #[test]

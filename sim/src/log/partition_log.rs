@@ -73,6 +73,11 @@ impl PartitionLog {
         self.batches.last().map_or(self.summary_end, |b| b.end_offset())
     }
 
+    /// Transaction index entries held, the live index and the summarised prefix's copy.
+    pub fn txn_entries(&self) -> usize {
+        self.txns.entries() + self.summary_txns.entries()
+    }
+
     /// First offset whose records are still held.
     pub fn summary_end(&self) -> u64 {
         self.summary_end
@@ -142,6 +147,10 @@ impl PartitionLog {
                 }),
             }
         }
+        // The fold judged every read below the summary and the LSO is past it: closed
+        // transactions there matter to nothing any more (aborted ones stay for fetches).
+        self.txns.forget_settled(self.summary_end);
+        self.summary_txns.forget_settled(self.summary_end);
     }
 
     /// Kafka's retention, on the summarised segments: delete from the oldest while a
@@ -163,6 +172,9 @@ impl PartitionLog {
             total -= s.bytes;
             deleted += s.end - s.base;
         }
+        let start = self.log_start();
+        self.txns.forget_deleted(start);
+        self.summary_txns.forget_deleted(start);
         deleted
     }
 
@@ -273,7 +285,9 @@ impl PartitionLog {
             self.batches.clear();
             self.summary_end = offset;
             self.summary_producers = ProducerTable::default();
-            self.summary_txns = TxnIndex::default();
+            // The summarised prefix's index is cut back too, not dropped: the aborted
+            // transactions below the cut still hold for a fetch there.
+            self.summary_txns = self.summary_txns.truncated_to(offset);
             while self.segments.back().is_some_and(|s| s.base >= offset) {
                 self.segments.pop_back();
             }

@@ -1,43 +1,12 @@
 //! Everything of a run's transactions that outlives a node: the coordinator's
 //! durable state, when each marker was written, and what the processors'
-//! consumers read of transactional records. The checker compares the last
-//! two with the logs' transaction indexes (`aborted_read`, `intermediate_read`).
+//! consumers read of transactional records (`transaction_reads`). The checker
+//! compares the last two with the logs' transaction indexes (`aborted_read`,
+//! `intermediate_read`).
 
 use super::transaction_coordinator::TxnStore;
 use crate::ids::PartitionId;
 use std::collections::BTreeMap;
-
-/// A run of transactional records a consumer passed on to processing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TxnRead {
-    /// Partition.
-    pub partition: PartitionId,
-    /// Producer id of the batch.
-    pub pid: u64,
-    /// Offset of the batch's first record.
-    pub offset: u64,
-    /// Records read.
-    pub records: u64,
-    /// When the consumer took them, ms.
-    pub at_ms: u64,
-}
-
-impl TxnRead {
-    /// What a read_committed consumer at `position`, reading partition `p` up to
-    /// `bound`, takes of batch `b`: its transactional records in that range, if any.
-    pub fn of(p: PartitionId, b: &crate::record::Batch, position: u64, bound: u64, at_ms: u64) -> Option<TxnRead> {
-        let s = b.producer.filter(|s| s.transactional)?;
-        let from = b.base_offset.max(position);
-        let to = b.end_offset().min(bound);
-        (from < to).then_some(TxnRead {
-            partition: p,
-            pid: s.pid,
-            offset: b.base_offset,
-            records: to - from,
-            at_ms,
-        })
-    }
-}
 
 /// A run's transactions.
 #[derive(Clone, Debug, Default)]
@@ -48,8 +17,11 @@ pub struct TxnLedger {
     /// the leader epoch too: a stale leader writing a marker at the same offset (later
     /// truncated) must not stand for the marker that survived.
     pub marker_at: BTreeMap<(PartitionId, u64, u32), u64>,
-    /// Transactional records the processors and the read_committed subscriptions read, in the order read.
-    pub reads: Vec<TxnRead>,
+    /// Transactional records the processors and the read_committed subscriptions read,
+    /// held until the log audit folds past them and they are judged.
+    pub reads: super::transaction_reads::TxnReads,
+    /// The largest sizes of the run's transaction bookkeeping, sampled once a bucket.
+    pub peak: streamsim_reports::TxnBookkeeping,
     /// Per sampled second: (ms, high watermark, last stable offset) of the sampled partition.
     pub lso_series: Vec<(u64, u64, u64)>,
     /// The processors' offsets committed inside transactions (`exactly_once_txn`).
@@ -100,5 +72,14 @@ impl TxnLedger {
     /// When the marker at `offset` of `p` written at `leader_epoch` was written, ms.
     pub fn marker_time(&self, p: PartitionId, offset: u64, leader_epoch: u32) -> Option<u64> {
         self.marker_at.get(&(p, offset, leader_epoch)).copied()
+    }
+
+    /// Forget when the markers of `p` below `below` were written: the reads they could
+    /// close were judged. A read noted later below `below` came after those markers were
+    /// written, so their times could not make it an intermediate read anyway.
+    pub fn forget_markers_below(&mut self, p: PartitionId, below: u64) {
+        let keep = self.marker_at.split_off(&(p, below, 0));
+        self.marker_at.retain(|&(q, _, _), _| q != p);
+        self.marker_at.extend(keep);
     }
 }

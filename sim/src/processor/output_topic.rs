@@ -7,14 +7,16 @@
 //! (id, key, size, times), which cannot hold an aggregate row, so each output
 //! record's id numbers its row in [`OutputRows`], the run's durable table of
 //! rows produced; the record itself carries the row's size on the wire and
-//! on disk. Rows are never removed (a replay after a sink crash reads them
-//! again): a run holds one entry per row produced, aborted copies included.
+//! on disk. A row stays until the sink has applied it and stored the offset
+//! past it (a replay after a sink crash reads from the stored offset), so the
+//! table holds the rows in flight, not one per row of the run.
 
 use crate::config::{Delivery, ProcessorConfig};
 use crate::ids::PartitionId;
 use crate::msg::Record;
 use crate::record::EventId;
 use crate::wire::Row;
+use std::collections::{BTreeMap, VecDeque};
 
 /// The client number output records carry in their id (no client has it).
 pub const OUTPUT_CLIENT: u32 = u32::MAX;
@@ -60,10 +62,21 @@ impl OutputLayout {
     }
 }
 
-/// Every row produced to the output topic, numbered (durable: the log's records point here).
+/// The rows produced to the output topic that the sink may still read, numbered
+/// (durable: the log's records point here). Rows are numbered in the order the
+/// partition's one transactional producer builds its transactions, and an older
+/// instance's rows are fenced or aborted, so a partition's committed records carry
+/// increasing numbers: once the sink has applied a row and stored the offset past
+/// it, no row of that partition numbered as low can reach it again. Those go;
+/// what stays is what is in flight, aborted copies of that window included.
 #[derive(Default)]
 pub struct OutputRows {
-    rows: Vec<Row>,
+    /// Per output partition, rows by number, lowest first.
+    rows: BTreeMap<PartitionId, VecDeque<(u64, Row)>>,
+    /// Rows numbered so far (the next row's number).
+    produced: u64,
+    /// Reads of a row already forgotten: the sink would miss it (a bug, counted).
+    missed: u64,
 }
 
 impl OutputRows {
@@ -73,11 +86,13 @@ impl OutputRows {
             Row::Event { born_us, .. } | Row::Late { born_us, .. } => born_us,
             _ => 0,
         };
-        self.rows.push(row);
+        let seq = self.produced;
+        self.produced += 1;
+        self.rows.entry(p).or_default().push_back((seq, row));
         Record {
             id: EventId {
                 client: OUTPUT_CLIENT,
-                seq: self.rows.len() as u64 - 1,
+                seq,
             },
             key: p as u64,
             size: ROW_BYTES,
@@ -88,20 +103,78 @@ impl OutputRows {
         }
     }
 
-    /// The row an output record carries.
-    pub fn row(&self, r: &Record) -> Option<Row> {
-        (r.id.client == OUTPUT_CLIENT)
-            .then(|| self.rows.get(r.id.seq as usize).cloned())
-            .flatten()
+    /// The row an output record carries; a read of a row already forgotten is counted.
+    pub fn row(&mut self, r: &Record) -> Option<Row> {
+        if r.id.client != OUTPUT_CLIENT {
+            return None;
+        }
+        let found = self.rows.get(&(r.key as PartitionId)).and_then(|q| {
+            q.binary_search_by_key(&r.id.seq, |(seq, _)| *seq)
+                .ok()
+                .map(|i| q[i].1.clone())
+        });
+        if found.is_none() {
+            self.missed += 1;
+        }
+        found
     }
 
-    /// Rows produced so far (aborted copies included).
+    /// The sink applied output partition `p`'s rows up to number `last` and stored the
+    /// offset past them: forget those and every lower-numbered row of `p`.
+    pub fn applied(&mut self, p: PartitionId, last: u64) {
+        if let Some(q) = self.rows.get_mut(&p) {
+            while q.front().is_some_and(|(seq, _)| *seq <= last) {
+                q.pop_front();
+            }
+        }
+    }
+
+    /// Rows held now, over every partition.
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.rows.values().map(VecDeque::len).sum()
     }
 
-    /// Whether no row was produced.
+    /// Whether no row is held.
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.len() == 0
+    }
+
+    /// Rows produced over the run (aborted copies included).
+    pub fn produced(&self) -> u64 {
+        self.produced
+    }
+
+    /// Reads of rows already forgotten (zero unless the numbering's premise broke).
+    pub fn missed(&self) -> u64 {
+        self.missed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(n: u64) -> Row {
+        Row::Event {
+            id: EventId { client: 0, seq: n },
+            born_us: 0,
+        }
+    }
+
+    #[test]
+    fn applied_rows_go_and_rows_still_to_read_stay() {
+        let mut t = OutputRows::default();
+        let recs: Vec<Record> = (0..6).map(|i| t.record(row(i), 10 + (i % 2) as usize)).collect();
+        assert_eq!((t.len(), t.produced()), (6, 6));
+        // The sink applied partition 10 up to row 2 (rows 0 and 2); a crash before the
+        // next apply re-reads row 4, which stays.
+        t.applied(10, 2);
+        assert_eq!(t.len(), 4);
+        assert!(t.row(&recs[4]).is_some());
+        assert!(t.row(&recs[1]).is_some(), "the other partition keeps its rows");
+        assert_eq!(t.missed(), 0);
+        // Negative control: a read of a forgotten row is counted, not silently empty.
+        assert!(t.row(&recs[2]).is_none());
+        assert_eq!(t.missed(), 1);
     }
 }

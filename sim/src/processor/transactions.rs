@@ -2,11 +2,13 @@
 //! markers carry no record and are stepped over (their offsets are consumed),
 //! a read_committed consumer drops the records of the aborted transactions
 //! its fetch listed, and every transactional record passed on is noted for
-//! the checker (`aborted_read`, `intermediate_read`).
+//! the checker (`aborted_read`, `intermediate_read`). What a processor hands
+//! on is also shown to the subscriptions' poll watch, so `inconsistent_offsets`
+//! compares it with what the subscriptions' consumers read.
 
 use crate::ids::PartitionId;
 use crate::log::last_stable_offset::{is_aborted, AbortedTxn};
-use crate::log::transaction_ledger::TxnRead;
+use crate::log::transaction_reads::TxnRead;
 use crate::msg::Batch;
 use crate::world::Shared;
 use std::sync::Arc;
@@ -28,7 +30,31 @@ pub(crate) fn consumable(
     if !reads.is_empty() {
         sh.txn.lock().expect("txn lock").reads.extend(reads);
     }
+    compare_with_subscriptions(sh, p, &kept, bound, now_ms);
     (kept, skip_to)
+}
+
+/// Show what a processor hands on of events partition `p` to the subscriptions' poll
+/// watch (`inconsistent_offsets` across groups), when the run has subscriptions. Only
+/// batches wholly below `bound` are compared, as for the subscriptions' consumers.
+fn compare_with_subscriptions(sh: &Shared, p: PartitionId, kept: &[Arc<Batch>], bound: u64, now_ms: u64) {
+    let subs = &sh.subscriptions;
+    if subs.configs.is_empty() || p >= sh.event_partitions {
+        return;
+    }
+    let whole: Vec<&Batch> = kept.iter().filter(|b| b.end_offset() <= bound).map(|b| &**b).collect();
+    if whole.is_empty() {
+        return;
+    }
+    let names: Vec<String> = subs.configs.iter().map(|c| c.name.clone()).collect();
+    let notes = subs
+        .watch
+        .lock()
+        .expect("watch lock")
+        .processors_polled(&names, p, &whole, now_ms);
+    for n in notes {
+        sh.timeline(crate::timeline::TimelineKind::Subscription, &n, &[p as u64]);
+    }
 }
 
 /// [`consumable`] without the ledger: the batches kept, the position past the

@@ -29,6 +29,8 @@ pub struct OutputTxn {
     pub to: u64,
     /// Rows.
     pub rows: Vec<Row>,
+    /// The highest row number read, which the table may forget once this is applied.
+    pub last_row: Option<u64>,
 }
 
 /// The reader's volatile state (lost with the sink).
@@ -120,7 +122,8 @@ impl OutputReader {
                         crate::processor::transactions::consumable(sh, q, pos, batches, hw, aborted, now_ms);
                     let mut to = skip_to.max(pos);
                     let mut rows = Vec::new();
-                    let store = sh.output_rows.lock().expect("output rows lock");
+                    let mut last_row = None;
+                    let mut store = sh.output_rows.lock().expect("output rows lock");
                     for b in &batches {
                         for (k, rec) in b.records.iter().enumerate() {
                             let off = b.base_offset + k as u64;
@@ -128,6 +131,7 @@ impl OutputReader {
                                 continue;
                             }
                             rows.extend(store.row(rec));
+                            last_row = last_row.max(Some(rec.id.seq));
                             to = to.max(off + 1);
                         }
                     }
@@ -140,6 +144,7 @@ impl OutputReader {
                             from: pos,
                             to,
                             rows,
+                            last_row,
                         });
                     }
                 }
@@ -160,6 +165,13 @@ impl OutputReader {
             if let Ok(applied) = db.commit(i, (0, 0), false, &t.rows, None) {
                 db.output_offsets[i] = t.to;
                 drop(db);
+                if let Some(last) = t.last_row {
+                    // Stored past them: no re-read after a crash can ask for these rows again.
+                    sh.output_rows
+                        .lock()
+                        .expect("output rows lock")
+                        .applied(sh.output.of_input(i), last);
+                }
                 sh.metrics_sunk(&applied.first_rows_born_us, now_us);
                 if sh.layout.reader {
                     sh.serving.lock().expect("serving lock").view.apply(&t.rows, now_us);

@@ -8,7 +8,13 @@
 //! - `nonmonotonic_poll`: within one assignment, a poll starts before where
 //!   the previous one ended, with no seek in between;
 //! - `inconsistent_offsets`: two polls (of any consumers, of any
-//!   subscriptions) returned different records at the same offsets.
+//!   subscriptions, or of the processors' group) returned different records
+//!   at the same offsets.
+//!
+//! The processors' consumers read the same partitions, so their polls are
+//! fingerprinted too (whenever the run has subscriptions to compare them
+//! with): a processor and a subscription that saw different records at one
+//! offset are caught, whichever read first.
 //!
 //! The last compares batch fingerprints, not records: the producer stamp
 //! (id, epoch, base sequence) and the batch's end offset with its last
@@ -45,13 +51,35 @@ struct Fingerprint {
     last: Option<EventId>,
 }
 
+/// Who polled: a subscription's consumer, or the processors' group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reader {
+    Subscription { sub: usize, consumer: usize },
+    Processors,
+}
+
+impl Reader {
+    fn name(self, names: &[String]) -> String {
+        match self {
+            Reader::Subscription { sub, consumer } => format!("{} consumer {consumer}", names[sub]),
+            Reader::Processors => "the processors' group".to_string(),
+        }
+    }
+
+    fn sub(self) -> Option<usize> {
+        match self {
+            Reader::Subscription { sub, .. } => Some(sub),
+            Reader::Processors => None,
+        }
+    }
+}
+
 /// One poll's view of a batch.
 #[derive(Clone, Copy, Debug)]
 struct Seen {
     lo: u64,
     print: Fingerprint,
-    sub: usize,
-    consumer: usize,
+    reader: Reader,
     at_ms: u64,
 }
 
@@ -129,14 +157,18 @@ impl PollWatch {
     /// Returns the timeline lines of what it caught.
     pub fn polled(&mut self, names: &[String], poll: Poll, batches: &[&Batch]) -> Vec<String> {
         let mut notes = Vec::new();
-        let who = format!("{} consumer {}", names[poll.sub], poll.consumer);
+        let reader = Reader::Subscription {
+            sub: poll.sub,
+            consumer: poll.consumer,
+        };
+        let who = reader.name(names);
         let p = poll.partition;
         if let Some(t) = self.tracks.get_mut(&(poll.sub, poll.consumer, p)) {
             if t.generation == poll.generation && t.incarnation == poll.incarnation {
                 if let Some(next) = t.next {
                     if poll.lo > next {
                         notes.push(self.caught(
-                            poll.sub,
+                            Some(poll.sub),
                             "poll_skip",
                             format!(
                                 "{who} polled partition {p} from offset {} in generation {}, but its previous poll \
@@ -147,7 +179,7 @@ impl PollWatch {
                         ));
                     } else if poll.lo < next {
                         notes.push(self.caught(
-                            poll.sub,
+                            Some(poll.sub),
                             "nonmonotonic_poll",
                             format!(
                                 "{who} polled partition {p} from offset {} in generation {} after a poll that ended \
@@ -164,15 +196,42 @@ impl PollWatch {
             }
         }
         for b in batches {
-            if let Some(n) = self.fingerprint(names, &who, poll, b) {
+            if let Some(n) = self.fingerprint(names, (&who, reader), p, poll.at_ms, b) {
                 notes.push(n);
             }
         }
         notes
     }
 
+    /// The processors' group handed on `batches` of events partition `p` (wholly below
+    /// the high watermark): compare them with what the subscriptions' consumers and
+    /// earlier processor polls saw. Returns the timeline lines of what it caught.
+    pub fn processors_polled(
+        &mut self,
+        names: &[String],
+        p: PartitionId,
+        batches: &[&Batch],
+        at_ms: u64,
+    ) -> Vec<String> {
+        if p >= self.book.len() {
+            return Vec::new();
+        }
+        let who = Reader::Processors.name(names);
+        batches
+            .iter()
+            .filter_map(|b| self.fingerprint(names, (&who, Reader::Processors), p, at_ms, b))
+            .collect()
+    }
+
     /// Compare a batch with what earlier polls saw at its offsets, and remember it.
-    fn fingerprint(&mut self, names: &[String], who: &str, poll: Poll, b: &Batch) -> Option<String> {
+    fn fingerprint(
+        &mut self,
+        names: &[String],
+        (who, reader): (&str, Reader),
+        p: PartitionId,
+        at_ms: u64,
+        b: &Batch,
+    ) -> Option<String> {
         let (lo, end) = (b.base_offset, b.end_offset());
         if lo >= end {
             return None;
@@ -181,7 +240,6 @@ impl PollWatch {
             stamp: b.producer,
             last: b.records.last().map(|r| r.id),
         };
-        let p = poll.partition;
         let clash = self.book[p]
             .range(lo + 1..)
             .take_while(|(_, s)| s.lo < end)
@@ -190,23 +248,23 @@ impl PollWatch {
         if let Some((e, s)) = clash {
             let from = lo.max(s.lo);
             let text = format!(
-                "{who} read partition {p} offsets {lo}..{end} as {}, but {} consumer {} had read offsets {}..{e} \
+                "{who} read partition {p} offsets {lo}..{end} as {}, but {} had read offsets {}..{e} \
                  as {} at {} ms: different records at offset {from}",
                 describe(print),
-                names[s.sub],
-                s.consumer,
+                s.reader.name(names),
                 s.lo,
                 describe(s.print),
                 s.at_ms
             );
-            return Some(self.caught(poll.sub, "inconsistent_offsets", text, poll.at_ms));
+            // Counted for the subscription that read: this poll's, or the earlier one's.
+            let sub = reader.sub().or(s.reader.sub());
+            return Some(self.caught(sub, "inconsistent_offsets", text, at_ms));
         }
         self.book[p].entry(end).or_insert(Seen {
             lo,
             print,
-            sub: poll.sub,
-            consumer: poll.consumer,
-            at_ms: poll.at_ms,
+            reader,
+            at_ms,
         });
         None
     }
@@ -222,8 +280,10 @@ impl PollWatch {
         self.book.iter().map(|b| b.len()).sum()
     }
 
-    fn caught(&mut self, sub: usize, check: &'static str, detail: String, at_ms: u64) -> String {
-        *self.counts.entry((sub, check)).or_default() += 1;
+    fn caught(&mut self, sub: Option<usize>, check: &'static str, detail: String, at_ms: u64) -> String {
+        if let Some(sub) = sub {
+            *self.counts.entry((sub, check)).or_default() += 1;
+        }
         if self.found.iter().filter(|v| v.invariant == check).count() < WITNESSES {
             self.found.push(Violation {
                 invariant: check.to_string(),

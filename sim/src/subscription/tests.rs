@@ -149,3 +149,33 @@ fn fingerprints_below_every_committed_offset_are_forgotten() {
     w.polled(&names(), poll(1, 0, 1, 0, 5), &[&batch(0, 5, 9, 0, 0)]);
     assert!(w.found.is_empty());
 }
+
+#[test]
+fn a_processor_and_a_subscription_that_saw_different_records_at_one_offset_are_caught() {
+    let mut w = PollWatch::new(1);
+    let b = batch(10, 10, 1, 0, 0);
+    // The processors' group reads the batch, then a subscription reads its tail: one view.
+    assert!(w.processors_polled(&names(), 0, &[&b], 1).is_empty());
+    w.polled(&names(), poll(0, 0, 1, 14, 20), &[&tail(&b, 14)]);
+    assert!(w.found.is_empty(), "{:?}", w.found);
+    // Negative control: a subscription sees another producer's batch at those offsets.
+    w.polled(&names(), poll(1, 0, 1, 10, 15), &[&batch(10, 5, 8, 0, 0)]);
+    assert_eq!(found(&w), vec!["inconsistent_offsets"]);
+    assert!(
+        w.found[0]
+            .detail
+            .contains("but the processors' group had read offsets 10..20"),
+        "{}",
+        w.found[0].detail
+    );
+    assert_eq!(w.counts.get(&(1, "inconsistent_offsets")), Some(&1));
+    // And the other way round: the processors read what differs from a subscription's view.
+    let mut w = PollWatch::new(1);
+    w.polled(&names(), poll(0, 1, 1, 0, 5), &[&batch(0, 5, 1, 0, 0)]);
+    let notes = w.processors_polled(&names(), 0, &[&batch(0, 5, 2, 0, 0)], 2);
+    assert_eq!(notes.len(), 1);
+    assert!(w.found[0].detail.starts_with("the processors' group read partition 0"));
+    assert_eq!(w.counts.get(&(0, "inconsistent_offsets")), Some(&1));
+    // A partition the watch does not cover (an output partition) is ignored.
+    assert!(w.processors_polled(&names(), 3, &[&b], 3).is_empty());
+}

@@ -8,7 +8,7 @@
 
 use crate::ids::PartitionId;
 use crate::log::last_stable_offset::{is_aborted, AbortedTxn};
-use crate::log::transaction_ledger::TxnRead;
+use crate::log::transaction_reads::TxnRead;
 use crate::record::Batch;
 
 /// The batches a poll hands to the application, of those fetched of partition `p`
