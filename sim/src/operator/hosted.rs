@@ -59,6 +59,8 @@ pub(crate) trait TaskOperator: Send {
     fn process(&mut self, rec: &Record, now_ms: u64, out: &mut Vec<Output>);
     /// Fires the processing-time timers due at `now_ms`.
     fn tick(&mut self, now_ms: u64, out: &mut Vec<Output>);
+    /// When the earliest processing-time timer is due, ms: the processor wakes for it.
+    fn next_tick_ms(&self) -> Option<u64>;
     /// End of input: every timer fires, then the operator's `finish`.
     fn finish(&mut self, now_ms: u64, out: &mut Vec<Output>);
     /// The state to checkpoint.
@@ -121,6 +123,10 @@ impl<O: Operator> TaskOperator for Hosted<O> {
 
     fn tick(&mut self, now_ms: u64, out: &mut Vec<Output>) {
         self.fire(TimeDomain::ProcessingTime, now_ms, now_ms, out);
+    }
+
+    fn next_tick_ms(&self) -> Option<u64> {
+        self.timers.next_ms(TimeDomain::ProcessingTime)
     }
 
     fn finish(&mut self, now_ms: u64, out: &mut Vec<Output>) {
