@@ -197,6 +197,8 @@ impl Fabric {
         } else {
             1
         };
+        // Only a duplicate is a clone: the last copy takes the message itself.
+        let mut msg = Some(msg);
         for copy in 0..copies {
             let mut arrive = wire_done + draw_latency_us(&link, &mut g.rng);
             if copy == 1 || (link.reorder > 0.0 && g.rng.gen_bool(link.reorder)) {
@@ -212,7 +214,10 @@ impl Fabric {
             dn.queue.push(Item {
                 due_us,
                 seq,
-                env: Envelope { src, msg: msg.clone() },
+                env: Envelope {
+                    src,
+                    msg: if copy + 1 < copies { msg.clone() } else { msg.take() }.expect("a message for each copy"),
+                },
             });
             if due_us < dn.armed_us {
                 if let Some(w) = dn.waker.take() {
@@ -292,13 +297,8 @@ impl Future for Recv {
                 self.timer_us = None;
             }
             if self.timer_us.is_none_or(|t| t > head) {
-                // madsim's `sleep_until` rounds up to at least a millisecond
-                // from now; `reset` sets the exact deadline, so a message due
-                // in 180 µs wakes its node in 180 µs.
-                let at = clock::instant_at_us(head);
-                let mut s = Box::pin(madsim::time::sleep_until(at));
-                s.as_mut().reset(at);
-                if s.as_mut().poll(cx).is_ready() {
+                let mut s = clock::timer_at_us(head);
+                if Pin::new(&mut s).poll(cx).is_ready() {
                     continue;
                 }
                 self.timer_us = Some(head);
