@@ -274,6 +274,24 @@ mod tests {
     }
 
     #[test]
+    fn the_next_tick_is_the_earliest_processing_time_timer_the_processor_must_wake_for() {
+        let make = factory(Rearming, 0);
+        let mut a = make();
+        assert_eq!(a.next_tick_ms(), None, "no timer, nothing to wake for");
+        let mut out = Vec::new();
+        a.process(&rec(0, 7, 100), 1_000, &mut out);
+        // Event-time timers wait for records, not for the clock: only the one at 1005 counts.
+        assert_eq!(a.next_tick_ms(), Some(1_005));
+        a.process(&rec(1, 8, 100), 1_002, &mut out);
+        assert_eq!(a.next_tick_ms(), Some(1_005), "the earliest of two");
+        out.clear();
+        a.tick(1_005, &mut out);
+        assert_eq!(upserts(&out), [(7, 1_005, 1)]);
+        // Key 8's timer at 1007 is next, before key 7's re-armed one at 1010.
+        assert_eq!(a.next_tick_ms(), Some(1_007));
+    }
+
+    #[test]
     fn finishing_fires_each_pending_timer_once_even_when_it_re_arms() {
         let make = factory(Rearming, 0);
         let mut a = make();
