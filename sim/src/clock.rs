@@ -3,14 +3,16 @@
 //! deadlines); nodes' own timers (lingers, heartbeats, timeouts) are in
 //! milliseconds.
 
-use madsim::time::{Duration, Instant, TimeHandle};
+use madsim::time::{Duration, Instant, Sleep, TimeHandle};
 use std::cell::RefCell;
+use std::pin::Pin;
 
 thread_local! {
-    /// The running simulation's clock, bound for the run's thread: reading the
-    /// time is the simulation's most frequent call, and looking the handle up
-    /// in madsim's context clones two `Arc`s each time.
-    static BOUND: RefCell<Option<TimeHandle>> = const { RefCell::new(None) };
+    /// The running simulation's clock, bound for the run's thread, with the
+    /// instant its virtual time counts from: reading the time and setting
+    /// timers are the simulation's most frequent calls, and looking the
+    /// handle up in madsim's context clones two `Arc`s each time.
+    static BOUND: RefCell<Option<(TimeHandle, Instant)>> = const { RefCell::new(None) };
 }
 
 /// Keeps the current runtime's clock bound to this thread until dropped.
@@ -24,14 +26,21 @@ impl Drop for Bound {
 
 /// Bind the current runtime's clock to this thread for the life of the guard.
 pub fn bind() -> Bound {
-    BOUND.with(|b| *b.borrow_mut() = Some(TimeHandle::current()));
+    let h = TimeHandle::current();
+    let base = start_of(&h);
+    BOUND.with(|b| *b.borrow_mut() = Some((h, base)));
     Bound(())
+}
+
+/// The instant a runtime's virtual time counts from (fixed for the runtime).
+fn start_of(h: &TimeHandle) -> Instant {
+    h.now_instant() - h.elapsed()
 }
 
 /// Microseconds since the runtime started.
 pub fn now_us() -> u64 {
     BOUND.with(|b| match &*b.borrow() {
-        Some(h) => h.elapsed().as_micros() as u64,
+        Some((h, _)) => h.elapsed().as_micros() as u64,
         None => TimeHandle::current().elapsed().as_micros() as u64,
     })
 }
@@ -43,16 +52,32 @@ pub fn now_ms() -> u64 {
 
 /// The `Instant` of a virtual millisecond, for madsim's `sleep_until`.
 pub fn instant_at_ms(ms: u64) -> Instant {
-    let h = TimeHandle::current();
-    let base = h.now_instant() - h.elapsed();
-    base + Duration::from_millis(ms)
+    start() + Duration::from_millis(ms)
 }
 
 /// The `Instant` of a virtual microsecond.
 pub fn instant_at_us(us: u64) -> Instant {
-    let h = TimeHandle::current();
-    let base = h.now_instant() - h.elapsed();
-    base + Duration::from_micros(us)
+    start() + Duration::from_micros(us)
+}
+
+/// The instant the running simulation's virtual time counts from.
+fn start() -> Instant {
+    let base = BOUND.with(|b| b.borrow().as_ref().map(|(_, base)| *base));
+    base.unwrap_or_else(|| start_of(&TimeHandle::current()))
+}
+
+/// A timer that fires at exactly the virtual microsecond `us` once polled.
+/// madsim's `sleep_until` rounds up to at least a millisecond from now;
+/// `reset` sets the exact deadline, so a message due in 180 µs wakes its
+/// node in 180 µs.
+pub fn timer_at_us(us: u64) -> Sleep {
+    let at = instant_at_us(us);
+    let mut s = BOUND.with(|b| match &*b.borrow() {
+        Some((h, _)) => h.sleep_until(at),
+        None => madsim::time::sleep_until(at),
+    });
+    Pin::new(&mut s).reset(at);
+    s
 }
 
 /// Sleep until a virtual millisecond (at least one tick, as madsim requires).

@@ -197,6 +197,8 @@ impl Fabric {
         } else {
             1
         };
+        // Only a duplicate is a clone: the last copy takes the message itself.
+        let mut msg = Some(msg);
         for copy in 0..copies {
             let mut arrive = wire_done + draw_latency_us(&link, &mut g.rng);
             if copy == 1 || (link.reorder > 0.0 && g.rng.gen_bool(link.reorder)) {
@@ -212,7 +214,10 @@ impl Fabric {
             dn.queue.push(Item {
                 due_us,
                 seq,
-                env: Envelope { src, msg: msg.clone() },
+                env: Envelope {
+                    src,
+                    msg: if copy + 1 < copies { msg.clone() } else { msg.take() }.expect("a message for each copy"),
+                },
             });
             if due_us < dn.armed_us {
                 if let Some(w) = dn.waker.take() {
@@ -225,18 +230,18 @@ impl Fabric {
     /// Receive every message due by now, waiting until one is due or until
     /// the millisecond `until_ms`, whichever is first (then the batch may be
     /// empty: it is the caller's timer).
-    pub fn recv(self: &Arc<Self>, addr: Addr, until_ms: u64) -> Recv {
+    pub fn recv(&self, addr: Addr, until_ms: u64) -> Recv<'_> {
         Recv {
-            fabric: self.clone(),
+            fabric: self,
             addr,
             until_us: until_ms.saturating_mul(1000),
             timer_us: None,
         }
     }
 
-    fn take_due(&self, addr: Addr, now_us: u64) -> Vec<Envelope> {
-        let mut g = self.lock();
-        let g = &mut *g;
+    /// Takes the messages due for `addr` by `now_us` out of its queue, under the lock the
+    /// receive already holds.
+    fn take_due(g: &mut Inner, addr: Addr, now_us: u64) -> Vec<Envelope> {
         let n = &mut g.nodes[addr.0 as usize];
         let mut out = Vec::new();
         while n.head_due().is_some_and(|d| d <= now_us) {
@@ -254,15 +259,15 @@ impl Fabric {
 }
 
 /// Future of [`Fabric::recv`].
-pub struct Recv {
-    fabric: Arc<Fabric>,
+pub struct Recv<'a> {
+    fabric: &'a Fabric,
     addr: Addr,
     until_us: u64,
     /// The instant of the madsim timer this receive registered, if it has not fired yet.
     timer_us: Option<u64>,
 }
 
-impl Future for Recv {
+impl Future for Recv<'_> {
     type Output = Vec<Envelope>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<Envelope>> {
@@ -275,8 +280,7 @@ impl Future for Recv {
                 if head.is_some_and(|d| d <= now) || now >= self.until_us {
                     n.waker = None;
                     n.armed_us = u64::MAX;
-                    drop(g);
-                    return Poll::Ready(self.fabric.take_due(self.addr, now));
+                    return Poll::Ready(Fabric::take_due(&mut g, self.addr, now));
                 }
                 let target = head.map_or(self.until_us, |d| d.min(self.until_us));
                 n.waker = Some(cx.waker().clone());
@@ -292,13 +296,8 @@ impl Future for Recv {
                 self.timer_us = None;
             }
             if self.timer_us.is_none_or(|t| t > head) {
-                // madsim's `sleep_until` rounds up to at least a millisecond
-                // from now; `reset` sets the exact deadline, so a message due
-                // in 180 µs wakes its node in 180 µs.
-                let at = clock::instant_at_us(head);
-                let mut s = Box::pin(madsim::time::sleep_until(at));
-                s.as_mut().reset(at);
-                if s.as_mut().poll(cx).is_ready() {
+                let mut s = clock::timer_at_us(head);
+                if Pin::new(&mut s).poll(cx).is_ready() {
                     continue;
                 }
                 self.timer_us = Some(head);

@@ -64,6 +64,15 @@ impl Timers {
             .collect()
     }
 
+    /// When the earliest timer of `domain` is due, ms, if there is one.
+    pub(crate) fn next_ms(&self, domain: TimeDomain) -> Option<u64> {
+        let set = match domain {
+            TimeDomain::EventTime => &self.event,
+            TimeDomain::ProcessingTime => &self.processing,
+        };
+        set.get_min().map(|&(at_ms, _)| at_ms)
+    }
+
     /// Removes and returns the earliest timer of `domain` due at `now_ms`.
     pub(crate) fn pop_due(&mut self, domain: TimeDomain, now_ms: u64) -> Option<Timer> {
         let set = match domain {

@@ -59,6 +59,8 @@ pub(crate) trait TaskOperator: Send {
     fn process(&mut self, rec: &Record, now_ms: u64, out: &mut Vec<Output>);
     /// Fires the processing-time timers due at `now_ms`.
     fn tick(&mut self, now_ms: u64, out: &mut Vec<Output>);
+    /// When the earliest processing-time timer is due, ms: the processor wakes for it.
+    fn next_tick_ms(&self) -> Option<u64>;
     /// End of input: every timer fires, then the operator's `finish`.
     fn finish(&mut self, now_ms: u64, out: &mut Vec<Output>);
     /// The state to checkpoint.
@@ -121,6 +123,10 @@ impl<O: Operator> TaskOperator for Hosted<O> {
 
     fn tick(&mut self, now_ms: u64, out: &mut Vec<Output>) {
         self.fire(TimeDomain::ProcessingTime, now_ms, now_ms, out);
+    }
+
+    fn next_tick_ms(&self) -> Option<u64> {
+        self.timers.next_ms(TimeDomain::ProcessingTime)
     }
 
     fn finish(&mut self, now_ms: u64, out: &mut Vec<Output>) {
@@ -265,6 +271,24 @@ mod tests {
         b.tick(1_010, &mut from_b);
         assert_eq!(from_a, from_b);
         assert!(!from_b.is_empty());
+    }
+
+    #[test]
+    fn the_next_tick_is_the_earliest_processing_time_timer_the_processor_must_wake_for() {
+        let make = factory(Rearming, 0);
+        let mut a = make();
+        assert_eq!(a.next_tick_ms(), None, "no timer, nothing to wake for");
+        let mut out = Vec::new();
+        a.process(&rec(0, 7, 100), 1_000, &mut out);
+        // Event-time timers wait for records, not for the clock: only the one at 1005 counts.
+        assert_eq!(a.next_tick_ms(), Some(1_005));
+        a.process(&rec(1, 8, 100), 1_002, &mut out);
+        assert_eq!(a.next_tick_ms(), Some(1_005), "the earliest of two");
+        out.clear();
+        a.tick(1_005, &mut out);
+        assert_eq!(upserts(&out), [(7, 1_005, 1)]);
+        // Key 8's timer at 1007 is next, before key 7's re-armed one at 1010.
+        assert_eq!(a.next_tick_ms(), Some(1_007));
     }
 
     #[test]

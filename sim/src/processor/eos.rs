@@ -552,3 +552,28 @@ fn end_txn(e: &EosProducer) -> TxnMsg {
         commit: true,
     }
 }
+
+impl EosProducer {
+    /// The producer's timers, for the instance's next wake: the open transaction's
+    /// timeout and its batches' retries, the coordinator's timeout, the retry
+    /// backoff, the next commit and the naive loop's auto-commit.
+    pub(super) fn timers(&self, cfg: &crate::config::ProcessorConfig, w: &mut super::wakeups::NextWake) {
+        w.at(self.retry_at_ms);
+        w.at(self.next_commit_ms);
+        if !self.unsent_offsets.is_empty() {
+            w.at(self.next_auto_commit_ms);
+        }
+        if let Some((_, sent, _)) = &self.coord {
+            w.at(sent + COORDINATOR_TIMEOUT_MS);
+        }
+        if let Some(a) = &self.attempt {
+            w.at(a.began_ms + cfg.transaction_timeout_ms);
+            for b in a.batches.iter().filter(|b| !b.written) {
+                w.at(b.retry_at_ms);
+                if let Some((_, at)) = b.sent {
+                    w.at(at + PRODUCE_TIMEOUT_MS);
+                }
+            }
+        }
+    }
+}

@@ -8,6 +8,7 @@ mod eos;
 pub mod output_topic;
 pub(crate) mod task;
 pub(crate) mod transactions;
+mod wakeups;
 
 use crate::clock;
 use crate::config::ProcessorConfig;
@@ -102,7 +103,8 @@ pub async fn processor_main(sh: Arc<Shared>, idx: usize) {
         p.not_in_txn();
     }
     loop {
-        let until = p.next_timer_ms();
+        // Event driven: the instance sleeps until a message or its next timer.
+        let until = p.next_wake_ms(clock::now_ms());
         let batch = sh.fabric.recv(addr, until).await;
         let now_us = clock::now_us();
         for env in batch {
@@ -125,16 +127,6 @@ impl Processor {
 
     fn send(&self, dst: Addr, m: ReadMsg, at_us: u64) {
         self.sh.fabric.send(self.addr, dst, Msg::Read(m), at_us);
-    }
-
-    fn next_timer_ms(&self) -> u64 {
-        // A short poll keeps the loop simple: tasks have many small timers (idle waits, backoffs, commits).
-        let now = clock::now_ms();
-        let mut t = self.next_heartbeat_ms.min(now + 10);
-        if self.busy_until_us > now * 1000 {
-            t = t.min(self.busy_until_us.div_ceil(1000));
-        }
-        t.max(now + 1)
     }
 
     fn handle(&mut self, m: ReadMsg, now_us: u64) {
