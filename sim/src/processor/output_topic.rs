@@ -68,7 +68,10 @@ impl OutputLayout {
 /// instance's rows are fenced or aborted, so a partition's committed records carry
 /// increasing numbers: once the sink has applied a row and stored the offset past
 /// it, no row of that partition numbered as low can reach it again. Those go;
-/// what stays is what is in flight, aborted copies of that window included.
+/// what stays is what is in flight, aborted copies of that window included. A
+/// negative control that turns off a fence (the producers' epochs, the group's
+/// generation, offsets inside the transaction) breaks that order, and the sink
+/// then forgets nothing.
 #[derive(Default)]
 pub struct OutputRows {
     /// Per output partition, rows by number, lowest first.
