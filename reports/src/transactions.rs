@@ -50,4 +50,11 @@ pub struct TransactionsResult {
     /// `transaction.max.timeout.ms` (`hanging_transaction`).
     #[serde(default)]
     pub hanging_partitions: Vec<usize>,
+    /// Coordinator state changes written to the transaction-state partition.
+    #[serde(default)]
+    pub state_records_written: u64,
+    /// The most records a replica of the transaction-state partition held at the end
+    /// (it is compacted to the newest record per `transactional.id`).
+    #[serde(default)]
+    pub state_records_held: u64,
 }

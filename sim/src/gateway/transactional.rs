@@ -252,7 +252,15 @@ impl Gateway {
         }
         t.pending = None;
         match (t.phase, result) {
-            (_, Err(TxnError::NotCoordinator | TxnError::Concurrent)) => {
+            (
+                _,
+                Err(
+                    TxnError::NotCoordinator
+                    | TxnError::Concurrent
+                    | TxnError::LoadInProgress
+                    | TxnError::NotEnoughReplicas,
+                ),
+            ) => {
                 self.metadata_stale = true;
                 t.retry_at_ms = now_ms + RETRY_MS;
                 if t.phase == Phase::Open {
