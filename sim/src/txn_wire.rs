@@ -42,6 +42,10 @@ pub enum TxnMsg {
         /// duplicated or retried request is answered with the epoch it already
         /// produced, rather than bumping it again and fencing its own producer.
         current: Option<(u64, u16)>,
+        /// The producer instance's number (its process's incarnation): a producer that
+        /// holds nothing yet is told apart by it, so a copy of its very first request
+        /// gets the epoch that request produced.
+        instance: u64,
     },
     /// Coordinator to producer.
     InitProducerIdReply {

@@ -59,9 +59,20 @@ pub struct TxnMeta {
     /// The last few decisions, (producer's transaction number, commit), newest last:
     /// a retried or duplicated `EndTxn` is answered with the decision already taken.
     pub decided: VecDeque<(u64, bool)>,
-    /// The producer id and epoch the producer held when it asked for the current ones
-    /// (None for a new producer): a copy of that `InitProducerId` gets them again.
-    pub init_from: Option<(u64, u16)>,
+    /// What the `InitProducerId` that produced the current epoch carried: a copy of
+    /// it gets the current producer id and epoch again.
+    pub init_from: Option<InitFrom>,
+}
+
+/// What tells one `InitProducerId` from another: the producer id and epoch the
+/// producer holds (KIP-360), or, for a producer that holds none yet, its instance's
+/// number, so a copy of its very first request is not taken for a new producer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InitFrom {
+    /// The producer id and epoch the producer held.
+    Held(u64, u16),
+    /// A new producer instance's number.
+    Fresh(u64),
 }
 
 /// Decisions kept per id for late `EndTxn` copies (a producer has one transaction
@@ -199,10 +210,8 @@ impl TxnCache {
         self.by_tid.iter().map(|(t, m)| (*t, m))
     }
 
-    /// `InitProducerId`: bump the epoch (fencing every older producer of the id). An
-    /// open transaction is aborted first and the producer asked to retry.
-    /// `current` is the producer id and epoch the asking producer holds (KIP-360):
-    /// a copy of the request that produced the current epoch gets it again, unbumped.
+    /// `InitProducerId` from a producer that sends no instance number (see
+    /// [`TxnCache::init_instance`]).
     pub fn init(
         &mut self,
         tid: u64,
@@ -210,6 +219,25 @@ impl TxnCache {
         current: Option<(u64, u16)>,
         broker: BrokerId,
     ) -> (Result<(u64, u16), TxnError>, TxnStep) {
+        self.init_instance(tid, timeout_ms, current, None, broker)
+    }
+
+    /// `InitProducerId`: bump the epoch (fencing every older producer of the id). An
+    /// open transaction is aborted first and the producer asked to retry.
+    /// `current` is the producer id and epoch the asking producer holds (KIP-360),
+    /// `instance` the number of a producer instance that holds none yet: a copy of the
+    /// request that produced the current epoch gets it again, unbumped.
+    pub fn init_instance(
+        &mut self,
+        tid: u64,
+        timeout_ms: u64,
+        current: Option<(u64, u16)>,
+        instance: Option<u64>,
+        broker: BrokerId,
+    ) -> (Result<(u64, u16), TxnError>, TxnStep) {
+        let key = current
+            .map(|(pid, e)| InitFrom::Held(pid, e))
+            .or(instance.map(InitFrom::Fresh));
         let Some(m) = self.by_tid.get_mut(&tid) else {
             self.by_tid.insert(
                 tid,
@@ -226,12 +254,12 @@ impl TxnCache {
                     begun: 0,
                     txn_no: 0,
                     decided: VecDeque::new(),
-                    init_from: current,
+                    init_from: key,
                 },
             );
             return (Ok((pid_of(tid), 0)), TxnStep::None);
         };
-        if current.is_some() && current == m.init_from {
+        if key.is_some() && key == m.init_from {
             // A duplicated or retried InitProducerId whose first copy was answered (a
             // timeout's or an abort's bump since then clears `init_from`).
             return (Ok((m.pid, m.epoch)), TxnStep::None);
@@ -255,7 +283,7 @@ impl TxnCache {
                 } else {
                     m.epoch += 1;
                 }
-                m.init_from = held;
+                m.init_from = key;
                 m.timeout_ms = timeout_ms;
                 m.state = TxnState::Empty;
                 m.partitions.clear();

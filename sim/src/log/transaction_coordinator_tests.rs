@@ -179,3 +179,21 @@ fn an_exhausted_epoch_gives_the_id_a_new_producer_id() {
         "the old producer id verifies nothing"
     );
 }
+
+#[test]
+fn a_copy_of_a_new_producers_first_init_producer_id_gets_the_same_epoch() {
+    let mut s = TxnCache::default();
+    // Instance 1 of the id registers; a copy of its request, arriving after the answer,
+    // is the same request (it once bumped the epoch and fenced its own producer).
+    let first = s.init_instance(6, 1000, None, Some(1), 0).0;
+    assert_eq!(s.init_instance(6, 1000, None, Some(1), 0).0, first);
+    let Ok((pid, e)) = first else { panic!("init") };
+    // Instance 2 (a restart) is a new producer: it bumps, and a copy of its request does not.
+    let (Ok((_, e2)), _) = s.init_instance(6, 1000, None, Some(2), 0) else {
+        panic!("init")
+    };
+    assert_eq!(e2, e + 1);
+    assert_eq!(s.init_instance(6, 1000, None, Some(2), 0).0, Ok((pid, e2)));
+    // Instance 1, now a zombie, is fenced on its next request.
+    assert_eq!(s.add_partitions(6, e, 1, &[0], 0, true).0, Err(TxnError::Fenced));
+}

@@ -49,13 +49,14 @@ impl Broker {
                 tid,
                 timeout_ms,
                 current,
+                instance,
             } => {
                 let _ = self.serve_coordinator(
                     src,
                     tid,
                     done,
                     "a new epoch of the id",
-                    |c| c.init(tid, timeout_ms, current, id),
+                    |c| c.init_instance(tid, timeout_ms, current, Some(instance), id),
                     |result| TxnMsg::InitProducerIdReply { req, result },
                 );
             }

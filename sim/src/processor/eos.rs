@@ -196,6 +196,7 @@ impl Processor {
                 tid: e.tid,
                 timeout_ms: self.cfg.transaction_timeout_ms,
                 current: e.held,
+                instance: self.incarnation,
             };
             self.eos_send_coord(msg, now_ms, depart);
             return;
