@@ -62,7 +62,7 @@ pub(super) struct CoordinatorHost {
 }
 
 impl CoordinatorHost {
-    /// A fresh host: it looks at the store at once when the scenario has transactions.
+    /// A fresh host: it looks at its coordinator state at once when the scenario has transactions.
     pub(super) fn new(transactional: bool, now_ms: u64) -> Self {
         CoordinatorHost {
             next_drive_ms: if transactional { now_ms } else { u64::MAX },

@@ -7,7 +7,7 @@
 //! coordinator's epoch for the producer (so a bumped one fences older
 //! writes), and is acknowledged once replicated, as Kafka writes markers
 //! with `acks=all`. The coordinator's marker requests are volatile: a
-//! successor hosting the id sends again whatever its store still owes.
+//! successor hosting the id sends again whatever the state it loaded still owes.
 
 use super::broker::{Broker, PendingProduce};
 use super::replica::Role;

@@ -7,7 +7,7 @@
 //! own replica when it came to lead the partition, plus the changes that
 //! committed since, and is lost with its broker or its leadership.
 
-use super::transaction_coordinator::{tid_of, TxnCache, TxnMeta, TxnState, TxnStats};
+use super::transaction_coordinator::{TxnCache, TxnMeta, TxnStats};
 use super::PartitionLog;
 use crate::ids::{BrokerId, PartitionId};
 use crate::record::Batch;
@@ -157,17 +157,6 @@ impl TxnStore {
     /// close, not a hanging transaction.
     pub fn knows(&self, pid: u64, p: PartitionId) -> bool {
         self.live_cache().is_none_or(|c| c.knows(pid, p))
-    }
-
-    /// Whether the live coordinator holds `tid` in a decided transaction (for tests).
-    pub fn deciding(&self, tid: u64) -> bool {
-        self.get(tid)
-            .is_some_and(|m| matches!(m.state, TxnState::PrepareCommit | TxnState::PrepareAbort))
-    }
-
-    /// The `transactional.id` of producer `pid`.
-    pub fn tid_of(pid: u64) -> u64 {
-        tid_of(pid)
     }
 }
 
