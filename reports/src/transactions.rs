@@ -53,6 +53,13 @@ pub struct TransactionsResult {
     /// The largest sizes the run's transaction bookkeeping reached.
     #[serde(default)]
     pub bookkeeping_peak: TxnBookkeeping,
+    /// Coordinator state changes written to the transaction-state partition.
+    #[serde(default)]
+    pub state_records_written: u64,
+    /// The most records a replica of the transaction-state partition held at the end
+    /// (it is compacted to the newest record per `transactional.id`).
+    #[serde(default)]
+    pub state_records_held: u64,
 }
 
 /// Sizes of the transaction bookkeeping that could grow with a run: each is

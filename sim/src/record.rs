@@ -87,11 +87,14 @@ pub struct Batch {
     pub bytes: u64,
     /// A transaction marker: no records, one offset.
     pub control: Option<ControlMarker>,
+    /// A record of the transaction-state partition (a coordinator's snapshot of one
+    /// `transactional.id`): no events, one offset.
+    pub txn_state: Option<Arc<crate::log::transaction_state_log::TxnStateRecord>>,
 }
 
 impl Batch {
     /// Offset one past the last record (a marker takes one offset of its own).
     pub fn end_offset(&self) -> u64 {
-        self.base_offset + self.records.len() as u64 + u64::from(self.control.is_some())
+        self.base_offset + self.records.len() as u64 + u64::from(self.control.is_some() || self.txn_state.is_some())
     }
 }

@@ -16,6 +16,12 @@ pub enum TxnError {
     Fenced,
     /// The previous transaction is still being completed (`CONCURRENT_TRANSACTIONS`): retry.
     Concurrent,
+    /// The coordinator is reading its state from the transaction-state partition it
+    /// just came to lead (`COORDINATOR_LOAD_IN_PROGRESS`): retry.
+    LoadInProgress,
+    /// The transaction-state partition has fewer in-sync replicas than
+    /// `transaction_state_min_isr`, so the coordinator cannot write (`NOT_ENOUGH_REPLICAS`): retry.
+    NotEnoughReplicas,
     /// The coordinator aborted the transaction (its timeout ran out) while the
     /// producer still held it open (`INVALID_TXN_STATE`): start again.
     Aborted,
@@ -36,6 +42,10 @@ pub enum TxnMsg {
         /// duplicated or retried request is answered with the epoch it already
         /// produced, rather than bumping it again and fencing its own producer.
         current: Option<(u64, u16)>,
+        /// The producer instance's number (its process's incarnation): a producer that
+        /// holds nothing yet is told apart by it, so a copy of its very first request
+        /// gets the epoch that request produced.
+        instance: u64,
     },
     /// Coordinator to producer.
     InitProducerIdReply {

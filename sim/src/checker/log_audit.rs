@@ -121,8 +121,18 @@ impl LogAudit {
         } else {
             Vec::new()
         };
+        // The transaction-state partitions hold a coordinator's records, not events, and are
+        // compacted rather than summarised: a new leader loads its state from them.
+        let state_from = sh.assignment.len()
+            - crate::log::transaction_coordinator::state_partitions(crate::processor::output_topic::transactions_on(
+                sh.scenario.gateway.transactional,
+                &sh.scenario.processor,
+            ));
         for (p, end) in ends.iter().enumerate() {
             let Some((leader, hw)) = *end else { continue };
+            if p >= state_from {
+                continue;
+            }
             let mut bound = hw;
             if p < sh.event_partitions {
                 if let Some(&c) = consumed.get(p) {
@@ -247,8 +257,18 @@ impl LogAudit {
     /// without summarising it: the end of a run.
     pub fn fold_tail(&mut self, sh: &Shared) {
         let ends = committed_ends(sh);
+        // The transaction-state partitions hold a coordinator's records, not events, and are
+        // compacted rather than summarised: a new leader loads its state from them.
+        let state_from = sh.assignment.len()
+            - crate::log::transaction_coordinator::state_partitions(crate::processor::output_topic::transactions_on(
+                sh.scenario.gateway.transactional,
+                &sh.scenario.processor,
+            ));
         for (p, end) in ends.iter().enumerate() {
             let Some((leader, hw)) = *end else { continue };
+            if p >= state_from {
+                continue;
+            }
             let disk = sh.disks[leader].lock().expect("disk lock");
             let Some(log) = disk.logs.get(&p) else { continue };
             let from = self.folded[p];

@@ -327,5 +327,7 @@ pub fn result(sh: &Shared, t: &TxnReport) -> streamsim_reports::TransactionsResu
         unverified_batches: s.unverified,
         hanging_partitions: hanging,
         bookkeeping_peak: peak,
+        state_records_written: s.state_writes,
+        state_records_held: crate::log::transaction_state_log::records_held(sh),
     }
 }

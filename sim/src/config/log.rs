@@ -189,6 +189,16 @@ pub struct LogConfig {
     /// under which a produce request that arrives after its transaction's marker opens
     /// a transaction no coordinator will close (a hanging transaction).
     pub transaction_verification: bool,
+    /// `transaction.state.log.min.isr`: a coordinator writes a state change only with
+    /// this many in-sync replicas of its transaction-state partition (else the
+    /// producer hears NOT_ENOUGH_REPLICAS and retries), and the change counts once
+    /// they all hold it.
+    pub transaction_state_min_isr: usize,
+    /// A coordinator answers a producer, and acts on a state change, only once the
+    /// change is committed in its transaction-state partition (Kafka's behaviour).
+    /// Off is a safety switch for negative controls: it answers once the change is in
+    /// its own log, so a failover can lose a decision already announced.
+    pub coordinator_waits_for_replication: bool,
 }
 
 impl Default for LogConfig {
@@ -216,6 +226,8 @@ impl Default for LogConfig {
             transaction_max_timeout_ms: 900_000,
             transaction_fencing: true,
             transaction_verification: true,
+            transaction_state_min_isr: 2,
+            coordinator_waits_for_replication: true,
         }
     }
 }

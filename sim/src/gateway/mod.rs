@@ -134,7 +134,7 @@ pub async fn gateway_main(sh: Arc<Shared>, idx: usize) {
         local_dedup: local_dedup(&sh),
         lookups: VecDeque::new(),
         waiters: BTreeMap::new(),
-        txn: transactional::TxnProducer::for_gateway(sh.scenario.gateway.transactional, idx),
+        txn: transactional::TxnProducer::for_gateway(sh.scenario.gateway.transactional, idx, incarnation),
         client_order: ClientOrder::default(),
         sh: sh.clone(),
     };

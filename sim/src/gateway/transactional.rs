@@ -65,6 +65,9 @@ pub(super) struct TxnProducer {
     number: u64,
     /// The producer id and epoch the coordinator last gave this producer.
     held: Option<(u64, u16)>,
+    /// This producer instance's number (the gateway's incarnation), sent with its
+    /// `InitProducerId` so a copy of its very first one is not taken for a new request.
+    instance: u64,
 }
 
 /// A coordinator that does not answer is asked again after this long, ms.
@@ -73,8 +76,9 @@ const COORDINATOR_TIMEOUT_MS: u64 = 1_000;
 const RETRY_MS: u64 = 20;
 
 impl TxnProducer {
-    /// The producer of gateway `idx`, if the scenario's gateways are transactional.
-    pub(super) fn for_gateway(transactional: bool, idx: usize) -> Option<Self> {
+    /// The producer of gateway `idx` (its process's `instance`), if the scenario's
+    /// gateways are transactional.
+    pub(super) fn for_gateway(transactional: bool, idx: usize, instance: u64) -> Option<Self> {
         transactional.then(|| TxnProducer {
             tid: idx as u64,
             phase: Phase::Init,
@@ -89,6 +93,7 @@ impl TxnProducer {
             written: Vec::new(),
             number: 1,
             held: None,
+            instance,
         })
     }
 
@@ -161,6 +166,7 @@ impl Gateway {
                 tid,
                 timeout_ms,
                 current: t.held,
+                instance: t.instance,
             },
             Phase::Ending { commit } => TxnMsg::EndTxn {
                 req: 0,
@@ -252,7 +258,15 @@ impl Gateway {
         }
         t.pending = None;
         match (t.phase, result) {
-            (_, Err(TxnError::NotCoordinator | TxnError::Concurrent)) => {
+            (
+                _,
+                Err(
+                    TxnError::NotCoordinator
+                    | TxnError::Concurrent
+                    | TxnError::LoadInProgress
+                    | TxnError::NotEnoughReplicas,
+                ),
+            ) => {
                 self.metadata_stale = true;
                 t.retry_at_ms = now_ms + RETRY_MS;
                 if t.phase == Phase::Open {

@@ -173,6 +173,8 @@ impl Broker {
             super::throttle::Throttle::new(sh.scenario.autoscale.reassignment_throttle_mb_s, clock::now_us());
         let transactional =
             crate::processor::output_topic::transactions_on(sh.scenario.gateway.transactional, &sh.scenario.processor);
+        // A coordinator's cache dies with its broker: the log is the truth.
+        sh.txn.lock().expect("txn lock").store.drop_cache(id);
         Broker {
             sh,
             id,
@@ -398,8 +400,12 @@ impl Broker {
             }
             None => r.role = Role::Idle,
         }
-        if was_leader && !matches!(r.role, Role::Leader(_)) {
+        let leads_now = matches!(r.role, Role::Leader(_));
+        if was_leader && !leads_now {
             self.fail_purgatory_for(s.partition, now_us);
+        }
+        if leads_now != was_leader || (leads_now && new_epoch) {
+            self.state_role_changed(s.partition, leads_now, now_us);
         }
     }
 

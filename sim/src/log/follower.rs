@@ -111,7 +111,8 @@ impl Broker {
                         if b.end_offset() <= leo {
                             continue;
                         }
-                        if b.base_offset != leo {
+                        // A compacted transaction-state log has gaps the follower keeps.
+                        if b.base_offset != leo && !(b.txn_state.is_some() && b.base_offset > leo) {
                             // A gap means our view is stale; the next fetch starts from our end.
                             break;
                         }

@@ -282,6 +282,7 @@ pub(crate) fn test_batch(base: u64, pid: u64, n: usize, control: Option<ControlM
         records: std::sync::Arc::from(records),
         bytes: 0,
         control,
+        txn_state: None,
     }
 }
 

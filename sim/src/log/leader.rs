@@ -79,6 +79,7 @@ impl Broker {
                 records: pb.records,
                 bytes: batch_bytes,
                 control: None,
+                txn_state: None,
             }));
             if fsync {
                 log.flush();
@@ -499,6 +500,9 @@ impl Broker {
     fn settle_purgatory(&mut self, now_us: u64, expire: bool, lost: Option<PartitionId>) {
         let now_ms = now_us / 1000;
         let min_isr = self.sh.scenario.log.min_insync_replicas;
+        // The transaction-state partition has its own (`transaction.state.log.min.isr`).
+        let state_min_isr = self.sh.scenario.log.transaction_state_min_isr;
+        let state_from = self.first_state_partition();
         let mut replies = Vec::new();
         let parts = &self.parts;
         self.purgatory.retain_mut(|pp| {
@@ -507,6 +511,7 @@ impl Broker {
                 let res = if lost == Some(p) || r.leader_epoch != epoch || !matches!(r.role, Role::Leader(_)) {
                     Some(Err(ProduceError::NotLeader))
                 } else if r.hw >= end {
+                    let min_isr = if p >= state_from { state_min_isr } else { min_isr };
                     Some(if r.isr.len() < min_isr {
                         Err(ProduceError::NotEnoughReplicasAfterAppend)
                     } else {
@@ -540,6 +545,13 @@ impl Broker {
             }
         });
         for (dst, m, not_before_us) in replies {
+            // A transaction coordinator's own state write: it acts here, nothing is sent.
+            if let (true, Msg::ProduceReply { req, results }) = (dst == self.addr, &m) {
+                if req & super::transaction_state_writes::STATE_WRITE != 0 {
+                    self.state_write_settled(*req, results, now_us.max(not_before_us));
+                    continue;
+                }
+            }
             self.send(dst, m, now_us.max(not_before_us));
         }
     }

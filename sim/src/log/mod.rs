@@ -24,6 +24,8 @@ mod transaction_host;
 pub mod transaction_ledger;
 mod transaction_markers;
 pub mod transaction_reads;
+pub mod transaction_state_log;
+mod transaction_state_writes;
 pub mod truncation;
 mod txn_offset_commit;
 pub mod txn_offsets;

@@ -261,6 +261,7 @@ mod tests {
             records: Arc::from(vec![record]),
             bytes,
             control: None,
+            txn_state: None,
         }));
     }
 

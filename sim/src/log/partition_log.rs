@@ -232,6 +232,12 @@ impl PartitionLog {
     /// (a copy is made only when it differs, which replication never causes).
     pub fn append(&mut self, batch: Arc<Batch>) -> u64 {
         let base = self.leo();
+        // A compacted transaction-state log has gaps: a follower keeps the leader's offsets.
+        let base = if batch.txn_state.is_some() && batch.base_offset > base {
+            batch.base_offset
+        } else {
+            base
+        };
         let batch = if batch.base_offset == base {
             batch
         } else {
@@ -245,6 +251,16 @@ impl PartitionLog {
         self.txns.observe(&batch);
         self.batches.push(batch);
         base
+    }
+
+    /// Remove the batches below `below` whose base offset is not in `keep` (a log
+    /// compaction: the offsets of the removed batches become gaps). Only the
+    /// transaction-state partition is compacted; its batches carry no events.
+    pub fn compact(&mut self, below: u64, keep: &std::collections::BTreeSet<u64>) -> usize {
+        let before = self.batches.len();
+        self.batches
+            .retain(|b| b.base_offset >= below || keep.contains(&b.base_offset));
+        before - self.batches.len()
     }
 
     /// Index of the batch containing `offset`, or of the first batch after it.
@@ -445,6 +461,7 @@ mod tests {
             records: Arc::from(records),
             bytes,
             control: None,
+            txn_state: None,
         })
     }
 

@@ -1,17 +1,12 @@
-//! Kafka's transaction coordinator as a state machine over a store: per
+//! Kafka's transaction coordinator as a state machine over its cache: per
 //! `transactional.id`, the producer id and epoch, the open transaction's
 //! partitions, and the markers a decided transaction still has to write.
 //!
-//! Kafka keeps this state in the replicated `__transaction_state` topic and
-//! hosts the coordinator of an id on the leader of that topic's partition
-//! for the id. Here too the coordinator of an id is hosted on the leader of
-//! a transaction-state partition (the last partitions of the cluster, which
-//! the controller elects leaders for like any other), but the state itself
-//! is a durable store rather than records in that partition: when the
-//! controller moves the partition's leadership, the new leader takes the
-//! state over and finishes whatever commit or abort was under way. The
-//! departure (coordinator writes cost no replication) is stated in
-//! docs/TRANSACTIONS.md.
+//! As in Kafka, the coordinator of an id is hosted on the leader of the
+//! id's transaction-state partition (the last partitions of the cluster),
+//! and every durable change of an id's state is a record of that partition
+//! (`transaction_state_log.rs`): this module computes the changes, the
+//! broker writes them and applies them to its cache once they commit.
 
 use crate::ids::{BrokerId, PartitionId};
 use crate::txn_wire::TxnError;
@@ -35,7 +30,7 @@ pub enum TxnState {
 }
 
 /// One `transactional.id` at its coordinator.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TxnMeta {
     /// Producer id, fixed for the id.
     pub pid: u64,
@@ -64,9 +59,20 @@ pub struct TxnMeta {
     /// The last few decisions, (producer's transaction number, commit), newest last:
     /// a retried or duplicated `EndTxn` is answered with the decision already taken.
     pub decided: VecDeque<(u64, bool)>,
-    /// The epoch the producer held when it asked for the current one (None for a new
-    /// producer): a copy of that `InitProducerId` gets the current epoch again.
-    pub init_from: Option<u16>,
+    /// What the `InitProducerId` that produced the current epoch carried: a copy of
+    /// it gets the current producer id and epoch again.
+    pub init_from: Option<InitFrom>,
+}
+
+/// What tells one `InitProducerId` from another: the producer id and epoch the
+/// producer holds (KIP-360), or, for a producer that holds none yet, its instance's
+/// number, so a copy of its very first request is not taken for a new producer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InitFrom {
+    /// The producer id and epoch the producer held.
+    Held(u64, u16),
+    /// A new producer instance's number.
+    Fresh(u64),
 }
 
 /// Decisions kept per id for late `EndTxn` copies (a producer has one transaction
@@ -106,24 +112,59 @@ pub struct TxnStats {
     /// Transactional batches a leader refused because their partition was not in the
     /// producer's ongoing transaction (KIP-890 verification): late or stray batches.
     pub unverified: u64,
+    /// State changes written to the transaction-state partition and committed.
+    pub state_writes: u64,
 }
 
-/// The coordinator's durable state, for every `transactional.id`.
+impl TxnStats {
+    /// Add the counts of `o` (a state change that took effect).
+    pub fn add(&mut self, o: &TxnStats) {
+        self.begun += o.begun;
+        self.committed += o.committed;
+        self.aborted += o.aborted;
+        self.timed_out += o.timed_out;
+        self.fenced += o.fenced;
+        self.resumed += o.resumed;
+        self.markers += o.markers;
+        self.unverified += o.unverified;
+        self.state_writes += o.state_writes;
+    }
+}
+
+/// One coordinator's state of the ids it hosts: a cache of the transaction-state
+/// partition's newest record per id, rebuilt from the log by a new leader.
 #[derive(Clone, Debug, Default)]
-pub struct TxnStore {
+pub struct TxnCache {
     by_tid: BTreeMap<u64, TxnMeta>,
-    /// Run counts.
+    /// Counts of the changes made through this cache.
     pub stats: TxnStats,
 }
 
-/// The producer id a `transactional.id` keeps (apart from the non-transactional ones).
+/// The first producer id of a `transactional.id` (apart from the non-transactional ones).
 fn pid_of(tid: u64) -> u64 {
     (1 << 48) | tid
 }
 
-/// The `transactional.id` whose producer id is `pid` (the inverse of [`pid_of`]).
-fn tid_of(pid: u64) -> u64 {
-    pid & !(1 << 48)
+/// The `transactional.id` whose producer id is `pid`: the low 32 bits (a producer id
+/// given when an epoch runs out adds 1 << 32, [`next_pid`]).
+pub fn tid_of(pid: u64) -> u64 {
+    pid & 0xFFFF_FFFF
+}
+
+/// The producer id an id gets when its epoch runs out (KIP-360).
+fn next_pid(pid: u64) -> u64 {
+    pid + (1 << 32)
+}
+
+/// The largest epoch a producer is given: a bump from here gives the id a new producer
+/// id at epoch 0 (Kafka's `Short.MaxValue - 1`; `Short.MaxValue` is kept for the abort
+/// that fences the last producer of an exhausted id).
+pub const MAX_PRODUCER_EPOCH: u16 = i16::MAX as u16 - 1;
+
+/// A bump that fences (a timeout abort, an abort of an open transaction): the markers
+/// it writes must carry the old producer id, so the epoch only stops at `i16::MAX`.
+fn fence_bump(epoch: u16) -> u16 {
+    epoch.saturating_add(1).min(i16::MAX as u16)
 }
 
 /// Transaction-state partitions (Kafka has 50; one is enough for a few gateways).
@@ -144,7 +185,21 @@ pub fn host_partition(tid: u64, total: usize) -> PartitionId {
     total - STATE_PARTITIONS + (tid % STATE_PARTITIONS as u64) as PartitionId
 }
 
-impl TxnStore {
+impl TxnCache {
+    /// A cache holding only `tid`'s state, if any: a coordinator computes a change on it
+    /// before writing it.
+    pub fn one(tid: u64, meta: Option<TxnMeta>) -> Self {
+        TxnCache {
+            by_tid: meta.into_iter().map(|m| (tid, m)).collect(),
+            stats: TxnStats::default(),
+        }
+    }
+
+    /// Put `tid`'s state in (a record loaded from the log, or a change that committed).
+    pub fn restore(&mut self, tid: u64, meta: TxnMeta) {
+        self.by_tid.insert(tid, meta);
+    }
+
     /// The state of `tid`, if it ever registered.
     pub fn get(&self, tid: u64) -> Option<&TxnMeta> {
         self.by_tid.get(&tid)
@@ -155,10 +210,8 @@ impl TxnStore {
         self.by_tid.iter().map(|(t, m)| (*t, m))
     }
 
-    /// `InitProducerId`: bump the epoch (fencing every older producer of the id). An
-    /// open transaction is aborted first and the producer asked to retry.
-    /// `current` is the producer id and epoch the asking producer holds (KIP-360):
-    /// a copy of the request that produced the current epoch gets it again, unbumped.
+    /// `InitProducerId` from a producer that sends no instance number (see
+    /// [`TxnCache::init_instance`]).
     pub fn init(
         &mut self,
         tid: u64,
@@ -166,6 +219,25 @@ impl TxnStore {
         current: Option<(u64, u16)>,
         broker: BrokerId,
     ) -> (Result<(u64, u16), TxnError>, TxnStep) {
+        self.init_instance(tid, timeout_ms, current, None, broker)
+    }
+
+    /// `InitProducerId`: bump the epoch (fencing every older producer of the id). An
+    /// open transaction is aborted first and the producer asked to retry.
+    /// `current` is the producer id and epoch the asking producer holds (KIP-360),
+    /// `instance` the number of a producer instance that holds none yet: a copy of the
+    /// request that produced the current epoch gets it again, unbumped.
+    pub fn init_instance(
+        &mut self,
+        tid: u64,
+        timeout_ms: u64,
+        current: Option<(u64, u16)>,
+        instance: Option<u64>,
+        broker: BrokerId,
+    ) -> (Result<(u64, u16), TxnError>, TxnStep) {
+        let key = current
+            .map(|(pid, e)| InitFrom::Held(pid, e))
+            .or(instance.map(InitFrom::Fresh));
         let Some(m) = self.by_tid.get_mut(&tid) else {
             self.by_tid.insert(
                 tid,
@@ -182,20 +254,19 @@ impl TxnStore {
                     begun: 0,
                     txn_no: 0,
                     decided: VecDeque::new(),
-                    init_from: current.map(|(_, e)| e),
+                    init_from: key,
                 },
             );
             return (Ok((pid_of(tid), 0)), TxnStep::None);
         };
-        let held = current.filter(|&(pid, _)| pid == m.pid).map(|(_, e)| e);
-        if held.is_some() && held == m.init_from {
+        if key.is_some() && key == m.init_from {
             // A duplicated or retried InitProducerId whose first copy was answered (a
             // timeout's or an abort's bump since then clears `init_from`).
             return (Ok((m.pid, m.epoch)), TxnStep::None);
         }
         match m.state {
             TxnState::Ongoing => {
-                m.epoch = m.epoch.wrapping_add(1);
+                m.epoch = fence_bump(m.epoch);
                 m.init_from = None;
                 prepare(m, false, broker);
                 self.stats.aborted += 1;
@@ -203,8 +274,16 @@ impl TxnStore {
             }
             TxnState::PrepareCommit | TxnState::PrepareAbort => (Err(TxnError::Concurrent), TxnStep::None),
             _ => {
-                m.epoch = m.epoch.wrapping_add(1);
-                m.init_from = held;
+                let held = current.filter(|&(pid, _)| pid == m.pid);
+                if m.epoch >= MAX_PRODUCER_EPOCH {
+                    // KIP-360: the epoch ran out; a new producer id starts at epoch 0, and
+                    // every partition takes it as a new producer.
+                    m.pid = next_pid(m.pid);
+                    m.epoch = 0;
+                } else {
+                    m.epoch += 1;
+                }
+                m.init_from = key;
                 m.timeout_ms = timeout_ms;
                 m.state = TxnState::Empty;
                 m.partitions.clear();
@@ -225,7 +304,10 @@ impl TxnStore {
         let Some(m) = self.by_tid.get_mut(&tid) else {
             return Err(TxnError::Fenced);
         };
-        if fencing && epoch < m.epoch {
+        // Requests name the id, not the producer id: after an exhausted epoch gave the id a
+        // new producer id at epoch 0, the old producer's epoch is the larger one. No live
+        // producer holds an epoch its coordinator has not given, so any other is a zombie's.
+        if fencing && epoch != m.epoch {
             return Err(TxnError::Fenced);
         }
         if m.timed_out
@@ -334,7 +416,7 @@ impl TxnStore {
         for (&tid, m) in self.by_tid.iter_mut() {
             if m.state == TxnState::Ongoing && now_ms >= m.started_ms + m.timeout_ms && hosts(tid) {
                 if fencing {
-                    m.epoch = m.epoch.wrapping_add(1);
+                    m.epoch = fence_bump(m.epoch);
                 }
                 m.timed_out = true;
                 m.init_from = None;
@@ -416,140 +498,5 @@ fn prepare(m: &mut TxnMeta, commit: bool, broker: BrokerId) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_bumped_epoch_fences_the_older_producer() {
-        let mut s = TxnStore::default();
-        let (Ok((pid, e0)), _) = s.init(3, 1000, None, 0) else {
-            panic!("init")
-        };
-        assert_eq!(s.add_partitions(3, e0, 1, &[1, 2], 0, true).1, TxnStep::Began);
-        // A second instance of the id: the open transaction is aborted first...
-        assert_eq!(s.init(3, 1000, None, 0).0, Err(TxnError::Concurrent));
-        assert_eq!(s.get(3).map(|m| m.state), Some(TxnState::PrepareAbort));
-        assert!(!s.marker_done(3, 1, (e0 + 1, 1), 0));
-        assert!(s.marker_done(3, 2, (e0 + 1, 1), 1));
-        assert_eq!(s.stats.resumed, 1, "finished by another broker");
-        // ...then it gets a newer epoch, and the old one is refused.
-        let (Ok((pid2, e2)), _) = s.init(3, 1000, None, 0) else {
-            panic!("init")
-        };
-        assert_eq!(pid, pid2);
-        assert!(e2 > e0);
-        assert_eq!(s.end(3, e0, 1, true, 0, true).0, Err(TxnError::Fenced));
-        assert_eq!(s.add_partitions(3, e0, 1, &[1], 5, true).0, Err(TxnError::Fenced));
-        // Without fencing the stale epoch gets through (the negative control's switch).
-        assert_eq!(s.add_partitions(3, e0, 1, &[1], 5, false).0, Ok(()));
-    }
-
-    #[test]
-    fn verification_takes_only_a_partition_of_the_ongoing_transaction_at_its_epoch() {
-        let mut s = TxnStore::default();
-        let (Ok((pid, e)), _) = s.init(2, 1000, None, 0) else {
-            panic!("init")
-        };
-        // Nothing ongoing yet, then partition 4 added: only 4 verifies, only at this epoch.
-        assert!(!s.verifies(pid, e, 4, true));
-        assert_eq!(s.add_partitions(2, e, 1, &[4], 0, true).0, Ok(()));
-        assert!(s.verifies(pid, e, 4, true));
-        assert!(!s.verifies(pid, e, 5, true), "a partition never added");
-        assert!(!s.verifies(pid, e + 1, 4, true), "another epoch");
-        assert!(s.verifies(pid, e + 1, 4, false), "epochs unchecked without fencing");
-        assert!(!s.verifies(pid_of(3), e, 4, true), "another producer");
-        // Decided: a batch arriving now (after the marker is owed) is late.
-        assert_eq!(s.end(2, e, 1, false, 0, true).0, Ok(()));
-        assert!(!s.verifies(pid, e, 4, true));
-        assert!(s.marker_done(2, 4, (e, 1), 0));
-        assert!(!s.verifies(pid, e, 4, true));
-    }
-
-    #[test]
-    fn a_late_reply_to_an_older_transactions_marker_strikes_nothing_off_the_next() {
-        let mut s = TxnStore::default();
-        let (Ok((_, e)), _) = s.init(5, 10_000, None, 0) else {
-            panic!("init")
-        };
-        assert_eq!(s.add_partitions(5, e, 1, &[0, 1], 0, true).0, Ok(()));
-        assert_eq!(s.end(5, e, 1, true, 0, true).0, Ok(()));
-        // Transaction 1's marker to partition 0 is sent twice; the first reply finishes it.
-        assert!(!s.marker_done(5, 0, (e, 1), 0));
-        assert!(s.marker_done(5, 1, (e, 1), 0));
-        // Transaction 2 also writes to partition 0 and is decided: its marker is owed.
-        assert_eq!(s.add_partitions(5, e, 2, &[0], 10, true).0, Ok(()));
-        assert_eq!(s.end(5, e, 2, true, 0, true).0, Ok(()));
-        // The reply to transaction 1's second request arrives now: transaction 2's
-        // partition 0 stays owed (remembered as (id, partition) alone, it was struck
-        // off, and partition 0's LSO stuck at transaction 2's open records).
-        assert!(!s.marker_done(5, 0, (e, 1), 0));
-        assert_eq!(s.get(5).map(|m| m.pending.len()), Some(1));
-        assert_eq!(s.get(5).map(|m| m.state), Some(TxnState::PrepareCommit));
-        assert!(s.marker_done(5, 0, (e, 2), 0));
-        assert_eq!(s.get(5).map(|m| m.state), Some(TxnState::CompleteCommit));
-    }
-
-    #[test]
-    fn a_transaction_past_its_timeout_is_aborted_and_its_producer_told() {
-        let mut s = TxnStore::default();
-        let (Ok((_, e)), _) = s.init(0, 100, None, 0) else {
-            panic!("init")
-        };
-        assert_eq!(s.add_partitions(0, e, 1, &[4], 0, false).0, Ok(()));
-        assert!(s.expire(99, false, 0, |_| true).is_empty());
-        assert_eq!(s.expire(100, false, 0, |_| true), vec![0]);
-        // Without fencing the epoch stays; the producer hears the abort at its next request.
-        assert_eq!(s.end(0, e, 1, true, 0, false).0, Err(TxnError::Aborted));
-        // With fencing the epoch moved on: the late producer is fenced.
-        let mut f = TxnStore::default();
-        let (Ok((_, e)), _) = f.init(0, 100, None, 0) else {
-            panic!("init")
-        };
-        assert_eq!(f.add_partitions(0, e, 1, &[4], 0, true).0, Ok(()));
-        f.expire(100, true, 0, |_| true);
-        assert_eq!(f.end(0, e, 1, true, 0, true).0, Err(TxnError::Fenced));
-        assert_eq!(f.get(0).map(|m| m.pending.len()), Some(1));
-    }
-
-    #[test]
-    fn a_late_end_txn_answers_its_own_decision_and_never_decides_the_next() {
-        let mut s = TxnStore::default();
-        let (Ok((pid, e)), _) = s.init(7, 10_000, None, 0) else {
-            panic!("init")
-        };
-        assert_eq!(s.add_partitions(7, e, 1, &[0], 0, true).1, TxnStep::Began);
-        assert_eq!(s.end(7, e, 1, true, 0, true), (Ok(()), TxnStep::Commit));
-        assert!(s.marker_done(7, 0, (e, 1), 0));
-        // A late copy of transaction 1's AddPartitions begins nothing; its answer says the
-        // transaction is over (its sender drops it: the request is no longer pending).
-        assert_eq!(
-            s.add_partitions(7, e, 1, &[0], 10, true),
-            (Err(TxnError::Aborted), TxnStep::None)
-        );
-        assert_eq!(s.get(7).map(|m| m.state), Some(TxnState::CompleteCommit));
-        // Transaction 2 begins; a late copy of transaction 1's EndTxn gets its answer again...
-        assert_eq!(s.add_partitions(7, e, 2, &[1], 20, true).1, TxnStep::Began);
-        assert_eq!(s.end(7, e, 1, true, 0, true), (Ok(()), TxnStep::None));
-        assert_eq!(s.end(7, e, 1, false, 0, true).0, Err(TxnError::Aborted));
-        // ...and transaction 2 is still open, with its partition, for its own EndTxn.
-        let m = s.get(7).expect("registered");
-        assert_eq!((m.state, m.txn_no), (TxnState::Ongoing, 2));
-        assert_eq!(s.add_partitions(7, e, 2, &[2], 30, true), (Ok(()), TxnStep::None));
-        assert_eq!(s.end(7, e, 2, true, 0, true), (Ok(()), TxnStep::Commit));
-        assert_eq!(s.get(7).map(|m| m.pending.len()), Some(2));
-        // A copy of an InitProducerId already answered gets the same epoch again...
-        assert!(!s.marker_done(7, 1, (e, 2), 0));
-        assert!(s.marker_done(7, 2, (e, 2), 0));
-        let (Ok((_, e1)), _) = s.init(7, 10_000, Some((pid, e)), 0) else {
-            panic!("init")
-        };
-        assert_eq!(e1, e + 1);
-        assert_eq!(s.init(7, 10_000, Some((pid, e)), 0).0, Ok((pid, e1)));
-        // ...even with a transaction of the new epoch open, which it does not abort.
-        assert_eq!(s.add_partitions(7, e1, 3, &[0], 40, true).1, TxnStep::Began);
-        assert_eq!(s.init(7, 10_000, Some((pid, e)), 0).0, Ok((pid, e1)));
-        assert_eq!(s.get(7).map(|m| m.state), Some(TxnState::Ongoing));
-        // The producer asking from its current epoch is a new request: it bumps.
-        assert_eq!(s.init(7, 10_000, Some((pid, e1)), 0).0, Err(TxnError::Concurrent));
-    }
-}
+#[path = "transaction_coordinator_tests.rs"]
+mod tests;

@@ -1,6 +1,7 @@
 //! What a broker hosting transaction coordinators keeps in memory (and loses
-//! with it): its marker requests in flight and when each owed marker was last
-//! sent. The coordinator's durable state is the store in `transaction_coordinator`.
+//! with it): its state writes not yet committed, its marker requests in flight
+//! and when each owed marker was last sent. The coordinator's state is the
+//! transaction-state partition (`transaction_state_log.rs`).
 
 use crate::ids::PartitionId;
 use std::collections::{BTreeMap, BTreeSet};
@@ -38,9 +39,15 @@ impl CoordinatorHost {
     }
 }
 
-/// A broker's volatile coordinator state: its marker requests in flight.
+/// A broker's volatile coordinator state: its state writes and marker requests in flight.
 #[derive(Default)]
 pub(super) struct CoordinatorHost {
+    /// State changes appended and not yet committed, by request id: their ids are in
+    /// Kafka's pending state (a concurrent request gets CONCURRENT_TRANSACTIONS).
+    pub(super) writes: BTreeMap<u64, super::transaction_state_writes::StateWrite>,
+    pub(super) next_write: u64,
+    /// Next compaction of this broker's replicas of the state partitions, ms.
+    pub(super) next_compact_ms: u64,
     /// Marker requests in flight: request id -> the marker it carries. Only the requests
     /// of the newest decision for each (id, partition) are kept: a reply to an earlier
     /// decision's is dropped.
@@ -55,7 +62,7 @@ pub(super) struct CoordinatorHost {
 }
 
 impl CoordinatorHost {
-    /// A fresh host: it looks at the store at once when the scenario has transactions.
+    /// A fresh host: it looks at its coordinator state at once when the scenario has transactions.
     pub(super) fn new(transactional: bool, now_ms: u64) -> Self {
         CoordinatorHost {
             next_drive_ms: if transactional { now_ms } else { u64::MAX },

@@ -4,14 +4,14 @@
 //! compares the last two with the logs' transaction indexes (`aborted_read`,
 //! `intermediate_read`).
 
-use super::transaction_coordinator::TxnStore;
+use super::transaction_state_log::TxnStore;
 use crate::ids::PartitionId;
 use std::collections::BTreeMap;
 
 /// A run's transactions.
 #[derive(Clone, Debug, Default)]
 pub struct TxnLedger {
-    /// The coordinator's state for every `transactional.id`.
+    /// The coordinators' caches of the transaction-state partition, and the run's counts.
     pub store: TxnStore,
     /// When a leader wrote a marker at (partition, offset, leader epoch), ms. Keyed by
     /// the leader epoch too: a stale leader writing a marker at the same offset (later

@@ -7,11 +7,11 @@
 //! coordinator's epoch for the producer (so a bumped one fences older
 //! writes), and is acknowledged once replicated, as Kafka writes markers
 //! with `acks=all`. The coordinator's marker requests are volatile: a
-//! successor hosting the id sends again whatever its store still owes.
+//! successor hosting the id sends again whatever the state it loaded still owes.
 
 use super::broker::{Broker, PendingProduce};
 use super::replica::Role;
-use super::transaction_coordinator::{host_partition, TxnState, TxnStep};
+use super::transaction_coordinator::{host_partition, TxnCache, TxnMeta, TxnState, TxnStep};
 use super::transaction_host::MarkerReq;
 use super::txn_offsets::producer_name;
 use crate::ids::{Addr, PartitionId};
@@ -42,28 +42,23 @@ impl Broker {
     pub(super) fn on_txn(&mut self, src: Addr, m: TxnMsg, now_us: u64) {
         let done = self.cpu(now_us, 0);
         let fencing = self.sh.scenario.log.transaction_fencing;
-        let reply = |b: &Broker, m: TxnMsg| b.send(src, Msg::Txn(m), done);
+        let id = self.id;
         match m {
             TxnMsg::InitProducerId {
                 req,
                 tid,
                 timeout_ms,
                 current,
+                instance,
             } => {
-                let result = if self.hosts_coordinator(tid) {
-                    let (r, step) = self
-                        .sh
-                        .txn
-                        .lock()
-                        .expect("txn lock")
-                        .store
-                        .init(tid, timeout_ms, current, self.id);
-                    self.note_step(tid, step, "a new epoch of the id");
-                    r
-                } else {
-                    Err(TxnError::NotCoordinator)
-                };
-                reply(self, TxnMsg::InitProducerIdReply { req, result });
+                let _ = self.serve_coordinator(
+                    src,
+                    tid,
+                    done,
+                    "a new epoch of the id",
+                    |c| c.init_instance(tid, timeout_ms, current, Some(instance), id),
+                    |result| TxnMsg::InitProducerIdReply { req, result },
+                );
             }
             TxnMsg::AddPartitions {
                 req,
@@ -72,23 +67,16 @@ impl Broker {
                 txn,
                 partitions,
             } => {
-                let result = if self.hosts_coordinator(tid) {
-                    let now_ms = done / 1000;
-                    let (r, step) = self.sh.txn.lock().expect("txn lock").store.add_partitions(
-                        tid,
-                        epoch,
-                        txn,
-                        &partitions,
-                        now_ms,
-                        fencing,
-                    );
-                    self.note_step(tid, step, "");
-                    self.note_refusal(tid, epoch, r);
-                    r
-                } else {
-                    Err(TxnError::NotCoordinator)
-                };
-                reply(self, TxnMsg::Reply { req, result });
+                let now_ms = done / 1000;
+                let r = self.serve_coordinator(
+                    src,
+                    tid,
+                    done,
+                    "",
+                    |c| c.add_partitions(tid, epoch, txn, &partitions, now_ms, fencing),
+                    |result| TxnMsg::Reply { req, result },
+                );
+                self.note_refusal(tid, epoch, r);
             }
             TxnMsg::EndTxn {
                 req,
@@ -97,22 +85,15 @@ impl Broker {
                 txn,
                 commit,
             } => {
-                let result = if self.hosts_coordinator(tid) {
-                    let mut t = self.sh.txn.lock().expect("txn lock");
-                    let (r, step) = t.store.end(tid, epoch, txn, commit, self.id, fencing);
-                    if step == TxnStep::Commit {
-                        // Offsets sent inside the transaction count from its commit decision.
-                        t.offsets.decided_commit(tid, txn);
-                    }
-                    drop(t);
-                    self.note_step(tid, step, "at the producer's request");
-                    self.note_refusal(tid, epoch, r);
-                    r
-                } else {
-                    Err(TxnError::NotCoordinator)
-                };
-                reply(self, TxnMsg::Reply { req, result });
-                self.drive_transactions(done, true);
+                let r = self.serve_coordinator(
+                    src,
+                    tid,
+                    done,
+                    "at the producer's request",
+                    |c| c.end(tid, epoch, txn, commit, id, fencing),
+                    |result| TxnMsg::Reply { req, result },
+                );
+                self.note_refusal(tid, epoch, r);
             }
             TxnMsg::WriteMarker {
                 req,
@@ -128,12 +109,9 @@ impl Broker {
         }
     }
 
-    /// Put a coordinator's step on the timeline.
-    fn note_step(&self, tid: u64, step: TxnStep, why: &str) {
-        let txn = self.sh.txn.lock().expect("txn lock");
-        let Some(m) = txn.store.get(tid) else { return };
+    /// Put a coordinator's step on the timeline, with the id's state after it.
+    pub(super) fn note_step(&self, tid: u64, m: &TxnMeta, step: TxnStep, why: &str) {
         let (n, epoch, parts) = (m.begun, m.epoch, m.partitions.iter().copied().collect::<Vec<_>>());
-        drop(txn);
         let text = match step {
             TxnStep::None => return,
             TxnStep::Began => format!("{} begins transaction {n} (epoch {epoch})", producer_name(tid)),
@@ -153,7 +131,7 @@ impl Broker {
     }
 
     /// Put a fenced request on the timeline.
-    fn note_refusal(&self, tid: u64, epoch: u16, r: Result<(), TxnError>) {
+    pub(super) fn note_refusal(&self, tid: u64, epoch: u16, r: Result<(), TxnError>) {
         if r != Err(TxnError::Fenced) {
             return;
         }
@@ -163,7 +141,8 @@ impl Broker {
             .lock()
             .expect("txn lock")
             .store
-            .get(tid)
+            .cache(self.id)
+            .and_then(|c| c.get(tid))
             .map_or(0, |m| m.epoch);
         self.sh.timeline(
             TimelineKind::ProducerFenced,
@@ -186,39 +165,50 @@ impl Broker {
         if !now {
             self.txn.next_drive_ms = now_ms + DRIVE_INTERVAL_MS;
         }
+        self.compact_state(now_ms);
+        self.finish_loading(now_ms);
         let fencing = self.sh.scenario.log.transaction_fencing;
         let hosted: BTreeSet<u64> = {
             let txn = self.sh.txn.lock().expect("txn lock");
-            txn.store.iter().map(|(t, _)| t).collect()
+            let Some(c) = txn.store.cache(self.id) else { return };
+            c.iter().map(|(t, _)| t).collect()
         };
-        let hosted: BTreeSet<u64> = hosted.into_iter().filter(|&t| self.hosts_coordinator(t)).collect();
+        // Ids with a change being written are left alone until it settles.
+        let hosted: BTreeSet<u64> = hosted
+            .into_iter()
+            .filter(|&t| self.hosts_coordinator(t) && !self.txn.writes.values().any(|w| w.tid == t))
+            .collect();
         if hosted.is_empty() {
             return;
         }
-        let expired = {
-            let mut txn = self.sh.txn.lock().expect("txn lock");
-            txn.store.expire(now_ms, fencing, self.id, |t| hosted.contains(&t))
-        };
-        for tid in expired {
-            let txn = self.sh.txn.lock().expect("txn lock");
-            let Some(m) = txn.store.get(tid) else { continue };
+        for tid in hosted.iter().copied() {
+            let before = {
+                let txn = self.sh.txn.lock().expect("txn lock");
+                txn.store.cache(self.id).and_then(|c| c.get(tid)).cloned()
+            };
+            let mut scratch = TxnCache::one(tid, before);
+            if scratch.expire(now_ms, fencing, self.id, |_| true).is_empty() {
+                continue;
+            }
+            let Some(m) = scratch.get(tid).cloned() else { continue };
             let (n, epoch, timeout) = (m.begun, m.epoch, m.timeout_ms);
-            drop(txn);
-            self.sh.timeline(
-                TimelineKind::Transaction,
-                &format!(
-                    "coordinator on broker-{} aborts {}'s transaction {n}: open past its {timeout} ms timeout{}",
-                    self.id,
-                    producer_name(tid),
-                    if fencing {
-                        format!(", epoch bumped to {epoch}")
-                    } else {
-                        String::from(" (fencing off: epoch kept)")
-                    }
-                ),
-                &[tid, n, epoch as u64, 99],
+            let text = format!(
+                "coordinator on broker-{} aborts {}'s transaction {n}: open past its {timeout} ms timeout{}",
+                self.id,
+                producer_name(tid),
+                if fencing {
+                    format!(", epoch bumped to {epoch}")
+                } else {
+                    String::from(" (fencing off: epoch kept)")
+                }
             );
+            let note = Some((text, [tid, n, epoch as u64, 99]));
+            self.write_state(tid, m, scratch.stats, TxnStep::None, "", None, note, now_us);
         }
+        let hosted: BTreeSet<u64> = hosted
+            .into_iter()
+            .filter(|&t| !self.txn.writes.values().any(|w| w.tid == t))
+            .collect();
         let leaders: Vec<Option<usize>> = self
             .sh
             .metadata
@@ -231,7 +221,8 @@ impl Broker {
         let mut resumed = Vec::new();
         {
             let txn = self.sh.txn.lock().expect("txn lock");
-            for (tid, m) in txn.store.iter().filter(|(t, _)| hosted.contains(t)) {
+            let Some(cache) = txn.store.cache(self.id) else { return };
+            for (tid, m) in cache.iter().filter(|(t, _)| hosted.contains(t)) {
                 let marker = match m.state {
                     TxnState::PrepareCommit => ControlMarker::Commit,
                     TxnState::PrepareAbort => ControlMarker::Abort,
@@ -295,7 +286,7 @@ impl Broker {
     /// transaction already open here is taken; the first batch of one is taken only if
     /// the producer's coordinator has `p` in its ongoing transaction. Kafka's leader
     /// asks the coordinator and holds the append for the answer; here it reads the
-    /// coordinator's durable store directly (docs/FIDELITY.md). A refusal goes on the
+    /// live coordinator's cache directly (docs/FIDELITY.md). A refusal goes on the
     /// timeline: it is a late batch that would otherwise have hung the partition.
     pub(super) fn txn_batch_verified(&self, stamp: &ProducerStamp, p: PartitionId, open_here: bool) -> bool {
         if !stamp.transactional || open_here || !self.sh.scenario.log.transaction_verification {
@@ -350,12 +341,26 @@ impl Broker {
             epoch,
             txn,
         });
-        self.sh
-            .txn
-            .lock()
-            .expect("txn lock")
-            .store
-            .marker_done(tid, p, (epoch, txn), self.id);
+        if self.coordinator_gate(tid).is_err() {
+            return;
+        }
+        let before = {
+            let t = self.sh.txn.lock().expect("txn lock");
+            t.store.cache(self.id).and_then(|c| c.get(tid)).cloned()
+        };
+        let mut scratch = TxnCache::one(tid, before);
+        if scratch.marker_done(tid, p, (epoch, txn), self.id) {
+            // The decision is complete: that is a change of state, written like the others.
+            if let Some(m) = scratch.get(tid).cloned() {
+                self.write_state(tid, m, scratch.stats, TxnStep::None, "", None, None, now_us);
+            }
+        } else if let Some(m) = scratch.get(tid).cloned() {
+            let mut t = self.sh.txn.lock().expect("txn lock");
+            t.store.stats.add(&scratch.stats);
+            if let Some(c) = t.store.cache_mut(self.id) {
+                c.restore(tid, m);
+            }
+        }
     }
 
     /// Write a coordinator's marker as this partition's leader; answer once replicated.
@@ -401,6 +406,7 @@ impl Broker {
                     records: Arc::from(Vec::new()),
                     bytes: MARKER_BYTES,
                     control: Some(marker),
+                    txn_state: None,
                 }));
                 if self.sh.scenario.log.flush.uses_page_cache() {
                     let mut res = self.sh.resources[self.id].lock().expect("resources lock");

@@ -28,15 +28,20 @@ impl Broker {
             return;
         };
         let fencing = self.sh.scenario.log.transaction_fencing;
-        let result = if !self.hosts_coordinator(tid) {
-            Err(TxnError::NotCoordinator)
+        let result = if let Err(e) = self.coordinator_gate(tid) {
+            Err(e)
         } else if self.sh.scenario.processor.generation_fencing
             && generation < self.sh.group.lock().expect("group lock").generation
         {
             Err(TxnError::Fenced)
         } else {
             let mut t = self.sh.txn.lock().expect("txn lock");
-            let r = t.store.check_open(tid, epoch, txn, fencing);
+            let id = self.id;
+            // Checked against this coordinator's cache; the offsets themselves are held
+            // in the run's durable table (docs/TRANSACTIONS.md).
+            let r = t.store.cache_mut(id).map_or(Err(TxnError::LoadInProgress), |c| {
+                c.check_open(tid, epoch, txn, fencing)
+            });
             if r.is_ok() {
                 t.offsets.offer(tid, txn, offsets);
             }

@@ -13,7 +13,7 @@
 //! about to replace. A commit from a generation older than the group's is
 //! refused (KIP-447's generation fencing), as is one from an older epoch.
 
-use super::transaction_coordinator::{TxnState, TxnStore};
+use super::transaction_coordinator::{TxnCache, TxnState};
 use crate::ids::PartitionId;
 use crate::wire::Checkpoint;
 use std::collections::BTreeMap;
@@ -80,13 +80,17 @@ impl TxnOffsets {
     }
 
     /// The committed checkpoint of `p`, unless an open transaction holds offsets of it.
-    /// Pending offsets whose transaction is no longer open were aborted: they go.
-    pub fn fetch(&mut self, p: PartitionId, store: &TxnStore) -> Result<Option<Arc<Checkpoint>>, Unstable> {
-        self.pending.retain(|&tid, pend| {
-            store
-                .get(tid)
-                .is_some_and(|m| m.state == TxnState::Ongoing && m.txn_no == pend.txn)
-        });
+    /// Pending offsets whose transaction is no longer open at the live coordinator
+    /// (`cache`) were aborted: they go. With no live coordinator (its state is loading,
+    /// or its partition has no leader) nothing can be told, and pending offsets stay.
+    pub fn fetch(&mut self, p: PartitionId, cache: Option<&TxnCache>) -> Result<Option<Arc<Checkpoint>>, Unstable> {
+        if let Some(store) = cache {
+            self.pending.retain(|&tid, pend| {
+                store
+                    .get(tid)
+                    .is_some_and(|m| m.state == TxnState::Ongoing && m.txn_no == pend.txn)
+            });
+        }
         if let Some((&tid, _)) = self
             .pending
             .iter()
@@ -114,7 +118,7 @@ mod tests {
 
     #[test]
     fn offsets_count_only_once_their_transaction_commits() {
-        let mut store = TxnStore::default();
+        let mut store = TxnCache::default();
         let mut o = TxnOffsets::default();
         let (Ok((_, e)), _) = store.init(PROCESSOR_TIDS, 10_000, None, 0) else {
             panic!("init")
@@ -123,11 +127,11 @@ mod tests {
         assert_eq!(store.check_open(PROCESSOR_TIDS, e, 1, true), Ok(()));
         o.offer(PROCESSOR_TIDS, 1, vec![(2, ckpt(40))]);
         // While the transaction is open the partition's offset is unstable.
-        assert_eq!(o.fetch(2, &store).err(), Some(Unstable { tid: PROCESSOR_TIDS }));
-        assert!(matches!(o.fetch(3, &store), Ok(None)));
+        assert_eq!(o.fetch(2, Some(&store)).err(), Some(Unstable { tid: PROCESSOR_TIDS }));
+        assert!(matches!(o.fetch(3, Some(&store)), Ok(None)));
         // An abort (here a new epoch of the id) leaves the old offset.
         assert!(store.init(PROCESSOR_TIDS, 10_000, None, 0).0.is_err());
-        assert_eq!(o.fetch(2, &store).map(|c| c.map(|c| c.offset)), Ok(None));
+        assert_eq!(o.fetch(2, Some(&store)).map(|c| c.map(|c| c.offset)), Ok(None));
         // A decided commit makes them the group's.
         let (Ok((_, e2)), _) = store.init(PROCESSOR_TIDS, 10_000, None, 0) else {
             panic!("init")
@@ -137,7 +141,7 @@ mod tests {
         o.offer(PROCESSOR_TIDS, 1, vec![(2, ckpt(70))]);
         assert!(store.end(PROCESSOR_TIDS, e2, 1, true, 0, true).0.is_ok());
         o.decided_commit(PROCESSOR_TIDS, 1);
-        assert_eq!(o.fetch(2, &store).map(|c| c.map(|c| c.offset)), Ok(Some(70)));
+        assert_eq!(o.fetch(2, Some(&store)).map(|c| c.map(|c| c.offset)), Ok(Some(70)));
         assert_eq!(producer_name(PROCESSOR_TIDS + 1), "processor-1");
         assert_eq!(producer_name(1), "gateway-1");
     }

@@ -141,7 +141,7 @@ impl Processor {
                 if task.phase != Phase::Loading || now_ms < task.backoff_until_ms {
                     continue;
                 }
-                match t.offsets.fetch(task.partition, &t.store) {
+                match t.offsets.fetch(task.partition, t.store.live_cache()) {
                     Ok(c) => {
                         task.resume(
                             c.as_deref(),
@@ -196,6 +196,7 @@ impl Processor {
                 tid: e.tid,
                 timeout_ms: self.cfg.transaction_timeout_ms,
                 current: e.held,
+                instance: self.incarnation,
             };
             self.eos_send_coord(msg, now_ms, depart);
             return;
@@ -418,7 +419,12 @@ impl Processor {
         }
         let Some((_, _, msg)) = e.coord.take() else { return };
         match result {
-            Err(TxnError::NotCoordinator | TxnError::Concurrent) => {
+            Err(
+                TxnError::NotCoordinator
+                | TxnError::Concurrent
+                | TxnError::LoadInProgress
+                | TxnError::NotEnoughReplicas,
+            ) => {
                 // Ask again shortly, the same request.
                 e.coord = Some((0, now_ms.saturating_sub(COORDINATOR_TIMEOUT_MS) + RETRY_MS, msg));
             }

@@ -20,6 +20,7 @@ mod read;
 mod serving;
 mod subscription;
 mod suggest;
+mod transaction_state;
 mod transactions;
 mod validate;
 

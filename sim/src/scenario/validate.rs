@@ -64,6 +64,7 @@ pub fn validate(s: &Scenario, base: &Path) -> Vec<Problem> {
     out.check(super::serving::validate(s));
     super::subscription::validate(s, &mut out);
     super::transactions::validate(s, &mut out);
+    super::transaction_state::validate(s, &mut out);
     super::exactly_once_txn::validate(s, &mut out);
     report(s, &mut out);
     throughput_check(s, &mut out);

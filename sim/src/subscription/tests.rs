@@ -38,6 +38,7 @@ fn batch(base: u64, n: u64, pid: u64, seq: u64, first: u64) -> Batch {
         records: Arc::from(records),
         bytes: 10 * n,
         control: None,
+        txn_state: None,
     }
 }
 
