@@ -89,7 +89,7 @@ pub struct Batch {
     pub control: Option<ControlMarker>,
     /// A record of the transaction-state partition (a coordinator's snapshot of one
     /// `transactional.id`): no events, one offset.
-    pub txn_state: Option<Arc<crate::log::transaction_state_log::TxnStateRecord>>,
+    pub txn_state: Option<Arc<crate::log::transaction_metadata::TxnStateRecord>>,
 }
 
 impl Batch {

@@ -328,6 +328,20 @@ pub fn result(sh: &Shared, t: &TxnReport) -> streamsim_reports::TransactionsResu
         hanging_partitions: hanging,
         bookkeeping_peak: peak,
         state_records_written: s.state_writes,
-        state_records_held: crate::log::transaction_state_log::records_held(sh),
+        state_records_held: state_records_held(sh),
     }
+}
+
+/// The most records any replica of a transaction-state partition holds now.
+fn state_records_held(sh: &Shared) -> u64 {
+    let on = crate::processor::output_topic::transactions_on(sh.scenario.gateway.transactional, &sh.scenario.processor);
+    let total = sh.assignment.len();
+    let mut most = 0;
+    for p in total - state_partitions(on)..total {
+        for &b in &sh.assignment[p] {
+            let disk = sh.disks[b].lock().expect("disk lock");
+            most = most.max(disk.logs.get(&p).map_or(0, |l| l.batches().len() as u64));
+        }
+    }
+    most
 }

@@ -23,6 +23,7 @@ pub mod transaction_coordinator;
 mod transaction_host;
 pub mod transaction_ledger;
 mod transaction_markers;
+pub mod transaction_metadata;
 pub mod transaction_reads;
 pub mod transaction_state_log;
 mod transaction_state_writes;

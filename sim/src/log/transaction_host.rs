@@ -3,7 +3,9 @@
 //! and when each owed marker was last sent. The coordinator's state is the
 //! transaction-state partition (`transaction_state_log.rs`).
 
-use crate::ids::PartitionId;
+use super::transaction_coordinator::{TxnMeta, TxnStats, TxnStep};
+use crate::ids::{Addr, PartitionId};
+use crate::txn_wire::TxnMsg;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One marker request in flight: whose marker, for which partition, and which
@@ -39,12 +41,30 @@ impl CoordinatorHost {
     }
 }
 
+/// A state change appended and not yet committed (Kafka's pending state of the id).
+pub(super) struct StateWrite {
+    /// `transactional.id`.
+    pub(super) tid: u64,
+    /// Its state once the change counts.
+    pub(super) meta: TxnMeta,
+    /// The counts the change adds.
+    pub(super) stats: TxnStats,
+    /// What it is, for the timeline.
+    pub(super) step: TxnStep,
+    /// Why, for the timeline.
+    pub(super) why: &'static str,
+    /// The answer owed to the producer once the change counts.
+    pub(super) reply: Option<(Addr, TxnMsg)>,
+    /// A timeline line to put once the change counts (a timeout's abort).
+    pub(super) note: Option<(String, [u64; 4])>,
+}
+
 /// A broker's volatile coordinator state: its state writes and marker requests in flight.
 #[derive(Default)]
 pub(super) struct CoordinatorHost {
     /// State changes appended and not yet committed, by request id: their ids are in
     /// Kafka's pending state (a concurrent request gets CONCURRENT_TRANSACTIONS).
-    pub(super) writes: BTreeMap<u64, super::transaction_state_writes::StateWrite>,
+    pub(super) writes: BTreeMap<u64, StateWrite>,
     pub(super) next_write: u64,
     /// Next compaction of this broker's replicas of the state partitions, ms.
     pub(super) next_compact_ms: u64,

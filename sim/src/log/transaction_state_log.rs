@@ -13,22 +13,7 @@ use crate::ids::{BrokerId, PartitionId};
 use crate::record::Batch;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// One record of the transaction-state partition: the id and its state after a change.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TxnStateRecord {
-    /// `transactional.id`.
-    pub tid: u64,
-    /// Its state, whole (a later record of the id supersedes it).
-    pub meta: TxnMeta,
-}
-
-impl TxnStateRecord {
-    /// Bytes of the record on disk and on the wire: the id, producer id and epoch,
-    /// state and timeout, and the partitions of its transaction.
-    pub fn bytes(&self) -> u64 {
-        80 + 4 * self.meta.partitions.len() as u64
-    }
-}
+pub use super::transaction_metadata::TxnStateRecord;
 
 /// What a state partition's replica holds: its newest record per id, read from
 /// `from` to the log end (Kafka's `TransactionStateManager` load).
@@ -60,20 +45,6 @@ pub fn compaction_keeps(batches: &[std::sync::Arc<Batch>], below: u64) -> BTreeS
         keep.insert(last.base_offset);
     }
     keep
-}
-
-/// The most records any replica of a transaction-state partition holds now.
-pub fn records_held(sh: &crate::world::Shared) -> u64 {
-    let on = crate::processor::output_topic::transactions_on(sh.scenario.gateway.transactional, &sh.scenario.processor);
-    let total = sh.assignment.len();
-    let mut most = 0;
-    for p in total - super::transaction_coordinator::state_partitions(on)..total {
-        for &b in &sh.assignment[p] {
-            let disk = sh.disks[b].lock().expect("disk lock");
-            most = most.max(disk.logs.get(&p).map_or(0, |l| l.batches().len() as u64));
-        }
-    }
-    most
 }
 
 /// The coordinators' caches, by broker, and the run's transaction counts. A cache

@@ -8,6 +8,7 @@
 use super::broker::{Broker, PendingProduce};
 use super::replica::Role;
 use super::transaction_coordinator::{host_partition, state_partitions, TxnCache, TxnMeta, TxnStats, TxnStep};
+use super::transaction_host::StateWrite;
 use super::transaction_state_log::{self, TxnStateRecord};
 use crate::ids::{Addr, PartitionId};
 use crate::msg::{Batch, Msg, ProduceError};
@@ -23,24 +24,6 @@ const LOAD_BASE_US: u64 = 5_000;
 const LOAD_PER_RECORD_US: u64 = 20;
 /// How often a replica of a state partition is compacted, ms.
 const COMPACT_INTERVAL_MS: u64 = 100;
-
-/// A state change appended and not yet committed (Kafka's pending state of the id).
-pub(super) struct StateWrite {
-    /// `transactional.id`.
-    pub(super) tid: u64,
-    /// Its state once the change counts.
-    pub(super) meta: TxnMeta,
-    /// The counts the change adds.
-    pub(super) stats: TxnStats,
-    /// What it is, for the timeline.
-    pub(super) step: TxnStep,
-    /// Why, for the timeline.
-    pub(super) why: &'static str,
-    /// The answer owed to the producer once the change counts.
-    pub(super) reply: Option<(Addr, TxnMsg)>,
-    /// A timeline line to put once the change counts (a timeout's abort).
-    pub(super) note: Option<(String, [u64; 4])>,
-}
 
 /// A coordinator's answer `m` turned into the refusal `e` (its write did not count).
 fn refused(m: TxnMsg, e: TxnError) -> TxnMsg {
