@@ -27,6 +27,18 @@ pub enum TxnError {
     Aborted,
 }
 
+impl TxnError {
+    /// Whether the producer asks the same thing again shortly (the coordinator moved,
+    /// is loading, is finishing the previous transaction, or cannot write yet), rather
+    /// than start again under a new epoch.
+    pub fn is_retriable(self) -> bool {
+        matches!(
+            self,
+            TxnError::NotCoordinator | TxnError::Concurrent | TxnError::LoadInProgress | TxnError::NotEnoughReplicas
+        )
+    }
+}
+
 /// The transaction protocol's messages.
 #[derive(Clone, Debug)]
 pub enum TxnMsg {

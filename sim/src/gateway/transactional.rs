@@ -258,15 +258,7 @@ impl Gateway {
         }
         t.pending = None;
         match (t.phase, result) {
-            (
-                _,
-                Err(
-                    TxnError::NotCoordinator
-                    | TxnError::Concurrent
-                    | TxnError::LoadInProgress
-                    | TxnError::NotEnoughReplicas,
-                ),
-            ) => {
+            (_, Err(e)) if e.is_retriable() => {
                 self.metadata_stale = true;
                 t.retry_at_ms = now_ms + RETRY_MS;
                 if t.phase == Phase::Open {
@@ -293,7 +285,7 @@ impl Gateway {
                 self.sh.txn.lock().expect("txn lock").abort_asked(t.tid);
                 self.txn_restart(now_ms);
             }
-            (_, Err(e @ (TxnError::Fenced | TxnError::Aborted))) => {
+            (_, Err(e)) => {
                 // A zombie, or a transaction the coordinator already aborted: none of its
                 // records counts, so they are all sent again under a new epoch.
                 t.adding.clear();

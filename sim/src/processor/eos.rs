@@ -419,16 +419,11 @@ impl Processor {
         }
         let Some((_, _, msg)) = e.coord.take() else { return };
         match result {
-            Err(
-                TxnError::NotCoordinator
-                | TxnError::Concurrent
-                | TxnError::LoadInProgress
-                | TxnError::NotEnoughReplicas,
-            ) => {
+            Err(err) if err.is_retriable() => {
                 // Ask again shortly, the same request.
                 e.coord = Some((0, now_ms.saturating_sub(COORDINATOR_TIMEOUT_MS) + RETRY_MS, msg));
             }
-            Err(err @ (TxnError::Fenced | TxnError::Aborted)) => {
+            Err(err) => {
                 if e.ready {
                     let why = if err == TxnError::Fenced {
                         "its coordinator refused its epoch or generation"
