@@ -8,6 +8,7 @@ pub mod lake;
 pub mod ledger;
 pub mod log_audit;
 pub(crate) mod reference;
+mod resume_points;
 pub mod serving;
 pub mod subscription;
 pub mod throughput;
