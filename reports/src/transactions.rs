@@ -75,6 +75,9 @@ pub struct TxnBookkeeping {
     pub index_entries: u64,
     /// Rows of the output topic's table (`exactly_once_txn`) the sink may still read.
     pub output_rows: u64,
+    /// Records the logs hold in memory (not summarised yet), over every replica of every partition.
+    #[serde(default)]
+    pub log_records_held: u64,
 }
 
 impl TxnBookkeeping {
@@ -85,6 +88,7 @@ impl TxnBookkeeping {
             marker_times: self.marker_times.max(o.marker_times),
             index_entries: self.index_entries.max(o.index_entries),
             output_rows: self.output_rows.max(o.output_rows),
+            log_records_held: self.log_records_held.max(o.log_records_held),
         }
     }
 }

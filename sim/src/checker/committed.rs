@@ -6,20 +6,30 @@ use crate::world::Shared;
 /// Largest number of events named in a witness.
 pub(super) const WITNESS: usize = 5;
 
-/// The committed records of every partition: the current leader's log up
-/// to the high watermark it last published. Returns, per partition, the
-/// committed offset (None when the partition has no leader).
+/// The committed records of every partition that holds events: the current
+/// leader's log up to the high watermark it last published. Returns, per
+/// partition, the leader and the committed offset (None when the partition
+/// has no leader, and for the output topic's partitions, whose records are
+/// rows, not events: the events' checks skip them).
 pub(super) fn committed_ends(sh: &Shared) -> Vec<Option<(usize, u64)>> {
+    let mut ends = settled_ends(sh);
+    for (p, e) in ends.iter_mut().enumerate() {
+        if sh.output.input_of(p).is_some() {
+            *e = None;
+        }
+    }
+    ends
+}
+
+/// [`committed_ends`] with the output topic's partitions too: what the log
+/// audit may fold (it summarises those without counting them as events).
+pub(super) fn settled_ends(sh: &Shared) -> Vec<Option<(usize, u64)>> {
     let st = sh.controller.lock().expect("controller lock");
     let board = sh.hw_board.lock().expect("hw board lock");
     st.parts
         .iter()
         .map(|s| {
             let l = s.leader?;
-            if sh.output.input_of(s.partition).is_some() {
-                // The output topic's records are rows, not events: the events' checks skip them.
-                return None;
-            }
             let (b, e, hw) = board[s.partition];
             Some((l, if b == l && e == s.leader_epoch { hw } else { 0 }))
         })

@@ -1,16 +1,20 @@
 //! The log audit: the checker's view of the committed logs, built while the
 //! run goes rather than after it. Every few virtual seconds the settled
-//! prefix of each partition (committed, durable on every replica, below the
-//! processor's committed offset and the lake's resume point) is counted event by event: copies per
-//! event, per-key order, the reference model's input. Then the logs keep
+//! prefix of each partition (committed, durable on every replica, below where
+//! each of its readers would resume, `resume_points`) is counted event by event: copies per
+//! event, per-key order, the reference model's input. The output topic's
+//! partitions (`exactly_once_txn`) are folded too, without counting: their
+//! records are the sink's rows, which the end-to-end check judges from the
+//! sink's tables. Then the logs keep
 //! only a summary of that prefix, so memory follows what is in flight, not
 //! how many events the run has seen. At the end the checker folds the
 //! remaining tail the same way, so a run gives the same verdict whether or
 //! not anything was summarised.
 
-use super::committed::{committed_ends, WITNESS};
+use super::committed::{committed_ends, settled_ends, WITNESS};
 use super::e2e::{compare_windows, WindowComparison};
 use super::reference::RefModel;
+use super::resume_points::ResumePoints;
 use crate::config::Delivery;
 use crate::config::Truncation;
 use crate::event_sets::Copies;
@@ -62,6 +66,8 @@ pub struct LogAudit {
     pub closed_windows: WindowComparison,
     /// The processor's salting of hot keys: the sink's rows are re-aggregated before comparing.
     salt: Option<crate::config::SaltConfig>,
+    /// Where the readers of each partition would resume: no fold passes it.
+    resume_points: ResumePoints,
 }
 
 impl LogAudit {
@@ -93,6 +99,7 @@ impl LogAudit {
                 && !matches!(sh.scenario.processor.window, WindowKind::Session { .. }),
             closed_windows: WindowComparison::default(),
             salt: sh.scenario.processor.salt.clone().filter(|s| s.enabled()),
+            resume_points: ResumePoints::new(sh),
         }
     }
 
@@ -101,26 +108,8 @@ impl LogAudit {
         if !self.enabled {
             return;
         }
-        let ends = committed_ends(sh);
-        let read_path = sh.layout.processors > 0;
-        let consumed: Vec<u64> = if read_path {
-            sh.sink
-                .lock()
-                .expect("sink lock")
-                .slots
-                .iter()
-                .map(|s| s.offset())
-                .collect()
-        } else {
-            Vec::new()
-        };
-        // A lake writer resumes from here: nothing at or past it may be summarised away.
-        let archived: Vec<u64> = if sh.layout.lake_writers > 0 {
-            let lake = sh.lake.lock().expect("lake lock");
-            (0..sh.event_partitions).map(|p| lake.resume_offset(p)).collect()
-        } else {
-            Vec::new()
-        };
+        let ends = settled_ends(sh);
+        let readers = self.resume_points.bounds(sh);
         // The transaction-state partitions hold a coordinator's records, not events, and are
         // compacted rather than summarised: a new leader loads its state from them.
         let state_from = sh.assignment.len()
@@ -133,18 +122,7 @@ impl LogAudit {
             if p >= state_from {
                 continue;
             }
-            let mut bound = hw;
-            if p < sh.event_partitions {
-                if let Some(&c) = consumed.get(p) {
-                    bound = bound.min(c);
-                }
-                if let Some(&a) = archived.get(p) {
-                    bound = bound.min(a);
-                }
-                if let Some(s) = crate::subscription::resume_floor(sh, p) {
-                    bound = bound.min(s);
-                }
-            }
+            let mut bound = hw.min(readers[p]);
             // Every replica, dead or alive, must hold the prefix durably and know it committed:
             // then no crash, restart or clean election can cut into it.
             for &r in &sh.assignment[p] {
@@ -165,9 +143,13 @@ impl LogAudit {
                 if cut <= self.folded[p] {
                     continue;
                 }
-                let db = sh.sink.lock().expect("sink lock");
-                let from = self.folded[p];
-                self.count(sh, p, log, from, cut, Some(&db));
+                // The output topic's records are rows: the sink's checks judge them from its
+                // tables at the end (`checker/e2e.rs`), so here they are only summarised.
+                if sh.output.input_of(p).is_none() {
+                    let db = sh.sink.lock().expect("sink lock");
+                    let from = self.folded[p];
+                    self.count(sh, p, log, from, cut, Some(&db));
+                }
                 // The transactional reads below the cut are decidable now: judge them before the summary.
                 super::transactions::judge_folded(sh, p, log, cut);
                 cut

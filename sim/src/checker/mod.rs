@@ -8,6 +8,7 @@ pub mod lake;
 pub mod ledger;
 pub mod log_audit;
 pub(crate) mod reference;
+mod resume_points;
 pub mod serving;
 pub mod subscription;
 pub mod throughput;
@@ -46,7 +47,8 @@ pub struct CheckReport {
     pub e2e: Option<e2e::E2eReport>,
     /// End-to-end latency percentiles, when the scenario has a read path.
     pub e2e_latency: Option<Percentiles>,
-    /// Committed records counted while the run went and then kept only as log summaries.
+    /// Committed records folded while the run went (counted as events, or for the output
+    /// topic's rows only summarised) and then kept only as log summaries.
     pub summarised: u64,
     /// Records retention deleted, summed over replicas.
     pub retention_deleted: u64,

@@ -176,18 +176,13 @@ fn judge(txn: &mut TxnLedger, seq: u64, read: &TxnRead, log: &PartitionLog, held
 
 /// Note the sizes of the run's transaction bookkeeping, keeping the largest seen.
 fn note_bookkeeping(sh: &Shared) {
-    let index_entries: usize = sh
-        .disks
-        .iter()
-        .map(|d| {
-            d.lock()
-                .expect("disk lock")
-                .logs
-                .values()
-                .map(PartitionLog::txn_entries)
-                .sum::<usize>()
-        })
-        .sum();
+    let (mut index_entries, mut log_records_held) = (0usize, 0u64);
+    for d in &sh.disks {
+        for l in d.lock().expect("disk lock").logs.values() {
+            index_entries += l.txn_entries();
+            log_records_held += l.leo().saturating_sub(l.summary_end());
+        }
+    }
     let output_rows = sh.output_rows.lock().expect("output rows lock").len();
     let mut txn = sh.txn.lock().expect("txn lock");
     let now = TxnBookkeeping {
@@ -195,6 +190,7 @@ fn note_bookkeeping(sh: &Shared) {
         marker_times: txn.marker_at.len() as u64,
         index_entries: index_entries as u64,
         output_rows: output_rows as u64,
+        log_records_held,
     };
     txn.peak = txn.peak.max(now);
 }

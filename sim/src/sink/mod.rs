@@ -41,11 +41,15 @@ pub async fn sink_main(sh: Arc<Shared>) {
     // The output topic's reader (`exactly_once_txn`) and its transactions being executed.
     let mut reader = output_reader::OutputReader::new(&sh, incarnation);
     let mut reading: BTreeMap<(u64, u64), output_reader::OutputTxn> = BTreeMap::new();
+    if let Some(r) = reader.as_mut() {
+        r.drive(&sh, clock::now_ms(), clock::now_us());
+    }
     loop {
         let mut until = running.keys().next().map_or(u64::MAX / 4, |&(us, _)| us.div_ceil(1000));
-        if reader.is_some() {
+        if let Some(r) = reader.as_ref() {
+            // No polling: the reader's own timers, its database transactions, or a message.
             until = until
-                .min(clock::now_ms() + output_reader::POLL_MS)
+                .min(r.next_wake_ms(&sh, clock::now_ms()).unwrap_or(u64::MAX))
                 .min(reading.keys().next().map_or(u64::MAX, |&(us, _)| us.div_ceil(1000)));
         }
         let until = until.max(clock::now_ms() + 1);

@@ -7,8 +7,14 @@
 //! condition that the stored offset is still the one it read from. A sink
 //! crash loses its position and the transactions under way; the restarted
 //! sink resumes from the offsets it stored, so no row is lost or doubled.
+//!
+//! The reader does not poll: every partition has a fetch in flight, a
+//! database transaction under way or a wait after a leaderless fetch, and
+//! the sink node wakes for a message or for the earliest of the reader's
+//! timers ([`OutputReader::next_wake_ms`]); each pass ends with
+//! [`OutputReader::drive`], which fetches whatever that pass freed.
 
-use crate::consumer_fetches::{ByLeader, Fetcher, FetchesInFlight};
+use crate::consumer_fetches::{ByLeader, Fetcher, FetchesInFlight, FETCH_TIMEOUT_MS};
 use crate::ids::{Addr, PartitionId};
 use crate::log::last_stable_offset::AbortedTxn;
 use crate::wire::{ConsumerFetchResult, Row};
@@ -16,8 +22,6 @@ use crate::world::Shared;
 
 /// Wait after a fetch that found no leader, ms.
 const NO_LEADER_WAIT_MS: u64 = 50;
-/// How often the reader looks for work, ms.
-pub const POLL_MS: u64 = 10;
 
 /// One database transaction of the reader: rows of an output partition and its next offset.
 pub struct OutputTxn {
@@ -60,6 +64,20 @@ impl OutputReader {
             fetches: FetchesInFlight::new(),
             next_req: incarnation << 40,
         })
+    }
+
+    /// The next instant (ms) after `now_ms` the reader has something to do with no
+    /// message to wake it: a fetch to abandon (unanswered past the broker's long-poll
+    /// wait and the fetch timeout, its leader may be dead) or a partition's wait after
+    /// a leaderless fetch to end. Everything else it waits for (fetch replies) is a
+    /// message, and its database transactions are the sink's own timers.
+    pub fn next_wake_ms(&self, sh: &Shared, now_ms: u64) -> Option<u64> {
+        let timeout = FETCH_TIMEOUT_MS + sh.scenario.processor.fetch_max_wait_ms;
+        let expiries = self.fetches.values().map(|&(_, sent)| sent + timeout);
+        expiries
+            .chain(self.idle_until_ms.iter().copied())
+            .filter(|&t| t > now_ms)
+            .min()
     }
 
     /// Send a fetch for every idle partition, one per leader.
