@@ -261,9 +261,17 @@ impl TxnCache {
     }
 
     /// Whether a request of `tid` at `epoch` may act on its open transaction `txn`
-    /// (`TxnOffsetCommit`): fenced, aborted, or not open are refused.
-    pub fn check_open(&mut self, tid: u64, epoch: u16, txn: u64, fencing: bool) -> Result<(), TxnError> {
-        let m = self.admit(tid, epoch, fencing)?;
+    /// (`TxnOffsetCommit`): fenced, aborted, or not open are refused. It reads the
+    /// state and changes nothing: Kafka's `TxnOffsetCommit` goes to the group
+    /// coordinator, which writes no transaction state, so a timed-out transaction's
+    /// flag stays for the next coordinator request to clear with a state record.
+    pub fn check_open(&self, tid: u64, epoch: u16, txn: u64, fencing: bool) -> Result<(), TxnError> {
+        let Some(m) = self.by_tid.get(&tid) else {
+            return Err(TxnError::Fenced);
+        };
+        if fencing && epoch != m.epoch {
+            return Err(TxnError::Fenced);
+        }
         if m.state == TxnState::Ongoing && m.txn_no == txn {
             Ok(())
         } else {

@@ -225,3 +225,22 @@ fn a_coordinator_that_lost_the_state_gives_a_new_producer_id() {
     );
     assert_eq!(ids.allocated(), before);
 }
+
+#[test]
+fn an_offset_commit_changes_no_state_of_a_timed_out_transaction() {
+    // Fencing off: a timeout's abort keeps the epoch and flags the id instead.
+    let mut s = TxnCache::default();
+    let (Ok((_, e)), _) = s.init(8, 100, None, 0) else {
+        panic!("init")
+    };
+    assert_eq!(s.add_partitions(8, e, 1, &[2], 0, false).1, TxnStep::Began);
+    assert_eq!(s.expire(200, false, 0, |_| true), vec![8]);
+    let before = s.get(8).cloned().expect("registered");
+    assert!(before.timed_out);
+    // The offsets are refused, and the cache is what the log holds: the flag stays for
+    // the next request that writes a state record.
+    assert_eq!(s.check_open(8, e, 1, false), Err(TxnError::Aborted));
+    assert_eq!(s.get(8), Some(&before));
+    assert_eq!(s.end(8, e, 1, true, 0, false).0, Err(TxnError::Aborted));
+    assert!(!s.get(8).expect("registered").timed_out);
+}
