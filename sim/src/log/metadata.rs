@@ -17,4 +17,6 @@ pub struct ControllerStore {
     /// again on each heartbeat, so a lost message cannot leave it a replica nobody
     /// counts on fetching for ever.
     pub dropped: std::collections::BTreeSet<(crate::ids::BrokerId, crate::ids::PartitionId)>,
+    /// The transactional producer ids handed out (durable, like the controller's producer-id blocks).
+    pub producer_ids: super::producer_ids::ProducerIds,
 }

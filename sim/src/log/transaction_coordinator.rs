@@ -77,23 +77,13 @@ pub struct TxnCache {
     by_tid: BTreeMap<u64, TxnMeta>,
     /// Counts of the changes made through this cache.
     pub stats: TxnStats,
+    /// Producer ids for [`TxnCache::init`], a coordinator with no cluster around it (a
+    /// broker passes the controller's run-wide counter to [`TxnCache::init_instance`]).
+    own_ids: ProducerIds,
 }
 
-/// The first producer id of a `transactional.id` (apart from the non-transactional ones).
-fn pid_of(tid: u64) -> u64 {
-    (1 << 48) | tid
-}
-
-/// The `transactional.id` whose producer id is `pid`: the low 32 bits (a producer id
-/// given when an epoch runs out adds 1 << 32, [`next_pid`]).
-pub fn tid_of(pid: u64) -> u64 {
-    pid & 0xFFFF_FFFF
-}
-
-/// The producer id an id gets when its epoch runs out (KIP-360).
-fn next_pid(pid: u64) -> u64 {
-    pid + (1 << 32)
-}
+pub use super::producer_ids::tid_of;
+use super::producer_ids::ProducerIds;
 
 /// The largest epoch a producer is given: a bump from here gives the id a new producer
 /// id at epoch 0 (Kafka's `Short.MaxValue - 1`; `Short.MaxValue` is kept for the abort
@@ -131,6 +121,7 @@ impl TxnCache {
         TxnCache {
             by_tid: meta.into_iter().map(|m| (tid, m)).collect(),
             stats: TxnStats::default(),
+            own_ids: ProducerIds::default(),
         }
     }
 
@@ -150,7 +141,7 @@ impl TxnCache {
     }
 
     /// `InitProducerId` from a producer that sends no instance number (see
-    /// [`TxnCache::init_instance`]).
+    /// [`TxnCache::init_instance`]), with producer ids from this cache's own counter.
     pub fn init(
         &mut self,
         tid: u64,
@@ -158,14 +149,20 @@ impl TxnCache {
         current: Option<(u64, u16)>,
         broker: BrokerId,
     ) -> (Result<(u64, u16), TxnError>, TxnStep) {
-        self.init_instance(tid, timeout_ms, current, None, broker)
+        let mut ids = std::mem::take(&mut self.own_ids);
+        let r = self.init_instance(tid, timeout_ms, current, None, broker, &mut ids);
+        self.own_ids = ids;
+        r
     }
 
     /// `InitProducerId`: bump the epoch (fencing every older producer of the id). An
     /// open transaction is aborted first and the producer asked to retry.
     /// `current` is the producer id and epoch the asking producer holds (KIP-360),
     /// `instance` the number of a producer instance that holds none yet: a copy of the
-    /// request that produced the current epoch gets it again, unbumped.
+    /// request that produced the current epoch gets it again, unbumped. An id this
+    /// coordinator does not know, and an id whose epoch ran out, takes a new producer id
+    /// from `ids`, the cluster's durable counter: after a lost state partition the data
+    /// partitions may hold the id's old producer id at any epoch.
     pub fn init_instance(
         &mut self,
         tid: u64,
@@ -173,15 +170,17 @@ impl TxnCache {
         current: Option<(u64, u16)>,
         instance: Option<u64>,
         broker: BrokerId,
+        ids: &mut ProducerIds,
     ) -> (Result<(u64, u16), TxnError>, TxnStep) {
         let key = current
             .map(|(pid, e)| InitFrom::Held(pid, e))
             .or(instance.map(InitFrom::Fresh));
         let Some(m) = self.by_tid.get_mut(&tid) else {
+            let pid = ids.allocate(tid);
             self.by_tid.insert(
                 tid,
                 TxnMeta {
-                    pid: pid_of(tid),
+                    pid,
                     epoch: 0,
                     timeout_ms,
                     state: TxnState::Empty,
@@ -196,7 +195,7 @@ impl TxnCache {
                     init_from: key,
                 },
             );
-            return (Ok((pid_of(tid), 0)), TxnStep::None);
+            return (Ok((pid, 0)), TxnStep::None);
         };
         if key.is_some() && key == m.init_from {
             // A duplicated or retried InitProducerId whose first copy was answered (a
@@ -217,7 +216,7 @@ impl TxnCache {
                 if m.epoch >= MAX_PRODUCER_EPOCH {
                     // KIP-360: the epoch ran out; a new producer id starts at epoch 0, and
                     // every partition takes it as a new producer.
-                    m.pid = next_pid(m.pid);
+                    m.pid = ids.allocate(tid);
                     m.epoch = 0;
                 } else {
                     m.epoch += 1;
@@ -262,9 +261,17 @@ impl TxnCache {
     }
 
     /// Whether a request of `tid` at `epoch` may act on its open transaction `txn`
-    /// (`TxnOffsetCommit`): fenced, aborted, or not open are refused.
-    pub fn check_open(&mut self, tid: u64, epoch: u16, txn: u64, fencing: bool) -> Result<(), TxnError> {
-        let m = self.admit(tid, epoch, fencing)?;
+    /// (`TxnOffsetCommit`): fenced, aborted, or not open are refused. It reads the
+    /// state and changes nothing: Kafka's `TxnOffsetCommit` goes to the group
+    /// coordinator, which writes no transaction state, so a timed-out transaction's
+    /// flag stays for the next coordinator request to clear with a state record.
+    pub fn check_open(&self, tid: u64, epoch: u16, txn: u64, fencing: bool) -> Result<(), TxnError> {
+        let Some(m) = self.by_tid.get(&tid) else {
+            return Err(TxnError::Fenced);
+        };
+        if fencing && epoch != m.epoch {
+            return Err(TxnError::Fenced);
+        }
         if m.state == TxnState::Ongoing && m.txn_no == txn {
             Ok(())
         } else {

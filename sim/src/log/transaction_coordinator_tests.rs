@@ -40,7 +40,10 @@ fn verification_takes_only_a_partition_of_the_ongoing_transaction_at_its_epoch()
     assert!(!s.verifies(pid, e, 5, true), "a partition never added");
     assert!(!s.verifies(pid, e + 1, 4, true), "another epoch");
     assert!(s.verifies(pid, e + 1, 4, false), "epochs unchecked without fencing");
-    assert!(!s.verifies(pid_of(3), e, 4, true), "another producer");
+    assert!(
+        !s.verifies(ProducerIds::default().allocate(3), e, 4, true),
+        "another producer"
+    );
     // Decided: a batch arriving now (after the marker is owed) is late.
     assert_eq!(s.end(2, e, 1, false, 0, true).0, Ok(()));
     assert!(!s.verifies(pid, e, 4, true));
@@ -183,17 +186,61 @@ fn an_exhausted_epoch_gives_the_id_a_new_producer_id() {
 #[test]
 fn a_copy_of_a_new_producers_first_init_producer_id_gets_the_same_epoch() {
     let mut s = TxnCache::default();
+    let mut ids = ProducerIds::default();
     // Instance 1 of the id registers; a copy of its request, arriving after the answer,
     // is the same request (it once bumped the epoch and fenced its own producer).
-    let first = s.init_instance(6, 1000, None, Some(1), 0).0;
-    assert_eq!(s.init_instance(6, 1000, None, Some(1), 0).0, first);
+    let first = s.init_instance(6, 1000, None, Some(1), 0, &mut ids).0;
+    assert_eq!(s.init_instance(6, 1000, None, Some(1), 0, &mut ids).0, first);
     let Ok((pid, e)) = first else { panic!("init") };
     // Instance 2 (a restart) is a new producer: it bumps, and a copy of its request does not.
-    let (Ok((_, e2)), _) = s.init_instance(6, 1000, None, Some(2), 0) else {
+    let (Ok((_, e2)), _) = s.init_instance(6, 1000, None, Some(2), 0, &mut ids) else {
         panic!("init")
     };
     assert_eq!(e2, e + 1);
-    assert_eq!(s.init_instance(6, 1000, None, Some(2), 0).0, Ok((pid, e2)));
+    assert_eq!(s.init_instance(6, 1000, None, Some(2), 0, &mut ids).0, Ok((pid, e2)));
     // Instance 1, now a zombie, is fenced on its next request.
     assert_eq!(s.add_partitions(6, e, 1, &[0], 0, true).0, Err(TxnError::Fenced));
+}
+
+#[test]
+fn a_coordinator_that_lost_the_state_gives_a_new_producer_id() {
+    // The cluster's counter outlives every coordinator; the first one's state is lost.
+    let mut ids = ProducerIds::default();
+    let mut first = TxnCache::default();
+    let (Ok((pid, _)), _) = first.init_instance(2, 1000, None, Some(1), 0, &mut ids) else {
+        panic!("init")
+    };
+    let mut rebuilt = TxnCache::default();
+    let (Ok((pid2, e2)), _) = rebuilt.init_instance(2, 1000, Some((pid, 40)), Some(2), 1, &mut ids) else {
+        panic!("init")
+    };
+    // Not the old producer id at epoch 0, which the partitions would fence as a zombie.
+    assert_ne!(pid2, pid);
+    assert_eq!((tid_of(pid2), e2), (2, 0));
+    // A copy of that request gets the same answer and takes no further id.
+    let before = ids.allocated();
+    assert_eq!(
+        rebuilt.init_instance(2, 1000, Some((pid, 40)), Some(2), 1, &mut ids).0,
+        Ok((pid2, 0))
+    );
+    assert_eq!(ids.allocated(), before);
+}
+
+#[test]
+fn an_offset_commit_changes_no_state_of_a_timed_out_transaction() {
+    // Fencing off: a timeout's abort keeps the epoch and flags the id instead.
+    let mut s = TxnCache::default();
+    let (Ok((_, e)), _) = s.init(8, 100, None, 0) else {
+        panic!("init")
+    };
+    assert_eq!(s.add_partitions(8, e, 1, &[2], 0, false).1, TxnStep::Began);
+    assert_eq!(s.expire(200, false, 0, |_| true), vec![8]);
+    let before = s.get(8).cloned().expect("registered");
+    assert!(before.timed_out);
+    // The offsets are refused, and the cache is what the log holds: the flag stays for
+    // the next request that writes a state record.
+    assert_eq!(s.check_open(8, e, 1, false), Err(TxnError::Aborted));
+    assert_eq!(s.get(8), Some(&before));
+    assert_eq!(s.end(8, e, 1, true, 0, false).0, Err(TxnError::Aborted));
+    assert!(!s.get(8).expect("registered").timed_out);
 }

@@ -51,12 +51,16 @@ impl Broker {
                 current,
                 instance,
             } => {
+                let sh = self.sh.clone();
                 let _ = self.serve_coordinator(
                     src,
                     tid,
                     done,
                     "a new epoch of the id",
-                    |c| c.init_instance(tid, timeout_ms, current, Some(instance), id),
+                    |c| {
+                        let mut ctl = sh.controller.lock().expect("controller lock");
+                        c.init_instance(tid, timeout_ms, current, Some(instance), id, &mut ctl.producer_ids)
+                    },
                     |result| TxnMsg::InitProducerIdReply { req, result },
                 );
             }

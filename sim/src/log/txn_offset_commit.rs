@@ -39,7 +39,7 @@ impl Broker {
             let id = self.id;
             // Checked against this coordinator's cache; the offsets themselves are held
             // in the run's durable table (docs/TRANSACTIONS.md).
-            let r = t.store.cache_mut(id).map_or(Err(TxnError::LoadInProgress), |c| {
+            let r = t.store.cache(id).map_or(Err(TxnError::LoadInProgress), |c| {
                 c.check_open(tid, epoch, txn, fencing)
             });
             if r.is_ok() {
