@@ -233,6 +233,9 @@ pub struct Shared {
     pub txn: Mutex<crate::log::transaction_ledger::TxnLedger>,
     /// The rows the processors produced to their output topic (`exactly_once_txn`).
     pub output_rows: Mutex<crate::processor::output_topic::OutputRows>,
+    /// Where each processor instance would fetch next, by partition: the log audit does not
+    /// summarise past it (a paused instance still fetches from there when it wakes).
+    pub processor_positions: Mutex<crate::processor::positions::ProcessorPositions>,
     /// Where the processors' output topic lies among the partitions (none unless `exactly_once_txn`).
     pub output: crate::processor::output_topic::OutputLayout,
 }
@@ -327,6 +330,10 @@ impl Shared {
                 .map(|r| Mutex::new(crate::gateway::rate_limit::RateLimiter::new(r))),
             txn: Mutex::new(Default::default()),
             output_rows: Mutex::new(Default::default()),
+            processor_positions: Mutex::new(crate::processor::positions::ProcessorPositions::new(
+                scenario.processor.instances,
+                t.partitions,
+            )),
             output,
             scenario,
         }

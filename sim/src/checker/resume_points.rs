@@ -4,7 +4,10 @@
 //!
 //! * The processors resume an events partition from their committed offset:
 //!   the sink's checkpoint slot in the sink-transaction modes, the group's
-//!   offsets committed inside transactions under `exactly_once_txn`.
+//!   offsets committed inside transactions under `exactly_once_txn`. And an
+//!   instance still holding a partition in its own view fetches from its
+//!   position: one paused while the group moved on wakes and fetches there
+//!   before it learns of the rebalance (`processor::positions`).
 //! * The lake writers and the subscriptions' groups resume from their own
 //!   committed positions.
 //! * Under `exactly_once_txn` the sink resumes each output partition from
@@ -63,6 +66,13 @@ impl ResumePoints {
                 }
             } else {
                 self.txn_bounds(sh, &mut bound);
+            }
+        }
+        if sh.layout.processors > 0 {
+            // A paused instance the group has moved on from still fetches from its own position.
+            let held = sh.processor_positions.lock().expect("positions lock");
+            for (p, b) in bound.iter_mut().enumerate().take(sh.event_partitions) {
+                *b = (*b).min(held.floor(p));
             }
         }
         if sh.layout.lake_writers > 0 {

@@ -195,8 +195,11 @@ impl Injector {
         }
         self.sh.fabric.set_up(a, false);
         madsim::runtime::Handle::current().kill(self.nodes[a.0 as usize]);
-        if let Role::Broker(b) = self.sh.layout.role(a) {
-            crate::log::truncation::power_loss(&self.sh, b);
+        match self.sh.layout.role(a) {
+            Role::Broker(b) => crate::log::truncation::power_loss(&self.sh, b),
+            // Its view of the group dies with the process: it will fetch nothing from there.
+            Role::Processor(i) => self.sh.processor_positions.lock().expect("positions lock").clear(i),
+            _ => {}
         }
         true
     }

@@ -6,6 +6,7 @@
 
 mod eos;
 pub mod output_topic;
+pub mod positions;
 pub(crate) mod task;
 pub(crate) mod transactions;
 mod wakeups;
@@ -102,6 +103,8 @@ pub async fn processor_main(sh: Arc<Shared>, idx: usize) {
     if p.eos.is_some() {
         p.not_in_txn();
     }
+    // A new process holds nothing until the group gives it tasks.
+    sh.processor_positions.lock().expect("positions lock").clear(idx);
     loop {
         // Event driven: the instance sleeps until a message or its next timer.
         let until = p.next_wake_ms(clock::now_ms());
@@ -116,6 +119,10 @@ pub async fn processor_main(sh: Arc<Shared>, idx: usize) {
             }
         }
         p.drive(now_us);
+        sh.processor_positions
+            .lock()
+            .expect("positions lock")
+            .publish(idx, p.tasks.iter().map(|(&part, t)| (part, t.position)));
     }
 }
 
