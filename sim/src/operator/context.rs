@@ -119,7 +119,11 @@ impl Context<'_> {
     /// which the end-to-end checker counts (every acknowledged event must
     /// have exactly one row there or in the side output). Call it from
     /// [`Operator::process`](super::Operator::process): the row's end-to-end
-    /// latency runs from the event's generation, which a timer no longer knows.
+    /// latency runs from the event's generation, which a timer no longer knows;
+    /// and under `exactly_once_txn` the row must leave in the same transaction
+    /// as the input offset past the record, which the checker's log audit
+    /// relies on when it folds that offset (a row accepted later, from a timer,
+    /// would be missed by its reference model and reported as `sink.aggregates`).
     pub fn accept(&mut self, record: &Record) {
         self.out.push(Output::Event {
             id: record.id,
