@@ -10,6 +10,7 @@
 //! successor hosting the id sends again whatever the state it loaded still owes.
 
 use super::broker::{Broker, PendingProduce};
+use super::disk::BrokerDisk;
 use super::replica::Role;
 use super::transaction_coordinator::{host_partition, TxnCache, TxnMeta, TxnState, TxnStep};
 use super::transaction_host::MarkerReq;
@@ -397,7 +398,7 @@ impl Broker {
             if log.txns.marker_obsolete(pid, epoch, txn, fencing) {
                 (log.leo().saturating_sub(1), false)
             } else {
-                let base = log.append(Arc::new(Batch {
+                let batch = Batch {
                     base_offset: log.leo(),
                     epoch: leader_epoch,
                     producer: Some(ProducerStamp {
@@ -411,21 +412,8 @@ impl Broker {
                     bytes: MARKER_BYTES,
                     control: Some(marker),
                     txn_state: None,
-                }));
-                if self.sh.scenario.log.flush.uses_page_cache() {
-                    let mut res = self.sh.resources[self.id].lock().expect("resources lock");
-                    disk.page_cache.dirtied(
-                        &mut disk.logs,
-                        &mut res.disk,
-                        &self.sh.scenario.resources,
-                        p,
-                        MARKER_BYTES,
-                        now_us,
-                    );
-                } else if self.sh.scenario.log.flush == crate::config::FlushPolicy::EveryBatch {
-                    log.flush();
-                }
-                (base, true)
+                };
+                (self.append_own(disk, p, batch, now_us), true)
             }
         };
         if written {
@@ -445,5 +433,30 @@ impl Broker {
         });
         self.advance_hw(p, now_us);
         self.wake_parked(now_us);
+    }
+}
+
+impl Broker {
+    /// Append a batch this leader writes itself (a marker, a coordinator's state
+    /// record) to partition `p`, and account for it as the flush policy says: dirty
+    /// pages for the writeback, or flushed at once under `flush = "every_batch"`.
+    pub(super) fn append_own(&self, disk: &mut BrokerDisk, p: PartitionId, batch: Batch, now_us: u64) -> u64 {
+        let bytes = batch.bytes;
+        let log = disk.logs.get_mut(&p).expect("hosted partition");
+        let base = log.append(Arc::new(batch));
+        if self.sh.scenario.log.flush.uses_page_cache() {
+            let mut res = self.sh.resources[self.id].lock().expect("resources lock");
+            disk.page_cache.dirtied(
+                &mut disk.logs,
+                &mut res.disk,
+                &self.sh.scenario.resources,
+                p,
+                bytes,
+                now_us,
+            );
+        } else if self.sh.scenario.log.flush == crate::config::FlushPolicy::EveryBatch {
+            log.flush();
+        }
+        base
     }
 }

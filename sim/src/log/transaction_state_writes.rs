@@ -147,30 +147,17 @@ impl Broker {
         let base = {
             let mut guard = self.sh.disks[self.id].lock().expect("disk lock");
             let disk = &mut *guard;
-            let log = disk.logs.get_mut(&p).expect("hosted partition");
-            let base = log.append(Arc::new(Batch {
-                base_offset: log.leo(),
+            let base_offset = disk.logs.get(&p).expect("hosted partition").leo();
+            let batch = Batch {
+                base_offset,
                 epoch: leader_epoch,
                 producer: None,
                 records: Arc::from(Vec::new()),
                 bytes,
                 control: None,
                 txn_state: Some(Arc::new(record)),
-            }));
-            if self.sh.scenario.log.flush.uses_page_cache() {
-                let mut res = self.sh.resources[self.id].lock().expect("resources lock");
-                disk.page_cache.dirtied(
-                    &mut disk.logs,
-                    &mut res.disk,
-                    &self.sh.scenario.resources,
-                    p,
-                    bytes,
-                    now_us,
-                );
-            } else if self.sh.scenario.log.flush == crate::config::FlushPolicy::EveryBatch {
-                log.flush();
-            }
-            base
+            };
+            self.append_own(disk, p, batch, now_us)
         };
         self.txn.next_write += 1;
         let req = STATE_WRITE | self.txn.next_write;
