@@ -153,11 +153,7 @@ pub const LAKE_PLOT: &str = "lake_freshness";
 /// has a read path, and every plot of [`run_plots`] as SVG and PNG.
 /// Existing files of the same names are replaced.
 pub fn write_run_report(report: &RunReport, dir: &Path) -> io::Result<RunReportFiles> {
-    fs::create_dir_all(dir)?;
-    let mut out = ReportFiles {
-        dir: dir.to_path_buf(),
-        files: Vec::new(),
-    };
+    let mut out = ReportFiles::create(dir)?;
 
     let json = serde_json::to_string_pretty(&report.result).map_err(io::Error::other)?;
     out.write("result.json", format!("{json}\n").as_bytes())?;
@@ -176,8 +172,7 @@ pub fn write_run_report(report: &RunReport, dir: &Path) -> io::Result<RunReportF
 
     let rendered = plots::render_run_plots(report)?;
     for plot in &rendered {
-        out.write(&format!("{}.svg", plot.name), plot.svg.as_bytes())?;
-        out.write(&format!("{}.png", plot.name), &plot.png)?;
+        out.write_plot(plot)?;
     }
 
     out.write("summary.md", summary::run_summary_markdown(report).as_bytes())?;
@@ -194,11 +189,7 @@ pub fn write_sizing_plots(
     curve: &[CurvePoint],
     dir: &Path,
 ) -> io::Result<Vec<std::path::PathBuf>> {
-    fs::create_dir_all(dir)?;
-    let mut out = ReportFiles {
-        dir: dir.to_path_buf(),
-        files: Vec::new(),
-    };
+    let mut out = ReportFiles::create(dir)?;
     let mut rendered = Vec::new();
     if !points.is_empty() {
         let fig = plots::sizing::P99ByBrokers {
@@ -220,8 +211,7 @@ pub fn write_sizing_plots(
         )?);
     }
     for plot in &rendered {
-        out.write(&format!("{}.svg", plot.name), plot.svg.as_bytes())?;
-        out.write(&format!("{}.png", plot.name), &plot.png)?;
+        out.write_plot(plot)?;
     }
     Ok(out.files)
 }
@@ -235,22 +225,32 @@ pub fn write_scale_plot(
     targets: &[ScaleTarget],
     dir: &Path,
 ) -> io::Result<Vec<std::path::PathBuf>> {
-    fs::create_dir_all(dir)?;
-    let mut out = ReportFiles {
-        dir: dir.to_path_buf(),
-        files: Vec::new(),
-    };
+    let mut out = ReportFiles::create(dir)?;
     let fig = plots::scale::ScaleFigure {
         points: points.to_vec(),
         targets: targets.to_vec(),
     };
     let plot = plots::render("scale", "Virtual days: wall time and peak memory against events", &fig)?;
-    out.write("scale.svg", plot.svg.as_bytes())?;
-    out.write("scale.png", &plot.png)?;
+    out.write_plot(&plot)?;
     Ok(out.files)
 }
 
 impl ReportFiles {
+    /// An empty report in `dir`, created if it is missing.
+    fn create(dir: &Path) -> io::Result<Self> {
+        fs::create_dir_all(dir)?;
+        Ok(ReportFiles {
+            dir: dir.to_path_buf(),
+            files: Vec::new(),
+        })
+    }
+
+    /// Writes `plot` as `<name>.svg` and `<name>.png`.
+    fn write_plot(&mut self, plot: &plots::RenderedPlot) -> io::Result<()> {
+        self.write(&format!("{}.svg", plot.name), plot.svg.as_bytes())?;
+        self.write(&format!("{}.png", plot.name), &plot.png)
+    }
+
     fn write(&mut self, name: &str, bytes: &[u8]) -> io::Result<()> {
         let path = self.dir.join(name);
         fs::write(&path, bytes)?;

@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::fs;
 use std::io;
 use std::path::{Component, Path};
 
@@ -226,11 +225,7 @@ pub fn write_sweep_report_with_errors(
     errors: &[SweepRunError],
     dir: &Path,
 ) -> io::Result<SweepReportFiles> {
-    fs::create_dir_all(dir)?;
-    let mut out = ReportFiles {
-        dir: dir.to_path_buf(),
-        files: Vec::new(),
-    };
+    let mut out = ReportFiles::create(dir)?;
     let groups = grouped(entries);
     let errors = sorted_errors(errors);
     let caught = caught_scenarios(entries);
@@ -252,8 +247,7 @@ pub fn write_sweep_report_with_errors(
         "Ack latency p99 across seeds",
         &P99AcrossSeeds::new(strips),
     )?;
-    out.write("p99_across_seeds.svg", plot.svg.as_bytes())?;
-    out.write("p99_across_seeds.png", &plot.png)?;
+    out.write_plot(&plot)?;
 
     let mut md = String::from("# streamsim sweep\n\n");
     let owned: Vec<SweepRunError> = errors.into_iter().cloned().collect();
@@ -400,6 +394,7 @@ fn link_target(rel: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn relative_links() {
