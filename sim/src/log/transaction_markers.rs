@@ -423,14 +423,7 @@ impl Broker {
                 .expect("txn lock")
                 .marker_written(p, base, leader_epoch, now_us / 1000);
         }
-        self.purgatory.push(PendingProduce {
-            src,
-            req,
-            results: Vec::new(),
-            waits: vec![(p, base, base + 1, leader_epoch)],
-            deadline_ms: now_us / 1000 + self.sh.scenario.log.request_timeout_ms,
-            not_before_us: now_us,
-        });
+        self.await_own_write(src, req, p, base, leader_epoch, now_us);
         self.advance_hw(p, now_us);
         self.wake_parked(now_us);
     }
@@ -458,5 +451,27 @@ impl Broker {
             log.flush();
         }
         base
+    }
+
+    /// Request `req` of `src` is answered once the batch this leader wrote itself at
+    /// `base` of `p` (leader epoch `leader_epoch`) is replicated, as a produce with
+    /// acks=all is (through the purgatory, under `request.timeout.ms`).
+    pub(super) fn await_own_write(
+        &mut self,
+        src: Addr,
+        req: u64,
+        p: PartitionId,
+        base: u64,
+        leader_epoch: u32,
+        now_us: u64,
+    ) {
+        self.purgatory.push(PendingProduce {
+            src,
+            req,
+            results: Vec::new(),
+            waits: vec![(p, base, base + 1, leader_epoch)],
+            deadline_ms: now_us / 1000 + self.sh.scenario.log.request_timeout_ms,
+            not_before_us: now_us,
+        });
     }
 }

@@ -5,7 +5,7 @@
 //! committed; and the load a broker makes when it comes to lead the
 //! partition, the cache it drops when it stops, and the partition's compaction.
 
-use super::broker::{Broker, PendingProduce};
+use super::broker::Broker;
 use super::replica::Role;
 use super::transaction_coordinator::{host_partition, state_partitions, TxnCache, TxnMeta, TxnStats, TxnStep};
 use super::transaction_host::StateWrite;
@@ -174,14 +174,7 @@ impl Broker {
             },
         );
         if waits {
-            self.purgatory.push(PendingProduce {
-                src: self.addr,
-                req,
-                results: Vec::new(),
-                waits: vec![(p, base, base + 1, leader_epoch)],
-                deadline_ms: now_us / 1000 + self.sh.scenario.log.request_timeout_ms,
-                not_before_us: now_us,
-            });
+            self.await_own_write(self.addr, req, p, base, leader_epoch, now_us);
         }
         self.advance_hw(p, now_us);
         self.wake_parked(now_us);
