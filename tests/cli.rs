@@ -284,6 +284,16 @@ fn wrong_type_and_bad_target_are_reported_with_lines() {
 }
 
 #[test]
+fn a_processor_dedup_ttl_beyond_thirty_days_is_refused() {
+    let (code, err) = bad(&format!("{HEAD}[processor]\ninstances = 1\ndedup_ttl_s = 3000000\n"));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("FILE:8") && err.contains("processor.dedup_ttl_s") && err.contains("30 days"),
+        "{err}"
+    );
+}
+
+#[test]
 fn impossible_gateway_dedup_settings_and_absent_clients_are_refused() {
     let (code, err) = bad(&format!("{HEAD}[gateway]\ndedup = true\ndedup_capacity = 0\n"));
     assert_eq!(code, 2, "{err}");

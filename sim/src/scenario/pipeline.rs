@@ -5,6 +5,9 @@ use super::model::Scenario;
 use super::problem::{cpu_cost, Refusals};
 use crate::config::WindowSpec;
 
+/// The longest processor de-duplication TTL a scenario may ask for, s.
+const MAX_DEDUP_TTL_S: f64 = 2_592_000.0;
+
 /// Refuse read-path settings that cannot run, naming the field.
 pub(super) fn validate(s: &Scenario, out: &mut Refusals) {
     let p = &s.processor;
@@ -89,6 +92,12 @@ pub(super) fn validate(s: &Scenario, out: &mut Refusals) {
         out.fail(
             "processor.dedup_ttl_s",
             format!("must be a positive number, got {}", p.dedup_ttl_s),
+        );
+    } else if p.dedup && p.dedup_ttl_s > MAX_DEDUP_TTL_S {
+        // The de-duplication queue keeps acceptance times as 32-bit milliseconds.
+        out.fail(
+            "processor.dedup_ttl_s",
+            format!("must be at most {MAX_DEDUP_TTL_S} (30 days), got {}", p.dedup_ttl_s),
         );
     }
     out.check(cpu_cost("processor.cpu_per_record_us", p.cpu_per_record_us));

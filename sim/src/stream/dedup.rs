@@ -1,25 +1,37 @@
 //! De-duplication by event id with a processing-time TTL.
 
+use super::seen_ids::SeenIds;
 use crate::record::EventId;
-use imbl::{OrdMap, Vector};
+use imbl::Vector;
 
 /// Ids seen within the TTL. An id is remembered with the processing time it
 /// was first accepted at (a dropped duplicate does not refresh it, like
 /// Flink's state TTL on create-and-write), and forgotten `ttl` later.
 ///
-/// Expiry is lazy: `expiry` is a queue in insertion order, so each call pops
-/// the expired front. Processing time only moves forward within a task, so
-/// the queue is in time order; an entry whose id was remembered again later
-/// is skipped when it reaches the front, since `seen` holds the newer time.
-/// Were time ever to step back, an entry would only be forgotten late:
-/// `is_duplicate` compares the remembered time itself. Both structures are
-/// persistent, so a checkpoint's snapshot of the state costs O(1), and no
-/// hash order can leak into what is emitted.
+/// Expiry runs before every acceptance: `expiry` is a queue in acceptance
+/// order, and processing time only moves forward within a task, so popping
+/// its expired front leaves exactly the ids accepted less than `ttl` ago,
+/// each once, and membership alone answers whether an id is a duplicate.
+/// Were time ever to step back, an entry would only be forgotten late. Both
+/// structures are persistent, so a checkpoint's snapshot of the state costs
+/// O(1), and no hash order can leak into what is emitted.
 #[derive(Clone, Debug)]
 pub(super) struct Dedup {
     ttl_ms: Option<u64>,
-    seen: OrdMap<EventId, u64>,
-    expiry: Vector<(u64, EventId)>,
+    seen: SeenIds,
+    expiry: Vector<Accepted>,
+    /// Processing time the queue's `at` values count from, ms.
+    epoch_ms: u64,
+}
+
+/// One accepted id in the expiry queue: 16 bytes where a time and an
+/// [`EventId`] take 24.
+#[derive(Clone, Copy, Debug)]
+struct Accepted {
+    /// Acceptance time, ms after the queue's epoch.
+    at: u32,
+    client: u32,
+    seq: u64,
 }
 
 impl Dedup {
@@ -27,53 +39,78 @@ impl Dedup {
     pub(super) fn new(ttl_ms: Option<u64>) -> Self {
         Dedup {
             ttl_ms,
-            seen: OrdMap::new(),
+            seen: SeenIds::default(),
             expiry: Vector::new(),
+            epoch_ms: 0,
         }
     }
 
     /// Remembered ids.
     pub(super) fn len(&self) -> usize {
-        self.seen.len()
+        self.expiry.len()
     }
 
-    /// Forgets every id inserted at or before `now - ttl`.
+    /// Forgets every id accepted at or before `now - ttl`.
     pub(super) fn expire(&mut self, now_ms: u64) {
         let Some(ttl) = self.ttl_ms else { return };
-        while let Some(&(at, id)) = self.expiry.front() {
-            if at.saturating_add(ttl) > now_ms {
+        while let Some(&a) = self.expiry.front() {
+            if self.epoch_ms + u64::from(a.at) + ttl > now_ms {
                 break;
             }
             self.expiry.pop_front();
-            if self.seen.get(&id) == Some(&at) {
-                self.seen.remove(&id);
-            }
+            self.seen.remove(a.client, a.seq);
         }
     }
 
     /// Whether `id` was accepted less than `ttl` ago.
     #[cfg(test)]
     pub(super) fn is_duplicate(&self, id: &EventId, now_ms: u64) -> bool {
-        match (self.ttl_ms, self.seen.get(id)) {
-            (Some(ttl), Some(&at)) => now_ms < at.saturating_add(ttl),
-            _ => false,
-        }
+        let Some(ttl) = self.ttl_ms else { return false };
+        self.expiry
+            .iter()
+            .rev()
+            .find(|a| a.client == id.client && a.seq == id.seq)
+            .is_some_and(|a| now_ms < self.epoch_ms + u64::from(a.at) + ttl)
     }
 
     /// Accepts `id` at `now_ms` unless it was accepted less than `ttl` ago;
-    /// returns whether it was accepted. One tree walk for the common case, a
-    /// new id: a duplicate (rare) puts its first time back, since dropping
-    /// it must not refresh the TTL.
+    /// returns whether it was accepted. A dropped duplicate keeps its first
+    /// time: dropping it must not refresh the TTL.
     pub(super) fn accept(&mut self, id: EventId, now_ms: u64) -> bool {
-        let Some(ttl) = self.ttl_ms else { return true };
-        if let Some(at) = self.seen.insert(id, now_ms) {
-            if now_ms < at.saturating_add(ttl) {
-                self.seen.insert(id, at);
-                return false;
-            }
+        if self.ttl_ms.is_none() {
+            return true;
         }
-        self.expiry.push_back((now_ms, id));
+        self.expire(now_ms);
+        if self.seen.contains(id.client, id.seq) {
+            return false;
+        }
+        self.seen.insert(id.client, id.seq);
+        let at = self.offset_of(now_ms);
+        self.expiry.push_back(Accepted {
+            at,
+            client: id.client,
+            seq: id.seq,
+        });
         true
+    }
+
+    /// `now_ms` as an offset from the queue's epoch, moving the epoch up when
+    /// the queue is empty or (after 49 days of processing time) the offset
+    /// would not fit.
+    fn offset_of(&mut self, now_ms: u64) -> u32 {
+        if self.expiry.is_empty() {
+            self.epoch_ms = now_ms;
+        }
+        if let Ok(at) = u32::try_from(now_ms.saturating_sub(self.epoch_ms)) {
+            return at;
+        }
+        let front = self.epoch_ms + self.expiry.front().map_or(0, |a| u64::from(a.at));
+        let shift = front - self.epoch_ms;
+        for a in self.expiry.iter_mut() {
+            a.at -= shift as u32;
+        }
+        self.epoch_ms = front;
+        u32::try_from(now_ms - front).expect("a TTL shorter than 49 days")
     }
 
     /// Forgets everything (end of input).

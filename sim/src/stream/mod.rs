@@ -41,6 +41,7 @@
 mod dedup;
 mod reference;
 pub mod salt;
+mod seen_ids;
 mod watermark;
 mod window;
 
