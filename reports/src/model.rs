@@ -108,6 +108,14 @@ pub struct RunResult {
     /// Records that retention deleted from the logs, summed over replicas.
     #[serde(default)]
     pub log_records_deleted_by_retention: u64,
+    /// Offsets followers took from a leader's summarised prefix (they had fallen behind
+    /// the in-sync replicas), summed over replicas.
+    #[serde(default)]
+    pub log_offsets_caught_up_from_summaries: u64,
+    /// The most records the logs held in memory rather than as summaries, at one of the
+    /// log audit's folds, summed over replicas.
+    #[serde(default)]
+    pub log_records_held_peak: u64,
     /// Client requests rejected by gateway backpressure (each was retried).
     pub backpressure_rejections: u64,
     /// Acknowledgement latency, client first send to acknowledgement.

@@ -90,6 +90,14 @@ pub enum FetchResult {
         /// Leader high watermark.
         hw: u64,
     },
+    /// The fetch offset lies in the leader's summarised prefix: the span from it on, in
+    /// place of records, and the leader's high watermark.
+    Summary {
+        /// Offsets, bytes and epochs from the fetch offset on.
+        span: Box<crate::log::summary_span::SummarySpan>,
+        /// Leader high watermark.
+        hw: u64,
+    },
     /// The follower's log diverges: truncate to `end_offset` of `epoch` and fetch again.
     Diverging {
         /// Largest epoch both logs share.
@@ -257,6 +265,7 @@ impl Msg {
                     .iter()
                     .map(|(_, r)| match r {
                         FetchResult::Records { batches, .. } => 30 + batches.iter().map(|b| 60 + b.bytes).sum::<u64>(),
+                        FetchResult::Summary { span, .. } => 30 + 60 * span.segments + span.bytes,
                         _ => 30,
                     })
                     .sum(),

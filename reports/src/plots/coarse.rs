@@ -229,6 +229,8 @@ mod tests {
                 retry_copies: 0,
                 log_records_summarised: 0,
                 log_records_deleted_by_retention: 0,
+                log_offsets_caught_up_from_summaries: 0,
+                log_records_held_peak: 0,
                 events_dead_lettered: 0,
                 backpressure_rejections: 0,
                 ack_latency_ms: Percentiles::default(),

@@ -144,6 +144,8 @@ pub fn synthetic_report() -> RunReport {
         retry_copies: 4,
         log_records_summarised: 0,
         log_records_deleted_by_retention: 0,
+        log_offsets_caught_up_from_summaries: 0,
+        log_records_held_peak: 0,
         events_dead_lettered: 2,
         backpressure_rejections: 0,
         ack_latency_ms: whole_p,
@@ -365,6 +367,8 @@ pub fn entry(scenario: &str, seed: u64, verdict: Verdict, expect: Verdict, p99: 
             retry_copies: 0,
             log_records_summarised: 0,
             log_records_deleted_by_retention: 0,
+            log_offsets_caught_up_from_summaries: 0,
+            log_records_held_peak: 0,
             events_dead_lettered: 0,
             backpressure_rejections: 0,
             ack_latency_ms: Percentiles {

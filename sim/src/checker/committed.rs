@@ -21,6 +21,16 @@ pub(super) fn committed_ends(sh: &Shared) -> Vec<Option<(usize, u64)>> {
     ends
 }
 
+/// Each partition's replicas a clean election may choose from, as the controller
+/// holds them: its in-sync replicas and its eligible leader replicas (KIP-966).
+pub(super) fn electable_replicas(sh: &Shared) -> Vec<Vec<crate::ids::BrokerId>> {
+    let st = sh.controller.lock().expect("controller lock");
+    st.parts
+        .iter()
+        .map(|s| s.isr.iter().chain(&s.elr).copied().collect())
+        .collect()
+}
+
 /// [`committed_ends`] with the output topic's partitions too: what the log
 /// audit may fold (it summarises those without counting them as events).
 pub(super) fn settled_ends(sh: &Shared) -> Vec<Option<(usize, u64)>> {

@@ -11,7 +11,7 @@
 //! remaining tail the same way, so a run gives the same verdict whether or
 //! not anything was summarised.
 
-use super::committed::{committed_ends, settled_ends, WITNESS};
+use super::committed::{committed_ends, electable_replicas, settled_ends, WITNESS};
 use super::e2e::{compare_windows, WindowComparison};
 use super::reference::RefModel;
 use super::resume_points::ResumePoints;
@@ -55,6 +55,8 @@ pub struct LogAudit {
     pub summarised: u64,
     /// Records retention deleted from summarised segments, over every replica.
     pub retention_deleted: u64,
+    /// The most records every replica's logs held unsummarised after a fold.
+    pub held_peak: u64,
     /// Per events partition, committed checkpoints seen and not yet covered by the fold: (offset, watermark).
     marks: Vec<VecDeque<(u64, u64)>>,
     /// Per events partition, the watermark of the newest checkpoint the fold covers.
@@ -91,6 +93,7 @@ impl LogAudit {
                 && !sh.scenario.autoscale.enabled(),
             summarised: 0,
             retention_deleted: 0,
+            held_peak: 0,
             marks: vec![VecDeque::new(); sh.event_partitions],
             covered_watermark: vec![0; sh.event_partitions],
             close_windows: read_path
@@ -109,6 +112,7 @@ impl LogAudit {
             return;
         }
         let ends = settled_ends(sh);
+        let electable = electable_replicas(sh);
         let readers = self.resume_points.bounds(sh);
         // The transaction-state partitions hold a coordinator's records, not events, and are
         // compacted rather than summarised: a new leader loads its state from them.
@@ -123,9 +127,13 @@ impl LogAudit {
                 continue;
             }
             let mut bound = hw.min(readers[p]);
-            // Every replica, dead or alive, must hold the prefix durably and know it committed:
-            // then no crash, restart or clean election can cut into it.
-            for &r in &sh.assignment[p] {
+            // Every in-sync (or eligible, KIP-966) replica, dead or alive, must hold the prefix
+            // durably and know it committed: then no crash, restart or clean election can cut
+            // into it. Another replica cannot lead before it has caught up past the prefix and
+            // rejoined the ISR; below the summary it catches up from the leader's summary spans
+            // (`log/partition_log/catch_up.rs`), so a broker down at a peak does not hold
+            // the others' records in memory for its whole outage.
+            for r in sh.assignment[p].iter().copied().filter(|r| electable[p].contains(r)) {
                 let disk = sh.disks[r].lock().expect("disk lock");
                 bound = match disk.logs.get(&p) {
                     Some(l) => bound.min(l.leo()).min(l.flushed()).min(l.hw_checkpoint),
@@ -160,11 +168,19 @@ impl LogAudit {
             for &r in &sh.assignment[p] {
                 let mut disk = sh.disks[r].lock().expect("disk lock");
                 if let Some(l) = disk.logs.get_mut(&p) {
-                    l.summarize_to(cut, cfg.segment_bytes);
+                    // Any other replica only below what it holds durably and committed
+                    // (its records above may diverge, and a power loss cuts back to `flushed`).
+                    let to = if electable[p].contains(&r) {
+                        cut
+                    } else {
+                        l.boundary_at_or_below(cut.min(l.leo()).min(l.flushed()).min(l.hw_checkpoint))
+                    };
+                    l.summarize_to(to, cfg.segment_bytes);
                     self.retention_deleted += l.apply_retention(now_ms, cfg.retention_ms, cfg.retention_bytes);
                 }
             }
         }
+        self.held_peak = self.held_peak.max(held_records(sh));
         self.close_windows(sh);
     }
 
@@ -336,4 +352,19 @@ impl LogAudit {
         }
         out
     }
+}
+
+/// Records every replica's logs hold unsummarised (their batches are shared between
+/// replicas, so this counts copies of a pointer as much as of records).
+fn held_records(sh: &Shared) -> u64 {
+    sh.disks
+        .iter()
+        .map(|d| {
+            let d = d.lock().expect("disk lock");
+            d.logs
+                .values()
+                .map(|l| l.leo().saturating_sub(l.summary_end()))
+                .sum::<u64>()
+        })
+        .sum()
 }

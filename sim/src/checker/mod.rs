@@ -52,6 +52,8 @@ pub struct CheckReport {
     pub summarised: u64,
     /// Records retention deleted, summed over replicas.
     pub retention_deleted: u64,
+    /// The most records the logs held in memory (not summarised) at a fold, summed over replicas.
+    pub held_peak: u64,
     /// The cold path's counts, when the scenario has one.
     pub lake: Option<lake::LakeReport>,
     /// The lake's freshness p99 over the workload, seconds, when the scenario has a cold path.
@@ -101,6 +103,7 @@ pub fn check(
     };
     rep.summarised = audit.summarised;
     rep.retention_deleted = audit.retention_deleted;
+    rep.held_peak = audit.held_peak;
     audit.fold_tail(sh);
     let breaches = audit.breaches(sh);
     if !breaches.is_empty() {

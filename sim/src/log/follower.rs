@@ -87,10 +87,17 @@ impl Broker {
             Some(s) if s.id == session => s.in_flight = false,
             _ => return,
         }
-        let load = crate::record_cost::RecordLoad::follower_append(parts.iter().flat_map(|(_, r)| match r {
+        let mut load = crate::record_cost::RecordLoad::follower_append(parts.iter().flat_map(|(_, r)| match r {
             FetchResult::Records { batches, .. } => batches.as_slice(),
             _ => &[],
         }));
+        for (_, r) in &parts {
+            if let FetchResult::Summary { span, .. } = r {
+                // The records a span stands for were batches on the wire: one check per segment.
+                load.bytes += span.bytes;
+                load.batches += span.segments;
+            }
+        }
         let done = self.cpu_records(now_us, load);
         let now_ms = now_us / 1000;
         let fsync = self.sh.scenario.log.flush == FlushPolicy::EveryBatch;
@@ -121,6 +128,21 @@ impl Broker {
                     }
                     if disk_bytes > before {
                         dirtied.push((p, disk_bytes - before));
+                    }
+                    if fsync {
+                        log.flush();
+                    }
+                    r.hw = r.hw.max(hw.min(log.leo()));
+                }
+                FetchResult::Summary { span, hw } => {
+                    if span.base != log.leo() {
+                        // Our view is stale; the next fetch starts from our end.
+                        continue;
+                    }
+                    log.adopt_summary(&span, self.sh.scenario.log.segment_bytes);
+                    disk_bytes += span.bytes;
+                    if span.bytes > 0 {
+                        dirtied.push((p, span.bytes));
                     }
                     if fsync {
                         log.flush();

@@ -249,14 +249,30 @@ impl Broker {
             } else {
                 max_bytes
             };
-            let batches = if limit > 0 {
-                log.read(fp.fetch_offset, limit)
-            } else {
-                Vec::new()
+            // A follower behind the audit's fold (it was down or out of the ISR while the
+            // in-sync replicas went on) gets the summary's offsets and bytes instead of records.
+            let result = match log.summary_span(fp.fetch_offset, limit).filter(|_| limit > 0) {
+                Some(span) => FetchResult::Summary {
+                    span: Box::new(span),
+                    hw: 0,
+                },
+                None if limit > 0 => FetchResult::Records {
+                    batches: log.read(fp.fetch_offset, limit),
+                    hw: 0,
+                },
+                None => FetchResult::Records {
+                    batches: Vec::new(),
+                    hw: 0,
+                },
             };
             drop(disk);
+            let (has_data, bytes) = match &result {
+                FetchResult::Records { batches, .. } => (!batches.is_empty(), batches.iter().map(|b| b.bytes).sum()),
+                FetchResult::Summary { span, .. } => (true, span.bytes),
+                _ => (false, 0),
+            };
             if throttled {
-                self.throttle.spend(batches.iter().map(|b| b.bytes).sum());
+                self.throttle.spend(bytes);
             }
             if update {
                 let Role::Leader(ls) = &mut r.role else {
@@ -273,10 +289,10 @@ impl Broker {
                 v.leo = fp.fetch_offset;
                 advanced.push(p);
             }
-            if !batches.is_empty() {
+            if has_data {
                 urgent = true;
             }
-            out.push((p, FetchResult::Records { batches, hw: 0 }));
+            out.push((p, result));
         }
         for p in advanced {
             self.maybe_expand_isr(p, follower, now_us);
@@ -284,7 +300,7 @@ impl Broker {
         }
         // The high watermark is read after this fetch moved it, so followers learn it promptly.
         for (p, res) in &mut out {
-            if let FetchResult::Records { hw, .. } = res {
+            if let FetchResult::Records { hw, .. } | FetchResult::Summary { hw, .. } = res {
                 *hw = self.parts.get(p).map_or(0, |r| r.hw);
             }
         }

@@ -19,6 +19,7 @@ pub mod producer_ids;
 pub mod reassignment;
 mod replica;
 mod scaling;
+pub mod summary_span;
 mod throttle;
 pub mod transaction_coordinator;
 mod transaction_host;

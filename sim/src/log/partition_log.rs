@@ -16,6 +16,8 @@ use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+mod catch_up;
+
 /// A summarised segment: what retention needs to know of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Segment {
@@ -57,8 +59,13 @@ pub struct PartitionLog {
     segments: VecDeque<Segment>,
     /// Producer state at `summary_end`, from which a truncation rebuilds.
     summary_producers: ProducerTable,
-    /// A truncation reached into the summarised prefix (the audit already counted it as committed).
+    /// Offsets below this were summarised from this replica's own durable records once the
+    /// audit had counted them; the rest of the summary a leader's summary span brought.
+    counted_end: u64,
+    /// A truncation reached below `counted_end` (the audit already counted it as committed).
     truncated_into_summary: bool,
+    /// Offsets taken from a leader's summarised prefix instead of as records.
+    caught_up_from_summary: u64,
     /// Reads that asked for a summarised offset (served from the summary's end).
     summarized_reads: Cell<u64>,
     /// Transactions open and closed in this log, derived from its batches.
@@ -120,10 +127,17 @@ impl PartitionLog {
         }
     }
 
-    /// Drop the records below `offset` (a batch boundary), keeping a summary in
-    /// segments that roll at `segment_bytes`. The caller folds them into the audit first.
+    /// Drop the records below `offset` (a batch boundary at or below what this replica
+    /// holds durably), keeping a summary in segments that roll at `segment_bytes`. The
+    /// caller folds them into the audit first.
     pub fn summarize_to(&mut self, offset: u64, segment_bytes: u64) {
         let n = self.batches.partition_point(|b| b.end_offset() <= offset);
+        self.absorb(n, segment_bytes);
+        self.counted_end = self.counted_end.max(offset.min(self.summary_end));
+    }
+
+    /// Move the first `n` batches into the summary.
+    fn absorb(&mut self, n: usize, segment_bytes: u64) {
         if n == 0 {
             return;
         }
@@ -133,19 +147,16 @@ impl PartitionLog {
             self.summary_bytes += b.bytes;
             self.summary_end = b.end_offset();
             let time = b.records.iter().map(|r| r.born_us / 1000).max().unwrap_or(0);
-            match self.segments.back_mut() {
-                Some(s) if s.bytes < segment_bytes && s.end == b.base_offset => {
-                    s.end = b.end_offset();
-                    s.bytes += b.bytes;
-                    s.max_time_ms = s.max_time_ms.max(time);
-                }
-                _ => self.segments.push_back(Segment {
+            push_segment(
+                &mut self.segments,
+                Segment {
                     base: b.base_offset,
                     end: b.end_offset(),
                     bytes: b.bytes,
                     max_time_ms: time,
-                }),
-            }
+                },
+                segment_bytes,
+            );
         }
         // The fold judged every read below the summary and the LSO is past it: closed
         // transactions there matter to nothing any more (aborted ones stay for fetches).
@@ -296,8 +307,9 @@ impl PartitionLog {
             return;
         }
         if offset < self.summary_end {
-            // The summarised records cannot come back; the audit is told so.
-            self.truncated_into_summary = true;
+            // Counted records cannot come back; the audit is told so. Below the counted end
+            // only a span a leader sent is cut, which the next fetch brings again.
+            self.truncated_into_summary |= offset < self.counted_end;
             self.batches.clear();
             self.summary_end = offset;
             self.summary_producers = ProducerTable::default();
@@ -308,8 +320,12 @@ impl PartitionLog {
                 self.segments.pop_back();
             }
             if let Some(s) = self.segments.back_mut() {
-                s.end = s.end.min(offset);
+                if s.end > offset {
+                    s.bytes = prorate(s.bytes, offset - s.base, s.end - s.base);
+                    s.end = offset;
+                }
             }
+            self.summary_bytes = self.segments.iter().map(|s| s.bytes).sum();
         }
         let i = self.batch_index_at(offset);
         if let Some(b) = self.batches.get(i).cloned() {
@@ -431,6 +447,26 @@ impl PartitionLog {
             })
             .take_while(move |(o, _)| *o < end)
     }
+}
+
+/// Add `s` to the newest segment while it is under `segment_bytes`, else roll a new one.
+fn push_segment(segments: &mut VecDeque<Segment>, s: Segment, segment_bytes: u64) {
+    match segments.back_mut() {
+        Some(last) if last.bytes < segment_bytes && last.end == s.base => {
+            last.end = s.end;
+            last.bytes += s.bytes;
+            last.max_time_ms = last.max_time_ms.max(s.max_time_ms);
+        }
+        _ => segments.push_back(s),
+    }
+}
+
+/// `bytes` of a stretch of `len` offsets, for `part` of them.
+fn prorate(bytes: u64, part: u64, len: u64) -> u64 {
+    if len == 0 {
+        return 0;
+    }
+    (u128::from(bytes) * u128::from(part) / u128::from(len)) as u64
 }
 
 #[cfg(test)]

@@ -186,6 +186,15 @@ pub(super) fn assemble(
         events_dead_lettered: check.dead_lettered,
         log_records_summarised: check.summarised,
         log_records_deleted_by_retention: check.retention_deleted,
+        log_records_held_peak: check.held_peak,
+        log_offsets_caught_up_from_summaries: sh
+            .disks
+            .iter()
+            .map(|d| {
+                let d = d.lock().expect("disk lock");
+                d.logs.values().map(|l| l.caught_up_from_summary()).sum::<u64>()
+            })
+            .sum(),
         backpressure_rejections: sh
             .metrics
             .lock()
