@@ -194,6 +194,8 @@ pub struct Shared {
     pub workload: Workload,
     /// High watermark last published by each partition's leader: (broker, leader epoch, hw).
     pub hw_board: Mutex<Vec<(BrokerId, u32, u64)>>,
+    /// How far the log audit counted each partition, and leaders elected short of it.
+    pub counted_prefix: Mutex<crate::log::counted_prefix::CountedPrefix>,
     /// Incarnation counter per node.
     incarnations: Mutex<Vec<u64>>,
     /// The processor group's coordinator store (durable, like `__consumer_offsets`).
@@ -297,6 +299,7 @@ impl Shared {
             timeline: Mutex::new(Vec::new()),
             workload,
             hw_board: Mutex::new(vec![(usize::MAX, 0, 0); t.partitions + dlq + out + txn_state]),
+            counted_prefix: Mutex::new(Default::default()),
             incarnations: Mutex::new(vec![0; layout.nodes()]),
             workload_over: std::sync::atomic::AtomicBool::new(false),
             checkpoint_senders: Mutex::new(Default::default()),

@@ -164,6 +164,7 @@ impl LogAudit {
             };
             self.summarised += cut - self.folded[p];
             self.folded[p] = cut;
+            sh.counted_prefix.lock().expect("counted prefix lock").set(p, cut);
             let cfg = &sh.scenario.log;
             for &r in &sh.assignment[p] {
                 let mut disk = sh.disks[r].lock().expect("disk lock");
@@ -327,14 +328,16 @@ impl LogAudit {
     }
 
     /// Summaries whose assumption broke: a log truncated into its summarised prefix, or a
-    /// reader that asked for a summarised offset. Each is a bug in the simulation, named so.
-    pub fn breaches(&self, sh: &Shared) -> Vec<String> {
+    /// reader that asked for a summarised offset. Each is a bug in the simulation, named so,
+    /// except a truncation in a partition whose counted prefix a leader lost (`lost`): the
+    /// replicas then follow that leader down, and the loss is reported as one.
+    pub fn breaches(&self, sh: &Shared, lost: &std::collections::BTreeSet<usize>) -> Vec<String> {
         let mut out = Vec::new();
         for (b, disk) in sh.disks.iter().enumerate() {
             let disk = disk.lock().expect("disk lock");
             for (p, l) in &disk.logs {
                 let (truncated, reads) = l.summary_breaches();
-                if truncated {
+                if truncated && !lost.contains(p) {
                     out.push(format!("broker {b} truncated partition {p} into its summarised prefix"));
                 }
                 if reads > 0 {

@@ -105,7 +105,15 @@ pub fn check(
     rep.retention_deleted = audit.retention_deleted;
     rep.held_peak = audit.held_peak;
     audit.fold_tail(sh);
-    let breaches = audit.breaches(sh);
+    let lost_partitions = sh
+        .counted_prefix
+        .lock()
+        .expect("counted prefix lock")
+        .lost
+        .iter()
+        .map(|l| l.partition)
+        .collect();
+    let breaches = audit.breaches(sh, &lost_partitions);
     if !breaches.is_empty() {
         rep.violations.push(Violation {
             invariant: "simulation.summaries".into(),
@@ -161,12 +169,19 @@ pub fn check(
                 .count() as u64;
         }
     }
-    if rep.lost > 0 {
+    let counted_lost = counted_prefix_lost(sh);
+    if rep.lost > 0 || !counted_lost.is_empty() {
         let mut detail = format!(
             "{} acknowledged event(s) missing from the committed log: {}",
             rep.lost,
             lost_w.join("; ")
         );
+        if !counted_lost.is_empty() {
+            detail.push_str(&format!(
+                "; and records the audit had already counted (their events summarised, so not named): {}",
+                counted_lost.join("; ")
+            ));
+        }
         if !offline.is_empty() {
             detail.push_str(&format!("; partitions without a leader at the end: {offline:?}"));
         }
@@ -342,4 +357,21 @@ fn budgets(sh: &Shared, rep: &mut CheckReport, end_ms: u64, workload_ms: u64, re
     if let Some(p99) = read_p99 {
         push("read_p99_ms", b.read_p99_ms, p99, true);
     }
+}
+
+/// Leaders of events partitions elected with a log ending below what the log audit had
+/// counted (`log::counted_prefix`): those counted records are gone from the log.
+fn counted_prefix_lost(sh: &Shared) -> Vec<String> {
+    let c = sh.counted_prefix.lock().expect("counted prefix lock");
+    c.lost
+        .iter()
+        .filter(|l| sh.output.input_of(l.partition).is_none())
+        .take(WITNESS)
+        .map(|l| {
+            format!(
+                "broker-{} led partition {} at epoch {} with its log ending at offset {}, below the {} offsets counted as committed",
+                l.broker, l.partition, l.epoch, l.log_end, l.counted
+            )
+        })
+        .collect()
 }

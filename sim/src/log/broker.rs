@@ -359,13 +359,20 @@ impl Broker {
                         )
                     })
                     .collect();
+                let leo = log.leo();
                 r.role = Role::Leader(LeaderState {
                     followers,
                     pending_isr: None,
                     alter_sent_ms: 0,
-                    epoch_start: log.leo(),
+                    epoch_start: leo,
                 });
                 drop(disk);
+                self.sh.counted_prefix.lock().expect("counted prefix lock").elected(
+                    s.partition,
+                    id,
+                    s.leader_epoch,
+                    leo,
+                );
                 self.sh.timeline(
                     TimelineKind::BecameLeader,
                     &format!(

@@ -6,6 +6,7 @@
 pub mod broker;
 mod consumer_fetch;
 pub mod controller;
+pub mod counted_prefix;
 pub mod disk;
 mod follower;
 pub mod idempotence;

@@ -133,7 +133,9 @@ impl PartitionLog {
     pub fn summarize_to(&mut self, offset: u64, segment_bytes: u64) {
         let n = self.batches.partition_point(|b| b.end_offset() <= offset);
         self.absorb(n, segment_bytes);
-        self.counted_end = self.counted_end.max(offset.min(self.summary_end));
+        // Only what this replica holds durably counts as its own: a span it adopted and has
+        // not written back is not, whatever offset the caller passed.
+        self.counted_end = self.counted_end.max(offset.min(self.summary_end).min(self.flushed));
     }
 
     /// Move the first `n` batches into the summary.
@@ -205,11 +207,20 @@ impl PartitionLog {
         self.writeback_issued = self.leo();
     }
 
-    /// Bytes written after the page cache last handed the log to the disk.
+    /// Bytes written after the page cache last handed the log to the disk: records, and
+    /// the part of a leader's summary span it adopted that was not handed over yet.
     pub fn unissued_bytes(&self) -> u64 {
         let from = self.writeback_issued.max(self.summary_end);
         let i = self.batch_index_at(from);
-        self.batches[i..].iter().map(|b| b.bytes).sum()
+        let records: u64 = self.batches[i..].iter().map(|b| b.bytes).sum();
+        let adopted: u64 = self
+            .segments
+            .iter()
+            .rev()
+            .take_while(|s| s.end > self.writeback_issued)
+            .map(|s| prorate(s.bytes, s.end - s.base.max(self.writeback_issued), s.end - s.base))
+            .sum();
+        records + adopted
     }
 
     /// Hand everything written so far to the disk; returns the log's

@@ -210,6 +210,29 @@ mod tests {
     }
 
     #[test]
+    fn an_adopted_span_is_written_back_like_records_and_only_then_counts_as_its_own() {
+        let leader = leader();
+        let mut f = PartitionLog::default();
+        f.append(batch(1, 4, 0));
+        f.flush();
+        let span = leader.summary_span(4, 1 << 20).expect("behind the summary");
+        f.adopt_summary(&span, 800);
+        assert_eq!(f.unissued_bytes(), 2800, "the page cache has the span to write back");
+        // The audit's fold passes this replica's own summary end: nothing durable beyond 4.
+        f.summarize_to(f.summary_end(), 800);
+        let (generation, end) = f.issue_writeback();
+        assert_eq!(f.unissued_bytes(), 0);
+        // A power loss before the disk finished cuts the span without a breach.
+        let mut lost = f.clone();
+        let flushed = lost.flushed();
+        lost.truncate_to(flushed);
+        assert_eq!((lost.leo(), lost.summary_breaches().0), (4, false));
+        // Written back, the span is durable.
+        f.written_back(generation, end);
+        assert_eq!(f.flushed(), 32);
+    }
+
+    #[test]
     fn a_fetch_below_a_deleted_segment_starts_at_the_log_start() {
         let mut leader = leader();
         // Segment [0, 8) is older than the retention.
