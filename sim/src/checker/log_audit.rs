@@ -57,6 +57,8 @@ pub struct LogAudit {
     pub retention_deleted: u64,
     /// The most records every replica's logs held unsummarised after a fold.
     pub held_peak: u64,
+    /// Elections below the counted offset already rewound to.
+    rewound: usize,
     /// Per events partition, committed checkpoints seen and not yet covered by the fold: (offset, watermark).
     marks: Vec<VecDeque<(u64, u64)>>,
     /// Per events partition, the watermark of the newest checkpoint the fold covers.
@@ -94,6 +96,7 @@ impl LogAudit {
             summarised: 0,
             retention_deleted: 0,
             held_peak: 0,
+            rewound: 0,
             marks: vec![VecDeque::new(); sh.event_partitions],
             covered_watermark: vec![0; sh.event_partitions],
             close_windows: read_path
@@ -111,6 +114,7 @@ impl LogAudit {
         if !self.enabled {
             return;
         }
+        self.rewind_lost(sh);
         let ends = settled_ends(sh);
         let electable = electable_replicas(sh);
         let readers = self.resume_points.bounds(sh);
@@ -185,6 +189,19 @@ impl LogAudit {
         self.close_windows(sh);
     }
 
+    /// A leader elected with its log ending below the counted offset (`log::counted_prefix`)
+    /// writes new records from its log end: count from there again. The counted records it
+    /// lost stay counted (their events were summarised); the check reports them by offsets.
+    fn rewind_lost(&mut self, sh: &Shared) {
+        let c = sh.counted_prefix.lock().expect("counted prefix lock");
+        for l in &c.lost[self.rewound..] {
+            if let Some(f) = self.folded.get_mut(l.partition) {
+                *f = (*f).min(l.log_end);
+            }
+        }
+        self.rewound = c.lost.len();
+    }
+
     /// Compare, then drop from both tables, the window rows no event can change any more.
     /// A checkpoint at offset `c` with watermark `w` closed every window with
     /// `end + allowed_lateness <= w`, and committed their rows with it; once the fold covers
@@ -255,6 +272,7 @@ impl LogAudit {
     /// Count the committed tail the folds left, up to each partition's committed end,
     /// without summarising it: the end of a run.
     pub fn fold_tail(&mut self, sh: &Shared) {
+        self.rewind_lost(sh);
         let ends = committed_ends(sh);
         // The transaction-state partitions hold a coordinator's records, not events, and are
         // compacted rather than summarised: a new leader loads its state from them.

@@ -41,13 +41,15 @@ impl CountedPrefix {
         if self.counted.len() <= p {
             self.counted.resize(p + 1, 0);
         }
-        self.counted[p] = self.counted[p].max(offset);
+        self.counted[p] = offset;
     }
 
     /// `broker` leads `p` at `epoch` with its log ending at `log_end`.
     pub fn elected(&mut self, p: PartitionId, broker: BrokerId, epoch: u32, log_end: u64) {
         let counted = self.counted.get(p).copied().unwrap_or(0);
         if log_end < counted {
+            // The new leader writes from its log end; the audit counts from there again.
+            self.counted[p] = log_end;
             self.lost.push(LostPrefix {
                 partition: p,
                 broker,
@@ -72,6 +74,7 @@ mod tests {
         c.elected(3, 2, 3, 250);
         assert!(c.lost.is_empty());
         c.elected(3, 2, 4, 40);
+        c.elected(3, 0, 5, 40);
         assert_eq!(
             c.lost,
             vec![LostPrefix {
@@ -80,7 +83,8 @@ mod tests {
                 epoch: 4,
                 log_end: 40,
                 counted: 100
-            }]
+            }],
+            "counted again from 40, the next leader at 40 lost nothing"
         );
     }
 }
