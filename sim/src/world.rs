@@ -243,6 +243,16 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// The first transaction-state partition: they come last, after the events, the
+    /// dead letters and the output topic (none when nothing is transactional).
+    pub fn first_state_partition(&self) -> PartitionId {
+        let on = crate::processor::output_topic::transactions_on(
+            self.scenario.gateway.transactional,
+            &self.scenario.processor,
+        );
+        self.assignment.len() - crate::log::transaction_coordinator::state_partitions(on)
+    }
+
     /// Build the shared state of a run.
     pub fn new(scenario: Arc<Scenario>, seed: u64, fabric: Arc<Fabric>, workload: Workload, plugins: Plugins) -> Self {
         let t = &scenario.topology;

@@ -120,11 +120,7 @@ impl LogAudit {
         let readers = self.resume_points.bounds(sh);
         // The transaction-state partitions hold a coordinator's records, not events, and are
         // compacted rather than summarised: a new leader loads its state from them.
-        let state_from = sh.assignment.len()
-            - crate::log::transaction_coordinator::state_partitions(crate::processor::output_topic::transactions_on(
-                sh.scenario.gateway.transactional,
-                &sh.scenario.processor,
-            ));
+        let state_from = sh.first_state_partition();
         for (p, end) in ends.iter().enumerate() {
             let Some((leader, hw)) = *end else { continue };
             if p >= state_from {
@@ -276,11 +272,7 @@ impl LogAudit {
         let ends = committed_ends(sh);
         // The transaction-state partitions hold a coordinator's records, not events, and are
         // compacted rather than summarised: a new leader loads its state from them.
-        let state_from = sh.assignment.len()
-            - crate::log::transaction_coordinator::state_partitions(crate::processor::output_topic::transactions_on(
-                sh.scenario.gateway.transactional,
-                &sh.scenario.processor,
-            ));
+        let state_from = sh.first_state_partition();
         for (p, end) in ends.iter().enumerate() {
             let Some((leader, hw)) = *end else { continue };
             if p >= state_from {
@@ -382,10 +374,7 @@ fn held_records(sh: &Shared) -> u64 {
         .iter()
         .map(|d| {
             let d = d.lock().expect("disk lock");
-            d.logs
-                .values()
-                .map(|l| l.leo().saturating_sub(l.summary_end()))
-                .sum::<u64>()
+            d.logs.values().map(PartitionLog::records_held).sum::<u64>()
         })
         .sum()
 }

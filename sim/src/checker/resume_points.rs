@@ -67,8 +67,6 @@ impl ResumePoints {
             } else {
                 self.txn_bounds(sh, &mut bound);
             }
-        }
-        if sh.layout.processors > 0 {
             // A paused instance the group has moved on from still fetches from its own position.
             let held = sh.processor_positions.lock().expect("positions lock");
             for (p, b) in bound.iter_mut().enumerate().take(sh.event_partitions) {

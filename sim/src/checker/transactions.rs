@@ -180,7 +180,7 @@ fn note_bookkeeping(sh: &Shared) {
     for d in &sh.disks {
         for l in d.lock().expect("disk lock").logs.values() {
             index_entries += l.txn_entries();
-            log_records_held += l.leo().saturating_sub(l.summary_end());
+            log_records_held += l.records_held();
         }
     }
     let output_rows = sh.output_rows.lock().expect("output rows lock").len();
@@ -330,10 +330,8 @@ pub fn result(sh: &Shared, t: &TxnReport) -> streamsim_reports::TransactionsResu
 
 /// The most records any replica of a transaction-state partition holds now.
 fn state_records_held(sh: &Shared) -> u64 {
-    let on = crate::processor::output_topic::transactions_on(sh.scenario.gateway.transactional, &sh.scenario.processor);
-    let total = sh.assignment.len();
     let mut most = 0;
-    for p in total - state_partitions(on)..total {
+    for p in sh.first_state_partition()..sh.assignment.len() {
         for &b in &sh.assignment[p] {
             let disk = sh.disks[b].lock().expect("disk lock");
             most = most.max(disk.logs.get(&p).map_or(0, |l| l.batches().len() as u64));

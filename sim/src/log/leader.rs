@@ -251,19 +251,21 @@ impl Broker {
             };
             // A follower behind the audit's fold (it was down or out of the ISR while the
             // in-sync replicas went on) gets the summary's offsets and bytes instead of records.
-            let result = match log.summary_span(fp.fetch_offset, limit).filter(|_| limit > 0) {
-                Some(span) => FetchResult::Summary {
-                    span: Box::new(span),
-                    hw: 0,
-                },
-                None if limit > 0 => FetchResult::Records {
-                    batches: log.read(fp.fetch_offset, limit),
-                    hw: 0,
-                },
-                None => FetchResult::Records {
+            let result = if limit == 0 {
+                FetchResult::Records {
                     batches: Vec::new(),
                     hw: 0,
-                },
+                }
+            } else if let Some(span) = log.summary_span(fp.fetch_offset, limit) {
+                FetchResult::Summary {
+                    span: Box::new(span),
+                    hw: 0,
+                }
+            } else {
+                FetchResult::Records {
+                    batches: log.read(fp.fetch_offset, limit),
+                    hw: 0,
+                }
             };
             drop(disk);
             let (has_data, bytes) = match &result {
@@ -518,7 +520,7 @@ impl Broker {
         let min_isr = self.sh.scenario.log.min_insync_replicas;
         // The transaction-state partition has its own (`transaction.state.log.min.isr`).
         let state_min_isr = self.sh.scenario.log.transaction_state_min_isr;
-        let state_from = self.first_state_partition();
+        let state_from = self.sh.first_state_partition();
         let mut replies = Vec::new();
         let parts = &self.parts;
         self.purgatory.retain_mut(|pp| {

@@ -97,6 +97,11 @@ impl PartitionLog {
             .map_or(self.summary_end.min(self.leo()), |s| s.base)
     }
 
+    /// Offsets the log holds as records in memory, not as a summary.
+    pub fn records_held(&self) -> u64 {
+        self.leo().saturating_sub(self.summary_end)
+    }
+
     /// The summarised segments, oldest first.
     pub fn segments(&self) -> impl Iterator<Item = &Segment> {
         self.segments.iter()
@@ -486,6 +491,11 @@ mod tests {
     use crate::msg::EventId;
 
     fn batch(epoch: u32, n: usize) -> Arc<Batch> {
+        sized_batch(epoch, n, 10, 0)
+    }
+
+    /// `n` records of `size` bytes generated at `born_s` seconds, in a batch of leader epoch `epoch`.
+    pub(super) fn sized_batch(epoch: u32, n: usize, size: u32, born_s: u64) -> Arc<Batch> {
         let records: Vec<Record> = (0..n)
             .map(|i| Record {
                 id: EventId {
@@ -493,11 +503,11 @@ mod tests {
                     seq: i as u64,
                 },
                 key: 0,
-                size: 10,
+                size,
                 event_time_ms: 0,
                 schema_version: 1,
                 malformed: false,
-                born_us: 0,
+                born_us: born_s * 1_000_000,
             })
             .collect();
         let bytes = crate::msg::records_bytes(&records);
@@ -569,20 +579,8 @@ mod tests {
     fn summaries_keep_offsets_and_retention_deletes_old_segments() {
         let mut l = PartitionLog::default();
         for i in 0..6 {
-            let b = batch(1, 4);
             // Batch i was generated at i seconds.
-            let records: Vec<Record> = b
-                .records
-                .iter()
-                .map(|r| Record {
-                    born_us: i * 1_000_000,
-                    ..*r
-                })
-                .collect();
-            l.append(Arc::new(Batch {
-                records: Arc::from(records),
-                ..(*b).clone()
-            }));
+            l.append(sized_batch(1, 4, 10, i));
         }
         let per_batch = l.batches()[0].bytes;
         l.flush();

@@ -7,7 +7,7 @@
 
 use super::broker::Broker;
 use super::replica::Role;
-use super::transaction_coordinator::{host_partition, state_partitions, TxnCache, TxnMeta, TxnStats, TxnStep};
+use super::transaction_coordinator::{host_partition, TxnCache, TxnMeta, TxnStats, TxnStep};
 use super::transaction_host::StateWrite;
 use super::transaction_state_log::{self, TxnStateRecord};
 use crate::ids::{Addr, PartitionId};
@@ -46,18 +46,9 @@ fn durable(before: Option<&TxnMeta>, after: &TxnMeta) -> bool {
 }
 
 impl Broker {
-    /// The first transaction-state partition (the cluster's size without transactions).
-    pub(super) fn first_state_partition(&self) -> PartitionId {
-        let on = crate::processor::output_topic::transactions_on(
-            self.sh.scenario.gateway.transactional,
-            &self.sh.scenario.processor,
-        );
-        self.sh.assignment.len() - state_partitions(on)
-    }
-
     /// Whether `p` is a transaction-state partition.
     pub(super) fn is_state_partition(&self, p: PartitionId) -> bool {
-        p >= self.first_state_partition()
+        p >= self.sh.first_state_partition()
     }
 
     /// Whether this coordinator may act on `tid` now: it hosts it, its state is loaded,

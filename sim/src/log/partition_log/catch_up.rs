@@ -116,34 +116,14 @@ impl PartitionLog {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::sized_batch;
     use super::super::PartitionLog;
-    use crate::record::{Batch, Record};
+    use crate::record::Batch;
     use std::sync::Arc;
 
+    /// `n` records of 100 bytes on disk each (60 of payload), generated at `born_s` seconds.
     fn batch(epoch: u32, n: usize, born_s: u64) -> Arc<Batch> {
-        let records: Vec<Record> = (0..n)
-            .map(|i| Record {
-                id: crate::record::EventId {
-                    client: 0,
-                    seq: i as u64,
-                },
-                key: 0,
-                size: 60,
-                event_time_ms: 0,
-                schema_version: 1,
-                malformed: false,
-                born_us: born_s * 1_000_000,
-            })
-            .collect();
-        Arc::new(Batch {
-            base_offset: 0,
-            epoch,
-            producer: None,
-            bytes: crate::msg::records_bytes(&records),
-            records: Arc::from(records),
-            control: None,
-            txn_state: None,
-        })
+        sized_batch(epoch, n, 60, born_s)
     }
 
     /// A leader with 10 batches of 4 records of 100 bytes over epochs 1 and 2,
@@ -158,12 +138,18 @@ mod tests {
         l
     }
 
-    #[test]
-    fn a_follower_catches_up_across_the_summary_then_takes_records() {
-        let leader = leader();
+    /// A follower that holds the leader's first batch durably.
+    fn follower() -> PartitionLog {
         let mut f = PartitionLog::default();
         f.append(batch(1, 4, 0));
         f.flush();
+        f
+    }
+
+    #[test]
+    fn a_follower_catches_up_across_the_summary_then_takes_records() {
+        let leader = leader();
+        let mut f = follower();
         let mut fetches = 0;
         while let Some(span) = leader.summary_span(f.leo(), 1000) {
             assert!(span.bytes <= 1000 || span.segments == 1, "{span:?}");
@@ -194,9 +180,7 @@ mod tests {
     #[test]
     fn a_power_loss_cuts_an_unflushed_span_without_a_breach_but_not_a_counted_prefix() {
         let leader = leader();
-        let mut f = PartitionLog::default();
-        f.append(batch(1, 4, 0));
-        f.flush();
+        let mut f = follower();
         f.summarize_to(4, 800);
         let span = leader.summary_span(4, 1 << 20).expect("behind the summary");
         f.adopt_summary(&span, 800);
@@ -212,9 +196,7 @@ mod tests {
     #[test]
     fn an_adopted_span_is_written_back_like_records_and_only_then_counts_as_its_own() {
         let leader = leader();
-        let mut f = PartitionLog::default();
-        f.append(batch(1, 4, 0));
-        f.flush();
+        let mut f = follower();
         let span = leader.summary_span(4, 1 << 20).expect("behind the summary");
         f.adopt_summary(&span, 800);
         assert_eq!(f.unissued_bytes(), 2800, "the page cache has the span to write back");
