@@ -96,6 +96,10 @@ pub struct Broker {
     next_flush_ms: u64,
     next_writeback_ms: u64,
     next_checkpoint_ms: u64,
+    /// [`Broker::replicas_due_ms`] as `on_timers` last found it, for the
+    /// `next_timer_ms` right after: only `send_fetches` runs in between, and it
+    /// changes the fetch sessions alone. Computing it is a walk over every replica.
+    replicas_due_cache: Option<u64>,
 }
 
 /// How often a provisioned broker slot looks whether the autoscaler admitted it.
@@ -194,37 +198,46 @@ impl Broker {
             next_flush_ms: now,
             next_writeback_ms: now,
             next_checkpoint_ms: now,
+            replicas_due_cache: None,
         }
     }
 
-    fn next_timer_ms(&self) -> u64 {
+    fn next_timer_ms(&mut self) -> u64 {
         self.next_heartbeat_ms
             .min(self.next_flush_ms)
             .min(self.next_writeback_ms)
             .min(self.next_checkpoint_ms)
-            .min(self.next_housekeeping_ms())
+            .min(self.replicas_due_cache.take().unwrap_or_else(|| self.replicas_due_ms()))
+            .min(self.sessions_due_ms())
             .min(self.txn.next_drive_ms)
             .max(clock::now_ms() + 1)
     }
 
-    /// The earliest moment housekeeping has something to do: a parked fetch or a
-    /// produce request reaching its deadline, a fetch session timing out, a follower's
-    /// error backoff ending, an ISR member falling `replica.lag.time.max.ms` behind, an
-    /// unanswered ISR change to resend. The broker sleeps until then rather than
-    /// waking on a fixed tick, so an idle cluster costs nothing between events.
-    fn next_housekeeping_ms(&self) -> u64 {
+    /// When one of this broker's fetch sessions, as a follower, times out.
+    ///
+    /// Housekeeping is due at the earlier of this and [`Broker::replicas_due_ms`]:
+    /// the first moment it has something to do. The broker sleeps until then rather
+    /// than waking on a fixed tick, so an idle cluster costs nothing between events.
+    fn sessions_due_ms(&self) -> u64 {
         let cfg = &self.sh.scenario.log;
-        let now = clock::now_ms();
         let session_limit = cfg.replica_fetch_wait_max_ms + SESSION_TIMEOUT_SLACK_MS;
-        let mut t = u64::MAX;
-        t = self.parked.values().map(|pf| pf.deadline_ms).fold(t, u64::min);
-        t = self.purgatory.iter().map(|pp| pp.deadline_ms).fold(t, u64::min);
-        t = self
-            .sessions
+        self.sessions
             .values()
             .filter(|s| s.in_flight)
             .map(|s| s.sent_ms + session_limit)
-            .fold(t, u64::min);
+            .fold(u64::MAX, u64::min)
+    }
+
+    /// When housekeeping has something to do other than time out a fetch session: a
+    /// parked fetch or a produce request reaching its deadline, a follower's error
+    /// backoff ending, an ISR member falling `replica.lag.time.max.ms` behind, an
+    /// unanswered ISR change to resend.
+    fn replicas_due_ms(&self) -> u64 {
+        let cfg = &self.sh.scenario.log;
+        let now = clock::now_ms();
+        let mut t = u64::MAX;
+        t = self.parked.values().map(|pf| pf.deadline_ms).fold(t, u64::min);
+        t = self.purgatory.iter().map(|pp| pp.deadline_ms).fold(t, u64::min);
         for r in self.parts.values() {
             match &r.role {
                 Role::Follower { backoff_until_ms, .. } if *backoff_until_ms > now => t = t.min(*backoff_until_ms),
@@ -505,11 +518,14 @@ impl Broker {
             }
         }
         self.drive_transactions(now_us, false);
-        if now >= self.next_housekeeping_ms() {
+        let replicas_due = self.replicas_due_ms();
+        if now >= replicas_due.min(self.sessions_due_ms()) {
             self.check_isr(now_us);
             self.expire_parked(now_us);
             self.expire_purgatory(now_us);
             self.expire_sessions(now);
+        } else {
+            self.replicas_due_cache = Some(replicas_due);
         }
     }
 }

@@ -94,26 +94,16 @@ impl Replica {
         if strict_min_isr.is_some_and(|min| self.isr.len() < min) {
             return self.hw;
         }
-        self.maximal_isr()
+        // Over Kafka's "maximal ISR": the committed ISR plus any pending
+        // additions, so that a shrink only takes effect once the controller
+        // has committed it. A member in both counts once for a minimum anyway.
+        let pending = ls.pending_isr.as_deref().unwrap_or_default();
+        self.isr
             .iter()
+            .chain(pending)
             .filter(|&&b| b != me)
             .map(|b| ls.followers.get(b).map_or(0, |v| v.leo))
             .fold(own_leo, u64::min)
-    }
-
-    /// The ISR used for the high watermark: the committed ISR plus any
-    /// pending additions (Kafka's "maximal ISR"), so that a shrink only
-    /// takes effect once the controller has committed it.
-    pub fn maximal_isr(&self) -> Vec<BrokerId> {
-        let mut v = self.isr.clone();
-        if let Some(p) = self.leader().and_then(|l| l.pending_isr.as_ref()) {
-            for b in p {
-                if !v.contains(b) {
-                    v.push(*b);
-                }
-            }
-        }
-        v
     }
 }
 
