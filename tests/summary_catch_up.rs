@@ -65,9 +65,12 @@ fn a_long_outage_neither_holds_records_in_memory_nor_hides_an_event() {
         "the catch-up is deterministic"
     );
     // Had the audit waited for every replica, the outage would keep about 30 s of records
-    // on the other two replicas (some 870,000 counted per replica, four times the calm run's).
+    // on the other two replicas (some 870,000 counted per replica, nearly six times the
+    // calm run's). With the in-sync rule the peak is 1.2 to 2 times the calm run's,
+    // depending on how the rejoining replica's writeback falls against the folds
+    // (180,000 to 300,000 records over seeds 1 to 3), so the bound sits between the two.
     assert!(
-        (long.log_records_held_peak as f64) <= 1.5 * calm.log_records_held_peak as f64,
+        (long.log_records_held_peak as f64) <= 2.5 * calm.log_records_held_peak as f64,
         "the logs held {} records at most without the crash, {} with a broker down 24 s",
         calm.log_records_held_peak,
         long.log_records_held_peak

@@ -42,13 +42,19 @@ fn verified() -> std::path::PathBuf {
     let text = text
         .replacen("name = \"neg-txn-hanging\"", "name = \"txn-hanging-verified\"", 1)
         .replacen("expect = \"violation\"", "expect = \"pass\"", 1)
-        .replacen("transaction_verification = false", "transaction_verification = true", 1);
+        .replacen("transaction_verification = false", "transaction_verification = true", 1)
+        // Events gateway 0's crash held back are retried by their clients through
+        // timeouts and doubling backoff until the gateway is back at the workload's end;
+        // on a few seeds in a hundred the last lands 5.3 s after it, past the default
+        // 5 s. What this variant is about is the refused batch, not that window.
+        .replacen("[invariants]\n", "[invariants]\nthroughput_grace_s = 8.0\n", 1);
     let text: String = text
         .lines()
         .filter(|l| !l.starts_with("expect_invariant"))
         .map(|l| format!("{l}\n"))
         .collect();
     assert!(text.contains("transaction_verification = true"), "{text}");
+    assert!(text.contains("throughput_grace_s = 8.0"), "{text}");
     let file = common::scratch("txn_hanging", "verified").join("txn-hanging-verified.toml");
     std::fs::write(&file, text).expect("written");
     file
@@ -57,11 +63,16 @@ fn verified() -> std::path::PathBuf {
 #[test]
 fn with_verification_the_late_batch_is_refused_and_nothing_hangs() {
     let file = verified();
-    for r in common::assert_passes_every_seed_file("txn-hanging-verified", &file, common::seeds(5)) {
-        let t = transactions(&r);
-        assert!(t.unverified_batches >= 1, "seed {}: nothing refused: {t:?}", r.seed);
+    let runs = common::assert_passes_every_seed_file("txn-hanging-verified", &file, common::seeds(5));
+    for r in &runs {
+        let t = transactions(r);
         assert!(t.hanging_partitions.is_empty(), "seed {}: {t:?}", r.seed);
     }
+    // On a few seeds in a hundred (40 and 69 of seeds 1 to 80) gateway 0 crashes with
+    // none of its requests to that leader still in the network: nothing arrives late,
+    // and there is nothing to refuse. Seed 1's late batch is followed below.
+    let refusing = runs.iter().filter(|r| transactions(r).unverified_batches >= 1).count();
+    assert!(refusing >= 1, "no seed refused a late batch");
     let run = common::run_file(&file, 1);
     let crashed = run
         .timeline
