@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 struct Inner {
     nodes: Vec<NodeNet>,
@@ -66,7 +66,7 @@ impl madsim::plugin::Simulator for Fabric {
             let n = &mut g.nodes[a.0 as usize];
             n.queue.clear();
             n.waker = None;
-            n.armed_us = u64::MAX;
+            n.timer_us = u64::MAX;
         }
     }
 }
@@ -82,7 +82,7 @@ impl Fabric {
         g.nodes = (0..nodes)
             .map(|_| NodeNet {
                 up: true,
-                armed_us: u64::MAX,
+                timer_us: u64::MAX,
                 ..Default::default()
             })
             .collect();
@@ -219,9 +219,12 @@ impl Fabric {
                     msg: if copy + 1 < copies { msg.clone() } else { msg.take() }.expect("a message for each copy"),
                 },
             });
-            if due_us < dn.armed_us {
-                if let Some(w) = dn.waker.take() {
-                    w.wake();
+            // A receive waiting for something later gets a timer for this
+            // message here, rather than a wake-up now only to register it.
+            if due_us < dn.timer_us {
+                if let Some(w) = &dn.waker {
+                    arm(due_us, w);
+                    dn.timer_us = due_us;
                 }
             }
         }
@@ -235,7 +238,6 @@ impl Fabric {
             fabric: self,
             addr,
             until_us: until_ms.saturating_mul(1000),
-            timer_us: None,
         }
     }
 
@@ -258,51 +260,48 @@ impl Fabric {
     }
 }
 
+/// Registers a madsim timer that wakes `waker` at the virtual µs `us`. A
+/// timer outlives the `Sleep` that registered it, and cannot be cancelled.
+fn arm(us: u64, waker: &Waker) {
+    let mut s = clock::timer_at_us(us);
+    let _ = Pin::new(&mut s).poll(&mut Context::from_waker(waker));
+}
+
 /// Future of [`Fabric::recv`].
 pub struct Recv<'a> {
     fabric: &'a Fabric,
     addr: Addr,
     until_us: u64,
-    /// The instant of the madsim timer this receive registered, if it has not fired yet.
-    timer_us: Option<u64>,
 }
 
 impl Future for Recv<'_> {
     type Output = Vec<Envelope>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<Envelope>> {
-        loop {
-            let now = clock::now_us();
-            let head = {
-                let mut g = self.fabric.lock();
-                let n = &mut g.nodes[self.addr.0 as usize];
-                let head = n.head_due();
-                if head.is_some_and(|d| d <= now) || now >= self.until_us {
-                    n.waker = None;
-                    n.armed_us = u64::MAX;
-                    return Poll::Ready(Fabric::take_due(&mut g, self.addr, now));
-                }
-                let target = head.map_or(self.until_us, |d| d.min(self.until_us));
-                n.waker = Some(cx.waker().clone());
-                n.armed_us = target;
-                target
-            };
-            // madsim timers cannot be cancelled and every poll of a pending
-            // Sleep registers another one, each a wake-up to come. So a timer
-            // is registered only when none is pending at or before the target:
-            // an earlier one still wakes this receive in time, and it re-arms
-            // then.
-            if self.timer_us.is_some_and(|t| t <= now) {
-                self.timer_us = None;
-            }
-            if self.timer_us.is_none_or(|t| t > head) {
-                let mut s = clock::timer_at_us(head);
-                if Pin::new(&mut s).poll(cx).is_ready() {
-                    continue;
-                }
-                self.timer_us = Some(head);
-            }
-            return Poll::Pending;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<Envelope>> {
+        let now = clock::now_us();
+        let mut g = self.fabric.lock();
+        let n = &mut g.nodes[self.addr.0 as usize];
+        let head = n.head_due();
+        if head.is_some_and(|d| d <= now) || now >= self.until_us {
+            n.waker = None;
+            return Poll::Ready(Fabric::take_due(&mut g, self.addr, now));
         }
+        if !n.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            n.waker = Some(cx.waker().clone());
+        }
+        // madsim timers cannot be cancelled and every poll of a pending Sleep
+        // registers another one, each a wake-up to come. So a timer is
+        // registered only when none is pending at or before the target, for
+        // this receive or an earlier one of the node's: an earlier timer still
+        // wakes the node in time, and its receive re-arms then.
+        if n.timer_us <= now {
+            n.timer_us = u64::MAX;
+        }
+        let target = head.map_or(self.until_us, |d| d.min(self.until_us));
+        if target < n.timer_us {
+            arm(target, cx.waker());
+            n.timer_us = target;
+        }
+        Poll::Pending
     }
 }

@@ -45,10 +45,12 @@ impl Ord for Item {
 pub(super) struct NodeNet {
     pub up: bool,
     pub queue: BinaryHeap<Item>,
+    /// The receive waiting, if any.
     pub waker: Option<Waker>,
-    /// The µs the node's receive is sleeping until; a message due
-    /// earlier must wake it, a later one need not.
-    pub armed_us: u64,
+    /// The earliest madsim timer pending that wakes this node (`u64::MAX`:
+    /// none); a message due earlier needs a timer of its own, a later one
+    /// does not.
+    pub timer_us: u64,
     /// When the NIC's egress queue drains, µs.
     pub nic_free_us: u64,
     /// NIC busy time accumulated, µs (for utilisation).
