@@ -111,6 +111,10 @@ impl Fabric {
         if !up {
             n.queue.clear();
         }
+        // A timer pending for the node wakes the task that registered it: the
+        // one that runs after a restart registers its own.
+        n.waker = None;
+        n.timer_us = u64::MAX;
     }
 
     /// Install a cut.
