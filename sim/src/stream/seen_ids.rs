@@ -75,15 +75,49 @@ impl ClientSeqs {
         }
     }
 
+    #[cfg(test)]
     fn remove(&mut self, seq: u64) {
+        self.forget(seq);
+        self.trim_front();
+    }
+
+    /// Forgets every number `other` holds, a word at a time where both windows cover it.
+    fn remove_all(&mut self, other: &ClientSeqs) {
+        for &seq in other.outliers.iter() {
+            self.forget(seq);
+        }
+        for (j, &w) in other.words.iter().enumerate() {
+            if w == 0 {
+                continue;
+            }
+            let first = other.base + j as u64 * WORD;
+            if !self.outliers.is_empty() {
+                for b in 0..WORD {
+                    if w & (1 << b) != 0 {
+                        self.outliers.remove(&(first + b));
+                    }
+                }
+            }
+            // Both windows start on a multiple of 64, so a word maps onto a word.
+            if let Some(mine) = self.word_of(first).and_then(|i| self.words.get_mut(i)) {
+                *mine &= !w;
+            }
+        }
+        self.trim_front();
+    }
+
+    /// Clears `seq` without trimming the window.
+    fn forget(&mut self, seq: u64) {
         if !self.outliers.is_empty() {
             self.outliers.remove(&seq);
         }
-        let Some(i) = self.word_of(seq) else { return };
-        if let Some(w) = self.words.get_mut(i) {
+        if let Some(w) = self.word_of(seq).and_then(|i| self.words.get_mut(i)) {
             *w &= !bit(seq);
         }
-        // The oldest numbers expire first, so the window's front empties and moves on.
+    }
+
+    /// The oldest numbers expire first, so the window's front empties and moves on.
+    fn trim_front(&mut self) {
         while self.words.front() == Some(&0) {
             self.words.pop_front();
             self.base += WORD;
@@ -119,9 +153,21 @@ impl SeenIds {
     }
 
     /// Forgets `seq` of `client`.
+    #[cfg(test)]
     pub(super) fn remove(&mut self, client: u32, seq: u64) {
         if let Some(c) = self.clients.get_mut(client as usize) {
             c.remove(seq);
+        }
+    }
+
+    /// Forgets every id `other` remembers: a word-wise difference, so dropping
+    /// a generation of ids costs a word per 64 sequence numbers, not an
+    /// operation per id.
+    pub(super) fn remove_all(&mut self, other: &SeenIds) {
+        for (client, theirs) in other.clients.iter().enumerate() {
+            if let Some(mine) = self.clients.get_mut(client) {
+                mine.remove_all(theirs);
+            }
         }
     }
 
@@ -177,6 +223,54 @@ mod tests {
                 "{client} {probe}"
             );
         }
+    }
+
+    /// The word-wise difference agrees with removing the ids one by one,
+    /// outliers on either side included.
+    #[test]
+    fn remove_all_agrees_with_removing_each() {
+        let mut x: u64 = 777;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let (mut all, mut part, mut model) = (SeenIds::default(), SeenIds::default(), BTreeSet::new());
+        for step in 0..20_000u64 {
+            let r = next();
+            let client = (r % 2) as u32;
+            let seq = if r % 211 == 0 { r >> 12 } else { step * 3 + r % 90 };
+            if all.contains(client, seq) {
+                continue;
+            }
+            all.insert(client, seq);
+            if r % 3 == 0 {
+                part.insert(client, seq);
+            } else {
+                model.insert((client, seq));
+            }
+        }
+        all.remove_all(&part);
+        for step in 0..20_000u64 {
+            for client in 0..2 {
+                let seq = step * 3;
+                assert_eq!(
+                    all.contains(client, seq),
+                    model.contains(&(client, seq)),
+                    "{client} {seq}"
+                );
+            }
+        }
+        for &(c, s) in &model {
+            assert!(all.contains(c, s), "{c} {s} must survive");
+        }
+        let mut rest = SeenIds::default();
+        for &(c, s) in &model {
+            rest.insert(c, s);
+        }
+        all.remove_all(&rest);
+        assert!(all.clients.iter().all(|c| c.words.is_empty() && c.outliers.is_empty()));
     }
 
     #[test]
