@@ -16,6 +16,9 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
+#[cfg(test)]
+mod tests;
+
 struct Inner {
     nodes: Vec<NodeNet>,
     by_madsim: BTreeMap<NodeId, Addr>,
