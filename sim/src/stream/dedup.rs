@@ -3,6 +3,7 @@
 use super::seen_ids::SeenIds;
 use crate::record::EventId;
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// Generations a TTL is cut into: an id outlives its TTL by at most a
 /// generation's span, a 32nd of the TTL (3.75 s of the default 120 s).
@@ -18,12 +19,13 @@ const GENERATIONS_PER_TTL: u64 = 32;
 /// an id lives between its TTL and its TTL plus one generation's span. A
 /// queue of ids in acceptance order would answer to the millisecond but
 /// costs 16 bytes an id (67 MB at a 35,000 events/s peak with the default
-/// 120 s TTL); a generation is a bitmap window per client like the
-/// membership set, and dropping one is a word-wise difference. Processing
-/// time only moves forward within a task; were it to step back, the id
-/// joins the newest generation and is only forgotten late. Every structure
-/// is persistent or a short queue of persistent ones, so a checkpoint's
-/// snapshot stays cheap, and no hash order can leak into what is emitted.
+/// 120 s TTL); a generation is a bitmap per client like the membership
+/// set, and dropping one is a word-wise difference. Processing time only
+/// moves forward within a task; were it to step back, the id joins the
+/// newest generation and is only forgotten late. The membership set is
+/// persistent and the generations a short queue of shared ones, so a
+/// checkpoint's snapshot stays cheap, and no hash order can leak into what
+/// is emitted.
 #[derive(Clone, Debug)]
 pub(super) struct Dedup {
     ttl_ms: Option<u64>,
@@ -31,21 +33,95 @@ pub(super) struct Dedup {
     /// (an id is added only when it is not already remembered).
     seen: SeenIds,
     /// Oldest first.
-    generations: VecDeque<Generation>,
+    generations: VecDeque<Arc<Generation>>,
     /// Ids remembered, over all generations.
     len: usize,
 }
 
-/// Ids accepted over one span of processing time.
-#[derive(Clone, Debug)]
+/// Ids accepted over one span of processing time. Only the newest
+/// generation takes ids, so older ones sit behind an `Arc` a checkpoint's
+/// snapshot shares, and the newest is plain words: cheaper to set a bit in
+/// than a persistent vector, and small enough (a few KiB a client) that the
+/// copy a snapshot forces once per commit costs less than the persistent
+/// vector's copy-on-write of every chunk it touches.
+#[derive(Clone, Debug, Default)]
 struct Generation {
     /// Processing time of its first acceptance, ms: it takes acceptances
     /// until one generation's span after this.
     first_ms: u64,
     /// Processing time of its newest acceptance, ms: it is forgotten a TTL after this.
     last_ms: u64,
-    ids: SeenIds,
+    /// Ids it holds.
     len: usize,
+    /// By client index: a bitmap over the client's sequence numbers.
+    clients: Vec<SeqBits>,
+    /// Ids too far from their client's bitmap to widen it (a retry of an old event).
+    outliers: Vec<EventId>,
+}
+
+/// Sequence numbers as bits, from `base` (a multiple of 64).
+#[derive(Clone, Debug, Default)]
+struct SeqBits {
+    base: u64,
+    words: Vec<u64>,
+}
+
+/// The widest a generation's bitmap for one client may grow, in words (1 Mi
+/// sequence numbers, 128 KiB); a number further off is kept as an outlier.
+const MAX_GENERATION_WORDS: u64 = 1 << 14;
+
+impl Generation {
+    fn insert(&mut self, id: EventId) {
+        let c = id.client as usize;
+        if self.clients.len() <= c {
+            self.clients.resize_with(c + 1, SeqBits::default);
+        }
+        let bits = &mut self.clients[c];
+        let aligned = id.seq - id.seq % 64;
+        if bits.words.is_empty() {
+            bits.base = aligned;
+        }
+        if aligned < bits.base {
+            let grow = (bits.base - aligned) / 64;
+            if grow + bits.words.len() as u64 > MAX_GENERATION_WORDS {
+                self.outliers.push(id);
+                return;
+            }
+            bits.words.splice(0..0, std::iter::repeat_n(0, grow as usize));
+            bits.base = aligned;
+        }
+        let i = (aligned - bits.base) / 64;
+        if i >= MAX_GENERATION_WORDS {
+            self.outliers.push(id);
+            return;
+        }
+        let i = i as usize;
+        if bits.words.len() <= i {
+            bits.words.resize(i + 1, 0);
+        }
+        bits.words[i] |= 1 << (id.seq % 64);
+    }
+
+    #[cfg(test)]
+    fn contains(&self, id: &EventId) -> bool {
+        let in_bits = self.clients.get(id.client as usize).is_some_and(|b| {
+            id.seq >= b.base
+                && b.words
+                    .get(((id.seq - b.base) / 64) as usize)
+                    .is_some_and(|w| w & (1 << (id.seq % 64)) != 0)
+        });
+        in_bits || self.outliers.contains(id)
+    }
+
+    /// Forgets its ids from `seen`.
+    fn remove_from(&self, seen: &mut SeenIds) {
+        for (client, bits) in self.clients.iter().enumerate() {
+            seen.remove_words(client as u32, bits.base, &bits.words);
+        }
+        for id in &self.outliers {
+            seen.remove(id.client, id.seq);
+        }
+    }
 }
 
 impl Dedup {
@@ -71,7 +147,7 @@ impl Dedup {
             if g.last_ms + ttl > now_ms {
                 break;
             }
-            self.seen.remove_all(&g.ids);
+            g.remove_from(&mut self.seen);
             self.len -= g.len;
             self.generations.pop_front();
         }
@@ -83,7 +159,7 @@ impl Dedup {
         let Some(ttl) = self.ttl_ms else { return false };
         self.generations
             .iter()
-            .any(|g| g.last_ms + ttl > now_ms && g.ids.contains(id.client, id.seq))
+            .any(|g| g.last_ms + ttl > now_ms && g.contains(id))
     }
 
     /// Accepts `id` at `now_ms` unless it is remembered; returns whether it
@@ -98,15 +174,14 @@ impl Dedup {
         self.seen.insert(id.client, id.seq);
         let span = (ttl / GENERATIONS_PER_TTL).max(1);
         if self.generations.back().is_none_or(|g| now_ms >= g.first_ms + span) {
-            self.generations.push_back(Generation {
+            self.generations.push_back(Arc::new(Generation {
                 first_ms: now_ms,
                 last_ms: now_ms,
-                ids: SeenIds::default(),
-                len: 0,
-            });
+                ..Generation::default()
+            }));
         }
-        let g = self.generations.back_mut().expect("a generation was just ensured");
-        g.ids.insert(id.client, id.seq);
+        let g = Arc::make_mut(self.generations.back_mut().expect("a generation was just ensured"));
+        g.insert(id);
         g.last_ms = g.last_ms.max(now_ms);
         g.len += 1;
         self.len += 1;
@@ -232,6 +307,24 @@ mod tests {
         );
         let live = first_seen.values().filter(|&&a| a + ttl > now).count();
         assert!(d.len() >= live && d.len() <= live + 1_000, "{} vs {live}", d.len());
+    }
+
+    /// A retry of an event long before the generation's other ids, or far
+    /// after, is kept beside its bitmap, and forgotten with it all the same.
+    #[test]
+    fn a_generation_keeps_far_ids_beside_its_bitmap() {
+        let mut d = Dedup::new(Some(3_200));
+        let far = [id(1 << 30), id(5), id(1 << 31)];
+        assert!(d.accept(id(1 << 30), 0));
+        for (i, x) in far.iter().enumerate().skip(1) {
+            assert!(d.accept(*x, i as u64));
+        }
+        let g = d.generations.back().expect("one generation");
+        assert_eq!((d.generations.len(), g.outliers.len()), (1, 2), "{g:?}");
+        assert!(far.iter().all(|x| d.is_duplicate(x, 50) && !d.accept(*x, 50)));
+        d.expire(3_202);
+        assert_eq!(d.len(), 0);
+        assert!(far.iter().all(|x| d.accept(*x, 3_203)), "all three forgotten");
     }
 
     #[test]

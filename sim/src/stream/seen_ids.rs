@@ -75,22 +75,18 @@ impl ClientSeqs {
         }
     }
 
-    #[cfg(test)]
     fn remove(&mut self, seq: u64) {
         self.forget(seq);
         self.trim_front();
     }
 
-    /// Forgets every number `other` holds, a word at a time where both windows cover it.
-    fn remove_all(&mut self, other: &ClientSeqs) {
-        for &seq in other.outliers.iter() {
-            self.forget(seq);
-        }
-        for (j, &w) in other.words.iter().enumerate() {
+    /// Forgets the numbers set in `words`, whose bit 0 is `base` (a multiple of 64).
+    fn remove_words(&mut self, base: u64, words: &[u64]) {
+        for (j, &w) in words.iter().enumerate() {
             if w == 0 {
                 continue;
             }
-            let first = other.base + j as u64 * WORD;
+            let first = base + j as u64 * WORD;
             if !self.outliers.is_empty() {
                 for b in 0..WORD {
                     if w & (1 << b) != 0 {
@@ -98,7 +94,7 @@ impl ClientSeqs {
                     }
                 }
             }
-            // Both windows start on a multiple of 64, so a word maps onto a word.
+            // Both start on a multiple of 64, so a word maps onto a word.
             if let Some(mine) = self.word_of(first).and_then(|i| self.words.get_mut(i)) {
                 *mine &= !w;
             }
@@ -153,21 +149,20 @@ impl SeenIds {
     }
 
     /// Forgets `seq` of `client`.
-    #[cfg(test)]
     pub(super) fn remove(&mut self, client: u32, seq: u64) {
         if let Some(c) = self.clients.get_mut(client as usize) {
             c.remove(seq);
         }
     }
 
-    /// Forgets every id `other` remembers: a word-wise difference, so dropping
-    /// a generation of ids costs a word per 64 sequence numbers, not an
+    /// Forgets the sequence numbers of `client` set in `words`, whose bit 0
+    /// is `base` (a multiple of 64): a word-wise difference, so forgetting a
+    /// generation of ids costs a word per 64 sequence numbers, not an
     /// operation per id.
-    pub(super) fn remove_all(&mut self, other: &SeenIds) {
-        for (client, theirs) in other.clients.iter().enumerate() {
-            if let Some(mine) = self.clients.get_mut(client) {
-                mine.remove_all(theirs);
-            }
+    pub(super) fn remove_words(&mut self, client: u32, base: u64, words: &[u64]) {
+        debug_assert_eq!(base % WORD, 0);
+        if let Some(c) = self.clients.get_mut(client as usize) {
+            c.remove_words(base, words);
         }
     }
 
@@ -225,10 +220,10 @@ mod tests {
         }
     }
 
-    /// The word-wise difference agrees with removing the ids one by one,
-    /// outliers on either side included.
+    /// The word-wise difference agrees with removing the ids one by one, and
+    /// leaves numbers far outside the words (outliers) alone.
     #[test]
-    fn remove_all_agrees_with_removing_each() {
+    fn remove_words_agrees_with_removing_each() {
         let mut x: u64 = 777;
         let mut next = || {
             x ^= x << 13;
@@ -236,41 +231,35 @@ mod tests {
             x ^= x << 17;
             x
         };
-        let (mut all, mut part, mut model) = (SeenIds::default(), SeenIds::default(), BTreeSet::new());
+        let (mut by_words, mut by_each) = (SeenIds::default(), SeenIds::default());
+        let mut model = BTreeSet::new();
         for step in 0..20_000u64 {
             let r = next();
-            let client = (r % 2) as u32;
             let seq = if r % 211 == 0 { r >> 12 } else { step * 3 + r % 90 };
-            if all.contains(client, seq) {
-                continue;
+            for s in [&mut by_words, &mut by_each] {
+                s.insert(0, seq);
             }
-            all.insert(client, seq);
-            if r % 3 == 0 {
-                part.insert(client, seq);
-            } else {
-                model.insert((client, seq));
-            }
+            model.insert(seq);
         }
-        all.remove_all(&part);
-        for step in 0..20_000u64 {
-            for client in 0..2 {
-                let seq = step * 3;
-                assert_eq!(
-                    all.contains(client, seq),
-                    model.contains(&(client, seq)),
-                    "{client} {seq}"
-                );
+        // Forget a random third of the numbers up to 30,000, as words from base 64.
+        let mut words = vec![0u64; 30_000 / 64];
+        for (j, w) in words.iter_mut().enumerate() {
+            *w = next() & next();
+            for b in 0..64 {
+                let seq = 64 + j as u64 * 64 + b;
+                if *w & (1 << b) != 0 && model.remove(&seq) {
+                    by_each.remove(0, seq);
+                }
             }
         }
-        for &(c, s) in &model {
-            assert!(all.contains(c, s), "{c} {s} must survive");
+        by_words.remove_words(0, 64, &words);
+        for seq in 0..70_000u64 {
+            assert_eq!(by_words.contains(0, seq), model.contains(&seq), "{seq}");
+            assert_eq!(by_each.contains(0, seq), model.contains(&seq), "{seq}");
         }
-        let mut rest = SeenIds::default();
-        for &(c, s) in &model {
-            rest.insert(c, s);
+        for &seq in &model {
+            assert!(by_words.contains(0, seq), "{seq} must survive");
         }
-        all.remove_all(&rest);
-        assert!(all.clients.iter().all(|c| c.words.is_empty() && c.outliers.is_empty()));
     }
 
     #[test]
