@@ -85,7 +85,7 @@ impl Client {
             ]);
             src.next_seq += 1;
             src.read(&r);
-            self.born_us.insert(r.id.seq, now_us);
+            self.unsettled.insert(r.id.seq);
             self.buffer_bytes += u64::from(r.size);
             // The producer's partitioner: the gateway routes by the same hash.
             let p = partition_of(self.routing_key(&r), partitions);
@@ -123,7 +123,7 @@ impl Client {
     pub(super) fn resend(&mut self, records: Vec<Record>) {
         let partitions = self.queues.len();
         for r in records {
-            self.born_us.insert(r.id.seq, r.born_us);
+            self.unsettled.insert(r.id.seq);
             self.buffer_bytes += u64::from(r.size);
             let p = partition_of(self.routing_key(&r), partitions);
             self.queues[p].pending.push_back(r);

@@ -131,7 +131,7 @@ impl Client {
         let bytes: u64 = gone.iter().map(|r| u64::from(r.size)).sum();
         self.buffer_bytes = self.buffer_bytes.saturating_sub(bytes);
         for r in gone {
-            self.born_us.remove(&r.id.seq);
+            self.unsettled.remove(r.id.seq);
         }
         self.sh.ledger.lock().expect("ledger lock").expired(gone);
         let mut m = self.sh.metrics.lock().expect("metrics lock");

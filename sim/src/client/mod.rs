@@ -28,6 +28,7 @@ mod replies;
 mod requests;
 mod sequencing;
 pub mod source;
+mod unsettled;
 
 use crate::clock;
 use crate::gateway::client_order::BatchSeq;
@@ -100,7 +101,8 @@ struct Client {
     blocked_since_ms: Option<u64>,
     /// Acknowledgements up to this ms count towards the throughput check.
     in_time_ms: u64,
-    born_us: BTreeMap<u64, u64>,
+    /// Events held and not yet settled: an acknowledgement of one records its latency, once.
+    unsettled: unsettled::Unsettled,
     inflight: BTreeMap<u64, InFlight>,
     next_req: u64,
     rr: usize,
@@ -163,7 +165,7 @@ pub async fn client_main(sh: Arc<Shared>, idx: usize) {
             + sh.scenario
                 .invariants
                 .throughput_grace_ms(sh.scenario.client.request_timeout_ms),
-        born_us: BTreeMap::new(),
+        unsettled: unsettled::Unsettled::default(),
         inflight: BTreeMap::new(),
         // A new incarnation numbers its requests apart, so a late reply to the old one matches none.
         next_req: (incarnation - 1) << 40,

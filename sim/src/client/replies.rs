@@ -107,28 +107,26 @@ impl Client {
                     match res {
                         EventResult::Acked => {
                             // A re-sent copy of an event acknowledged before a crash is not a new acknowledgement.
-                            let born = self.born_us.remove(&id.seq);
-                            if ledger.acked(id) {
-                                if let Some(born) = born {
-                                    let lat = now_us.saturating_sub(born).max(1);
-                                    metrics.ack.saturating_record(lat);
-                                    let bytes = u64::from(pf.records[i].size);
-                                    let p = &mut metrics.producers;
-                                    p.last_ack_us = p.last_ack_us.max(now_us);
-                                    if now_ms <= self.in_time_ms {
-                                        p.acked_in_time.0 += 1;
-                                        p.acked_in_time.1 += bytes;
-                                    }
-                                    let b = metrics.bucket(now_ms);
-                                    b.acked += 1;
-                                    b.acked_bytes += bytes;
-                                    streamsim_reports::record_in_bucket(&mut b.ack, lat);
+                            let unsettled = self.unsettled.remove(id.seq);
+                            if ledger.acked(id) && unsettled {
+                                let lat = now_us.saturating_sub(pf.records[i].born_us).max(1);
+                                metrics.ack.saturating_record(lat);
+                                let bytes = u64::from(pf.records[i].size);
+                                let p = &mut metrics.producers;
+                                p.last_ack_us = p.last_ack_us.max(now_us);
+                                if now_ms <= self.in_time_ms {
+                                    p.acked_in_time.0 += 1;
+                                    p.acked_in_time.1 += bytes;
                                 }
+                                let b = metrics.bucket(now_ms);
+                                b.acked += 1;
+                                b.acked_bytes += bytes;
+                                streamsim_reports::record_in_bucket(&mut b.ack, lat);
                             }
                         }
                         EventResult::DeadLettered => {
                             ledger.dead_lettered(id);
-                            self.born_us.remove(&id.seq);
+                            self.unsettled.remove(id.seq);
                         }
                         EventResult::Failed => pf.failed.push(pf.records[i]),
                         EventResult::OutOfOrderSequence => {
