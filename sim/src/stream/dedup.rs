@@ -66,9 +66,12 @@ struct SeqBits {
     words: Vec<u64>,
 }
 
-/// The widest a generation's bitmap for one client may grow, in words (1 Mi
-/// sequence numbers, 128 KiB); a number further off is kept as an outlier.
-const MAX_GENERATION_WORDS: u64 = 1 << 14;
+/// The widest a generation's bitmap for one client may grow, in words (256 Ki
+/// sequence numbers, 32 KiB: a minute of one client at a billion-event day's
+/// peak); a number further off is kept as an outlier. The newest generation
+/// is copied once per commit while a snapshot shares it, so its width is
+/// what a straggler could make every commit copy.
+const MAX_GENERATION_WORDS: u64 = 1 << 12;
 
 impl Generation {
     fn insert(&mut self, id: EventId) {
