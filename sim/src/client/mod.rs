@@ -28,9 +28,9 @@ mod replies;
 mod requests;
 mod sequencing;
 pub mod source;
-mod unsettled;
 
 use crate::clock;
+use crate::event_sets::SeqBitmap;
 use crate::gateway::client_order::BatchSeq;
 use crate::ids::{Addr, PartitionId};
 use crate::msg::{Msg, Record};
@@ -101,8 +101,10 @@ struct Client {
     blocked_since_ms: Option<u64>,
     /// Acknowledgements up to this ms count towards the throughput check.
     in_time_ms: u64,
-    /// Events held and not yet settled: an acknowledgement of one records its latency, once.
-    unsettled: unsettled::Unsettled,
+    /// Events held and not settled (acknowledged, dead lettered or given up on): an
+    /// acknowledgement of one records its latency, once. They are a band of recent sequence
+    /// numbers as wide as the oldest still held, which the delivery timeout bounds.
+    unsettled: SeqBitmap,
     inflight: BTreeMap<u64, InFlight>,
     next_req: u64,
     rr: usize,
@@ -165,7 +167,7 @@ pub async fn client_main(sh: Arc<Shared>, idx: usize) {
             + sh.scenario
                 .invariants
                 .throughput_grace_ms(sh.scenario.client.request_timeout_ms),
-        unsettled: unsettled::Unsettled::default(),
+        unsettled: SeqBitmap::default(),
         inflight: BTreeMap::new(),
         // A new incarnation numbers its requests apart, so a late reply to the old one matches none.
         next_req: (incarnation - 1) << 40,

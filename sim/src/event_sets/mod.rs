@@ -4,6 +4,8 @@
 
 pub mod copies;
 pub mod interval_set;
+pub mod seq_bitmap;
 
 pub use copies::{ClientCopies, Copies};
 pub use interval_set::IntervalSet;
+pub use seq_bitmap::SeqBitmap;

@@ -108,16 +108,24 @@ impl Fabric {
 
     /// Mark a node up or down; a down node neither sends nor receives.
     pub fn set_up(&self, addr: Addr, up: bool) {
+        // A timer pending for the node wakes the task that registered it: the
+        // one that runs after a restart registers its own.
+        self.switch_power(addr, up, true);
+    }
+
+    /// `set_up`, with the node's pending timer forgotten or, for the tests'
+    /// negative control only, kept as the next incarnation's.
+    fn switch_power(&self, addr: Addr, up: bool, forget_timer: bool) {
         let mut g = self.lock();
         let n = &mut g.nodes[addr.0 as usize];
         n.up = up;
         if !up {
             n.queue.clear();
         }
-        // A timer pending for the node wakes the task that registered it: the
-        // one that runs after a restart registers its own.
-        n.waker = None;
-        n.timer_us = u64::MAX;
+        if forget_timer {
+            n.waker = None;
+            n.timer_us = u64::MAX;
+        }
     }
 
     /// Install a cut.

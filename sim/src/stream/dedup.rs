@@ -1,6 +1,7 @@
 //! De-duplication by event id with a processing-time TTL.
 
 use super::seen_ids::SeenIds;
+use crate::event_sets::SeqBitmap;
 use crate::record::EventId;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -54,16 +55,9 @@ struct Generation {
     /// Ids it holds.
     len: usize,
     /// By client index: a bitmap over the client's sequence numbers.
-    clients: Vec<SeqBits>,
+    clients: Vec<SeqBitmap>,
     /// Ids too far from their client's bitmap to widen it (a retry of an old event).
     outliers: Vec<EventId>,
-}
-
-/// Sequence numbers as bits, from `base` (a multiple of 64).
-#[derive(Clone, Debug, Default)]
-struct SeqBits {
-    base: u64,
-    words: Vec<u64>,
 }
 
 /// The widest a generation's bitmap for one client may grow, in words (256 Ki
@@ -77,49 +71,25 @@ impl Generation {
     fn insert(&mut self, id: EventId) {
         let c = id.client as usize;
         if self.clients.len() <= c {
-            self.clients.resize_with(c + 1, SeqBits::default);
+            self.clients.resize_with(c + 1, SeqBitmap::default);
         }
-        let bits = &mut self.clients[c];
-        let aligned = id.seq - id.seq % 64;
-        if bits.words.is_empty() {
-            bits.base = aligned;
-        }
-        if aligned < bits.base {
-            let grow = (bits.base - aligned) / 64;
-            if grow + bits.words.len() as u64 > MAX_GENERATION_WORDS {
-                self.outliers.push(id);
-                return;
-            }
-            bits.words.splice(0..0, std::iter::repeat_n(0, grow as usize));
-            bits.base = aligned;
-        }
-        let i = (aligned - bits.base) / 64;
-        if i >= MAX_GENERATION_WORDS {
+        if !self.clients[c].insert_within(id.seq, MAX_GENERATION_WORDS) {
             self.outliers.push(id);
-            return;
         }
-        let i = i as usize;
-        if bits.words.len() <= i {
-            bits.words.resize(i + 1, 0);
-        }
-        bits.words[i] |= 1 << (id.seq % 64);
     }
 
     #[cfg(test)]
     fn contains(&self, id: &EventId) -> bool {
-        let in_bits = self.clients.get(id.client as usize).is_some_and(|b| {
-            id.seq >= b.base
-                && b.words
-                    .get(((id.seq - b.base) / 64) as usize)
-                    .is_some_and(|w| w & (1 << (id.seq % 64)) != 0)
-        });
+        let in_bits = self.clients.get(id.client as usize).is_some_and(|b| b.contains(id.seq));
         in_bits || self.outliers.contains(id)
     }
 
     /// Forgets its ids from `seen`.
     fn remove_from(&self, seen: &mut SeenIds) {
         for (client, bits) in self.clients.iter().enumerate() {
-            seen.remove_words(client as u32, bits.base, &bits.words);
+            for (base, words) in bits.word_runs() {
+                seen.remove_words(client as u32, base, words);
+            }
         }
         for id in &self.outliers {
             seen.remove(id.client, id.seq);

@@ -64,6 +64,23 @@ fn a_node_restarted_without_a_kill_registers_its_own_timer() {
     assert_eq!(second, [35_000, 45_000, 55_000]);
 }
 
+/// Negative control: a fabric that kept the old incarnation's timer as the
+/// node's across the restart leaves the new incarnation asleep for ever.
+#[test]
+fn a_timer_kept_across_a_restart_leaves_the_new_incarnation_asleep() {
+    let wakes = ticks_across_a_restart(|fabric, handle, node| {
+        fabric.switch_power(Addr(0), false, false);
+        handle.restart(node);
+        fabric.switch_power(Addr(0), true, false);
+    });
+    let first: Vec<u64> = wakes.iter().filter(|w| w.0 == 0).map(|w| w.1).collect();
+    assert_eq!(first, [10_000, 20_000], "the first incarnation ticked as before");
+    assert!(
+        wakes.iter().all(|w| w.0 == 0),
+        "the new incarnation should never have woken: {wakes:?}"
+    );
+}
+
 /// The same through a kill, as a crash and its restart run it.
 #[test]
 fn a_node_killed_and_restarted_ticks_again() {
