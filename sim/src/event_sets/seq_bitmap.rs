@@ -9,17 +9,25 @@
 //! where an ordered map or a queue of ids costs tens of bytes. Sets that
 //! span a whole run, with long gaps, are `IntervalSet`s instead.
 
-use std::collections::VecDeque;
-
 const WORD: u64 = 64;
+/// Dropped words a bitmap keeps at the front of its vector before it moves
+/// the live ones down: trimming stays a step of an index, and the vector is
+/// compacted once its dead front outweighs the live part.
+const COMPACT_AFTER: usize = 256;
 
 /// A set of sequence numbers held as a bitmap from `base`.
+///
+/// The words live in a plain vector from index `head` on, not a deque: a
+/// producer tests and clears a bit per acknowledgement and a generation sets
+/// one per accepted id, and a vector's index is cheaper than a ring's.
 #[derive(Debug, Default, Clone)]
 pub struct SeqBitmap {
-    /// Sequence number of bit 0 of `words[0]`, a multiple of 64.
+    /// Sequence number of bit 0 of `words[head]`, a multiple of 64.
     base: u64,
-    /// Its first word is never zero after a `remove` (the front is trimmed).
-    words: VecDeque<u64>,
+    /// `words[..head]` are dropped (zero); `words[head]` is never zero after
+    /// a `remove` (the front is trimmed).
+    words: Vec<u64>,
+    head: usize,
 }
 
 impl SeqBitmap {
@@ -35,16 +43,24 @@ impl SeqBitmap {
     /// copy of it, as wide as the gap.
     pub fn insert_within(&mut self, seq: u64, max_words: u64) -> bool {
         let aligned = seq - seq % WORD;
-        if self.words.is_empty() {
+        if self.head == self.words.len() {
+            self.words.clear();
+            self.head = 0;
             self.base = aligned;
         }
         if aligned < self.base {
             let grow = (self.base - aligned) / WORD;
-            if grow.saturating_add(self.words.len() as u64) > max_words {
+            if grow.saturating_add(self.width_words() as u64) > max_words {
                 return false;
             }
-            for _ in 0..grow {
-                self.words.push_front(0);
+            let grow = grow as usize;
+            // Dropped words are zero, so the band can widen back over them.
+            if grow <= self.head {
+                self.head -= grow;
+            } else {
+                let more = grow - self.head;
+                self.words.splice(0..0, std::iter::repeat_n(0, more));
+                self.head = 0;
             }
             self.base = aligned;
         }
@@ -52,7 +68,7 @@ impl SeqBitmap {
         if i >= max_words {
             return false;
         }
-        let i = i as usize;
+        let i = self.head + i as usize;
         if self.words.len() <= i {
             self.words.resize(i + 1, 0);
         }
@@ -64,15 +80,18 @@ impl SeqBitmap {
     /// are dropped, so a band whose oldest numbers clear moves forward.
     pub fn remove(&mut self, seq: u64) -> bool {
         let Some(i) = self.word_of(seq) else { return false };
-        let w = &mut self.words[i];
         let bit = 1 << (seq % WORD);
-        if *w & bit == 0 {
+        if self.words[i] & bit == 0 {
             return false;
         }
-        *w &= !bit;
-        while self.words.front() == Some(&0) {
-            self.words.pop_front();
+        self.words[i] &= !bit;
+        while self.head < self.words.len() && self.words[self.head] == 0 {
+            self.head += 1;
             self.base += WORD;
+        }
+        if self.head >= COMPACT_AFTER && self.head * 2 >= self.words.len() {
+            self.words.drain(..self.head);
+            self.head = 0;
         }
         true
     }
@@ -85,28 +104,28 @@ impl SeqBitmap {
 
     /// Whether the set holds nothing but empty words (or none).
     pub fn is_empty(&self) -> bool {
-        self.words.iter().all(|&w| w == 0)
+        self.live().iter().all(|&w| w == 0)
     }
 
     /// Words held: the band's width in units of 64 numbers.
     pub fn width_words(&self) -> usize {
-        self.words.len()
+        self.words.len() - self.head
     }
 
-    /// The bitmap as at most two runs of whole words, each with the sequence
-    /// number of its first bit (a multiple of 64), for a word-wise difference
-    /// from another bitmap.
-    pub fn word_runs(&self) -> impl Iterator<Item = (u64, &[u64])> {
-        let (front, back) = self.words.as_slices();
-        let back_base = self.base + front.len() as u64 * WORD;
-        [(self.base, front), (back_base, back)]
-            .into_iter()
-            .filter(|(_, run)| !run.is_empty())
+    /// The bitmap as whole words with the sequence number of the first's bit 0
+    /// (a multiple of 64), for a word-wise difference from another bitmap.
+    pub fn as_words(&self) -> (u64, &[u64]) {
+        (self.base, self.live())
     }
 
+    fn live(&self) -> &[u64] {
+        &self.words[self.head..]
+    }
+
+    /// Index into `words` of `seq`'s word, if it lies in the band.
     fn word_of(&self, seq: u64) -> Option<usize> {
         let i = (seq.checked_sub(self.base)? / WORD) as usize;
-        (i < self.words.len()).then_some(i)
+        (i < self.width_words()).then_some(self.head + i)
     }
 }
 
@@ -181,31 +200,44 @@ mod tests {
         }
     }
 
-    /// The word runs cover the band once, in order, however the deque wrapped.
+    /// The words cover the band once, in order, after the front was dropped
+    /// and the band widened back over dropped words, compacted, and widened
+    /// past the vector's start.
     #[test]
-    fn word_runs_cover_the_band_in_order() {
+    fn words_cover_the_band_in_order() {
         let mut b = SeqBitmap::default();
-        for seq in (640..6_400).step_by(3) {
+        let mut model = BTreeSet::new();
+        let remove = |b: &mut SeqBitmap, model: &mut BTreeSet<u64>, range: std::ops::Range<u64>| {
+            for seq in range {
+                assert_eq!(b.remove(seq), model.remove(&seq), "{seq}");
+            }
+        };
+        for seq in (64_000..128_000).step_by(3) {
             b.insert(seq);
+            model.insert(seq);
         }
-        // Growing at the front can wrap the deque's storage into two runs.
-        for seq in (0..640).rev().step_by(5) {
+        remove(&mut b, &mut model, 64_000..72_000);
+        assert_eq!(b.as_words().0, 72_000, "the front moved on to a word boundary");
+        for seq in [70_000, 71_999] {
             b.insert(seq);
+            model.insert(seq);
         }
+        remove(&mut b, &mut model, 0..110_000);
+        assert!(b.words.len() < 1_000 - 256, "the dropped front was compacted away");
+        for seq in (0..70_000).rev().step_by(5) {
+            b.insert(seq);
+            model.insert(seq);
+        }
+        let (base, words) = b.as_words();
+        assert_eq!(base, 0);
         let mut seen = BTreeSet::new();
-        let mut expect_base = 0;
-        for (base, run) in b.word_runs() {
-            assert_eq!(base, expect_base, "runs are contiguous and in order");
-            for (j, &w) in run.iter().enumerate() {
-                for bit in 0..64 {
-                    if w & (1 << bit) != 0 {
-                        seen.insert(base + j as u64 * 64 + bit);
-                    }
+        for (j, &w) in words.iter().enumerate() {
+            for bit in 0..64 {
+                if w & (1 << bit) != 0 {
+                    seen.insert(base + j as u64 * 64 + bit);
                 }
             }
-            expect_base = base + run.len() as u64 * 64;
         }
-        let model: BTreeSet<u64> = (640..6_400).step_by(3).chain((0..640).rev().step_by(5)).collect();
         assert_eq!(seen, model);
     }
 }

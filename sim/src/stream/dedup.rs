@@ -87,9 +87,8 @@ impl Generation {
     /// Forgets its ids from `seen`.
     fn remove_from(&self, seen: &mut SeenIds) {
         for (client, bits) in self.clients.iter().enumerate() {
-            for (base, words) in bits.word_runs() {
-                seen.remove_words(client as u32, base, words);
-            }
+            let (base, words) = bits.as_words();
+            seen.remove_words(client as u32, base, words);
         }
         for id in &self.outliers {
             seen.remove(id.client, id.seq);
@@ -141,10 +140,9 @@ impl Dedup {
     pub(super) fn accept(&mut self, id: EventId, now_ms: u64) -> bool {
         let Some(ttl) = self.ttl_ms else { return true };
         self.expire(now_ms);
-        if self.seen.contains(id.client, id.seq) {
+        if !self.seen.insert(id.client, id.seq) {
             return false;
         }
-        self.seen.insert(id.client, id.seq);
         let span = (ttl / GENERATIONS_PER_TTL).max(1);
         if self.generations.back().is_none_or(|g| now_ms >= g.first_ms + span) {
             self.generations.push_back(Arc::new(Generation {

@@ -31,6 +31,7 @@ struct ClientSeqs {
 }
 
 impl ClientSeqs {
+    #[cfg(test)]
     fn contains(&self, seq: u64) -> bool {
         let in_window = self
             .word_of(seq)
@@ -46,7 +47,14 @@ impl ClientSeqs {
         (i < self.words.len() as u64).then_some(i as usize)
     }
 
-    fn insert(&mut self, seq: u64) {
+    /// Remembers `seq`; returns whether it was new. One walk of the
+    /// persistent window both tests and sets the bit, where a lookup before
+    /// the insert walked it twice.
+    fn insert(&mut self, seq: u64) -> bool {
+        // A number kept as an outlier may since lie inside the window's span.
+        if !self.outliers.is_empty() && self.outliers.contains(&seq) {
+            return false;
+        }
         let aligned = seq - seq % WORD;
         if self.words.is_empty() {
             self.base = aligned;
@@ -54,8 +62,7 @@ impl ClientSeqs {
         if aligned < self.base {
             let grow = (self.base - aligned) / WORD;
             if grow + self.words.len() as u64 > MAX_WORDS {
-                self.outliers.insert(seq);
-                return;
+                return self.outliers.insert(seq).is_none();
             }
             for _ in 0..grow {
                 self.words.push_front(0);
@@ -64,14 +71,17 @@ impl ClientSeqs {
         }
         let i = (aligned - self.base) / WORD;
         if i >= MAX_WORDS {
-            self.outliers.insert(seq);
-            return;
+            return self.outliers.insert(seq).is_none();
         }
         while self.words.len() as u64 <= i {
             self.words.push_back(0);
         }
-        if let Some(w) = self.words.get_mut(i as usize) {
-            *w |= bit(seq);
+        match self.words.get_mut(i as usize) {
+            Some(w) if *w & bit(seq) == 0 => {
+                *w |= bit(seq);
+                true
+            }
+            _ => false,
         }
     }
 
@@ -138,18 +148,17 @@ pub(super) struct SeenIds {
 
 impl SeenIds {
     /// Whether `seq` of `client` is remembered.
+    #[cfg(test)]
     pub(super) fn contains(&self, client: u32, seq: u64) -> bool {
         self.clients.get(client as usize).is_some_and(|c| c.contains(seq))
     }
 
-    /// Remembers `seq` of `client`.
-    pub(super) fn insert(&mut self, client: u32, seq: u64) {
+    /// Remembers `seq` of `client`; returns whether it was new.
+    pub(super) fn insert(&mut self, client: u32, seq: u64) -> bool {
         while self.clients.len() <= client as usize {
             self.clients.push_back(ClientSeqs::default());
         }
-        if let Some(c) = self.clients.get_mut(client as usize) {
-            c.insert(seq);
-        }
+        self.clients.get_mut(client as usize).is_some_and(|c| c.insert(seq))
     }
 
     /// Forgets `seq` of `client`.
@@ -203,8 +212,11 @@ mod tests {
                 _ => step * 7 + r % 300,                      // the band
             };
             if r % 5 < 3 {
-                seen.insert(client, seq);
-                model.insert((client, seq));
+                assert_eq!(
+                    seen.insert(client, seq),
+                    model.insert((client, seq)),
+                    "insert says whether {client} {seq} was new"
+                );
             } else if let Some(&(c, s)) = model.range((client, 0)..).next() {
                 // Expire the oldest of that client, as the TTL does.
                 seen.remove(c, s);
