@@ -5,7 +5,7 @@
 //! loss when a broker crashes during the move, and the same crash with the
 //! safe order loses nothing.
 
-mod common;
+use crate::common;
 
 use streamsim_reports::Verdict;
 

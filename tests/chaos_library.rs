@@ -15,7 +15,7 @@ use streamsim_reports::{RunResult, Verdict};
 use streamsim_sim::run::{run_scenario, RunOptions};
 use streamsim_sim::scenario::{load_scenario, Expect, LoadedScenario};
 
-mod common;
+use crate::common;
 
 /// Seeds per scenario in the test suite; every negative control in the library is caught within them.
 const QUICK_SEEDS: u64 = 3;

@@ -1,7 +1,7 @@
 //! The command line as a user meets it: exit codes, JSON, replay lines,
 //! errors that name file, line and field, and determinism across processes.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -1,7 +1,7 @@
 //! The command line's manners: `--quiet`, colour only for a terminal that
 //! wants it, and shell completions.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Output};
 

@@ -3,7 +3,7 @@
 //! sequence, so a lossy, reordering network cannot reorder a key's events;
 //! with idempotence off the same run is caught breaking the order.
 
-mod common;
+use crate::common;
 
 #[test]
 fn five_in_flight_with_idempotence_keep_every_key_in_order() {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use streamsim_reports::{RunResult, Verdict};
 use streamsim_sim::scenario::parse_scenario;
 
-mod common;
+use crate::common;
 
 const NAME: &str = "delivery-timeout";
 

@@ -1,7 +1,7 @@
 //! `streamsim diff`: the same seeds for both sides, a deterministic
 //! comparison, and a `--fail-if-worse` gate that a regression trips.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::Path;

@@ -3,7 +3,7 @@
 //! reach the sink twice, a per-instance cache misses retries that land on
 //! the other gateway, and a retry of a copy still in flight waits for it.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use streamsim_reports::{RunResult, Verdict};
 use streamsim_sim::scenario::parse_scenario;
 
-mod common;
+use crate::common;
 
 const NEG: &str = "scenarios/neg-gateway-bottleneck.toml";
 

@@ -3,7 +3,7 @@
 //! hot key's processing so the read path keeps its budgets; without salting
 //! the hot key's task falls behind and the budgets are missed.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! one committed file through a writer crash between a file's put and its
 //! manifest commit, and a writer that commits offsets first is caught.
 
-mod common;
+use crate::common;
 
 use streamsim_reports::Verdict;
 

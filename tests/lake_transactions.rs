@@ -4,7 +4,7 @@
 //! exactly one; reading uncommitted, `lake.no_aborted` catches the files
 //! that hold aborted records.
 
-mod common;
+use crate::common;
 
 use streamsim_reports::Verdict;
 

@@ -6,7 +6,7 @@
 use std::path::Path;
 use streamsim_reports::{RunResult, Verdict};
 
-mod common;
+use crate::common;
 
 const CASE: &str = "scenarios/calibration/latency-200mbps.toml";
 

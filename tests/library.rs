@@ -1,7 +1,7 @@
 //! The scenario library over many seeds: safe settings hold on every seed,
 //! known-unsafe settings are caught on some seed.
 
-mod common;
+use crate::common;
 
 // The library's must-pass scenarios (steady, leader-crash, leader-isolated,
 // zombie-leader-acks-all, lossy-network) are held to their verdict, with no

@@ -2,7 +2,7 @@
 //! `fetch.max.wait.ms`) instead of polling: an idle consumer sends about one
 //! fetch per leader and max wait, and one with data flowing gets it at once.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::process::Command;

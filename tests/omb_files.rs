@@ -4,7 +4,7 @@
 //! result format read back against the run's own JSON, and the errors a
 //! malformed file gets.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::Path;

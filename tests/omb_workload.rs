@@ -2,7 +2,7 @@
 //! end through the command line: the OMB file sets the rate, the message
 //! size and the partition count, and bad references are refused up front.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::Path;

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use streamsim_reports::{RunReport, Verdict};
 
-mod common;
+use crate::common;
 
 const NEG: &str = "scenarios/neg-disk-slower-than-produce.toml";
 

@@ -2,7 +2,7 @@
 //! gateway retries and a sink outage, and the negative controls that the
 //! end-to-end checker must catch.
 
-mod common;
+use crate::common;
 
 use common::sweep;
 use streamsim_reports::{RunResult, Verdict};

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use streamsim_reports::{RunReport, Verdict};
 use streamsim_sim::scenario::parse_scenario;
 
-mod common;
+use crate::common;
 
 const NAME: &str = "neg-small-records-cpu";
 

@@ -2,7 +2,7 @@
 //! at the repository's root, whatever directory the failing run started in
 //! and whether or not `streamsim` is installed.
 
-mod common;
+use crate::common;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

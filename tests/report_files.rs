@@ -3,7 +3,7 @@
 //! with the reference crate to the same p99, and a sweep's junit.xml parses
 //! with one test case per (scenario, seed).
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::process::Command;

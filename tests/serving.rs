@@ -3,7 +3,7 @@
 //! cache (the read budget), a processor that leaves the cache alone (stale
 //! reads), and reads that do not fall through to the database (lost reads).
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use streamsim_reports::Verdict;

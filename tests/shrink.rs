@@ -3,7 +3,7 @@
 //! run's drawn schedule replays to the same outcome; the CLI's `shrink`
 //! errors and `--trace` file.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::Duration;

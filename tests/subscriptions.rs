@@ -4,7 +4,7 @@
 //! skip, a planted seek back, a late start at the latest offset, and two
 //! subscriptions reading either side of an unclean election).
 
-mod common;
+use crate::common;
 
 use streamsim_reports::Verdict;
 use streamsim_sim::scenario::{parse_scenario, Target};

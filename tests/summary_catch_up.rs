@@ -5,7 +5,7 @@
 //! the run passes with the same checks, and the records the logs hold stay
 //! the same whether the broker was down 8 or 24 virtual seconds.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use streamsim_reports::{RunResult, Verdict};

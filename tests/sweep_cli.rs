@@ -5,7 +5,7 @@
 //! Short scenarios keep this to seconds: a 5-second steady workload and the
 //! library's 10-second budget negative control.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};

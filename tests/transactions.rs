@@ -4,7 +4,7 @@
 //! as its successor finishes them; and the two safety switches (fencing,
 //! read_committed) are each caught by the check they stand for.
 
-mod common;
+use crate::common;
 
 use streamsim_sim::world::TimelineKind;
 

@@ -6,7 +6,7 @@
 //! under `exactly_once_txn`; the negative controls are still caught with the
 //! same witnesses.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use streamsim_reports::{RunResult, TxnBookkeeping};

@@ -6,7 +6,7 @@
 //! exactly once; offsets committed outside the transaction (the naive
 //! consume-produce loop) are caught as duplicates.
 
-mod common;
+use crate::common;
 
 use streamsim_sim::world::TimelineKind;
 

@@ -5,7 +5,7 @@
 //! and the partition's last stable offset stops there (`hanging_transaction`);
 //! with it, the same interleaving is refused and the run passes.
 
-mod common;
+use crate::common;
 
 use streamsim_sim::log::transaction_coordinator::tid_of;
 use streamsim_sim::world::TimelineKind;

@@ -6,7 +6,7 @@
 //! failover (the negative control), and its twin with the default passes;
 //! and an exhausted producer epoch gives the id a new producer id.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use streamsim_sim::log::transaction_coordinator::{tid_of, TxnCache, TxnStep, MAX_PRODUCER_EPOCH};

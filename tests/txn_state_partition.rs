@@ -7,7 +7,7 @@
 //! lost on every replica: the rebuilt coordinator gives the gateways new
 //! producer ids from the cluster's durable counter, and they commit again.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use streamsim_reports::Verdict;

@@ -6,7 +6,7 @@
 //! with a subscription added; the negative control plants a consumer bug
 //! that keeps the listed aborted records.
 
-mod common;
+use crate::common;
 
 /// `txn-zombie-fenced` with one two-consumer subscription of `table` settings.
 fn with_subscription(name: &str, table: &str, expect: &str) -> std::path::PathBuf {

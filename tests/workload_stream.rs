@@ -5,7 +5,7 @@ use std::time::Duration;
 use streamsim_sim::run::{run_scenario, RunOptions};
 use streamsim_sim::scenario::load_scenario;
 
-mod common;
+use crate::common;
 
 fn stream_hash(name: &str, seed: u64) -> (String, u64) {
     let loaded = load_scenario(&common::scenario(name)).unwrap();

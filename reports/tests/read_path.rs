@@ -2,7 +2,7 @@
 //! sink throughput, `e2e_latency.hlog`), checked against the synthetic run
 //! it was written from, and its absence from write-path-only runs.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::Path;

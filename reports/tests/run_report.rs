@@ -1,7 +1,7 @@
 //! The files of a run report, checked against the synthetic run they
 //! were written from.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::Path;

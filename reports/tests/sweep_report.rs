@@ -1,6 +1,6 @@
 //! The sweep report: summary counts, JUnit XML, CSV and markdown.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::fs;

@@ -1,6 +1,6 @@
 //! Materialising a workload to CSV.
 
-mod common;
+use crate::common;
 
 use common::{timed, workload};
 use streamsim_workloads::{write_csv, CSV_COLUMNS};

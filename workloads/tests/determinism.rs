@@ -1,7 +1,7 @@
 //! Same seed, same stream; independence from other clients and from how the
 //! stream is sliced into intervals.
 
-mod common;
+use crate::common;
 
 use common::{digest, timed, workload};
 use streamsim_workloads::{stream_rng, EventDraw, TimedDraw, Workload};

@@ -1,6 +1,6 @@
 //! Sizes, event-time lag, malformed and duplicate sends, schema versions.
 
-mod common;
+use crate::common;
 
 use common::{all_events, workload};
 use streamsim_workloads::EventTimeSpec;

@@ -1,6 +1,6 @@
 //! Statistical checks of the key distributions, with fixed seeds.
 
-mod common;
+use crate::common;
 
 use common::{all_events, timed, workload};
 

@@ -1,6 +1,6 @@
 //! Rate profiles: shapes, integrals, and counts actually drawn, with fixed seeds.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

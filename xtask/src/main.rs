@@ -214,30 +214,25 @@ fn soak(seeds: u64) -> Result<(), String> {
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env("STREAMSIM_SEEDS", seeds.to_string())
+        // The integration tests are one binary; a module's path picks its tests. `library::`
+        // also matches `chaos_library::`, `transactions::` `lake_transactions::` and
+        // `subscriptions::` `txn_subscriptions::`: many-seed tests all.
         .args([
             "test",
             "--release",
             "--test",
-            "chaos_library",
-            "--test",
-            "library",
-            "--test",
-            "read_path",
-            "--test",
-            "lake",
-            "--test",
-            "hot_keys",
-            "--test",
-            "serving",
-            "--test",
-            "autoscale",
-            "--test",
-            "subscriptions",
-            "--test",
-            "transactions",
-            "--test",
-            "delivery_timeout",
+            "suite",
             "--",
+            "chaos_library::",
+            "library::",
+            "read_path::",
+            "lake::",
+            "hot_keys::",
+            "serving::",
+            "autoscale::",
+            "subscriptions::",
+            "transactions::",
+            "delivery_timeout::",
             "--nocapture",
         ])
         .status()
@@ -252,7 +247,15 @@ fn soak(seeds: u64) -> Result<(), String> {
         .current_dir(root())
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .args(["test", "--release", "--test", "user_crate", "--", "--ignored"])
+        .args([
+            "test",
+            "--release",
+            "--test",
+            "suite",
+            "--",
+            "--ignored",
+            "user_crate::",
+        ])
         .status()
         .map_err(|e| format!("could not start cargo: {e}"))?;
     if status.success() {
