@@ -206,7 +206,7 @@ fn end_to_end_and_drain_budgets_are_reported() {
 
 #[test]
 fn steady_pipeline_meets_its_end_to_end_budget_on_every_seed() {
-    let results = sweep("pipeline-steady", 8, false);
+    let results = sweep("pipeline-steady", common::seeds(QUICK_SEEDS), false);
     for r in &results {
         assert_eq!(r.verdict, Verdict::Pass, "seed {}: {:?}", r.seed, r.violations);
         assert!(

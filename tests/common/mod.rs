@@ -6,12 +6,13 @@ use std::path::{Path, PathBuf};
 /// The CLI's allocator, so the tests run what users run, as fast (src/main.rs says why).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use streamsim_reports::{RunResult, Verdict};
 use streamsim_sim::run::{run_scenario, RunOptions};
-use streamsim_sim::scenario::load_scenario;
+use streamsim_sim::scenario::{load_scenario, LoadedScenario};
 
 /// Seeds a many-seed test runs: `quick` in the test suite, or the count in
 /// `STREAMSIM_SEEDS` when the soak (`cargo xtask soak`) sets it.
@@ -22,6 +23,11 @@ pub fn seeds(quick: u64) -> u64 {
             .unwrap_or_else(|_| panic!("STREAMSIM_SEEDS must be a whole number, got {v:?}")),
         Err(_) => quick,
     }
+}
+
+/// Whether the soak runs the tests (`STREAMSIM_SEEDS` set), which wants every seed's run.
+pub fn soak() -> bool {
+    std::env::var_os("STREAMSIM_SEEDS").is_some()
 }
 
 /// An empty directory of its own for one test: `streamsim-{test}-{pid}-{name}` under the
@@ -73,6 +79,36 @@ pub fn with_fast_writeback(name: &str) -> PathBuf {
     path
 }
 
+/// A run is a pure function of the binary, the scenario's text and the seed (the
+/// determinism tests check it, across processes too), so the suite makes each run
+/// once and hands its result to every test that asks for it: the chaos library and
+/// the tests that hold a library scenario to more than its verdict ask for many of
+/// the same. Tests that compare two runs call `run_scenario` themselves.
+type RunKey = (PathBuf, String, u64);
+
+fn runs_made() -> &'static Mutex<HashMap<RunKey, Arc<OnceLock<RunResult>>>> {
+    static RUNS: OnceLock<Mutex<HashMap<RunKey, Arc<OnceLock<RunResult>>>>> = OnceLock::new();
+    RUNS.get_or_init(Default::default)
+}
+
+/// The result of `seed` of a loaded scenario, run once per test process; a second
+/// caller of a run under way waits for it.
+pub fn run_result(loaded: &LoadedScenario, seed: u64) -> RunResult {
+    let key = (loaded.path.clone(), loaded.text.clone(), seed);
+    let cell = runs_made().lock().unwrap().entry(key).or_default().clone();
+    cell.get_or_init(|| {
+        let opts = RunOptions {
+            seed,
+            wall_limit: Duration::from_secs(300),
+        };
+        run_scenario(loaded, &opts)
+            .unwrap_or_else(|e| panic!("{}: {e}", loaded.path.display()))
+            .report
+            .result
+    })
+    .clone()
+}
+
 /// Seeds `1..=n` of the scenario in `file`, as [`sweep`] does.
 pub fn sweep_file(file: &Path, n: u64, stop_at_first_violation: bool) -> Vec<RunResult> {
     let loaded = Arc::new(load_scenario(file).expect("scenario loads"));
@@ -88,14 +124,7 @@ pub fn sweep_file(file: &Path, n: u64, stop_at_first_violation: bool) -> Vec<Run
                 if seed > n || stop.load(Ordering::Relaxed) {
                     break;
                 }
-                let opts = RunOptions {
-                    seed,
-                    wall_limit: Duration::from_secs(300),
-                };
-                let r = run_scenario(&loaded, &opts)
-                    .unwrap_or_else(|e| panic!("{e}"))
-                    .report
-                    .result;
+                let r = run_result(&loaded, seed);
                 if stop_at_first_violation && r.verdict == Verdict::Violation {
                     stop.store(true, Ordering::Relaxed);
                 }
