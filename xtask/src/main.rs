@@ -205,24 +205,29 @@ fn parse_scale_csv(text: &str) -> Result<Vec<streamsim_reports::ScalePoint>, Str
     Ok(points)
 }
 
-fn soak(seeds: u64) -> Result<(), String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    println!("soak: the many-seed tests over {seeds} seeds");
-    let status = Command::new(cargo)
-        .current_dir(root())
+/// `cargo test --release --test suite -- <args>`: the integration tests are one binary, and
+/// a module's path picks a file's tests. With `seeds`, the many-seed tests run that many.
+fn suite(seeds: Option<u64>, args: &[&str]) -> Result<std::process::ExitStatus, String> {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root())
         // RUSTFLAGS would replace the `--cfg madsim` of .cargo/config.toml.
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env("STREAMSIM_SEEDS", seeds.to_string())
-        // The integration tests are one binary; a module's path picks its tests. `library::`
-        // also matches `chaos_library::`, `transactions::` `lake_transactions::` and
-        // `subscriptions::` `txn_subscriptions::`: many-seed tests all.
-        .args([
-            "test",
-            "--release",
-            "--test",
-            "suite",
-            "--",
+        .args(["test", "--release", "--test", "suite", "--"])
+        .args(args);
+    if let Some(n) = seeds {
+        cmd.env("STREAMSIM_SEEDS", n.to_string());
+    }
+    cmd.status().map_err(|e| format!("could not start cargo: {e}"))
+}
+
+fn soak(seeds: u64) -> Result<(), String> {
+    println!("soak: the many-seed tests over {seeds} seeds");
+    // `library::` also matches `chaos_library::`, `transactions::` `lake_transactions::` and
+    // `subscriptions::` `txn_subscriptions::`: many-seed tests all.
+    let status = suite(
+        Some(seeds),
+        &[
             "chaos_library::",
             "library::",
             "read_path::",
@@ -234,30 +239,15 @@ fn soak(seeds: u64) -> Result<(), String> {
             "transactions::",
             "delivery_timeout::",
             "--nocapture",
-        ])
-        .status()
-        .map_err(|e| format!("could not start cargo: {e}"))?;
+        ],
+    )?;
     if !status.success() {
         return Err(format!("the soak failed ({status})"));
     }
     // A crate outside the workspace built against this checkout: slow from a cold build
     // directory, so the test suite leaves it to the soak.
     println!("soak: a user crate outside the workspace");
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(root())
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .args([
-            "test",
-            "--release",
-            "--test",
-            "suite",
-            "--",
-            "--ignored",
-            "user_crate::",
-        ])
-        .status()
-        .map_err(|e| format!("could not start cargo: {e}"))?;
+    let status = suite(None, &["--ignored", "user_crate::"])?;
     if status.success() {
         Ok(())
     } else {
