@@ -21,15 +21,20 @@ fn path(name: &str) -> String {
     common::scenario(name).display().to_string()
 }
 
+/// `run`'s result twice, from two calls made at once: two processes of the CLI side by
+/// side check determinism across processes in half the wall time.
+fn twice_at_once<T: Send>(run: impl Fn() -> T + Sync) -> (T, T) {
+    std::thread::scope(|t| {
+        let a = t.spawn(&run);
+        let b = run();
+        (a.join().unwrap(), b)
+    })
+}
+
 #[test]
 fn same_seed_same_trace_hash_in_separate_processes() {
     let s = path("leader-crash");
-    let run = || json_of(&streamsim(&["run", &s, "--seed", "7", "--json", "--no-report"]));
-    let (a, b) = std::thread::scope(|t| {
-        let a = t.spawn(run);
-        let b = run();
-        (a.join().unwrap(), b)
-    });
+    let (a, b) = twice_at_once(|| json_of(&streamsim(&["run", &s, "--seed", "7", "--json", "--no-report"])));
     let c = json_of(&streamsim(&["run", &s, "--seed", "8", "--json", "--no-report"]));
     assert_eq!(a["trace_hash"], b["trace_hash"]);
     assert_eq!(a["events_acked"], b["events_acked"]);
@@ -46,13 +51,7 @@ fn read_path_runs_are_deterministic_across_processes() {
         "sink-outage",
     ] {
         let s = path(name);
-        let run = || json_of(&streamsim(&["run", &s, "--seed", "5", "--json", "--no-report"]));
-        // Two processes at once: determinism across processes, in half the wall time.
-        let (a, b) = std::thread::scope(|t| {
-            let a = t.spawn(run);
-            let b = run();
-            (a.join().unwrap(), b)
-        });
+        let (a, b) = twice_at_once(|| json_of(&streamsim(&["run", &s, "--seed", "5", "--json", "--no-report"])));
         assert_eq!(a["trace_hash"], b["trace_hash"], "{name}");
         assert_eq!(a["events_in_sink"], b["events_in_sink"], "{name}");
         assert_eq!(a["e2e_latency_ms"], b["e2e_latency_ms"], "{name}");

@@ -79,6 +79,14 @@ pub fn with_fast_writeback(name: &str) -> PathBuf {
     path
 }
 
+/// The options of every run the helpers make: `seed`, and a 300 s wall-clock watchdog.
+fn options(seed: u64) -> RunOptions {
+    RunOptions {
+        seed,
+        wall_limit: Duration::from_secs(300),
+    }
+}
+
 /// A run is a pure function of the binary, the scenario's text and the seed (the
 /// determinism tests check it, across processes too), so the suite makes each run
 /// once and hands its result to every test that asks for it: the chaos library and
@@ -97,11 +105,7 @@ pub fn run_result(loaded: &LoadedScenario, seed: u64) -> RunResult {
     let key = (loaded.path.clone(), loaded.text.clone(), seed);
     let cell = runs_made().lock().unwrap().entry(key).or_default().clone();
     cell.get_or_init(|| {
-        let opts = RunOptions {
-            seed,
-            wall_limit: Duration::from_secs(300),
-        };
-        run_scenario(loaded, &opts)
+        run_scenario(loaded, &options(seed))
             .unwrap_or_else(|e| panic!("{}: {e}", loaded.path.display()))
             .report
             .result
@@ -148,11 +152,7 @@ pub fn run_with_timeline(name: &str, seed: u64) -> streamsim_sim::run::RunOutcom
 /// One run of a scenario file (a library one or a variant a test wrote).
 pub fn run_file(path: &Path, seed: u64) -> streamsim_sim::run::RunOutcome {
     let loaded = load_scenario(path).unwrap_or_else(|e| panic!("{e}"));
-    let opts = RunOptions {
-        seed,
-        wall_limit: Duration::from_secs(300),
-    };
-    run_scenario(&loaded, &opts).unwrap_or_else(|e| panic!("{e}"))
+    run_scenario(&loaded, &options(seed)).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Seeds `1..=n` of a scenario all pass, with events acknowledged and none

@@ -1,7 +1,7 @@
-//! The integration tests, one module per file, built as one test binary:
-//! dozens of binaries each linking the crate took longer to build
-//! than to run, and one binary lets the harness keep both cores busy across
-//! files. `cargo test --release --test suite -- cli::` runs one file's tests.
+//! The integration tests, one module per file, built as one test binary, as
+//! the workspace's other crates do: a binary per file each linked the crate
+//! again, and one binary lets the harness keep both cores busy across files.
+//! `cargo test --release --test suite -- keys::` runs one file's tests.
 
 mod common;
 
