@@ -96,10 +96,12 @@ pub struct Broker {
     next_flush_ms: u64,
     next_writeback_ms: u64,
     next_checkpoint_ms: u64,
-    /// [`Broker::replicas_due_ms`] as `on_timers` last found it, for the
-    /// `next_timer_ms` right after: only `send_fetches` runs in between, and it
-    /// changes the fetch sessions alone. Computing it is a walk over every replica.
-    replicas_due_cache: Option<u64>,
+    /// A time no later than [`Broker::replicas_due_ms`], kept so by
+    /// [`Broker::due_by`] wherever a deadline is added; 0 once the replicas'
+    /// roles or ISRs change. Every other change only moves deadlines later, so
+    /// the walk over every replica runs only once this bound has passed, not on
+    /// every wake-up (on a fetch, at each).
+    replicas_due_floor: u64,
 }
 
 /// How often a provisioned broker slot looks whether the autoscaler admitted it.
@@ -198,7 +200,7 @@ impl Broker {
             next_flush_ms: now,
             next_writeback_ms: now,
             next_checkpoint_ms: now,
-            replicas_due_cache: None,
+            replicas_due_floor: 0,
         }
     }
 
@@ -207,7 +209,7 @@ impl Broker {
             .min(self.next_flush_ms)
             .min(self.next_writeback_ms)
             .min(self.next_checkpoint_ms)
-            .min(self.replicas_due_cache.take().unwrap_or_else(|| self.replicas_due_ms()))
+            .min(self.replicas_due_bound())
             .min(self.sessions_due_ms())
             .min(self.txn.next_drive_ms)
             .max(clock::now_ms() + 1)
@@ -260,6 +262,20 @@ impl Broker {
         t
     }
 
+    /// [`Broker::replicas_due_ms`] or an earlier time: the walk runs again only
+    /// once the kept bound has passed.
+    fn replicas_due_bound(&mut self) -> u64 {
+        if self.replicas_due_floor <= clock::now_ms() {
+            self.replicas_due_floor = self.replicas_due_ms();
+        }
+        self.replicas_due_floor
+    }
+
+    /// Something of [`Broker::replicas_due_ms`] falls due at `ms`.
+    pub(super) fn due_by(&mut self, ms: u64) {
+        self.replicas_due_floor = self.replicas_due_floor.min(ms);
+    }
+
     /// Send a message, leaving when the CPU finished with it.
     pub(super) fn send(&self, dst: Addr, msg: Msg, depart_us: u64) {
         self.sh.fabric.send(self.addr, dst, msg, depart_us);
@@ -298,14 +314,16 @@ impl Broker {
             Msg::ProduceReply { req, results } => self.on_marker_reply(req, &results, now_us),
             Msg::LeaderAndIsr { states } => {
                 let done = self.cpu(now_us, 0);
+                let changed: Vec<PartitionId> = states.iter().map(|s| s.partition).collect();
                 for s in states {
                     let p = s.partition;
                     self.apply_state(s, done);
                     self.advance_hw(p, done);
                 }
-                // A consumer parked here on a partition this broker no longer leads
+                // A fetch parked here on a partition this broker no longer leads
                 // learns it now rather than at the end of its wait.
                 self.wake_parked_consumers(None, done);
+                self.wake_parked_followers(&changed, done);
             }
             _ => {}
         }
@@ -314,6 +332,8 @@ impl Broker {
     /// Apply the controller's decision for one partition.
     fn apply_state(&mut self, s: PartitionState, now_us: u64) {
         let now_ms = now_us / 1000;
+        // Roles, ISRs and followers may all change: what is due is walked again.
+        self.replicas_due_floor = 0;
         let id = self.id;
         let hw_mode = self.sh.scenario.log.truncation == Truncation::HighWatermark;
         if !self.parts.contains_key(&s.partition) && s.replicas.contains(&id) {
@@ -518,14 +538,12 @@ impl Broker {
             }
         }
         self.drive_transactions(now_us, false);
-        let replicas_due = self.replicas_due_ms();
-        if now >= replicas_due.min(self.sessions_due_ms()) {
+        if now >= self.replicas_due_bound().min(self.sessions_due_ms()) {
             self.check_isr(now_us);
             self.expire_parked(now_us);
             self.expire_purgatory(now_us);
             self.expire_sessions(now);
-        } else {
-            self.replicas_due_cache = Some(replicas_due);
+            self.replicas_due_floor = 0;
         }
     }
 }

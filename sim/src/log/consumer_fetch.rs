@@ -46,12 +46,14 @@ impl Broker {
         }
         // Parsing the request costs the CPU now; the answer's reads are charged when it leaves.
         let done = self.cpu(now_us, 0);
+        let deadline_ms = done / 1000 + max_wait_ms;
+        self.due_by(deadline_ms);
         self.parked.insert(
             Waiter::Consumer(src, req),
             ParkedFetch {
                 src,
                 ask: ParkedAsk::Consumer { parts, max_bytes },
-                deadline_ms: done / 1000 + max_wait_ms,
+                deadline_ms,
             },
         );
     }

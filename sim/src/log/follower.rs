@@ -103,6 +103,7 @@ impl Broker {
         let fsync = self.sh.scenario.log.flush == FlushPolicy::EveryBatch;
         let mut disk_bytes = 0;
         let mut dirtied: Vec<(PartitionId, u64)> = Vec::new();
+        let mut backoff = false;
         let mut disk = self.sh.disks[self.id].lock().expect("disk lock");
         for (p, res) in parts {
             let Some(r) = self.parts.get_mut(&p) else { continue };
@@ -168,6 +169,7 @@ impl Broker {
                 FetchResult::FencedEpoch | FetchResult::NotLeader => {
                     if let Role::Follower { backoff_until_ms, .. } = &mut r.role {
                         *backoff_until_ms = now_ms + ERROR_BACKOFF_MS;
+                        backoff = true;
                     }
                 }
             }
@@ -195,6 +197,9 @@ impl Broker {
             }
         }
         drop(disk);
+        if backoff {
+            self.due_by(now_ms + ERROR_BACKOFF_MS);
+        }
         if fsync && disk_bytes > 0 {
             self.sh.resources[self.id]
                 .lock()

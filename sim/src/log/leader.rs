@@ -120,6 +120,7 @@ impl Broker {
                 self.send(src, Msg::ProduceReply { req, results }, reply_at);
             } else {
                 let deadline_ms = now_us / 1000 + cfg.request_timeout_ms;
+                self.due_by(deadline_ms);
                 self.purgatory.push(PendingProduce {
                     src,
                     req,
@@ -130,10 +131,12 @@ impl Broker {
                 });
             }
         }
-        for p in touched {
+        for &p in &touched {
             self.advance_hw(p, reply_at);
         }
-        self.wake_parked(reply_at);
+        // Consumers read up to the high watermark, so the loop above woke those that
+        // can read more; followers read up to the end, which moved only where touched.
+        self.wake_parked_followers(&touched, reply_at);
     }
 
     pub(super) fn on_fetch(&mut self, src: Addr, follower: BrokerId, session: u64, parts: Vec<FetchPart>, now_us: u64) {
@@ -160,6 +163,7 @@ impl Broker {
             );
         } else {
             let deadline_ms = now_us / 1000 + self.sh.scenario.log.replica_fetch_wait_max_ms;
+            self.due_by(deadline_ms);
             self.parked.insert(
                 Waiter::Follower(follower),
                 ParkedFetch {
@@ -288,17 +292,22 @@ impl Broker {
                 }
                 v.prev_fetch_ms = now_ms;
                 v.prev_leader_leo = leo;
+                // The high watermark's other inputs (the leader's end, the ISR) move it where
+                // they change, so a fetch from the offset of the last one cannot.
+                let moved = v.leo != fp.fetch_offset;
                 v.leo = fp.fetch_offset;
-                advanced.push(p);
+                advanced.push((p, moved));
             }
             if has_data {
                 urgent = true;
             }
             out.push((p, result));
         }
-        for p in advanced {
+        for (p, moved) in advanced {
             self.maybe_expand_isr(p, follower, now_us);
-            self.advance_hw(p, now_us);
+            if moved {
+                self.advance_hw(p, now_us);
+            }
         }
         // The high watermark is read after this fetch moved it, so followers learn it promptly.
         for (p, res) in &mut out {
@@ -312,6 +321,27 @@ impl Broker {
     /// Answer parked fetches that now have data.
     pub(super) fn wake_parked(&mut self, now_us: u64) {
         let waiters: Vec<Waiter> = self.parked.keys().copied().collect();
+        for w in waiters {
+            self.answer_parked(w, now_us, false);
+        }
+    }
+
+    /// Answer parked follower fetches that ask for any of `parts`: their end
+    /// moved, or their leadership did. As Kafka watches a delayed fetch by its
+    /// partitions, a fetch for others is not read again.
+    pub(super) fn wake_parked_followers(&mut self, parts: &[PartitionId], now_us: u64) {
+        if parts.is_empty() {
+            return;
+        }
+        let waiters: Vec<Waiter> = self
+            .parked
+            .iter()
+            .filter(|(_, pf)| match &pf.ask {
+                ParkedAsk::Follower { parts: asked, .. } => asked.iter().any(|fp| parts.contains(&fp.partition)),
+                ParkedAsk::Consumer { .. } => false,
+            })
+            .map(|(w, _)| *w)
+            .collect();
         for w in waiters {
             self.answer_parked(w, now_us, false);
         }
@@ -437,6 +467,8 @@ impl Broker {
             partition_epoch: r.partition_epoch,
             isr,
         };
+        // The change is resent if unanswered a heartbeat interval from now.
+        self.due_by(now_us / 1000 + self.sh.scenario.log.broker_heartbeat_interval_ms);
         self.send(self.sh.layout.controller(), msg, now_us);
     }
 
@@ -496,6 +528,9 @@ impl Broker {
                 partition_epoch: pe,
                 isr: new_isr,
             });
+        }
+        if !sends.is_empty() {
+            self.due_by(now_ms + resend_after);
         }
         for m in sends {
             self.send(ctl, m, now_us);

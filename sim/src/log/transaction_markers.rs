@@ -465,12 +465,14 @@ impl Broker {
         leader_epoch: u32,
         now_us: u64,
     ) {
+        let deadline_ms = now_us / 1000 + self.sh.scenario.log.request_timeout_ms;
+        self.due_by(deadline_ms);
         self.purgatory.push(PendingProduce {
             src,
             req,
             results: Vec::new(),
             waits: vec![(p, base, base + 1, leader_epoch)],
-            deadline_ms: now_us / 1000 + self.sh.scenario.log.request_timeout_ms,
+            deadline_ms,
             not_before_us: now_us,
         });
     }
