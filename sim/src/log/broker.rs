@@ -85,6 +85,10 @@ pub struct Broker {
     /// Per leader, when the fetcher thread's last append returns from a write()
     /// blocked at the page cache's dirty limit; its next fetch leaves then.
     pub(super) fetcher_blocked_until_us: BTreeMap<BrokerId, u64>,
+    /// Before this virtual ms, `send_fetches` has nothing to send: every leader
+    /// followed has a fetch in flight or backs off until then. 0 once a
+    /// session ends or roles change.
+    pub(super) fetches_idle_until_ms: u64,
     /// What this broker, leading, may still send the replicas a reassignment adds.
     pub(super) throttle: super::throttle::Throttle,
     /// The previous run ended in a power loss; every heartbeat says so, and the
@@ -193,6 +197,7 @@ impl Broker {
             next_session: incarnation << 32,
             fetch_seen: BTreeMap::new(),
             fetcher_blocked_until_us: BTreeMap::new(),
+            fetches_idle_until_ms: 0,
             throttle,
             unclean_shutdown,
             txn: super::transaction_host::CoordinatorHost::new(transactional, now),
@@ -332,8 +337,10 @@ impl Broker {
     /// Apply the controller's decision for one partition.
     fn apply_state(&mut self, s: PartitionState, now_us: u64) {
         let now_ms = now_us / 1000;
-        // Roles, ISRs and followers may all change: what is due is walked again.
+        // Roles, ISRs and followers may all change: what is due is walked again,
+        // and whom to fetch from.
         self.replicas_due_floor = 0;
+        self.fetches_idle_until_ms = 0;
         let id = self.id;
         let hw_mode = self.sh.scenario.log.truncation == Truncation::HighWatermark;
         if !self.parts.contains_key(&s.partition) && s.replicas.contains(&id) {

@@ -16,6 +16,11 @@ impl Broker {
     /// Start a fetch towards every leader we follow and have nothing in flight to.
     pub(super) fn send_fetches(&mut self, now_us: u64) {
         let now_ms = now_us / 1000;
+        // Called on every wake-up; most find every session in flight.
+        if now_ms < self.fetches_idle_until_ms {
+            return;
+        }
+        let mut backoff_ends = u64::MAX;
         let mut by_leader: BTreeMap<BrokerId, Vec<FetchPart>> = BTreeMap::new();
         {
             let disk = self.sh.disks[self.id].lock().expect("disk lock");
@@ -25,7 +30,11 @@ impl Broker {
                     backoff_until_ms,
                 } = r.role
                 {
-                    if backoff_until_ms > now_ms || self.sessions.get(&leader).is_some_and(|s| s.in_flight) {
+                    if self.sessions.get(&leader).is_some_and(|s| s.in_flight) {
+                        continue;
+                    }
+                    if backoff_until_ms > now_ms {
+                        backoff_ends = backoff_ends.min(backoff_until_ms);
                         continue;
                     }
                     let log = disk.logs.get(&p).expect("hosted partition");
@@ -38,6 +47,9 @@ impl Broker {
                 }
             }
         }
+        // Until a session ends (its reply, its expiry) or roles change, only a
+        // backoff's end can give this more to send.
+        self.fetches_idle_until_ms = backoff_ends;
         for (leader, parts) in by_leader {
             let depart_us = self
                 .fetcher_blocked_until_us
@@ -72,6 +84,7 @@ impl Broker {
         for s in self.sessions.values_mut() {
             if s.in_flight && now_ms >= s.sent_ms + limit {
                 s.in_flight = false;
+                self.fetches_idle_until_ms = 0;
             }
         }
     }
@@ -84,7 +97,10 @@ impl Broker {
         now_us: u64,
     ) {
         match self.sessions.get_mut(&leader) {
-            Some(s) if s.id == session => s.in_flight = false,
+            Some(s) if s.id == session => {
+                s.in_flight = false;
+                self.fetches_idle_until_ms = 0;
+            }
             _ => return,
         }
         let mut load = crate::record_cost::RecordLoad::follower_append(parts.iter().flat_map(|(_, r)| match r {
