@@ -6,18 +6,13 @@
 use crate::common;
 
 use std::path::Path;
-use std::time::Duration;
 use streamsim_reports::{RunResult, Verdict};
-use streamsim_sim::run::{run_scenario, RunOptions};
+use streamsim_sim::run::run_scenario;
 use streamsim_sim::scenario::parse_scenario;
 
 fn run_text(text: &str, seed: u64) -> RunResult {
     let loaded = parse_scenario(Path::new("inline.toml"), text).unwrap_or_else(|e| panic!("{e}"));
-    let opts = RunOptions {
-        seed,
-        wall_limit: Duration::from_secs(300),
-    };
-    run_scenario(&loaded, &opts)
+    run_scenario(&loaded, &common::options(seed))
         .unwrap_or_else(|e| panic!("{e}"))
         .report
         .result

@@ -6,9 +6,8 @@
 use crate::common;
 
 use std::path::Path;
-use std::time::Duration;
 use streamsim_reports::{RunReport, RunResult};
-use streamsim_sim::run::{run_scenario, RunOptions};
+use streamsim_sim::run::run_scenario;
 use streamsim_sim::scenario::parse_scenario;
 
 /// The bar: every seed of 1 to 20 passes, and the negative control
@@ -17,11 +16,9 @@ const SEEDS: u64 = 20;
 
 fn run_report(text: &str, seed: u64) -> RunReport {
     let loaded = parse_scenario(Path::new("inline.toml"), text).unwrap_or_else(|e| panic!("{e}"));
-    let opts = RunOptions {
-        seed,
-        wall_limit: Duration::from_secs(300),
-    };
-    run_scenario(&loaded, &opts).unwrap_or_else(|e| panic!("{e}")).report
+    run_scenario(&loaded, &common::options(seed))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .report
 }
 
 fn run_text(text: &str, seed: u64) -> RunResult {

@@ -60,23 +60,19 @@ fn a_freshness_budget_below_the_roll_interval_is_missed() {
     let text = std::fs::read_to_string(common::scenario("seed-cold-path")).unwrap();
     let text = text.replace("lake_freshness_s = 15", "lake_freshness_s = 2");
     let loaded = streamsim_sim::scenario::parse_scenario(&common::scenario("seed-cold-path"), &text).unwrap();
-    let opts = streamsim_sim::run::RunOptions {
-        seed: 1,
-        wall_limit: std::time::Duration::from_secs(300),
-    };
-    let r = streamsim_sim::run::run_scenario(&loaded, &opts).unwrap().report.result;
+    let r = streamsim_sim::run::run_scenario(&loaded, &common::options(1))
+        .unwrap()
+        .report
+        .result;
     let invariants: Vec<&str> = r.violations.iter().map(|v| v.invariant.as_str()).collect();
     assert_eq!(invariants, ["budget.lake_freshness_s"]);
 }
 
 #[test]
 fn a_run_of_the_cold_path_is_deterministic_and_plots_its_freshness() {
-    use streamsim_sim::run::{run_scenario, RunOptions};
+    use streamsim_sim::run::run_scenario;
     let loaded = streamsim_sim::scenario::load_scenario(&common::scenario("seed-cold-path")).unwrap();
-    let opts = RunOptions {
-        seed: 3,
-        wall_limit: std::time::Duration::from_secs(300),
-    };
+    let opts = common::options(3);
     let a = run_scenario(&loaded, &opts).unwrap();
     let b = run_scenario(&loaded, &opts).unwrap();
     assert_eq!(a.report.result.trace_hash, b.report.result.trace_hash);

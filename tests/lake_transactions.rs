@@ -43,11 +43,10 @@ fn the_lake_follows_a_transaction_coordinator_failover() {
         + "\n[lake]\nwriters = 2\nroll_mb = 0.25\nroll_interval_s = 2.0\nsession_timeout_ms = 6000\n";
     let loaded = streamsim_sim::scenario::parse_scenario(&path, &text).unwrap();
     for seed in 1..=common::seeds(2) {
-        let opts = streamsim_sim::run::RunOptions {
-            seed,
-            wall_limit: std::time::Duration::from_secs(300),
-        };
-        let r = streamsim_sim::run::run_scenario(&loaded, &opts).unwrap().report.result;
+        let r = streamsim_sim::run::run_scenario(&loaded, &common::options(seed))
+            .unwrap()
+            .report
+            .result;
         assert_eq!(r.verdict, Verdict::Pass, "seed {seed}: {:?}", r.violations);
         let lake = r.lake.as_ref().expect("lake");
         assert_eq!((lake.events_missing, lake.events_aborted), (0, 0), "seed {seed}");

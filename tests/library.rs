@@ -51,18 +51,10 @@ fn an_unreachable_latency_budget_is_reported() {
 /// 6 holds a replica of half the partitions, so half the rate goes on.
 #[test]
 fn a_dead_broker_holds_back_only_the_partitions_it_replicates() {
-    use std::time::Duration;
-    use streamsim_sim::run::{run_scenario, RunOptions};
+    use streamsim_sim::run::run_scenario;
     let loaded = streamsim_sim::load_scenario(&common::scenario("broker-crash-partial-outage")).expect("loads");
     for seed in 1..=common::seeds(2) {
-        let out = run_scenario(
-            &loaded,
-            &RunOptions {
-                seed,
-                wall_limit: Duration::from_secs(300),
-            },
-        )
-        .expect("runs");
+        let out = run_scenario(&loaded, &common::options(seed)).expect("runs");
         let r = &out.report;
         assert_eq!(
             r.result.verdict,
@@ -111,17 +103,10 @@ fn retention_deletes_settled_segments_and_keeps_every_check() {
 
 #[test]
 fn every_truncation_is_on_the_timeline_with_the_acknowledged_events_it_removed() {
-    use streamsim_sim::run::{run_scenario, RunOptions};
+    use streamsim_sim::run::run_scenario;
     use streamsim_sim::world::TimelineKind;
     let loaded = streamsim_sim::scenario::load_scenario(&common::scenario("neg-acks1-zombie-leader")).unwrap();
-    let out = run_scenario(
-        &loaded,
-        &RunOptions {
-            seed: 1,
-            wall_limit: std::time::Duration::from_secs(300),
-        },
-    )
-    .unwrap();
+    let out = run_scenario(&loaded, &common::options(1)).unwrap();
     let field = |e: &streamsim_sim::world::TimelineEntry, name: &str| {
         e.fields
             .iter()
@@ -155,16 +140,6 @@ fn every_truncation_is_on_the_timeline_with_the_acknowledged_events_it_removed()
     );
 }
 
-fn run_once(name: &str, seed: u64) -> streamsim_sim::run::RunOutcome {
-    use streamsim_sim::run::{run_scenario, RunOptions};
-    let loaded = streamsim_sim::scenario::load_scenario(&common::scenario(name)).unwrap();
-    let opts = RunOptions {
-        seed,
-        wall_limit: std::time::Duration::from_secs(300),
-    };
-    run_scenario(&loaded, &opts).unwrap()
-}
-
 fn field<'a>(e: &'a streamsim_sim::world::TimelineEntry, name: &str) -> &'a serde_json::Value {
     e.fields
         .iter()
@@ -181,7 +156,7 @@ const LED_BY_BROKER_0: [u64; 4] = [0, 3, 6, 9];
 #[test]
 fn without_eligible_leader_replicas_the_last_replica_standing_loses_acknowledged_records() {
     use streamsim_sim::world::TimelineKind;
-    let out = run_once("neg-kip966-no-elr", 1);
+    let out = common::run_with_timeline("neg-kip966-no-elr", 1);
     let lost = out.report.result.events_lost;
     assert!(lost > 0, "the negative control must lose acknowledged events");
     let reelected: Vec<u64> = out
@@ -213,7 +188,7 @@ fn without_eligible_leader_replicas_the_last_replica_standing_loses_acknowledged
 #[test]
 fn eligible_leader_replicas_elect_the_replica_that_kept_the_acknowledged_records() {
     use streamsim_sim::world::TimelineKind;
-    let out = run_once("kip966-elr", 1);
+    let out = common::run_with_timeline("kip966-elr", 1);
     let r = &out.report.result;
     assert_eq!(r.verdict, streamsim_reports::Verdict::Pass, "{:?}", r.violations);
     let unclean: Vec<_> = out

@@ -8,23 +8,16 @@ use crate::common;
 use std::process::Command;
 use std::time::Duration;
 use streamsim_reports::Verdict;
-use streamsim_sim::run::{run_scenario, RunOptions};
+use streamsim_sim::run::run_scenario;
 use streamsim_sim::scenario::{load_scenario, parse_scenario, LoadedScenario};
 use streamsim_sim::shrink::{shrink, ShrinkOptions};
 
 const NEG_SWARM: &str = "chaos-neg-swarm-acks1";
 
-fn opts(seed: u64) -> RunOptions {
-    RunOptions {
-        seed,
-        wall_limit: Duration::from_secs(300),
-    }
-}
-
 /// The lowest seed in 1..=32 on which a negative control is caught.
 fn failing_seed(l: &LoadedScenario) -> u64 {
     (1..=32)
-        .find(|&s| run_scenario(l, &opts(s)).unwrap().report.result.verdict == Verdict::Violation)
+        .find(|&s| run_scenario(l, &common::options(s)).unwrap().report.result.verdict == Verdict::Violation)
         .expect("the negative control is caught on some seed")
 }
 
@@ -32,7 +25,7 @@ fn failing_seed(l: &LoadedScenario) -> u64 {
 fn a_failing_swarm_seed_shrinks_to_fewer_faults_that_still_fail_the_same_way() {
     let l = load_scenario(&common::scenario(NEG_SWARM)).unwrap();
     let seed = failing_seed(&l);
-    let original = run_scenario(&l, &opts(seed)).unwrap().report.result;
+    let original = run_scenario(&l, &common::options(seed)).unwrap().report.result;
     let invariant = original.violations[0].invariant.clone();
     let mut o = ShrinkOptions::new(seed);
     o.max_runs = 80;
@@ -53,14 +46,14 @@ fn a_failing_swarm_seed_shrinks_to_fewer_faults_that_still_fail_the_same_way() {
     let shrunk = parse_scenario(&l.path, &s.text).unwrap_or_else(|e| panic!("{e}\n{}", s.text));
     assert!(shrunk.scenario.faults.swarm().is_none(), "{}", s.text);
     assert_eq!(shrunk.scenario.faults.len(), s.faults_after);
-    let r = run_scenario(&shrunk, &opts(seed)).unwrap().report.result;
+    let r = run_scenario(&shrunk, &common::options(seed)).unwrap().report.result;
     assert!(
         r.violations.iter().any(|v| v.invariant == invariant),
         "the shrunk scenario no longer violates {invariant}: {:?}",
         r.violations
     );
     // Deterministic: a second run of the shrunk file gives the same trace.
-    let again = run_scenario(&shrunk, &opts(seed)).unwrap().report.result;
+    let again = run_scenario(&shrunk, &common::options(seed)).unwrap().report.result;
     assert_eq!(r.trace_hash, again.trace_hash);
 }
 
@@ -71,8 +64,8 @@ fn a_swarm_run_and_the_replay_of_its_drawn_schedule_have_the_same_outcome() {
         let text = streamsim_sim::swarm::scheduled_text(&l, seed).expect("a swarm scenario");
         let replay = parse_scenario(&l.path, &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert!(replay.scenario.faults.swarm().is_none());
-        let a = run_scenario(&l, &opts(seed)).unwrap();
-        let b = run_scenario(&replay, &opts(seed)).unwrap();
+        let a = run_scenario(&l, &common::options(seed)).unwrap();
+        let b = run_scenario(&replay, &common::options(seed)).unwrap();
         let (ra, rb) = (&a.report.result, &b.report.result);
         assert_eq!(ra.trace_hash, rb.trace_hash, "seed {seed}");
         assert_eq!(ra.verdict, rb.verdict);

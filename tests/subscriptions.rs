@@ -119,10 +119,7 @@ fn a_subscription_and_the_processors_reading_either_side_of_an_unclean_election_
 #[test]
 fn a_run_with_subscriptions_is_deterministic() {
     let loaded = streamsim_sim::scenario::load_scenario(&common::scenario("neg-consumer-skip")).unwrap();
-    let opts = streamsim_sim::run::RunOptions {
-        seed: 2,
-        wall_limit: std::time::Duration::from_secs(300),
-    };
+    let opts = common::options(2);
     let a = streamsim_sim::run::run_scenario(&loaded, &opts).unwrap().report;
     // Each subscription's lag is plotted over time.
     assert!(streamsim_reports::run_plots(&a).contains(&"subscription_lag"));

@@ -1,22 +1,14 @@
 //! The workload is a function of the seed alone: faults change what happens
 //! to events, never which events the clients generate.
 
-use std::time::Duration;
-use streamsim_sim::run::{run_scenario, RunOptions};
+use streamsim_sim::run::run_scenario;
 use streamsim_sim::scenario::load_scenario;
 
 use crate::common;
 
 fn stream_hash(name: &str, seed: u64) -> (String, u64) {
     let loaded = load_scenario(&common::scenario(name)).unwrap();
-    let out = run_scenario(
-        &loaded,
-        &RunOptions {
-            seed,
-            wall_limit: Duration::from_secs(300),
-        },
-    )
-    .unwrap();
+    let out = run_scenario(&loaded, &common::options(seed)).unwrap();
     (out.workload_hash, out.report.result.events_sent)
 }
 

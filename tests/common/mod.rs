@@ -79,8 +79,8 @@ pub fn with_fast_writeback(name: &str) -> PathBuf {
     path
 }
 
-/// The options of every run the helpers make: `seed`, and a 300 s wall-clock watchdog.
-fn options(seed: u64) -> RunOptions {
+/// The options of every run the tests make: `seed`, and a 300 s wall-clock watchdog.
+pub fn options(seed: u64) -> RunOptions {
     RunOptions {
         seed,
         wall_limit: Duration::from_secs(300),
