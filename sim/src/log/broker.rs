@@ -104,7 +104,7 @@ pub struct Broker {
     /// [`Broker::due_by`] wherever a deadline is added; 0 once the replicas'
     /// roles or ISRs change. Every other change only moves deadlines later, so
     /// the walk over every replica runs only once this bound has passed, not on
-    /// every wake-up (on a fetch, at each).
+    /// every wake-up, which comes with nearly every message.
     replicas_due_floor: u64,
 }
 
