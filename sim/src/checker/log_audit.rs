@@ -262,7 +262,7 @@ impl LogAudit {
                     continue;
                 }
                 if seen.add(r.id.client, r.id.seq) == 0 && db.event_rows(r.id) > 0 {
-                    reference.add(r);
+                    reference.add(&r);
                 }
             }
         }
@@ -309,11 +309,11 @@ impl LogAudit {
                 continue;
             }
             if order {
-                self.order(p, off, r);
+                self.order(p, off, &r);
             }
             if let (true, Some(db), Some(reference)) = (events, db, self.reference.as_mut()) {
                 if db.event_rows(r.id) > 0 {
-                    reference.add(r);
+                    reference.add(&r);
                 }
             }
         }

@@ -228,17 +228,21 @@ impl Writer {
                             }
                             continue;
                         }
+                        // Decoded from the position on, which steps with it.
+                        let mut from_position = t
+                            .position
+                            .checked_sub(b.base_offset)
+                            .map(|i| b.records.iter().skip(i as usize));
                         while t.position < end {
                             if t.buf.bytes >= roll_bytes {
                                 break 'batches;
                             }
-                            let at = t.position.checked_sub(b.base_offset);
-                            let Some(r) = at.and_then(|i| b.records.get(i as usize)) else {
+                            let Some(r) = from_position.as_mut().and_then(Iterator::next) else {
                                 break;
                             };
                             t.buf.start(t.position, now_ms);
                             transactions::note_taken(&mut t.buf.txn_held, b);
-                            t.buf.bytes += records_bytes(std::slice::from_ref(r));
+                            t.buf.bytes += records_bytes(std::slice::from_ref(&r));
                             t.buf.newest_born_us = t.buf.newest_born_us.max(r.born_us);
                             t.position += 1;
                             t.buf.hi = t.position;

@@ -279,7 +279,7 @@ pub(crate) fn test_batch(base: u64, pid: u64, n: usize, control: Option<ControlM
             base_seq: 0,
             transactional: true,
         }),
-        records: std::sync::Arc::from(records),
+        records: records.into(),
         bytes: 0,
         control,
         txn_state: None,

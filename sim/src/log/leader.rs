@@ -76,7 +76,7 @@ impl Broker {
                 base_offset: log.leo(),
                 epoch,
                 producer: pb.producer,
-                records: pb.records,
+                records: pb.records.as_ref().into(),
                 bytes: batch_bytes,
                 control: None,
                 txn_state: None,

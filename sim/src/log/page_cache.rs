@@ -258,7 +258,7 @@ mod tests {
             base_offset: log.leo(),
             epoch: 0,
             producer: None,
-            records: Arc::from(vec![record]),
+            records: vec![record].into(),
             bytes,
             control: None,
             txn_state: None,

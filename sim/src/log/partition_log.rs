@@ -348,10 +348,10 @@ impl PartitionLog {
             if b.base_offset < offset {
                 // Logs that diverged after an unclean election can disagree on batch boundaries.
                 let keep = (offset - b.base_offset) as usize;
-                let records: Vec<Record> = b.records[..keep].to_vec();
-                let bytes = crate::msg::records_bytes(&records);
+                let records = b.records.slice(0..keep);
+                let bytes = records.wire_bytes();
                 self.batches[i] = Arc::new(Batch {
-                    records: Arc::from(records),
+                    records,
                     bytes,
                     ..(*b).clone()
                 });
@@ -400,11 +400,11 @@ impl PartitionLog {
             bytes += b.bytes;
             if b.base_offset < offset {
                 let skip = (offset - b.base_offset) as usize;
-                let records: Vec<Record> = b.records[skip..].to_vec();
-                let bytes = crate::msg::records_bytes(&records);
+                let records = b.records.slice(skip..b.records.len());
+                let bytes = records.wire_bytes();
                 out.push(Arc::new(Batch {
                     base_offset: offset,
-                    records: Arc::from(records),
+                    records,
                     bytes,
                     ..(**b).clone()
                 }));
@@ -416,7 +416,7 @@ impl PartitionLog {
     }
 
     /// Records at and after `offset` that the log still holds, in offset order.
-    pub fn records_from(&self, offset: u64) -> impl Iterator<Item = &Record> {
+    pub fn records_from(&self, offset: u64) -> impl Iterator<Item = Record> + '_ {
         self.batches[self.batch_index_at(offset)..].iter().flat_map(move |b| {
             let skip = offset.saturating_sub(b.base_offset) as usize;
             b.records.iter().skip(skip)
@@ -433,7 +433,7 @@ impl PartitionLog {
     /// The records up to (not including) `end` that count as written: those of no
     /// transaction and those of committed ones (aborted and still-open ones are skipped,
     /// as are markers, which carry no record). Without transactions, [`Self::records_until`].
-    pub fn committed_records_until(&self, end: u64) -> impl Iterator<Item = (u64, &Record)> {
+    pub fn committed_records_until(&self, end: u64) -> impl Iterator<Item = (u64, Record)> + '_ {
         self.batches
             .iter()
             .filter(|b| match b.producer {
@@ -452,7 +452,7 @@ impl PartitionLog {
     }
 
     /// Records in offset order up to (not including) `end`.
-    pub fn records_until(&self, end: u64) -> impl Iterator<Item = (u64, &Record)> {
+    pub fn records_until(&self, end: u64) -> impl Iterator<Item = (u64, Record)> + '_ {
         self.batches
             .iter()
             .flat_map(|b| {
@@ -515,7 +515,7 @@ mod tests {
             base_offset: 0,
             epoch,
             producer: None,
-            records: Arc::from(records),
+            records: records.into(),
             bytes,
             control: None,
             txn_state: None,
@@ -536,7 +536,7 @@ mod tests {
                 }),
                 control,
                 records: if control.is_some() {
-                    Arc::from(Vec::new())
+                    Default::default()
                 } else {
                     b.records.clone()
                 },

@@ -408,7 +408,7 @@ impl Broker {
                         base_seq: txn,
                         transactional: true,
                     }),
-                    records: Arc::from(Vec::new()),
+                    records: Default::default(),
                     bytes: MARKER_BYTES,
                     control: Some(marker),
                     txn_state: None,

@@ -146,7 +146,7 @@ mod tests {
             base_offset: 0,
             epoch: 1,
             producer: None,
-            records: Arc::from(Vec::new()),
+            records: Default::default(),
             bytes: 80,
             control: None,
             txn_state: Some(Arc::new(TxnStateRecord { tid, meta })),

@@ -143,7 +143,7 @@ impl Broker {
                 base_offset,
                 epoch: leader_epoch,
                 producer: None,
-                records: Arc::from(Vec::new()),
+                records: Default::default(),
                 bytes,
                 control: None,
                 txn_state: Some(Arc::new(record)),

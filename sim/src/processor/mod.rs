@@ -303,9 +303,9 @@ impl Processor {
                     let aborted = aborted.iter().find(|(q, _)| *q == p).map_or(&[][..], |(_, a)| &a[..]);
                     let (batches, skip_to) =
                         transactions::consumable(&self.sh, p, t.position, batches, hw, aborted, now_ms);
-                    let records = batches.into_iter().flat_map(|b| {
+                    let records = batches.iter().flat_map(|b| {
                         let base = b.base_offset;
-                        (0..b.records.len()).map(move |i| (base + i as u64, b.records[i]))
+                        b.records.iter().enumerate().map(move |(i, r)| (base + i as u64, r))
                     });
                     let n = t.process(records, hw, now_ms, self.cfg.salt.as_ref());
                     t.position = t.position.max(skip_to);

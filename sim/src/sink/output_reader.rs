@@ -148,7 +148,7 @@ impl OutputReader {
                             if off < pos || off >= hw {
                                 continue;
                             }
-                            rows.extend(store.row(rec));
+                            rows.extend(store.row(&rec));
                             last_row = last_row.max(Some(rec.id.seq));
                             to = to.max(off + 1);
                         }

@@ -4,7 +4,6 @@
 
 use super::polls::{Poll, PollWatch};
 use crate::record::{Batch, EventId, ProducerStamp, Record};
-use std::sync::Arc;
 
 fn names() -> Vec<String> {
     vec!["a".to_string(), "b".to_string()]
@@ -35,7 +34,7 @@ fn batch(base: u64, n: u64, pid: u64, seq: u64, first: u64) -> Batch {
             base_seq: seq,
             transactional: false,
         }),
-        records: Arc::from(records),
+        records: records.into(),
         bytes: 10 * n,
         control: None,
         txn_state: None,
@@ -47,7 +46,7 @@ fn tail(b: &Batch, offset: u64) -> Batch {
     let skip = (offset - b.base_offset) as usize;
     Batch {
         base_offset: offset,
-        records: Arc::from(b.records[skip..].to_vec()),
+        records: b.records.slice(skip..b.records.len()),
         ..b.clone()
     }
 }
@@ -123,7 +122,7 @@ fn views_of_one_batch_agree_however_a_fetch_cut_it() {
     // A new leader's log keeps the front of the batch and the rest is a different one: the
     // front still agrees.
     let front = Batch {
-        records: Arc::from(b.records[..5].to_vec()),
+        records: b.records.slice(0..5),
         ..b.clone()
     };
     w.polled(&names(), poll(1, 1, 1, 10, 15), &[&front]);
