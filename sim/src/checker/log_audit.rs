@@ -257,8 +257,8 @@ impl LogAudit {
             };
             let disk = sh.disks[leader].lock().expect("disk lock");
             let Some(log) = disk.logs.get(&p) else { continue };
-            for (off, r) in log.committed_records_until(u64::MAX) {
-                if off < self.folded[p] || self.copies.get(r.id.client, r.id.seq) > 0 {
+            for (_, r) in log.committed_records(self.folded[p], u64::MAX) {
+                if self.copies.get(r.id.client, r.id.seq) > 0 {
                     continue;
                 }
                 if seen.add(r.id.client, r.id.seq) == 0 && db.event_rows(r.id) > 0 {
@@ -297,10 +297,7 @@ impl LogAudit {
     fn count(&mut self, sh: &Shared, p: PartitionId, log: &PartitionLog, from: u64, to: u64, db: Option<&SinkDb>) {
         let events = p < sh.event_partitions;
         let order = sh.scenario.invariants.per_key_order && events;
-        for (off, r) in log.committed_records_until(to) {
-            if off < from {
-                continue;
-            }
+        for (off, r) in log.committed_records(from, to) {
             let before = self.copies.add(r.id.client, r.id.seq);
             if before > 0 {
                 if self.repeats.len() < REPEATS_KEPT {

@@ -288,7 +288,7 @@ fn first_positions(
         let Some((leader, hw)) = *end else { continue };
         let disk = sh.disks[leader].lock().expect("disk lock");
         let Some(log) = disk.logs.get(&p) else { continue };
-        for (off, r) in log.committed_records_until(hw) {
+        for (off, r) in log.committed_records(0, hw) {
             if ids.iter().any(|&(c, s, ..)| (c, s) == (r.id.client, r.id.seq)) {
                 at.entry((r.id.client, r.id.seq)).or_insert((p, off));
             }

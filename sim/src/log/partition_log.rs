@@ -430,11 +430,13 @@ impl PartitionLog {
         self.txns.first_unstable(hw).map_or(hw, |f| f.min(hw))
     }
 
-    /// The records up to (not including) `end` that count as written: those of no
-    /// transaction and those of committed ones (aborted and still-open ones are skipped,
-    /// as are markers, which carry no record). Without transactions, [`Self::records_until`].
-    pub fn committed_records_until(&self, end: u64) -> impl Iterator<Item = (u64, Record)> + '_ {
-        self.batches
+    /// The records from `from` up to (not including) `end` that count as written: those
+    /// of no transaction and those of committed ones (aborted and still-open ones are
+    /// skipped, as are markers, which carry no record). Without transactions,
+    /// [`Self::records_until`]. The walk starts at the batch holding `from`: records are
+    /// decoded to be read, so a reader of the tail does not pay for the whole log.
+    pub fn committed_records(&self, from: u64, end: u64) -> impl Iterator<Item = (u64, Record)> + '_ {
+        self.batches[self.batch_index_at(from)..]
             .iter()
             .filter(|b| match b.producer {
                 Some(s) if s.transactional => {
@@ -442,10 +444,12 @@ impl PartitionLog {
                 }
                 _ => true,
             })
-            .flat_map(|b| {
+            .flat_map(move |b| {
+                let skip = from.saturating_sub(b.base_offset) as usize;
                 b.records
                     .iter()
                     .enumerate()
+                    .skip(skip)
                     .map(move |(i, r)| (b.base_offset + i as u64, r))
             })
             .take_while(move |(o, _)| *o < end)
@@ -552,7 +556,9 @@ mod tests {
         l.append(stamped(3, 2, None)); // 8..10, open
         assert_eq!(l.leo(), 10);
         assert_eq!(l.lso(10), 8);
-        let offsets: Vec<u64> = l.committed_records_until(u64::MAX).map(|(o, _)| o).collect();
+        let offsets: Vec<u64> = l.committed_records(0, u64::MAX).map(|(o, _)| o).collect();
+        let tail: Vec<u64> = l.committed_records(3, 7).map(|(o, _)| o).collect();
+        assert_eq!(tail, vec![3, 4, 6]);
         assert_eq!(offsets, vec![2, 3, 4, 6]);
         // A truncation below the commit marker reopens the transaction it closed.
         l.truncate_to(7);
