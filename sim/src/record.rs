@@ -110,8 +110,7 @@ impl Batch {
 /// the batch starts there without decoding what comes before.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct RecordBlock {
-    /// The records at `stride` bytes each, then `PAD` zero bytes so that a
-    /// record can be read as one 16-byte word and any field as an 8-byte one.
+    /// The records at `stride` bytes each, then the zero bytes of [`pad`].
     bytes: Box<[u8]>,
     len: u32,
     /// Bytes of each field, in the order of `FIELDS`.
@@ -126,7 +125,15 @@ pub struct RecordBlock {
 /// Fields stored per record: client, sequence offset, key, size, birth offset,
 /// event time against birth (zigzag), schema version and malformed flag.
 const FIELDS: usize = 7;
-const PAD: usize = 16;
+
+/// Zero bytes after the records, so that the last record can be read as one
+/// 16-byte word, or, past 16 bytes a record, its last field as an 8-byte one.
+fn pad(stride: u8) -> usize {
+    match usize::from(stride) {
+        s @ 0..=16 => 16 - s,
+        _ => 8,
+    }
+}
 
 impl std::fmt::Debug for RecordBlock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -170,7 +177,7 @@ impl RecordBlock {
             *o = stride;
             stride += w;
         }
-        let mut bytes = Vec::with_capacity(records.len() * usize::from(stride) + PAD);
+        let mut bytes = Vec::with_capacity(records.len() * usize::from(stride) + pad(stride));
         for r in records {
             let v = fields(r);
             if stride <= 16 {
@@ -186,7 +193,7 @@ impl RecordBlock {
                 }
             }
         }
-        bytes.resize(bytes.len() + PAD, 0);
+        bytes.resize(bytes.len() + pad(stride), 0);
         Self {
             bytes: bytes.into_boxed_slice(),
             len: records.len() as u32,
@@ -287,9 +294,10 @@ impl RecordBlock {
     }
 }
 
-/// The low `w` bytes of a word, by `w`.
-const MASKS: [u64; 9] = {
-    let mut m = [u64::MAX; 9];
+/// The low `w` bytes of a word, by `w` (up to 8; a table of 256 so that a `u8`
+/// index needs no bounds check).
+const MASKS: [u64; 256] = {
+    let mut m = [u64::MAX; 256];
     let mut w = 0;
     while w < 8 {
         m[w] = (1u64 << (8 * w)) - 1;
@@ -401,6 +409,30 @@ mod tests {
         assert_eq!(b.iter().skip(1).nth(1), Some(rs[2]));
         assert_eq!(b.iter().nth(9), None);
         assert_eq!(b.slice(0..2).wire_bytes(), records_bytes(&rs[..2]));
+    }
+
+    #[test]
+    fn strides_at_the_padding_bounds_round_trip() {
+        // 16 bytes a record (the widest read as one word), and 0 (every field equal).
+        let wide_key: Vec<Record> = (0..5u64)
+            .map(|i| {
+                let born_us = 9_000 + i * 100_000;
+                rec(1, 3 + i, u64::MAX - i, born_us, born_us / 1000)
+            })
+            .collect();
+        let zeros: Vec<Record> = (0..3)
+            .map(|_| Record {
+                schema_version: 0,
+                size: 0,
+                ..rec(0, 77, 0, 5_000, 5)
+            })
+            .collect();
+        for (rs, stride) in [(wide_key, 16), (zeros, 0)] {
+            let b = RecordBlock::encode(&rs);
+            assert_eq!(b.stride, stride);
+            assert_eq!(b.to_vec(), rs);
+            assert_eq!(b.last(), rs.last().copied());
+        }
     }
 
     #[test]
