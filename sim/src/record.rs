@@ -81,7 +81,7 @@ pub struct Batch {
     pub epoch: u32,
     /// Idempotent producer stamp, if any.
     pub producer: Option<ProducerStamp>,
-    /// The records, encoded as a record batch encodes them.
+    /// The records, encoded ([`RecordBlock`]).
     pub records: RecordBlock,
     /// Bytes of the batch.
     pub bytes: u64,
