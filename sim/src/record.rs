@@ -43,9 +43,16 @@ pub const RECORD_OVERHEAD: u64 = 40;
 /// Overhead of a request on the wire, bytes.
 pub const REQUEST_OVERHEAD: u64 = 120;
 
+impl Record {
+    /// Bytes the record occupies in a batch on disk and on the wire.
+    pub fn wire_bytes(&self) -> u64 {
+        u64::from(self.size) + RECORD_OVERHEAD
+    }
+}
+
 /// Bytes a record set occupies on disk and on the wire.
 pub fn records_bytes(records: &[Record]) -> u64 {
-    records.iter().map(|r| r.size as u64 + RECORD_OVERHEAD).sum()
+    records.iter().map(Record::wire_bytes).sum()
 }
 
 /// Identity of an idempotent producer session, with the batch's first sequence.
@@ -258,11 +265,7 @@ impl RecordBlock {
 
     /// The records, decoded in order.
     pub fn iter(&self) -> Iter<'_> {
-        Iter {
-            block: self,
-            next: 0,
-            end: self.len(),
-        }
+        Iter { block: self, next: 0 }
     }
 
     /// The first record.
@@ -285,7 +288,7 @@ impl RecordBlock {
 
     /// Bytes the records occupy on disk and on the wire, as [`records_bytes`] counts them.
     pub fn wire_bytes(&self) -> u64 {
-        self.iter().map(|r| u64::from(r.size) + RECORD_OVERHEAD).sum()
+        self.iter().map(|r| r.wire_bytes()).sum()
     }
 
     /// The records, decoded into a vector.
@@ -331,7 +334,6 @@ impl<'a> IntoIterator for &'a RecordBlock {
 pub struct Iter<'a> {
     block: &'a RecordBlock,
     next: usize,
-    end: usize,
 }
 
 impl Iterator for Iter<'_> {
@@ -339,7 +341,7 @@ impl Iterator for Iter<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<Record> {
-        if self.next >= self.end {
+        if self.next >= self.block.len() {
             return None;
         }
         self.next += 1;
@@ -347,12 +349,13 @@ impl Iterator for Iter<'_> {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.end - self.next, Some(self.end - self.next))
+        let left = self.block.len() - self.next;
+        (left, Some(left))
     }
 
     /// Skipping is free: every record sits at a fixed stride.
     fn nth(&mut self, n: usize) -> Option<Record> {
-        self.next = self.next.saturating_add(n).min(self.end);
+        self.next = self.next.saturating_add(n).min(self.block.len());
         self.next()
     }
 }

@@ -368,7 +368,7 @@ impl Gateway {
         if q.queue.is_empty() {
             q.oldest_ms = now_ms;
         }
-        q.queued_bytes += r.size as u64 + crate::msg::RECORD_OVERHEAD;
+        q.queued_bytes += r.wire_bytes();
         q.queue.push_back((r, owner));
     }
 
@@ -461,7 +461,7 @@ impl Gateway {
             {
                 let (mut n, mut bytes) = (0, 0);
                 for (r, _) in &q.queue {
-                    let b = r.size as u64 + crate::msg::RECORD_OVERHEAD;
+                    let b = r.wire_bytes();
                     if n > 0 && bytes + b > cfg.batch_max_bytes {
                         break;
                     }

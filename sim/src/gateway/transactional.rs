@@ -382,10 +382,7 @@ impl Gateway {
             if again.is_empty() {
                 continue;
             }
-            q.queued_bytes += again
-                .iter()
-                .map(|(r, _)| r.size as u64 + crate::msg::RECORD_OVERHEAD)
-                .sum::<u64>();
+            q.queued_bytes += again.iter().map(|(r, _)| r.wire_bytes()).sum::<u64>();
             for item in again.into_iter().rev() {
                 q.queue.push_front(item);
             }

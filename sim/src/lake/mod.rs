@@ -20,7 +20,6 @@ use crate::consumer_group::membership::{Change, Membership};
 use crate::ids::{Addr, PartitionId};
 use crate::log::last_stable_offset::AbortedTxn;
 use crate::msg::Msg;
-use crate::record::records_bytes;
 use crate::wire::{ConsumerFetchResult, GroupId, ReadMsg};
 use crate::world::{Shared, TimelineKind};
 use rand_chacha::ChaCha8Rng;
@@ -242,7 +241,7 @@ impl Writer {
                             };
                             t.buf.start(t.position, now_ms);
                             transactions::note_taken(&mut t.buf.txn_held, b);
-                            t.buf.bytes += records_bytes(std::slice::from_ref(&r));
+                            t.buf.bytes += r.wire_bytes();
                             t.buf.newest_born_us = t.buf.newest_born_us.max(r.born_us);
                             t.position += 1;
                             t.buf.hi = t.position;
