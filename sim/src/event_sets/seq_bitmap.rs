@@ -102,6 +102,14 @@ impl SeqBitmap {
             .is_some_and(|i| self.words[i] & (1 << (seq % WORD)) != 0)
     }
 
+    /// Drops the dropped front and the vector's spare capacity: for a bitmap
+    /// that takes no more numbers but is held a while.
+    pub fn shrink_to_fit(&mut self) {
+        self.words.drain(..self.head);
+        self.head = 0;
+        self.words.shrink_to_fit();
+    }
+
     /// Words held: the band's width in units of 64 numbers.
     pub fn width_words(&self) -> usize {
         self.words.len() - self.head

@@ -41,7 +41,6 @@
 mod dedup;
 mod reference;
 pub mod salt;
-mod seen_ids;
 mod watermark;
 mod window;
 
