@@ -39,6 +39,7 @@
 //! every iteration, hence every output, deterministic.
 
 mod dedup;
+mod panes;
 mod reference;
 pub mod salt;
 mod watermark;

@@ -1,6 +1,8 @@
-//! Window assignment and the keyed window store with its fire and purge
-//! indexes.
+//! Window assignment and the keyed window store: fixed windows as panes
+//! (`panes.rs`), sessions keyed by `(key, window)` with fire and purge
+//! indexes, since a key's sessions merge and fire one by one.
 
+use super::panes::Panes;
 pub use crate::config::{Window, WindowKind};
 use imbl::{OrdMap, OrdSet};
 
@@ -58,7 +60,7 @@ pub(super) struct EndKey {
 }
 
 impl EndKey {
-    fn new(key: u64, w: Window) -> Self {
+    pub(super) fn new(key: u64, w: Window) -> Self {
         EndKey {
             end: w.end_ms,
             key,
@@ -75,7 +77,7 @@ impl EndKey {
     }
 }
 
-/// Running aggregate of one open window.
+/// Running aggregate of one open session.
 #[derive(Clone, Copy, Debug)]
 struct Agg {
     count: u64,
@@ -85,13 +87,15 @@ struct Agg {
     fired: bool,
 }
 
-/// Open windows of all keys of one task. Every window is in `aggs` and in
-/// exactly one of the two indexes, `unfired` or `fired`, both ordered by
-/// end so firing and purging pop from the front instead of scanning.
+/// Open windows of all keys of one task. Fixed windows are in `panes`.
+/// Every session is in `aggs` and in exactly one of the two indexes,
+/// `unfired` or `fired`, both ordered by end so firing and purging pop from
+/// the front instead of scanning.
 #[derive(Clone, Debug, Default)]
 pub(super) struct WindowStore {
-    /// Keyed by `(key, window)` so a key's sessions are contiguous and
-    /// sorted by start, which the merge lookup relies on.
+    panes: Panes,
+    /// Sessions, keyed by `(key, window)` so a key's sessions are contiguous
+    /// and sorted by start, which the merge lookup relies on.
     aggs: OrdMap<(u64, Window), Agg>,
     unfired: OrdSet<EndKey>,
     fired: OrdSet<EndKey>,
@@ -100,32 +104,13 @@ pub(super) struct WindowStore {
 impl WindowStore {
     /// Open window entries.
     pub(super) fn len(&self) -> usize {
-        self.aggs.len()
+        self.panes.len() + self.aggs.len()
     }
 
     /// Adds one element of `size` bytes to a fixed window, opening it if
     /// needed; an already-fired window goes to `touched` to be re-emitted.
     pub(super) fn add_fixed(&mut self, key: u64, w: Window, size: u64, touched: &mut Vec<EndKey>) {
-        match self.aggs.get_mut(&(key, w)) {
-            Some(a) => {
-                a.count += 1;
-                a.bytes += size;
-                if a.fired {
-                    touched.push(EndKey::new(key, w));
-                }
-            }
-            None => {
-                self.aggs.insert(
-                    (key, w),
-                    Agg {
-                        count: 1,
-                        bytes: size,
-                        fired: false,
-                    },
-                );
-                self.unfired.insert(EndKey::new(key, w));
-            }
-        }
+        self.panes.add(key, w, size, touched);
     }
 
     /// Adds an element at `t` to the sessions of `key`: `[t, t + gap)` merges
@@ -193,6 +178,7 @@ impl WindowStore {
     /// Fires every unfired window whose end the watermark reached, pushing
     /// it to `touched` for an `Upsert`.
     pub(super) fn fire_up_to(&mut self, watermark: u64, touched: &mut Vec<EndKey>) {
+        self.panes.fire_up_to(watermark, touched);
         while let Some(&k) = self.unfired.get_min() {
             if k.end > watermark {
                 break;
@@ -209,6 +195,7 @@ impl WindowStore {
     /// Drops every window with `end + allowed_lateness <= watermark`: no
     /// non-late element can reach it any more. Such windows have fired.
     pub(super) fn purge(&mut self, watermark: u64, allowed_lateness: u64) {
+        self.panes.purge(watermark, allowed_lateness);
         while let Some(&k) = self.fired.get_min() {
             if k.end.saturating_add(allowed_lateness) > watermark {
                 break;
@@ -221,6 +208,9 @@ impl WindowStore {
     /// `(count, bytes)` of an open window (zero if it is not open, which the
     /// callers never ask for).
     pub(super) fn aggregate(&self, k: &EndKey) -> (u64, u64) {
+        if let Some(fixed) = self.panes.aggregate(k) {
+            return fixed;
+        }
         self.aggs
             .get(&(k.key, k.window()))
             .map_or((0, 0), |a| (a.count, a.bytes))
