@@ -3,6 +3,7 @@
 //! operators so that the end-to-end checker compares two derivations.
 
 use super::window::{Window, WindowKind};
+use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 
 /// Reference model for the end-to-end checker: the final window aggregates
@@ -29,10 +30,16 @@ pub fn reference_aggregates(
 /// event goes straight into its rows; sessions depend on every time of a
 /// key at once, so their events wait (key, time and size only) until
 /// [`finish`](Self::finish).
+///
+/// Fixed windows' rows are held by window, then by key in a hash map: an
+/// event's windows are few and recent, so it costs a search among the open
+/// windows and one hash lookup, where one ordered table of `(key, window)`
+/// walked a tree as deep as every key's rows. The order the comparison needs
+/// is made once per row, when its window closes.
 #[derive(Clone, Debug)]
 pub struct ReferenceAggregates {
     kind: WindowKind,
-    table: BTreeMap<(u64, Window), (u64, u64)>,
+    windows: BTreeMap<Window, FxHashMap<u64, (u64, u64)>>,
     session_events: BTreeMap<u64, Vec<(u64, u32)>>,
 }
 
@@ -44,15 +51,20 @@ impl ReferenceAggregates {
         }
         ReferenceAggregates {
             kind: *kind,
-            table: BTreeMap::new(),
+            windows: BTreeMap::new(),
             session_events: BTreeMap::new(),
         }
     }
 
-    fn row(&mut self, key: u64, start_ms: u64, end_ms: u64, count: u64, bytes: u64) {
-        let row = self.table.entry((key, Window { start_ms, end_ms })).or_insert((0, 0));
-        row.0 += count;
-        row.1 += bytes;
+    fn row(&mut self, key: u64, start_ms: u64, end_ms: u64, size: u32) {
+        let row = self
+            .windows
+            .entry(Window { start_ms, end_ms })
+            .or_default()
+            .entry(key)
+            .or_insert((0, 0));
+        row.0 += 1;
+        row.1 += u64::from(size);
     }
 
     /// One accepted event.
@@ -60,7 +72,7 @@ impl ReferenceAggregates {
         match self.kind {
             WindowKind::Tumbling { size_ms } => {
                 let start = t / size_ms * size_ms;
-                self.row(key, start, start.saturating_add(size_ms), 1, u64::from(size));
+                self.row(key, start, start.saturating_add(size_ms), size);
             }
             WindowKind::Sliding { size_ms, slide_ms } => {
                 // Window k holds t iff k*slide <= t < k*slide + size.
@@ -68,7 +80,7 @@ impl ReferenceAggregates {
                 let k_max = t / slide_ms;
                 for k in k_min..=k_max {
                     let start = k * slide_ms;
-                    self.row(key, start, start.saturating_add(size_ms), 1, u64::from(size));
+                    self.row(key, start, start.saturating_add(size_ms), size);
                 }
             }
             WindowKind::Session { .. } => self.session_events.entry(key).or_default().push((t, size)),
@@ -79,13 +91,23 @@ impl ReferenceAggregates {
     /// them with the sink once no event can reach them any more. Sessions are built only
     /// at [`finish`](Self::finish), so nothing is taken from a session table.
     pub fn take_closed(&mut self, end_ms: u64) -> BTreeMap<(u64, Window), (u64, u64)> {
-        take_closed(&mut self.table, end_ms)
+        let closed: Vec<Window> = self.windows.keys().filter(|w| w.end_ms <= end_ms).copied().collect();
+        let mut out = BTreeMap::new();
+        for w in closed {
+            let rows = self.windows.remove(&w).expect("window just listed");
+            out.extend(rows.into_iter().map(|(key, v)| ((key, w), v)));
+        }
+        out
     }
 
     /// The table.
     pub fn finish(mut self) -> BTreeMap<(u64, Window), (u64, u64)> {
+        let mut table = self.take_closed(u64::MAX);
         let WindowKind::Session { gap_ms } = self.kind else {
-            return self.table;
+            return table;
+        };
+        let mut row = |key: u64, start_ms: u64, end_ms: u64, count: u64, bytes: u64| {
+            table.insert((key, Window { start_ms, end_ms }), (count, bytes));
         };
         for (key, mut evs) in std::mem::take(&mut self.session_events) {
             evs.sort_unstable();
@@ -97,17 +119,17 @@ impl ReferenceAggregates {
                     // Sorted, so `s <= t < t + gap` holds; strict overlap is `t < e`.
                     Some((s, e, c, b)) if t < e => Some((s, e.max(end), c + 1, b + u64::from(size))),
                     Some((s, e, c, b)) => {
-                        self.row(key, s, e, c, b);
+                        row(key, s, e, c, b);
                         Some((t, end, 1, u64::from(size)))
                     }
                     None => Some((t, end, 1, u64::from(size))),
                 };
             }
             if let Some((s, e, c, b)) = cur {
-                self.row(key, s, e, c, b);
+                row(key, s, e, c, b);
             }
         }
-        self.table
+        table
     }
 }
 
