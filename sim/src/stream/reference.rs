@@ -25,6 +25,9 @@ pub fn reference_aggregates(
     r.finish()
 }
 
+/// One window's rows: `(count, bytes)` by key.
+type WindowRows = FxHashMap<u64, (u64, u64)>;
+
 /// The reference model fed one event at a time, as the log audit folds the
 /// log's settled prefix. Tumbling and sliding windows are sums, so each
 /// event goes straight into its rows; sessions depend on every time of a
@@ -39,7 +42,9 @@ pub fn reference_aggregates(
 #[derive(Clone, Debug)]
 pub struct ReferenceAggregates {
     kind: WindowKind,
-    windows: BTreeMap<Window, FxHashMap<u64, (u64, u64)>>,
+    /// Open windows in the order they were opened: an event's windows are
+    /// among the newest, so a search from the back finds them in a step or two.
+    windows: Vec<(Window, WindowRows)>,
     session_events: BTreeMap<u64, Vec<(u64, u32)>>,
 }
 
@@ -51,18 +56,21 @@ impl ReferenceAggregates {
         }
         ReferenceAggregates {
             kind: *kind,
-            windows: BTreeMap::new(),
+            windows: Vec::new(),
             session_events: BTreeMap::new(),
         }
     }
 
     fn row(&mut self, key: u64, start_ms: u64, end_ms: u64, size: u32) {
-        let row = self
-            .windows
-            .entry(Window { start_ms, end_ms })
-            .or_default()
-            .entry(key)
-            .or_insert((0, 0));
+        let w = Window { start_ms, end_ms };
+        let i = match self.windows.iter().rposition(|(open, _)| *open == w) {
+            Some(i) => i,
+            None => {
+                self.windows.push((w, FxHashMap::default()));
+                self.windows.len() - 1
+            }
+        };
+        let row = self.windows[i].1.entry(key).or_insert((0, 0));
         row.0 += 1;
         row.1 += u64::from(size);
     }
@@ -91,12 +99,14 @@ impl ReferenceAggregates {
     /// them with the sink once no event can reach them any more. Sessions are built only
     /// at [`finish`](Self::finish), so nothing is taken from a session table.
     pub fn take_closed(&mut self, end_ms: u64) -> BTreeMap<(u64, Window), (u64, u64)> {
-        let closed: Vec<Window> = self.windows.keys().filter(|w| w.end_ms <= end_ms).copied().collect();
         let mut out = BTreeMap::new();
-        for w in closed {
-            let rows = self.windows.remove(&w).expect("window just listed");
-            out.extend(rows.into_iter().map(|(key, v)| ((key, w), v)));
-        }
+        self.windows.retain_mut(|(w, rows)| {
+            if w.end_ms > end_ms {
+                return true;
+            }
+            out.extend(rows.drain().map(|(key, v)| ((key, *w), v)));
+            false
+        });
         out
     }
 
