@@ -116,13 +116,10 @@ impl SeqBitmap {
     }
 
     /// The bitmap as whole words with the sequence number of the first's bit 0
-    /// (a multiple of 64), for a word-wise difference from another bitmap.
-    pub fn as_words(&self) -> (u64, &[u64]) {
-        (self.base, self.live())
-    }
-
-    fn live(&self) -> &[u64] {
-        &self.words[self.head..]
+    /// (a multiple of 64): the tests check how the band moves.
+    #[cfg(test)]
+    fn as_words(&self) -> (u64, &[u64]) {
+        (self.base, &self.words[self.head..])
     }
 
     /// Index into `words` of `seq`'s word, if it lies in the band.
