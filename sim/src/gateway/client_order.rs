@@ -18,6 +18,7 @@
 //! filled) start a new run of numbers without a handshake.
 
 use crate::ids::{Addr, PartitionId};
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 
 /// A client batch's place in its partition's sequence (absent with idempotence off).
@@ -43,17 +44,29 @@ impl ClientOrder {
     /// Whether `b` from `client` is in sequence; if so it is taken and the
     /// expected number moves past it.
     pub fn admit(&mut self, client: Addr, b: &BatchSeq) -> bool {
-        let key = (client, b.partition);
-        let in_sequence = b.seq == b.first_unsettled || self.next.get(&key) == Some(&(b.epoch, b.seq));
+        // One walk of the map finds the slot, reads it and writes it.
+        let slot = self.next.entry((client, b.partition));
+        let expected = match &slot {
+            Entry::Occupied(o) => Some(*o.get()),
+            Entry::Vacant(_) => None,
+        };
+        let in_sequence = b.seq == b.first_unsettled || expected == Some((b.epoch, b.seq));
         if in_sequence {
             // A late or duplicated copy of a batch already taken must not move the expected
             // number back: every batch in flight behind it would be refused and re-sent one
             // round trip at a time.
-            let next = match self.next.get(&key) {
-                Some(&(epoch, n)) if epoch == b.epoch => n.max(b.seq + 1),
+            let next = match expected {
+                Some((epoch, n)) if epoch == b.epoch => n.max(b.seq + 1),
                 _ => b.seq + 1,
             };
-            self.next.insert(key, (b.epoch, next));
+            match slot {
+                Entry::Occupied(mut o) => {
+                    o.insert((b.epoch, next));
+                }
+                Entry::Vacant(v) => {
+                    v.insert((b.epoch, next));
+                }
+            }
         }
         in_sequence
     }
