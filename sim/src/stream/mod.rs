@@ -39,6 +39,7 @@
 //! every iteration, hence every output, deterministic.
 
 mod dedup;
+mod end_key;
 mod panes;
 mod reference;
 pub mod salt;
@@ -54,8 +55,9 @@ pub use window::{Window, WindowKind};
 
 use crate::record::{EventId, Record};
 use dedup::Dedup;
+use end_key::EndKey;
 pub(crate) use watermark::Watermark;
-use window::{EndKey, WindowStore};
+use window::WindowStore;
 
 /// What one call of the operator chain emits, in a deterministic order.
 #[derive(Clone, Debug, PartialEq)]

@@ -9,7 +9,8 @@
 //! fire and purge indexes by end paid seven persistent-tree operations per
 //! entry over its life and 48 bytes an entry plus the indexes' 24.
 
-use super::window::{EndKey, Window};
+use super::end_key::EndKey;
+use crate::config::Window;
 use imbl::OrdMap;
 
 /// Count and bytes of one key in one window.

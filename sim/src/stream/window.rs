@@ -2,6 +2,7 @@
 //! (`panes.rs`), sessions keyed by `(key, window)` with fire and purge
 //! indexes, since a key's sessions merge and fire one by one.
 
+use super::end_key::EndKey;
 use super::panes::Panes;
 pub use crate::config::{Window, WindowKind};
 use imbl::{OrdMap, OrdSet};
@@ -46,34 +47,6 @@ impl Iterator for FixedWindows {
             start_ms: start,
             end_ms: end,
         })
-    }
-}
-
-/// A window named in fire order: by end, then key, then start. Firing,
-/// purging and the order of emitted rows all follow it, which is what makes
-/// the outputs of a call deterministic.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) struct EndKey {
-    pub(super) end: u64,
-    pub(super) key: u64,
-    pub(super) start: u64,
-}
-
-impl EndKey {
-    pub(super) fn new(key: u64, w: Window) -> Self {
-        EndKey {
-            end: w.end_ms,
-            key,
-            start: w.start_ms,
-        }
-    }
-
-    /// The window this names.
-    pub(super) fn window(&self) -> Window {
-        Window {
-            start_ms: self.start,
-            end_ms: self.end,
-        }
     }
 }
 
