@@ -32,15 +32,21 @@ struct Pane {
 }
 
 /// The panes of one task, by end ascending. Fixed windows of one size and
-/// slide have distinct ends, and there are few open at a time (the size
-/// over the slide, plus those within the allowed lateness), so the panes
-/// are a short vector a snapshot copies.
+/// slide have distinct ends. As many are open as the size over the slide,
+/// plus those within the allowed lateness: a vector a snapshot copies.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Panes {
     panes: Vec<Pane>,
 }
 
 impl Panes {
+    /// Where the pane ending at `end_ms` is, or would go. A sliding window of
+    /// many slides keeps thousands of panes open and an event falls in each,
+    /// so a pane is found by binary search, not a scan.
+    fn position(&self, end_ms: u64) -> Result<usize, usize> {
+        self.panes.binary_search_by_key(&end_ms, |p| p.window.end_ms)
+    }
+
     /// `(key, window)` entries held.
     pub(super) fn len(&self) -> usize {
         self.panes.iter().map(|p| p.keys.len()).sum()
@@ -50,11 +56,9 @@ impl Panes {
     /// if needed; a key of an already-fired window goes to `touched` to be
     /// (re-)emitted.
     pub(super) fn add(&mut self, key: u64, w: Window, size: u64, touched: &mut Vec<EndKey>) {
-        // The newest windows take most elements: search from the back.
-        let i = match self.panes.iter().rposition(|p| p.window.end_ms <= w.end_ms) {
-            Some(i) if self.panes[i].window.end_ms == w.end_ms => i,
-            found => {
-                let at = found.map_or(0, |i| i + 1);
+        let i = match self.position(w.end_ms) {
+            Ok(i) => i,
+            Err(at) => {
                 self.panes.insert(
                     at,
                     Pane {
@@ -106,7 +110,7 @@ impl Panes {
 
     /// `(count, bytes)` of `k`'s key in its window, if open.
     pub(super) fn aggregate(&self, k: &EndKey) -> Option<(u64, u64)> {
-        let pane = self.panes.iter().rfind(|p| p.window.end_ms == k.end)?;
+        let pane = &self.panes[self.position(k.end).ok()?];
         pane.keys.get(&k.key).map(|c| (c.count, c.bytes))
     }
 }

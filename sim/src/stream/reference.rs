@@ -35,15 +35,15 @@ type WindowRows = FxHashMap<u64, (u64, u64)>;
 /// [`finish`](Self::finish).
 ///
 /// Fixed windows' rows are held by window, then by key in a hash map: an
-/// event's windows are few and recent, so it costs a search among the open
-/// windows and one hash lookup, where one ordered table of `(key, window)`
+/// event costs a binary search among the open windows and one hash lookup
+/// per window it falls in, where one ordered table of `(key, window)`
 /// walked a tree as deep as every key's rows. The order the comparison needs
 /// is made once per row, when its window closes.
 #[derive(Clone, Debug)]
 pub struct ReferenceAggregates {
     kind: WindowKind,
-    /// Open windows in the order they were opened: an event's windows are
-    /// among the newest, so a search from the back finds them in a step or two.
+    /// Open windows, sorted. A sliding window of many slides keeps thousands
+    /// open and an event falls in each, so a window is found by binary search.
     windows: Vec<(Window, WindowRows)>,
     session_events: BTreeMap<u64, Vec<(u64, u32)>>,
 }
@@ -63,11 +63,11 @@ impl ReferenceAggregates {
 
     fn row(&mut self, key: u64, start_ms: u64, end_ms: u64, size: u32) {
         let w = Window { start_ms, end_ms };
-        let i = match self.windows.iter().rposition(|(open, _)| *open == w) {
-            Some(i) => i,
-            None => {
-                self.windows.push((w, FxHashMap::default()));
-                self.windows.len() - 1
+        let i = match self.windows.binary_search_by_key(&w, |(open, _)| *open) {
+            Ok(i) => i,
+            Err(at) => {
+                self.windows.insert(at, (w, FxHashMap::default()));
+                at
             }
         };
         let row = self.windows[i].1.entry(key).or_insert((0, 0));
