@@ -88,6 +88,9 @@ impl Panes {
 
     /// Fires every unfired window whose end the watermark reached, pushing
     /// each of its keys to `touched` for an `Upsert`.
+    /// Fired panes are not a prefix: an element within the allowed lateness
+    /// can open a window the watermark already passed, before fired ones, so
+    /// every reached pane is looked at.
     pub(super) fn fire_up_to(&mut self, watermark: u64, touched: &mut Vec<EndKey>) {
         for pane in self.panes.iter_mut().take_while(|p| p.window.end_ms <= watermark) {
             if !pane.fired {
