@@ -5,11 +5,9 @@
 use std::io::{self, Write};
 use std::time::{Duration, UNIX_EPOCH};
 
+use crate::model::{CompactHistogram, RunReport};
 use hdrhistogram::serialization::interval_log::IntervalLogWriterBuilder;
 use hdrhistogram::serialization::V2DeflateSerializer;
-use hdrhistogram::Histogram;
-
-use crate::model::RunReport;
 
 /// Histogram values are microseconds; the max column is written in ms,
 /// which is what HdrHistogram tools assume for a unit ratio of 1000.
@@ -18,7 +16,7 @@ const MAX_VALUE_DIVISOR: f64 = 1000.0;
 /// The interval log of `intervals`, one histogram per bucket of `report`
 /// (same indexing), timestamps in virtual seconds; `what`, if given, names
 /// the quantity in a comment line.
-pub fn interval_log(report: &RunReport, intervals: &[Histogram<u64>], what: Option<&str>) -> io::Result<Vec<u8>> {
+pub fn interval_log(report: &RunReport, intervals: &[CompactHistogram], what: Option<&str>) -> io::Result<Vec<u8>> {
     let mut buf = Vec::new();
     let mut serializer = V2DeflateSerializer::new();
     {
@@ -56,7 +54,7 @@ pub fn interval_log(report: &RunReport, intervals: &[Histogram<u64>], what: Opti
             .map(|b| b.start_ms)
             .unwrap_or(i as u64 * report.bucket_ms);
         writer
-            .write_histogram(h, Duration::from_millis(start_ms), width, None)
+            .write_histogram(&h.histogram(), Duration::from_millis(start_ms), width, None)
             .map_err(|e| io::Error::other(e.to_string()))?;
     }
     Ok(buf)

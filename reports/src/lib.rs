@@ -11,6 +11,7 @@
 
 mod autoscale;
 mod clients;
+mod compact_histogram;
 mod csv_series;
 mod fonts;
 mod hdr_log;

@@ -6,6 +6,8 @@
 //! resolves to 1 ms and readers think in milliseconds.
 
 use hdrhistogram::Histogram;
+
+pub use crate::compact_histogram::CompactHistogram;
 use serde::{Deserialize, Serialize};
 
 /// Outcome of a run.
@@ -518,12 +520,13 @@ pub struct RunReport {
     /// Time series, one entry per bucket from 0.
     pub buckets: Vec<Bucket>,
     /// Acknowledgement latency of each bucket as a histogram in microseconds,
-    /// same indexing as `buckets` (for the HdrHistogram interval log).
-    pub ack_intervals: Vec<Histogram<u64>>,
+    /// same indexing as `buckets` (for the HdrHistogram interval log), encoded:
+    /// a day of buckets would otherwise hold tens of MiB of zero counts.
+    pub ack_intervals: Vec<CompactHistogram>,
     /// Whole-run acknowledgement latency, microseconds.
     pub ack_latency_us: Histogram<u64>,
     /// End-to-end latency of each bucket, microseconds (empty without a read path).
-    pub e2e_intervals: Vec<Histogram<u64>>,
+    pub e2e_intervals: Vec<CompactHistogram>,
     /// Whole-run end-to-end latency, microseconds (`None` without a read path).
     pub e2e_latency_us: Option<Histogram<u64>>,
     /// Fault windows to shade on time plots.

@@ -10,7 +10,8 @@ use std::path::Path;
 use common::{assert_png_plot, assert_well_formed, decode_hlog, svg_texts};
 use hdrhistogram::Histogram;
 use streamsim_reports::{
-    latency_histogram, run_plots, write_run_report, FaultWindow, Percentiles, PLOT_SIZE, READ_PLOTS, RUN_PLOTS,
+    latency_histogram, run_plots, write_run_report, CompactHistogram, FaultWindow, Percentiles, PLOT_SIZE, READ_PLOTS,
+    RUN_PLOTS,
 };
 
 /// Files every run report has besides its plots.
@@ -242,7 +243,11 @@ fn read_path_without_sunk_events_says_so() {
         b.e2e_latency_ms = Percentiles::default();
         b.consumer_lag.iter_mut().for_each(|l| *l = 0);
     }
-    report.e2e_intervals = report.buckets.iter().map(|_| latency_histogram()).collect();
+    report.e2e_intervals = report
+        .buckets
+        .iter()
+        .map(|_| CompactHistogram::new(&latency_histogram()))
+        .collect();
     report.e2e_latency_us = Some(latency_histogram());
     let dir = common::out_dir("read-empty");
     write_run_report(&report, &dir).unwrap();
@@ -273,7 +278,7 @@ fn a_virtual_day_with_a_read_path_is_plotted_from_merged_buckets() {
     let small = |us: u64| {
         let mut h = Histogram::<u64>::new(2).unwrap();
         h.record(us).unwrap();
-        h
+        CompactHistogram::new(&h)
     };
     report.ack_intervals = (0..n).map(|i| small(2_000 + (i as u64 % 50) * 100)).collect();
     report.e2e_intervals = (0..n).map(|i| small(80_000 + (i as u64 % 50) * 1_000)).collect();

@@ -8,7 +8,9 @@ use std::path::Path;
 
 use common::{assert_png_plot, assert_well_formed, decode_hlog, svg_texts};
 use hdrhistogram::Histogram;
-use streamsim_reports::{write_run_report, FaultWindow, Percentiles, RunResult, PLOT_SIZE, RUN_PLOTS};
+use streamsim_reports::{
+    write_run_report, CompactHistogram, FaultWindow, Percentiles, RunResult, PLOT_SIZE, RUN_PLOTS,
+};
 
 const DATA_FILES: [&str; 5] = [
     "result.json",
@@ -299,7 +301,7 @@ fn a_virtual_day_is_plotted_from_merged_buckets() {
         .map(|i| {
             let mut h = Histogram::<u64>::new(2).unwrap();
             h.record(2_000 + (i as u64 % 50) * 100).unwrap();
-            h
+            CompactHistogram::new(&h)
         })
         .collect();
     report.faults = vec![FaultWindow {

@@ -70,6 +70,7 @@ compile_error!(
 );
 
 pub mod autoscale;
+pub mod bucket_latency;
 pub mod calibration;
 pub mod checker;
 pub mod client;

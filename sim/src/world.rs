@@ -2,6 +2,7 @@
 //! controller's metadata log, the clients' ledger, metrics, the trace) and
 //! the helpers nodes use to reach it.
 
+use crate::bucket_latency::BucketLatency;
 use crate::checker::ledger::Ledger;
 use crate::ids::{Addr, BrokerId, Layout, PartitionId};
 use crate::log::disk::BrokerDisk;
@@ -15,7 +16,7 @@ pub use crate::timeline::{TimelineEntry, TimelineKind};
 use crate::trace::TraceHash;
 use hdrhistogram::Histogram;
 use std::sync::{Arc, Mutex};
-use streamsim_reports::{bucket_histogram, latency_histogram};
+use streamsim_reports::latency_histogram;
 use streamsim_workloads::Workload;
 
 /// Throughput and latency accumulators for one bucket.
@@ -37,11 +38,11 @@ pub struct BucketAcc {
     /// Appends per events-topic partition.
     pub partition_appends: Vec<u64>,
     /// Ack latency, µs.
-    pub ack: Histogram<u64>,
+    pub ack: BucketLatency,
     /// Events whose first row the sink committed.
     pub sunk: u64,
     /// End-to-end latency (client generation to sink commit), µs.
-    pub e2e: Histogram<u64>,
+    pub e2e: BucketLatency,
     /// Events the gateways' rate limit refused.
     pub rate_limited: u64,
 }
@@ -57,9 +58,9 @@ impl BucketAcc {
             acked_bytes: 0,
             appended: 0,
             partition_appends: vec![0; partitions],
-            ack: bucket_histogram(),
+            ack: BucketLatency::default(),
             sunk: 0,
-            e2e: bucket_histogram(),
+            e2e: BucketLatency::default(),
             rate_limited: 0,
         }
     }
@@ -78,6 +79,8 @@ pub struct Metrics {
     /// What the producers were offered and what they could take.
     pub producers: ProducerStats,
     partitions: usize,
+    /// Buckets below this one have their latency histograms sealed.
+    sealed: usize,
 }
 
 /// The clients' producers, summed: what the workload offered them and what
@@ -117,7 +120,24 @@ impl Metrics {
             e2e: latency_histogram(),
             producers: ProducerStats::default(),
             partitions,
+            sealed: 0,
         }
+    }
+
+    /// The bucket covering `now_ms`, to record a latency that completes now. Virtual
+    /// time only moves forward, so the buckets before it are sealed: their intervals
+    /// take no more latencies.
+    pub fn latency_bucket(&mut self, now_ms: u64) -> &mut BucketAcc {
+        let i = (now_ms / self.bucket_ms) as usize;
+        let end = i.min(self.buckets.len());
+        if self.sealed < end {
+            for b in &mut self.buckets[self.sealed..end] {
+                b.ack.seal();
+                b.e2e.seal();
+            }
+            self.sealed = end;
+        }
+        self.bucket(now_ms)
     }
 
     /// The bucket covering `ms`.
@@ -432,10 +452,10 @@ impl Shared {
         for &b in born_us {
             m.e2e.saturating_record(now_us.saturating_sub(b));
         }
-        let b = m.bucket(now_us / 1000);
+        let b = m.latency_bucket(now_us / 1000);
         b.sunk += born_us.len() as u64;
         for &born in born_us {
-            streamsim_reports::record_in_bucket(&mut b.e2e, now_us.saturating_sub(born));
+            b.e2e.record(now_us.saturating_sub(born));
         }
     }
 

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use hdrhistogram::Histogram;
 
-use crate::model::{Bucket, Percentiles, RunReport, Utilisation};
+use crate::model::{Bucket, CompactHistogram, Percentiles, RunReport, Utilisation};
 
 /// Most points a time plot draws per line.
 pub(crate) const MAX_POINTS: usize = 1500;
@@ -33,12 +33,12 @@ pub(crate) fn for_plotting(report: &RunReport) -> Cow<'_, RunReport> {
         if exact_ack {
             let h = merged(&report.ack_intervals[range.clone()]);
             b.ack_latency_ms = Percentiles::from_micros(&h);
-            ack_intervals.push(h);
+            ack_intervals.push(CompactHistogram::new(&h));
         }
         if exact_e2e {
             let h = merged(&report.e2e_intervals[range]);
             b.e2e_latency_ms = Percentiles::from_micros(&h);
-            e2e_intervals.push(h);
+            e2e_intervals.push(CompactHistogram::new(&h));
         }
         buckets.push(b);
     }
@@ -58,12 +58,12 @@ pub(crate) fn for_plotting(report: &RunReport) -> Cow<'_, RunReport> {
 }
 
 /// The sum of consecutive buckets' histograms (`hs` is never empty).
-fn merged(hs: &[Histogram<u64>]) -> Histogram<u64> {
-    let mut h = Histogram::new_from(&hs[0]);
-    for x in hs {
+fn merged(hs: &[CompactHistogram]) -> Histogram<u64> {
+    let mut h = hs[0].histogram();
+    for x in &hs[1..] {
         // Incompatible ranges only come from a producer bug; the bucket then
         // shows what could be merged.
-        let _ = h.add(x);
+        let _ = h.add(x.histogram());
     }
     h
 }
@@ -254,9 +254,13 @@ mod tests {
             },
             bucket_ms: 1000,
             buckets,
-            ack_intervals: intervals.clone(),
+            ack_intervals: intervals.iter().map(CompactHistogram::new).collect(),
             ack_latency_us: latency_histogram(),
-            e2e_intervals: if with_e2e_intervals { intervals } else { Vec::new() },
+            e2e_intervals: if with_e2e_intervals {
+                intervals.iter().map(CompactHistogram::new).collect()
+            } else {
+                Vec::new()
+            },
             e2e_latency_us: Some(latency_histogram()),
             faults: Vec::new(),
             knobs: Vec::new(),
@@ -280,7 +284,7 @@ mod tests {
             assert!(b.e2e_latency_ms.max > 99.0);
             assert_eq!(b.consumer_lag[1], 3);
         }
-        assert_eq!(coarse.e2e_intervals[0].len(), 1005);
+        assert_eq!(coarse.e2e_intervals[0].histogram().len(), 1005);
     }
 
     #[test]

@@ -88,7 +88,7 @@ impl<'a> LatencyDistribution<'a> {
                 };
                 // A bucket histogram outside the run's range is a producer
                 // bug; the whole-run curve still shows the truth.
-                let _ = target.add(h);
+                let _ = target.add(h.histogram());
             }
             if !inside.is_empty() && !outside.is_empty() {
                 curves.push(Curve {

@@ -14,8 +14,8 @@ use quick_xml::Reader;
 use std::collections::{BTreeSet, VecDeque};
 
 use streamsim_reports::{
-    latency_histogram, Bucket, BudgetCheck, FaultWindow, Percentiles, ReadResult, RunReport, RunResult, SweepEntry,
-    Utilisation, Verdict, Violation,
+    latency_histogram, Bucket, BudgetCheck, CompactHistogram, FaultWindow, Percentiles, ReadResult, RunReport,
+    RunResult, SweepEntry, Utilisation, Verdict, Violation,
 };
 
 pub const BUCKETS: usize = 60;
@@ -184,7 +184,7 @@ pub fn synthetic_report() -> RunReport {
         result,
         bucket_ms: 1000,
         buckets,
-        ack_intervals: intervals,
+        ack_intervals: intervals.iter().map(CompactHistogram::new).collect(),
         ack_latency_us: whole,
         e2e_intervals: Vec::new(),
         e2e_latency_us: None,
@@ -329,7 +329,7 @@ pub fn with_read_path(mut report: RunReport) -> RunReport {
         measured: e2e.p99,
         ok: e2e.p99 <= E2E_P99_BUDGET_MS,
     });
-    report.e2e_intervals = intervals;
+    report.e2e_intervals = intervals.iter().map(CompactHistogram::new).collect();
     report.e2e_latency_us = Some(whole);
     report
 }

@@ -118,10 +118,10 @@ impl Client {
                                     p.acked_in_time.0 += 1;
                                     p.acked_in_time.1 += bytes;
                                 }
-                                let b = metrics.bucket(now_ms);
+                                let b = metrics.latency_bucket(now_ms);
                                 b.acked += 1;
                                 b.acked_bytes += bytes;
-                                streamsim_reports::record_in_bucket(&mut b.ack, lat);
+                                b.ack.record(lat);
                             }
                         }
                         EventResult::DeadLettered => {

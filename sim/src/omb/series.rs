@@ -75,10 +75,10 @@ pub fn span(report: &RunReport, from_ms: u64, to_ms: u64) -> Span {
         }
         if let Some(h) = report.ack_intervals.get(i) {
             // Values past the run-wide histogram's hour are clamped when recorded, so this fits.
-            let _ = s.publish_latency.add(h);
+            let _ = s.publish_latency.add(h.histogram());
         }
         if let Some(h) = report.e2e_intervals.get(i) {
-            let _ = s.e2e_latency.add(h);
+            let _ = s.e2e_latency.add(h.histogram());
         }
     }
     let appended: u64 = s.partition_appends.iter().sum();

@@ -6,7 +6,7 @@ use crate::checker;
 use crate::sampler::Sample;
 use crate::scenario::{Expect, LoadedScenario};
 use crate::world::{Shared, TimelineEntry};
-use streamsim_reports::{Bucket, Percentiles, RunReport, RunResult, Verdict};
+use streamsim_reports::{Bucket, RunReport, RunResult, Verdict};
 
 /// A finished run.
 pub struct RunOutcome {
@@ -91,7 +91,7 @@ pub(super) fn assemble(
             acked: acc.acked,
             acked_bytes: acc.acked_bytes,
             appended: acc.appended,
-            ack_latency_ms: Percentiles::from_micros(&acc.ack),
+            ack_latency_ms: acc.ack.percentiles(),
             partition_appends: acc.partition_appends,
             partition_hw_lag: if sample.hw_lag.is_empty() {
                 vec![0; sh.event_partitions]
@@ -105,7 +105,7 @@ pub(super) fn assemble(
             },
             gateways: sample.gateways,
             sunk: acc.sunk,
-            e2e_latency_ms: Percentiles::from_micros(&acc.e2e),
+            e2e_latency_ms: acc.e2e.percentiles(),
             consumer_lag: if read.is_none() || !sample.consumer_lag.is_empty() {
                 sample.consumer_lag
             } else {
@@ -116,9 +116,9 @@ pub(super) fn assemble(
             serving: checker::serving::bucket(sh, i),
             clients: sample.clients,
         });
-        ack_intervals.push(acc.ack);
+        ack_intervals.push(acc.ack.into_compact());
         if read.is_some() {
-            e2e_intervals.push(acc.e2e);
+            e2e_intervals.push(acc.e2e.into_compact());
         }
     }
     let ack_latency_us = metrics.ack.clone();
