@@ -541,3 +541,24 @@ impl Shared {
         self.workload_over.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bucket_latency::BucketLatency;
+
+    #[test]
+    fn recording_a_latency_seals_the_buckets_before_it() {
+        let mut m = Metrics::new(2, 1000);
+        m.latency_bucket(500).ack.record(2_000);
+        m.bucket(1_500).offered += 1; // an arrival drawn ahead does not seal
+        assert!(matches!(m.buckets[0].ack, BucketLatency::Open(_)));
+        m.latency_bucket(2_100).e2e.record(9_000);
+        assert!(matches!(m.buckets[0].ack, BucketLatency::Sealed(_)));
+        assert!(matches!(m.buckets[1].e2e, BucketLatency::Sealed(_)));
+        assert!(matches!(m.buckets[2].e2e, BucketLatency::Open(_)));
+        // Two significant digits: within 1% of what was recorded.
+        assert!((m.buckets[0].ack.percentiles().max - 2.0).abs() < 0.02);
+        assert!((m.buckets[2].e2e.percentiles().p50 - 9.0).abs() < 0.09);
+    }
+}

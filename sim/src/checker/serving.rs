@@ -136,6 +136,6 @@ pub fn bucket(sh: &Shared, i: usize) -> Option<streamsim_reports::ServingBucket>
     Some(b.map_or_else(Default::default, |b| streamsim_reports::ServingBucket {
         reads: b.reads,
         hits: b.hits,
-        latency_ms: Percentiles::from_micros(&b.latency),
+        latency_ms: b.latency.percentiles(),
     }))
 }

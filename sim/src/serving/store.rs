@@ -3,11 +3,12 @@
 //! figures (latency, hits, stale and failed reads), which the checker and
 //! the report read at the end.
 
+use crate::bucket_latency::BucketLatency;
 use crate::config::ServingConfig;
 use crate::serving::view::{Staleness, Value, View};
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
-use streamsim_reports::{bucket_histogram, latency_histogram, record_in_bucket};
+use streamsim_reports::latency_histogram;
 
 /// Replaced values are kept this long past the TTL: no cache entry lives longer.
 const HORIZON_MARGIN_US: u64 = 60_000_000;
@@ -20,7 +21,7 @@ pub struct ReadBucket {
     /// Of those, answered by the cache.
     pub hits: u64,
     /// Read latency, µs.
-    pub latency: Histogram<u64>,
+    pub latency: BucketLatency,
 }
 
 /// The first read that broke a check, as a witness.
@@ -53,6 +54,8 @@ pub struct ReadStats {
     pub latency: Histogram<u64>,
     /// Per time bucket.
     pub buckets: Vec<ReadBucket>,
+    /// Buckets below this one have their latency histograms sealed.
+    sealed: usize,
     /// Bucket width, ms.
     pub bucket_ms: u64,
     /// Reads served a value the database had replaced more than the bound before.
@@ -93,6 +96,7 @@ impl Serving {
                 cache_timeouts: 0,
                 latency: latency_histogram(),
                 buckets: Vec::new(),
+                sealed: 0,
                 bucket_ms: bucket_ms.max(1),
                 stale_reads: 0,
                 max_replaced_for_us: 0,
@@ -122,13 +126,24 @@ impl Serving {
             s.buckets.push(ReadBucket {
                 reads: 0,
                 hits: 0,
-                latency: bucket_histogram(),
+                latency: BucketLatency::default(),
             });
+        }
+        // Reads issued a whole bucket before this one's answer are done but for rare
+        // stragglers, which a sealed bucket still takes (decoded again).
+        let done = ((now_us / 1000 / s.bucket_ms) as usize)
+            .saturating_sub(1)
+            .min(s.buckets.len());
+        if s.sealed < done {
+            for old in &mut s.buckets[s.sealed..done] {
+                old.latency.seal();
+            }
+            s.sealed = done;
         }
         let bucket = &mut s.buckets[b];
         bucket.reads += 1;
         bucket.hits += u64::from(hit);
-        record_in_bucket(&mut bucket.latency, latency);
+        bucket.latency.record(latency);
         if let Staleness::ReplacedFor(us) = self.view.staleness(key, value, served_us) {
             s.max_replaced_for_us = s.max_replaced_for_us.max(us);
             if us > self.bound_us {
