@@ -13,6 +13,7 @@
 
 use super::committed::{committed_ends, electable_replicas, settled_ends, WITNESS};
 use super::e2e::{compare_windows, WindowComparison};
+use super::key_order::{KeyOrder, Seen};
 use super::reference::RefModel;
 use super::resume_points::ResumePoints;
 use crate::config::Delivery;
@@ -24,8 +25,6 @@ use crate::msg::Record;
 use crate::sink::db::SinkDb;
 use crate::stream::{take_closed, WindowKind};
 use crate::world::Shared;
-use rustc_hash::FxHashMap;
-use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, VecDeque};
 
 /// Virtual time between folds.
@@ -41,10 +40,8 @@ pub struct LogAudit {
     pub folded: Vec<u64>,
     /// Committed copies of each event counted so far.
     pub copies: Copies,
-    /// Per (client, key): last sequence seen, with its partition and offset. Every counted
-    /// event looks its key up here, and nothing iterates it, so it is hashed with Fx (a
-    /// multiply per word) rather than std's SipHash, which is built to resist chosen keys.
-    last_by_key: FxHashMap<(u32, u64), (u64, PartitionId, u64)>,
+    /// Per (client, key): last sequence seen, with its partition and offset, packed.
+    key_order: KeyOrder,
     /// Per-key order violations found, as witness lines.
     pub order_witness: Vec<String>,
     /// Where some repeated copies sit: (client, seq) -> (partition, offset).
@@ -86,7 +83,7 @@ impl LogAudit {
         LogAudit {
             folded: vec![0; sh.assignment.len()],
             copies: Copies::new(sh.layout.clients),
-            last_by_key: FxHashMap::default(),
+            key_order: KeyOrder::default(),
             order_witness: Vec::new(),
             repeats: BTreeMap::new(),
             reference: read_path
@@ -324,22 +321,17 @@ impl LogAudit {
             r.id.client,
             crate::config::routing_key(salt, r.key, r.id.client, r.id.seq),
         );
-        let here = (r.id.seq, p, off);
-        match self.last_by_key.entry(k) {
-            Entry::Vacant(v) => {
-                v.insert(here);
-            }
-            Entry::Occupied(mut o) => {
-                let (prev, pp, poff) = *o.get();
-                if prev > r.id.seq && self.order_witness.len() < WITNESS {
-                    self.order_witness.push(format!(
-                        "key {} of client {}: event {} at partition {p} offset {off} after event c{}#{prev} at offset {poff} of partition {pp}",
-                        r.key, r.id.client, r.id, r.id.client
-                    ));
-                }
-                if r.id.seq >= prev {
-                    o.insert(here);
-                }
+        let here = Seen {
+            seq: r.id.seq,
+            partition: p,
+            offset: off,
+        };
+        if let Some(prev) = self.key_order.count(k.0, k.1, here) {
+            if self.order_witness.len() < WITNESS {
+                self.order_witness.push(format!(
+                    "key {} of client {}: event {} at partition {p} offset {off} after event c{}#{} at offset {} of partition {}",
+                    r.key, r.id.client, r.id, r.id.client, prev.seq, prev.offset, prev.partition
+                ));
             }
         }
     }

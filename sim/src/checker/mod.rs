@@ -4,6 +4,7 @@
 
 mod committed;
 pub mod e2e;
+mod key_order;
 pub mod lake;
 pub mod ledger;
 pub mod log_audit;
