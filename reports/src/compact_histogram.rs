@@ -53,18 +53,6 @@ impl CompactHistogram {
     }
 }
 
-impl From<&Histogram<u64>> for CompactHistogram {
-    fn from(h: &Histogram<u64>) -> Self {
-        CompactHistogram::new(h)
-    }
-}
-
-impl From<Histogram<u64>> for CompactHistogram {
-    fn from(h: Histogram<u64>) -> Self {
-        CompactHistogram::new(&h)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -61,6 +61,22 @@ impl BucketLatency {
     }
 }
 
+/// How far a run's buckets are sealed: every bucket below the mark is.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SealedBelow(usize);
+
+impl SealedBelow {
+    /// Seal, with `seal`, every bucket below `end` (of those that exist) not
+    /// sealed yet, so each bucket is sealed once.
+    pub fn advance<B>(&mut self, buckets: &mut [B], end: usize, seal: impl FnMut(&mut B)) {
+        let end = end.min(buckets.len());
+        if self.0 < end {
+            buckets[self.0..end].iter_mut().for_each(seal);
+            self.0 = end;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,7 @@
 //! controller's metadata log, the clients' ledger, metrics, the trace) and
 //! the helpers nodes use to reach it.
 
-use crate::bucket_latency::BucketLatency;
+use crate::bucket_latency::{BucketLatency, SealedBelow};
 use crate::checker::ledger::Ledger;
 use crate::ids::{Addr, BrokerId, Layout, PartitionId};
 use crate::log::disk::BrokerDisk;
@@ -79,8 +79,8 @@ pub struct Metrics {
     /// What the producers were offered and what they could take.
     pub producers: ProducerStats,
     partitions: usize,
-    /// Buckets below this one have their latency histograms sealed.
-    sealed: usize,
+    /// The buckets whose latency histograms are sealed.
+    sealed: SealedBelow,
 }
 
 /// The clients' producers, summed: what the workload offered them and what
@@ -120,7 +120,7 @@ impl Metrics {
             e2e: latency_histogram(),
             producers: ProducerStats::default(),
             partitions,
-            sealed: 0,
+            sealed: SealedBelow::default(),
         }
     }
 
@@ -129,14 +129,10 @@ impl Metrics {
     /// take no more latencies.
     pub fn latency_bucket(&mut self, now_ms: u64) -> &mut BucketAcc {
         let i = (now_ms / self.bucket_ms) as usize;
-        let end = i.min(self.buckets.len());
-        if self.sealed < end {
-            for b in &mut self.buckets[self.sealed..end] {
-                b.ack.seal();
-                b.e2e.seal();
-            }
-            self.sealed = end;
-        }
+        self.sealed.advance(&mut self.buckets, i, |b| {
+            b.ack.seal();
+            b.e2e.seal();
+        });
         self.bucket(now_ms)
     }
 

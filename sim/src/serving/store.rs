@@ -3,7 +3,7 @@
 //! figures (latency, hits, stale and failed reads), which the checker and
 //! the report read at the end.
 
-use crate::bucket_latency::BucketLatency;
+use crate::bucket_latency::{BucketLatency, SealedBelow};
 use crate::config::ServingConfig;
 use crate::serving::view::{Staleness, Value, View};
 use hdrhistogram::Histogram;
@@ -54,8 +54,8 @@ pub struct ReadStats {
     pub latency: Histogram<u64>,
     /// Per time bucket.
     pub buckets: Vec<ReadBucket>,
-    /// Buckets below this one have their latency histograms sealed.
-    sealed: usize,
+    /// The buckets whose latency histograms are sealed.
+    sealed: SealedBelow,
     /// Bucket width, ms.
     pub bucket_ms: u64,
     /// Reads served a value the database had replaced more than the bound before.
@@ -96,7 +96,7 @@ impl Serving {
                 cache_timeouts: 0,
                 latency: latency_histogram(),
                 buckets: Vec::new(),
-                sealed: 0,
+                sealed: SealedBelow::default(),
                 bucket_ms: bucket_ms.max(1),
                 stale_reads: 0,
                 max_replaced_for_us: 0,
@@ -131,15 +131,8 @@ impl Serving {
         }
         // Reads issued a whole bucket before this one's answer are done but for rare
         // stragglers, which a sealed bucket still takes (decoded again).
-        let done = ((now_us / 1000 / s.bucket_ms) as usize)
-            .saturating_sub(1)
-            .min(s.buckets.len());
-        if s.sealed < done {
-            for old in &mut s.buckets[s.sealed..done] {
-                old.latency.seal();
-            }
-            s.sealed = done;
-        }
+        let done = ((now_us / 1000 / s.bucket_ms) as usize).saturating_sub(1);
+        s.sealed.advance(&mut s.buckets, done, |old| old.latency.seal());
         let bucket = &mut s.buckets[b];
         bucket.reads += 1;
         bucket.hits += u64::from(hit);
