@@ -13,6 +13,8 @@
 //!   library, the write and read path libraries, the cold path, hot keys, the
 //!   serving layer and autoscaling) over N seeds (default 50)
 //!   instead of the test suite's few, then the user-crate test the suite skips.
+//! * `cargo xtask pgo` builds the CLI with profile-guided optimisation for
+//!   long runs, trained on library scenarios, into `target/pgo/streamsim`.
 //! * `cargo xtask fuzz [--cases N]` feeds N (default 100000) mutated scenario
 //!   and OMB files through the loader and validator: the suite's property
 //!   test (200 cases) run longer, looking for a panic or a hang.
@@ -21,6 +23,7 @@
 //! own and not the largest of all runs before it.
 
 mod measure;
+mod pgo;
 
 /// The CLI's allocator, so the benchmark measures what users run (src/main.rs says why).
 #[global_allocator]
@@ -276,7 +279,7 @@ fn fuzz(cases: u64) -> Result<(), String> {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask bench [REPS] | bench scale [--quick] | bench scale --plot CSV [OUTDIR] | soak [--seeds N] | fuzz [--cases N]";
+const USAGE: &str = "usage: cargo xtask bench [REPS] | bench scale [--quick] | bench scale --plot CSV [OUTDIR] | soak [--seeds N] | pgo | fuzz [--cases N]";
 
 fn number<T: std::str::FromStr>(s: Option<&String>, what: &str) -> Result<Option<T>, String> {
     s.map(|s| {
@@ -298,6 +301,7 @@ fn main() {
         ["bench", _] => number(args.get(1), "REPS").and_then(|n| bench(n.unwrap_or(5))),
         ["soak"] => soak(50),
         ["soak", "--seeds", _] => number(args.get(2), "--seeds").and_then(|n| soak(n.unwrap_or(50))),
+        ["pgo"] => pgo::pgo(),
         ["fuzz"] => fuzz(100_000),
         ["fuzz", "--cases", _] => number(args.get(2), "--cases").and_then(|n| fuzz(n.unwrap_or(100_000))),
         ["measure", path, seed] => measure::child(Path::new(path), seed),
