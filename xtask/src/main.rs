@@ -46,6 +46,16 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// Cargo at the workspace root, with the environment's rustc flags removed:
+/// they would replace the `--cfg madsim` of .cargo/config.toml.
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root())
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS");
+    cmd
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
@@ -211,13 +221,8 @@ fn parse_scale_csv(text: &str) -> Result<Vec<streamsim_reports::ScalePoint>, Str
 /// `cargo test --release --test suite -- <args>`: the integration tests are one binary, and
 /// a module's path picks a file's tests. With `seeds`, the many-seed tests run that many.
 fn suite(seeds: Option<u64>, args: &[&str]) -> Result<std::process::ExitStatus, String> {
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.current_dir(root())
-        // RUSTFLAGS would replace the `--cfg madsim` of .cargo/config.toml.
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .args(["test", "--release", "--test", "suite", "--"])
-        .args(args);
+    let mut cmd = cargo();
+    cmd.args(["test", "--release", "--test", "suite", "--"]).args(args);
     if let Some(n) = seeds {
         cmd.env("STREAMSIM_SEEDS", n.to_string());
     }
@@ -261,11 +266,7 @@ fn soak(seeds: u64) -> Result<(), String> {
 /// The scenario loader's property test over `cases` mutated files.
 fn fuzz(cases: u64) -> Result<(), String> {
     println!("fuzz: {cases} mutated scenario files and as many OMB files through the loader");
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(root())
-        // RUSTFLAGS would replace the `--cfg madsim` of .cargo/config.toml.
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+    let status = cargo()
         .env("STREAMSIM_FUZZ_CASES", cases.to_string())
         .args(["test", "--release", "--test", "scenario_fuzz", "--", "--nocapture"])
         .status()

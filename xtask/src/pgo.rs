@@ -33,10 +33,6 @@ const TRAINING: &[&str] = &[
 /// The scenario whose trace hash the two binaries must agree on.
 const CHECKED: &str = "pipeline-leader-crash";
 
-fn cargo() -> Command {
-    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-}
-
 fn rustc_output(args: &[&str]) -> Result<String, String> {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let out = Command::new(&rustc)
@@ -87,9 +83,7 @@ fn llvm_profdata() -> Result<PathBuf, String> {
 /// `--cfg madsim` is given again because these flags replace `.cargo/config.toml`'s.
 fn build(target_dir: &Path, extra: &str) -> Result<PathBuf, String> {
     let flags = ["--cfg", "madsim", extra].join("\x1f");
-    let status = cargo()
-        .current_dir(crate::root())
-        .env_remove("RUSTFLAGS")
+    let status = crate::cargo()
         .env("CARGO_ENCODED_RUSTFLAGS", flags)
         .env("CARGO_TARGET_DIR", target_dir)
         .args(["build", "--profile", "dist", "--bin", "streamsim"])
