@@ -268,7 +268,16 @@ fn fuzz(cases: u64) -> Result<(), String> {
     println!("fuzz: {cases} mutated scenario files and as many OMB files through the loader");
     let status = cargo()
         .env("STREAMSIM_FUZZ_CASES", cases.to_string())
-        .args(["test", "--release", "--test", "scenario_fuzz", "--", "--nocapture"])
+        // The integration tests are one binary; the module's path picks the fuzz's tests.
+        .args([
+            "test",
+            "--release",
+            "--test",
+            "suite",
+            "--",
+            "scenario_fuzz::",
+            "--nocapture",
+        ])
         .status()
         .map_err(|e| format!("could not start cargo: {e}"))?;
     if status.success() {
