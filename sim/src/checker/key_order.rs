@@ -1,8 +1,16 @@
 //! Per-key order of the counted logs: for each client and key, the newest
 //! sequence number counted so far and where it sits.
 //!
-//! There is one entry per client and key for the whole run (a day of Zipf
-//! keys holds up to 800,000), so the entry's size is most of the audit's memory.
+//! Only entries that a later event could still be older than are kept.
+//! Once every sequence number of a client below `w` is counted, each event
+//! of it counted later is at `w` or above (a repeated copy is not counted
+//! for order), so an entry below `w` can never again be the newer one: it
+//! is forgotten ([`KeyOrder::forget_counted`]). What stays is the keys of
+//! events counted ahead of an earlier one still in flight, a few seconds of
+//! the rate, where a day of Zipf keys would otherwise keep one entry per
+//! client and key for the whole run (800,000 of them). A client with a hole
+//! that never fills (an event lost, or never sent) keeps its entries.
+//!
 //! A client index below 2^16 and a key below 2^48 pack into one word, and
 //! a partition below 2^16 and an offset below 2^48 into another: 24 bytes an
 //! entry where the plain tuple took 40. The rare client and key that do not
@@ -14,6 +22,8 @@ use rustc_hash::FxHashMap;
 use std::collections::hash_map::Entry;
 
 const LOW_BITS: u32 = 48;
+/// Entries below which the table is not walked to forget: a walk costs its capacity.
+const FORGET_FROM: usize = 4_096;
 const LOW_MASK: u64 = (1 << LOW_BITS) - 1;
 
 /// Where an event was counted: its sequence number, partition and offset.
@@ -35,6 +45,9 @@ pub(super) struct KeyOrder {
     packed: FxHashMap<u64, (u64, u64)>,
     /// Every client and key that does not pack, and any whose position does not.
     wide: FxHashMap<(u32, u64), Seen>,
+    /// Entries left by the last walk that forgot some: the next waits until there
+    /// are twice as many, so the walks cost a constant per entry however many stay.
+    kept: usize,
 }
 
 fn pack2(high: u64, low: u64) -> Option<u64> {
@@ -100,7 +113,33 @@ impl KeyOrder {
         }
     }
 
-    /// Client and key pairs counted.
+    /// Forget the entries no later event can be older than: those of a sequence number
+    /// below `counted_below(client)`, below which every one of the client's events has been
+    /// counted. Walks the table only when it has doubled since the last walk.
+    pub fn forget_counted(&mut self, counted_below: impl Fn(u32) -> u64) {
+        self.forget_counted_from(FORGET_FROM, counted_below);
+    }
+
+    /// [`forget_counted`](Self::forget_counted), walking from `walk_from` entries on.
+    fn forget_counted_from(&mut self, walk_from: usize, counted_below: impl Fn(u32) -> u64) {
+        let len = self.packed.len() + self.wide.len();
+        if len < walk_from.max(2 * self.kept) {
+            return;
+        }
+        self.packed
+            .retain(|&k, &mut (seq, _)| seq >= counted_below((k >> LOW_BITS) as u32));
+        self.wide.retain(|&(client, _), seen| seen.seq >= counted_below(client));
+        // A table emptied after a burst gives its buckets back; the next growth doubles again.
+        if self.packed.capacity() > 4 * self.packed.len() {
+            self.packed.shrink_to(2 * self.packed.len());
+        }
+        if self.wide.capacity() > 4 * self.wide.len() {
+            self.wide.shrink_to(2 * self.wide.len());
+        }
+        self.kept = self.packed.len() + self.wide.len();
+    }
+
+    /// Client and key pairs held.
     #[cfg(test)]
     pub fn len(&self) -> usize {
         self.packed.len() + self.wide.len()
@@ -110,6 +149,7 @@ impl KeyOrder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event_sets::interval_set::IntervalSet;
     use std::collections::HashMap;
 
     fn at(seq: u64, partition: PartitionId, offset: u64) -> Seen {
@@ -146,6 +186,71 @@ mod tests {
             "another client's key is its own"
         );
         assert_eq!(o.len(), 2);
+    }
+
+    /// Counts each client's events in a scattered order (blocks of 64 reversed, and every
+    /// 1,000th held back 300 places), the clients interleaved, against a table that
+    /// forgets every 500 events and one that never does; `hole` is never counted.
+    /// Returns the order breaks seen and both tables.
+    fn scattered(keys: u64, hole: Option<(u32, u64)>) -> (usize, KeyOrder, KeyOrder) {
+        let clients = 3u32;
+        let per_client = 40_000u64;
+        let mut order = Vec::new();
+        for _ in 0..clients {
+            let mut seqs: Vec<u64> = (0..per_client).collect();
+            for block in seqs.chunks_mut(64) {
+                block.reverse();
+            }
+            for i in (1_000..seqs.len() - 300).step_by(1_000) {
+                let s = seqs.remove(i);
+                seqs.insert(i + 300, s);
+            }
+            order.push(seqs);
+        }
+        let key = |c: u32, s: u64| (s.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ u64::from(c)) % keys;
+        let mut forgetting = KeyOrder::default();
+        let mut plain = KeyOrder::default();
+        let mut counted = vec![IntervalSet::default(); clients as usize];
+        let mut broken = 0;
+        for i in 0..per_client as usize {
+            for (c, seqs) in (0..clients).zip(&order) {
+                let s = seqs[i];
+                if Some((c, s)) == hole {
+                    continue;
+                }
+                counted[c as usize].insert(s);
+                let now = at(s, (c % 24) as PartitionId, i as u64);
+                let a = forgetting.count(c, key(c, s), now);
+                assert_eq!(a, plain.count(c, key(c, s), now), "event {c}#{s}");
+                broken += usize::from(a.is_some());
+            }
+            if i % 500 == 0 {
+                forgetting.forget_counted_from(64, |c| counted[c as usize].prefix_end());
+            }
+        }
+        forgetting.kept = 0;
+        forgetting.forget_counted_from(0, |c| counted[c as usize].prefix_end());
+        (broken, forgetting, plain)
+    }
+
+    /// Forgetting below the counted prefix changes no answer: an entry forgotten too
+    /// early would miss a break, since the scatter counts events of the same key out of
+    /// order right above the prefix.
+    #[test]
+    fn forgetting_below_the_counted_prefix_changes_no_answer() {
+        let (broken, forgetting, plain) = scattered(300, None);
+        assert!(broken > 1_000, "keys repeat within the reversed blocks: {broken}");
+        assert_eq!(plain.len(), 900, "every client and key");
+        assert_eq!(forgetting.len(), 0, "every event counted: nothing can be older");
+    }
+
+    /// A client whose hole never fills keeps its entries; the others still forget.
+    #[test]
+    fn a_hole_that_never_fills_keeps_its_clients_entries() {
+        let (_, forgetting, plain) = scattered(300, Some((2, 5)));
+        assert_eq!(plain.len(), 900);
+        assert_eq!(forgetting.len(), 300);
+        assert!(forgetting.packed.keys().all(|&k| k >> LOW_BITS == 2));
     }
 
     #[test]

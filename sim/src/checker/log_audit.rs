@@ -183,6 +183,8 @@ impl LogAudit {
             }
         }
         self.held_peak = self.held_peak.max(held_records(sh));
+        let copies = &self.copies;
+        self.key_order.forget_counted(|client| copies.counted_below(client));
         self.close_windows(sh);
     }
 

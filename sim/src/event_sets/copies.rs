@@ -76,6 +76,11 @@ impl Copies {
         }
     }
 
+    /// The first sequence number of `client` not yet counted: every one below it has a copy.
+    pub fn counted_below(&self, client: u32) -> u64 {
+        self.clients.get(client as usize).map_or(0, |c| c.present.prefix_end())
+    }
+
     /// Distinct events with at least one copy.
     pub fn distinct(&self) -> u64 {
         self.clients.iter().map(|c| c.present.len()).sum()
@@ -101,5 +106,13 @@ mod tests {
         assert_eq!(c.client(0).present.ranges(), 1);
         assert_eq!(c.client(0).multiple().collect::<Vec<_>>(), vec![(7, 3)]);
         assert_eq!(c.distinct(), 1000);
+        assert_eq!(c.counted_below(0), 1000);
+        assert_eq!(c.counted_below(1), 0, "a client with no copies");
+        assert_eq!(c.counted_below(9), 0, "a client never seen");
+        c.add(1, 1);
+        assert_eq!(c.counted_below(1), 0, "0 is missing");
+        c.add(1, 0);
+        c.add(1, 3);
+        assert_eq!(c.counted_below(1), 2, "up to the first hole");
     }
 }

@@ -175,6 +175,12 @@ impl IntervalSet {
         self.len == 0
     }
 
+    /// The end of the run of elements from 0: every number below it is in the set,
+    /// and it is not (0 when 0 is not).
+    pub fn prefix_end(&self) -> u64 {
+        self.spans().next().filter(|&(s, _)| s == 0).map_or(0, |(_, e)| e)
+    }
+
     /// Number of maximal ranges the elements form.
     pub fn ranges(&self) -> usize {
         self.spans().count()
@@ -353,6 +359,8 @@ mod tests {
                 let diff: Vec<u64> = s.difference(&other).flat_map(|(a, b)| a..b).collect();
                 let brute: Vec<u64> = plain.difference(&plain_other).copied().collect();
                 assert_eq!(diff, brute);
+                let prefix = (0..).find(|x| !plain.contains(x)).unwrap_or(0);
+                assert_eq!(s.prefix_end(), prefix);
             }
         }
         assert!(s.base > 0, "the window slid");
@@ -380,6 +388,17 @@ mod tests {
             s.insert(x);
         }
         assert_eq!((s.len(), s.ranges()), (100_000, 1));
+        assert_eq!(s.prefix_end(), 100_000);
+        s.remove(0);
+        assert_eq!(s.prefix_end(), 0, "nothing runs from 0");
+        s.insert(0);
+        s.remove(70_001);
+        assert_eq!(s.prefix_end(), 70_001, "a hole behind the window");
+        s.insert(70_001);
+        for x in 100_000..100_100 {
+            s.insert(x);
+        }
+        assert_eq!(s.prefix_end(), 100_100, "a run from the ranges into the window");
         assert!(s.words.len() <= 1, "full words left the window");
     }
 
