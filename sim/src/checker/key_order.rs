@@ -126,8 +126,17 @@ impl KeyOrder {
         if len < walk_from.max(2 * self.kept) {
             return;
         }
+        // Each client's bound once: the packed clients are below 2^16, and a run has a few.
+        let mut bounds: Vec<Option<u64>> = Vec::new();
+        let mut bound = |client: u32| -> u64 {
+            let i = client as usize;
+            if i >= bounds.len() {
+                bounds.resize(i + 1, None);
+            }
+            *bounds[i].get_or_insert_with(|| counted_below(client))
+        };
         self.packed
-            .retain(|&k, &mut (seq, _)| seq >= counted_below((k >> LOW_BITS) as u32));
+            .retain(|&k, &mut (seq, _)| seq >= bound((k >> LOW_BITS) as u32));
         self.wide.retain(|&(client, _), seen| seen.seq >= counted_below(client));
         // A table emptied after a burst gives its buckets back; the next growth doubles again.
         if self.packed.capacity() > 4 * self.packed.len() {
