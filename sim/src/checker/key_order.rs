@@ -126,10 +126,15 @@ impl KeyOrder {
         if len < walk_from.max(2 * self.kept) {
             return;
         }
-        // Each client's bound once: the packed clients are below 2^16, and a run has a few.
+        // Each client's bound once a walk. A run's clients are a few, below 2^16 (the packed
+        // ones always are); the wide table's (a salted hot key's sub-keys, say) mostly are
+        // too, and any above ask every time rather than size the memo by their index.
         let mut bounds: Vec<Option<u64>> = Vec::new();
         let mut bound = |client: u32| -> u64 {
             let i = client as usize;
+            if i >> 16 != 0 {
+                return counted_below(client);
+            }
             if i >= bounds.len() {
                 bounds.resize(i + 1, None);
             }
@@ -137,7 +142,7 @@ impl KeyOrder {
         };
         self.packed
             .retain(|&k, &mut (seq, _)| seq >= bound((k >> LOW_BITS) as u32));
-        self.wide.retain(|&(client, _), seen| seen.seq >= counted_below(client));
+        self.wide.retain(|&(client, _), seen| seen.seq >= bound(client));
         // A table emptied after a burst gives its buckets back; the next growth doubles again.
         if self.packed.capacity() > 4 * self.packed.len() {
             self.packed.shrink_to(2 * self.packed.len());
@@ -216,7 +221,15 @@ mod tests {
             }
             order.push(seqs);
         }
-        let key = |c: u32, s: u64| (s.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ u64::from(c)) % keys;
+        // Client 1's keys are too wide to pack (as a salted sub-key is), so both tables forget.
+        let key = |c: u32, s: u64| {
+            let k = (s.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ u64::from(c)) % keys;
+            if c == 1 {
+                k | 1 << 48
+            } else {
+                k
+            }
+        };
         let mut forgetting = KeyOrder::default();
         let mut plain = KeyOrder::default();
         let mut counted = vec![IntervalSet::default(); clients as usize];
@@ -251,6 +264,7 @@ mod tests {
         assert!(broken > 1_000, "keys repeat within the reversed blocks: {broken}");
         assert_eq!(plain.len(), 900, "every client and key");
         assert_eq!(forgetting.len(), 0, "every event counted: nothing can be older");
+        assert_eq!(plain.wide.len(), 300, "client 1's keys took the wide table");
     }
 
     /// A client whose hole never fills keeps its entries; the others still forget.
