@@ -383,6 +383,7 @@ fn every_library_scenario_validates() {
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .chain(std::fs::read_dir(dir.join("scale")).unwrap())
+        .chain(std::fs::read_dir(dir.join("scale/peak")).unwrap())
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .map(|p| p.display().to_string())
@@ -393,6 +394,47 @@ fn every_library_scenario_validates() {
     args.extend(files.iter().map(|s| s.as_str()));
     let out = streamsim(&args);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `day-1b-peak` stands for the billion-event day at its peak in the memory figures
+/// (docs/PERFORMANCE.md): it must stay that day, cut to the window around its crash.
+#[test]
+fn the_peak_window_is_the_billion_event_days() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/scale");
+    let load = |p: std::path::PathBuf| -> toml::Table { std::fs::read_to_string(&p).unwrap().parse().unwrap() };
+    let (mut day, mut peak) = (load(dir.join("day-1b.toml")), load(dir.join("peak/day-1b-peak.toml")));
+    let take = |t: &mut toml::Table, path: &[&str]| -> toml::Value {
+        let (last, parents) = path.split_last().unwrap();
+        let mut at = t;
+        for k in parents {
+            at = match at.get_mut(*k).unwrap() {
+                toml::Value::Table(t) => t,
+                toml::Value::Array(a) => a[0].as_table_mut().unwrap(),
+                v => panic!("{k}: {v}"),
+            };
+        }
+        at.remove(*last).unwrap_or(toml::Value::Float(0.0))
+    };
+    let as_f = |v: toml::Value| v.as_float().or(v.as_integer().map(|i| i as f64)).unwrap();
+    for t in [&mut day, &mut peak] {
+        take(t, &["name"]);
+        take(t, &["description"]);
+    }
+    let start_s = as_f(take(&mut peak, &["workload", "rate", "start_hour"])) * 3600.0;
+    take(&mut day, &["workload", "rate", "start_hour"]);
+    let (day_crash, peak_crash) = (
+        as_f(take(&mut day, &["faults", "at_s"])),
+        as_f(take(&mut peak, &["faults", "at_s"])),
+    );
+    assert_eq!(start_s + peak_crash, day_crash, "the window's crash is the day's");
+    let restart = as_f(peak["faults"][0]["restart_after_s"].clone());
+    let duration = as_f(take(&mut peak, &["duration_s"]));
+    assert!(
+        duration >= peak_crash + 2.0 * restart,
+        "the window runs {duration} s: past the restart and as long again"
+    );
+    take(&mut day, &["duration_s"]);
+    assert_eq!(day, peak, "everything else is the day's");
 }
 
 #[test]
