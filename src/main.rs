@@ -1,6 +1,7 @@
 //! The `streamsim` command line. Each command lives in its own module;
 //! this file holds the command list and the exit codes they share.
 
+mod allocator;
 mod calibrate;
 mod diff;
 mod merge;
@@ -17,13 +18,6 @@ mod size;
 mod size_text;
 mod sweep;
 mod ui;
-
-/// Every hop of a run allocates and frees small batches and messages; mimalloc
-/// serves those from per-size free lists where glibc's malloc spent about a
-/// sixth of a run's time (docs/PERFORMANCE.md). It changes no result: the
-/// simulation never depends on addresses.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
@@ -80,6 +74,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    allocator::give_back_freed_pages_at_once();
     let cli = Cli::parse();
     ui::set_quiet(cli.quiet);
     match cli.command {

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-/// The CLI's allocator, so the tests run what users run, as fast (src/main.rs says why).
+/// The CLI's allocator, so the tests run what users run, as fast (src/allocator.rs says why).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::collections::HashMap;

@@ -22,12 +22,11 @@
 //! Every measured run is a child process of its own, so its peak RSS is its
 //! own and not the largest of all runs before it.
 
+/// The CLI's allocator and its setting, so the benchmark measures what users run.
+#[path = "../../src/allocator.rs"]
+mod allocator;
 mod measure;
 mod pgo;
-
-/// The CLI's allocator, so the benchmark measures what users run (src/main.rs says why).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use measure::{measure_in_child, Measured};
 use std::path::{Path, PathBuf};
@@ -300,6 +299,7 @@ fn number<T: std::str::FromStr>(s: Option<&String>, what: &str) -> Result<Option
 }
 
 fn main() {
+    allocator::give_back_freed_pages_at_once();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match a.as_slice() {
