@@ -74,7 +74,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    allocator::give_back_freed_pages_at_once();
+    allocator::hold_less_memory();
     let cli = Cli::parse();
     ui::set_quiet(cli.quiet);
     match cli.command {

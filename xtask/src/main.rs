@@ -299,7 +299,7 @@ fn number<T: std::str::FromStr>(s: Option<&String>, what: &str) -> Result<Option
 }
 
 fn main() {
-    allocator::give_back_freed_pages_at_once();
+    allocator::hold_less_memory();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match a.as_slice() {
