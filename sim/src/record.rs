@@ -125,6 +125,10 @@ pub struct RecordBlock {
     /// Where each field starts in a record.
     offsets: [u8; FIELDS],
     stride: u8,
+    /// The newest birth time less the oldest, or `u32::MAX` if it does not fit:
+    /// Kafka keeps a batch's newest timestamp in its header, and retention reads
+    /// it for every batch a log summarises.
+    born_span_us: u32,
     base_seq: u64,
     base_born_us: u64,
 }
@@ -154,10 +158,11 @@ impl RecordBlock {
         let Some(first) = records.first() else {
             return Self::default();
         };
-        let (mut base_seq, mut base_born_us) = (first.id.seq, first.born_us);
+        let (mut base_seq, mut base_born_us, mut newest_born_us) = (first.id.seq, first.born_us, first.born_us);
         for r in records {
             base_seq = base_seq.min(r.id.seq);
             base_born_us = base_born_us.min(r.born_us);
+            newest_born_us = newest_born_us.max(r.born_us);
         }
         let fields = |r: &Record| -> [u64; FIELDS] {
             [
@@ -207,8 +212,19 @@ impl RecordBlock {
             widths,
             offsets,
             stride,
+            born_span_us: u32::try_from(newest_born_us - base_born_us).unwrap_or(u32::MAX),
             base_seq,
             base_born_us,
+        }
+    }
+
+    /// The newest birth time of its records, µs (0 for none): the batch's
+    /// `max_timestamp`, read from the header where the span fits, else from the records.
+    pub fn newest_born_us(&self) -> u64 {
+        match self.born_span_us {
+            _ if self.len == 0 => 0,
+            u32::MAX => self.iter().map(|r| r.born_us).max().unwrap_or(0),
+            span => self.base_born_us + u64::from(span),
         }
     }
 
@@ -265,7 +281,17 @@ impl RecordBlock {
 
     /// The records, decoded in order.
     pub fn iter(&self) -> Iter<'_> {
-        Iter { block: self, next: 0 }
+        self.iter_range(0..self.len())
+    }
+
+    /// The records at indices `range` (cut to what it holds), decoded in order.
+    pub fn iter_range(&self, range: std::ops::Range<usize>) -> Iter<'_> {
+        let end = range.end.min(self.len());
+        Iter {
+            block: self,
+            next: range.start.min(end),
+            end,
+        }
     }
 
     /// The first record.
@@ -334,6 +360,8 @@ impl<'a> IntoIterator for &'a RecordBlock {
 pub struct Iter<'a> {
     block: &'a RecordBlock,
     next: usize,
+    /// One past the last index it yields.
+    end: usize,
 }
 
 impl Iterator for Iter<'_> {
@@ -341,7 +369,7 @@ impl Iterator for Iter<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<Record> {
-        if self.next >= self.block.len() {
+        if self.next >= self.end {
             return None;
         }
         self.next += 1;
@@ -349,13 +377,13 @@ impl Iterator for Iter<'_> {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = self.block.len() - self.next;
+        let left = self.end - self.next;
         (left, Some(left))
     }
 
     /// Skipping is free: every record sits at a fixed stride.
     fn nth(&mut self, n: usize) -> Option<Record> {
-        self.next = self.next.saturating_add(n).min(self.block.len());
+        self.next = self.next.saturating_add(n).min(self.end);
         self.next()
     }
 }
@@ -411,7 +439,23 @@ mod tests {
         assert_eq!(b.get(4), None);
         assert_eq!(b.iter().skip(1).nth(1), Some(rs[2]));
         assert_eq!(b.iter().nth(9), None);
+        assert_eq!(b.iter_range(1..3).collect::<Vec<_>>(), rs[1..3].to_vec());
+        assert_eq!(b.iter_range(2..9).collect::<Vec<_>>(), rs[2..].to_vec());
+        assert_eq!(b.iter_range(5..9).count(), 0);
+        assert_eq!(b.iter_range(1..3).nth(3), None);
         assert_eq!(b.slice(0..2).wire_bytes(), records_bytes(&rs[..2]));
+        // The newest birth time: from the header where the span fits in it, else from the records.
+        assert_eq!(b.slice(0..2).newest_born_us(), 5_000_000);
+        assert_eq!(b.slice(1..2).newest_born_us(), 4_000_000);
+        assert_eq!(b.newest_born_us(), u64::MAX);
+        assert_eq!(b.slice(3..4).newest_born_us(), 0);
+        assert_eq!(RecordBlock::default().newest_born_us(), 0);
+    }
+
+    /// The newest birth time rides in padding the header had anyway.
+    #[test]
+    fn the_header_stays_seven_words() {
+        assert_eq!(std::mem::size_of::<RecordBlock>(), 56);
     }
 
     #[test]

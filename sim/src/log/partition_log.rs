@@ -153,7 +153,7 @@ impl PartitionLog {
             self.summary_txns.observe(&b);
             self.summary_bytes += b.bytes;
             self.summary_end = b.end_offset();
-            let time = b.records.iter().map(|r| r.born_us / 1000).max().unwrap_or(0);
+            let time = b.records.newest_born_us() / 1000;
             push_segment(
                 &mut self.segments,
                 Segment {
@@ -436,8 +436,10 @@ impl PartitionLog {
     /// record. The walk starts at the batch holding `from`: records are decoded to be
     /// read, so a reader of the tail does not pay for the whole log.
     pub fn committed_records(&self, from: u64, end: u64) -> impl Iterator<Item = (u64, Record)> + '_ {
+        // Bounded per batch, not per record: the checker walks every record a run writes.
         self.batches[self.batch_index_at(from)..]
             .iter()
+            .take_while(move |b| b.base_offset < end)
             .filter(|b| match b.producer {
                 Some(s) if s.transactional => {
                     matches!(self.txns.outcome(s.pid, b.base_offset), TxnOutcome::Committed(..))
@@ -445,14 +447,10 @@ impl PartitionLog {
                 _ => true,
             })
             .flat_map(move |b| {
-                let skip = from.saturating_sub(b.base_offset) as usize;
-                b.records
-                    .iter()
-                    .enumerate()
-                    .skip(skip)
-                    .map(move |(i, r)| (b.base_offset + i as u64, r))
+                let first = from.saturating_sub(b.base_offset) as usize;
+                let past = (end - b.base_offset).min(b.records.len() as u64) as usize;
+                (b.base_offset + first as u64..).zip(b.records.iter_range(first..past))
             })
-            .take_while(move |(o, _)| *o < end)
     }
 }
 
@@ -548,6 +546,10 @@ mod tests {
         // From inside a batch, up to an end inside the log.
         let tail: Vec<u64> = l.committed_records(3, 7).map(|(o, _)| o).collect();
         assert_eq!(tail, vec![3, 4, 6]);
+        // Both bounds inside one batch.
+        let inside: Vec<u64> = l.committed_records(3, 4).map(|(o, _)| o).collect();
+        assert_eq!(inside, vec![3]);
+        assert_eq!(l.committed_records(4, 4).count(), 0);
         // A truncation below the commit marker reopens the transaction it closed.
         l.truncate_to(7);
         assert_eq!(l.lso(7), 2);
