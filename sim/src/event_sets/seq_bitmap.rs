@@ -20,7 +20,7 @@ const COMPACT_AFTER: usize = 256;
 /// The words live in a plain vector from index `head` on, not a deque: a
 /// producer tests and clears a bit per acknowledgement and a generation sets
 /// one per accepted id, and a vector's index is cheaper than a ring's.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 pub struct SeqBitmap {
     /// Sequence number of bit 0 of `words[head]`, a multiple of 64.
     base: u64,
@@ -28,6 +28,22 @@ pub struct SeqBitmap {
     /// a `remove` (the front is trimmed).
     words: Vec<u64>,
     head: usize,
+}
+
+/// A copy keeps the spare room of the vector, not only its words: the newest
+/// de-duplication generation is copied at every commit a snapshot shares it,
+/// and a copy cut to its length reallocated at the next id.
+impl Clone for SeqBitmap {
+    fn clone(&self) -> Self {
+        let live = &self.words[self.head..];
+        let mut words = Vec::with_capacity(self.words.capacity() - self.head);
+        words.extend_from_slice(live);
+        SeqBitmap {
+            base: self.base,
+            words,
+            head: 0,
+        }
+    }
 }
 
 impl SeqBitmap {
@@ -144,13 +160,23 @@ mod tests {
     }
 
     /// Against an ordered set, as a producer uses it: numbers inserted in
-    /// order with some below the band, removed out of order and twice.
+    /// order with some below the band, removed out of order and twice, the
+    /// bitmap now and then replaced by a copy of itself (a snapshot's).
     #[test]
     fn agrees_with_an_ordered_set() {
         let (mut b, mut model) = (SeqBitmap::default(), BTreeSet::new());
         let mut next = xorshift(99);
         let mut top = 5_000u64;
-        for _ in 0..100_000 {
+        for i in 0..100_000 {
+            if i % 1_000 == 999 {
+                let copy = b.clone();
+                assert_eq!(copy.width_words(), b.width_words());
+                assert!(
+                    copy.words.capacity() >= b.words.capacity() - b.head,
+                    "a copy keeps the spare room"
+                );
+                b = copy;
+            }
             let r = next();
             if r.is_multiple_of(3) {
                 let seq = if r.is_multiple_of(97) {

@@ -34,12 +34,15 @@
 //! Here the watermark is `max - ooo` and the tests are `<`, `end <=` and
 //! `end + lateness <=`: the same decisions, shifted by one.
 //!
-//! State lives in persistent (structurally shared) ordered maps so that the
-//! checkpoint snapshot, a plain `clone()`, is O(1), and ordered maps keep
-//! every iteration, hence every output, deterministic.
+//! State is structurally shared so that the checkpoint snapshot, a plain
+//! `clone()`, copies little: persistent ordered maps for sessions, and for
+//! fixed windows a shared map plus the keys changed since it was last merged
+//! into (`pane_keys.rs`). Every iteration that reaches an output is in key
+//! order, so every output is deterministic.
 
 mod dedup;
 mod end_key;
+mod pane_keys;
 mod panes;
 mod reference;
 pub mod salt;

@@ -3,22 +3,15 @@
 //! Every key of a fixed window fires when the watermark passes the window's
 //! end and is purged when it passes the end plus the allowed lateness, so
 //! the fired flag and both deadlines belong to the window, not to each
-//! `(key, window)` entry. A pane holds its window's aggregates by key alone:
-//! an event costs one lookup in a map of 24-byte entries, and firing or
-//! purging a window is one step, where a store keyed by `(key, window)` with
-//! fire and purge indexes by end paid seven persistent-tree operations per
-//! entry over its life and 48 bytes an entry plus the indexes' 24.
+//! `(key, window)` entry. A pane holds its window's aggregates by key alone
+//! (`pane_keys.rs`): an event costs one hash lookup, and firing or purging a
+//! window is one step, where a store keyed by `(key, window)` with fire and
+//! purge indexes by end paid seven persistent-tree operations per entry over
+//! its life and 48 bytes an entry plus the indexes' 24.
 
 use super::end_key::EndKey;
+use super::pane_keys::PaneKeys;
 use crate::config::Window;
-use imbl::OrdMap;
-
-/// Count and bytes of one key in one window.
-#[derive(Clone, Copy, Debug)]
-struct Counts {
-    count: u64,
-    bytes: u64,
-}
 
 /// One open fixed window.
 #[derive(Clone, Debug)]
@@ -27,8 +20,8 @@ struct Pane {
     /// The watermark has passed the end: the sink holds a row for each of
     /// its keys, so every later change re-emits the key's row.
     fired: bool,
-    /// Persistent, so a checkpoint's snapshot shares it.
-    keys: OrdMap<u64, Counts>,
+    /// A checkpoint's snapshot shares most of it.
+    keys: PaneKeys,
 }
 
 /// The panes of one task, by end ascending. Fixed windows of one size and
@@ -64,7 +57,7 @@ impl Panes {
                     Pane {
                         window: w,
                         fired: false,
-                        keys: OrdMap::new(),
+                        keys: PaneKeys::default(),
                     },
                 );
                 at
@@ -72,15 +65,7 @@ impl Panes {
         };
         let pane = &mut self.panes[i];
         debug_assert_eq!(pane.window, w, "fixed windows with one end have one start");
-        match pane.keys.get_mut(&key) {
-            Some(c) => {
-                c.count += 1;
-                c.bytes += size;
-            }
-            None => {
-                pane.keys.insert(key, Counts { count: 1, bytes: size });
-            }
-        }
+        pane.keys.add(key, size);
         if pane.fired {
             touched.push(EndKey::new(key, w));
         }
@@ -95,7 +80,7 @@ impl Panes {
         for pane in self.panes.iter_mut().take_while(|p| p.window.end_ms <= watermark) {
             if !pane.fired {
                 pane.fired = true;
-                touched.extend(pane.keys.keys().map(|&k| EndKey::new(k, pane.window)));
+                touched.extend(pane.keys.sorted_keys().into_iter().map(|k| EndKey::new(k, pane.window)));
             }
         }
     }
@@ -114,7 +99,7 @@ impl Panes {
     /// `(count, bytes)` of `k`'s key in its window, if open.
     pub(super) fn aggregate(&self, k: &EndKey) -> Option<(u64, u64)> {
         let pane = &self.panes[self.position(k.end).ok()?];
-        pane.keys.get(&k.key).map(|c| (c.count, c.bytes))
+        pane.keys.get(k.key).map(|c| (c.count, c.bytes))
     }
 }
 
