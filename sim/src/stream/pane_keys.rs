@@ -1,18 +1,22 @@
 //! The keys of one open fixed window and their counts, kept so that an event
-//! costs one hash lookup and a checkpoint's snapshot copies only what changed
-//! since the last few commits.
+//! costs a hash lookup or two and a checkpoint's snapshot copies only what
+//! changed since the last few commits.
 //!
 //! An exactly-once task snapshots its state at every commit (every 100 ms by
 //! default), and a persistent ordered map shares its nodes with that
 //! snapshot, so the first event after it on each leaf copies the leaf and
 //! the branch above it. At a peak rate a commit's events touch most leaves
 //! of a partition's few thousand keys, and the copies and lookups were a
-//! tenth of a run's CPU. Here the counts live in two hash maps: `settled`,
-//! shared behind an `Arc` with every snapshot taken since it was last
-//! merged into, and `recent`, the keys changed since, with their whole
-//! counts. A snapshot copies `recent`; once it holds a quarter of `settled`
-//! it is merged in, copying `settled` if a snapshot still holds it. Hash
-//! order never leaks out: keys are named in order ([`PaneKeys::sorted_keys`]).
+//! tenth of a run's CPU. Here the counts live in two hash maps, each shared
+//! behind an `Arc` with the snapshots: `settled`, and `recent`, the keys
+//! changed since `settled` was last merged into, with their whole counts.
+//! The first change after a snapshot copies `recent`; once `recent` holds a
+//! quarter of `settled` (or [`MIN_RECENT`] keys) it is merged in, copying
+//! `settled` if a snapshot still holds it. A quarter keeps both copies small
+//! at a peak rate, where a commit changes a hundred keys of a few thousand;
+//! the floor keeps them small at a low one, where a commit changes one or
+//! two keys of a few hundred. Hash order never leaks out: keys are named in
+//! order ([`PaneKeys::sorted_keys`]).
 
 use rustc_hash::FxHashMap;
 use std::collections::hash_map::Entry;
@@ -29,15 +33,16 @@ pub(super) struct Counts {
 
 /// Fewest keys `recent` holds before it may be merged: merging a small
 /// window's few keys at every commit would copy `settled` each time.
-const MIN_RECENT: usize = 256;
+const MIN_RECENT: usize = 32;
 
 /// The counts of one window by key.
 #[derive(Clone, Debug, Default)]
 pub(super) struct PaneKeys {
     /// Counts as of the last merge, shared with the snapshots taken since.
     settled: Arc<FxHashMap<u64, Counts>>,
-    /// Keys changed since the last merge, with their whole counts.
-    recent: FxHashMap<u64, Counts>,
+    /// Keys changed since the last merge, with their whole counts; shared
+    /// with the snapshots taken since it last changed.
+    recent: Arc<FxHashMap<u64, Counts>>,
     /// Keys of `recent` that `settled` does not hold.
     fresh: usize,
 }
@@ -45,7 +50,8 @@ pub(super) struct PaneKeys {
 impl PaneKeys {
     /// Adds one element of `size` bytes to `key`.
     pub(super) fn add(&mut self, key: u64, size: u64) {
-        match self.recent.entry(key) {
+        let recent = Arc::make_mut(&mut self.recent);
+        match recent.entry(key) {
             Entry::Occupied(mut e) => {
                 let c = e.get_mut();
                 c.count += 1;
@@ -59,16 +65,17 @@ impl PaneKeys {
                     count: before.count + 1,
                     bytes: before.bytes + size,
                 });
-                if self.recent.len() > MIN_RECENT.max(self.settled.len() / 4) {
+                if recent.len() > MIN_RECENT.max(self.settled.len() / 4) {
                     self.merge();
                 }
             }
         }
     }
 
-    /// Moves `recent` into `settled`, copying it first if a snapshot holds it.
+    /// Moves `recent` into `settled`, copying `settled` first if a snapshot holds it.
     fn merge(&mut self) {
-        Arc::make_mut(&mut self.settled).extend(self.recent.drain());
+        let recent = Arc::make_mut(&mut self.recent);
+        Arc::make_mut(&mut self.settled).extend(recent.drain());
         self.fresh = 0;
     }
 
