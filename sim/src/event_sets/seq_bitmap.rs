@@ -31,8 +31,8 @@ pub struct SeqBitmap {
 }
 
 /// A copy keeps the spare room of the vector, not only its words: the newest
-/// de-duplication generation is copied at every commit a snapshot shares it,
-/// and a copy cut to its length reallocated at the next id.
+/// de-duplication generation is copied at the first id after each commit's
+/// snapshot, and a copy cut to its length reallocated at the next new word.
 impl Clone for SeqBitmap {
     fn clone(&self) -> Self {
         let live = &self.words[self.head..];
