@@ -9,6 +9,10 @@
 //!   figures to `target/bench/scale.csv` and plots them (`scale.svg`,
 //!   `scale.png`) beside it. `bench scale --plot CSV [OUTDIR]` draws that
 //!   plot from a CSV of the same columns.
+//! * `cargo xtask bench sets [--events N]` times the checkers' event set
+//!   against the roaring and range-set-blaze crates on the log audit's
+//!   order at a billion-event day's peak (default 100 million events), and
+//!   prints each one's peak resident set.
 //! * `cargo xtask soak [--seeds N]` runs the many-seed tests (the scenario
 //!   library, the write and read path libraries, the cold path, hot keys, the
 //!   serving layer and autoscaling) over N seeds (default 50)
@@ -25,6 +29,7 @@
 /// The CLI's allocator and its setting, so the benchmark measures what users run.
 #[path = "../../src/allocator.rs"]
 mod allocator;
+mod event_sets;
 mod measure;
 mod pgo;
 
@@ -288,7 +293,7 @@ fn fuzz(cases: u64) -> Result<(), String> {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask bench [REPS] | bench scale [--quick] | bench scale --plot CSV [OUTDIR] | soak [--seeds N] | pgo | fuzz [--cases N]";
+const USAGE: &str = "usage: cargo xtask bench [REPS] | bench scale [--quick] | bench scale --plot CSV [OUTDIR] | bench sets [--events N] | soak [--seeds N] | pgo | fuzz [--cases N]";
 
 fn number<T: std::str::FromStr>(s: Option<&String>, what: &str) -> Result<Option<T>, String> {
     s.map(|s| {
@@ -307,6 +312,10 @@ fn main() {
         ["bench", "scale", "--quick"] => bench_scale(true),
         ["bench", "scale", "--plot", csv] => plot_scale(Path::new(csv), &root().join("target/bench")),
         ["bench", "scale", "--plot", csv, out] => plot_scale(Path::new(csv), Path::new(out)),
+        ["bench", "sets"] => event_sets::bench(100_000_000, 3),
+        ["bench", "sets", "--events", _] => {
+            number(args.get(3), "--events").and_then(|n| event_sets::bench(n.unwrap_or(0), 3))
+        }
         ["bench"] => bench(5),
         ["bench", _] => number(args.get(1), "REPS").and_then(|n| bench(n.unwrap_or(5))),
         ["soak"] => soak(50),
@@ -315,6 +324,7 @@ fn main() {
         ["fuzz"] => fuzz(100_000),
         ["fuzz", "--cases", _] => number(args.get(2), "--cases").and_then(|n| fuzz(n.unwrap_or(100_000))),
         ["measure", path, seed] => measure::child(Path::new(path), seed),
+        ["sets-child", kind, periods] => event_sets::child(kind, periods),
         _ => Err(USAGE.into()),
     };
     if let Err(e) = result {

@@ -18,7 +18,7 @@ pub struct Measured {
 }
 
 /// Peak resident set of this process, MiB (Linux's `VmHWM`; 0 where there is no `/proc`).
-fn peak_rss_mib() -> f64 {
+pub fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
