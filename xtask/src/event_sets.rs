@@ -4,8 +4,8 @@
 //!
 //! The ledgers, the sink's tables and the log audit hold, per client, the
 //! sequence numbers they have seen. The audit walks the committed log every
-//! 5 virtual seconds, partition by partition, so a client's numbers reach it
-//! in 24 interleaved runs of about 900 each, a few of them a period late
+//! 5 virtual seconds, partition by partition, so a client's numbers of a
+//! period reach it in 24 passes of about 900 scattered ones, a few a period late
 //! (retries, events a crash held back) and a very few twice. Each set kind
 //! runs that order in a child process of its own, so its peak resident set is
 //! its own; a run with no set at all gives the cost of making the order, which
@@ -78,7 +78,7 @@ impl ClientSets for Vec<IntervalSet> {
     }
 }
 
-/// Roaring bitmaps over u64, run-compressed at the end of every period if `optimise`.
+/// Roaring bitmaps over u64, run-compressed every [`OPTIMISE_EVERY`] periods if `optimise`.
 struct Roaring {
     sets: Vec<RoaringTreemap>,
     optimise: bool,
@@ -211,6 +211,7 @@ struct Figures {
     shape: String,
 }
 
+/// Run `kind` over `periods` in a child process and read its line.
 fn run_child(kind: &str, periods: u64) -> Result<Figures, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let out = Command::new(exe)
