@@ -11,12 +11,12 @@
 //! its own; a run with no set at all gives the cost of making the order, which
 //! is taken off the others.
 
+use crate::measure::{run_self, ChildFailure};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use range_set_blaze::RangeSetBlaze;
 use roaring::RoaringTreemap;
 use std::hint::black_box;
-use std::process::Command;
 use std::time::Instant;
 use streamsim_sim::event_sets::IntervalSet;
 
@@ -213,19 +213,13 @@ struct Figures {
 
 /// Run `kind` over `periods` in a child process and read its line.
 fn run_child(kind: &str, periods: u64) -> Result<Figures, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let out = Command::new(exe)
-        .args(["sets-child", kind, &periods.to_string()])
-        .output()
-        .map_err(|e| format!("could not start the {kind} run: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "the {kind} run failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let line = run_self(&["sets-child", kind, &periods.to_string()])
+        .map_err(|e| match e {
+            ChildFailure::Start(e) => format!("could not start the {kind} run: {e}"),
+            ChildFailure::Failed(status, stderr) => format!("the {kind} run failed ({status}): {stderr}"),
+        })?
+        .trim()
+        .to_string();
     let bad = || format!("the {kind} run printed {line:?}");
     let mut f = line.splitn(5, ' ');
     let mut next = || f.next().ok_or_else(bad);

@@ -54,21 +54,34 @@ pub fn child(path: &Path, seed: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Why a child process of this program gave no figures.
+pub enum ChildFailure {
+    /// It could not be started.
+    Start(String),
+    /// It exited unsuccessfully, with this error output.
+    Failed(std::process::ExitStatus, String),
+}
+
+/// Run this program again with `args` in a child process; what it printed.
+pub fn run_self(args: &[&str]) -> Result<String, ChildFailure> {
+    let exe = std::env::current_exe().map_err(|e| ChildFailure::Start(e.to_string()))?;
+    let out = Command::new(exe)
+        .args(args)
+        .output()
+        .map_err(|e| ChildFailure::Start(e.to_string()))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        return Err(ChildFailure::Failed(out.status, stderr));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 /// Run `path` with `seed` in a child process and read its figures.
 pub fn measure_in_child(path: &Path, seed: u64) -> Result<Measured, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let out = Command::new(exe)
-        .args(["measure", &path.display().to_string(), &seed.to_string()])
-        .output()
-        .map_err(|e| format!("could not start the measuring child: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{} seed {seed}: {}",
-            path.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = run_self(&["measure", &path.display().to_string(), &seed.to_string()]).map_err(|e| match e {
+        ChildFailure::Start(e) => format!("could not start the measuring child: {e}"),
+        ChildFailure::Failed(_, stderr) => format!("{} seed {seed}: {stderr}", path.display()),
+    })?;
     let f: Vec<&str> = text.split_whitespace().collect();
     let bad = || format!("unexpected figures from the measuring child: {text:?}");
     if f.len() != 5 {
