@@ -232,6 +232,17 @@ fn run_child(kind: &str, periods: u64) -> Result<Figures, String> {
     })
 }
 
+/// Every kind must have found the same numbers new, or the comparison is void.
+fn agree(new_counts: &[(&str, u64)]) -> Result<(), String> {
+    let Some(&(first_kind, first)) = new_counts.first() else {
+        return Ok(());
+    };
+    match new_counts.iter().find(|&&(_, n)| n != first) {
+        Some(&(kind, n)) => Err(format!("{kind} found {n} new numbers where {first_kind} found {first}")),
+        None => Ok(()),
+    }
+}
+
 /// Run every kind `reps` times over `events` events and print medians.
 pub fn bench(events: u64, reps: usize) -> Result<(), String> {
     let periods = events.div_ceil(PER_PERIOD as u64).max(1);
@@ -269,12 +280,7 @@ pub fn bench(events: u64, reps: usize) -> Result<(), String> {
             new_counts.push((kind, r.new));
         }
     }
-    // Every kind must have found the same numbers new: else the comparison is void.
-    if let Some(&(_, first)) = new_counts.first() {
-        if let Some(&(kind, n)) = new_counts.iter().find(|&&(_, n)| n != first) {
-            return Err(format!("{kind} found {n} new numbers where interval-set found {first}"));
-        }
-    }
+    agree(&new_counts)?;
     println!("ns/insert and +MiB are above the run with no set; every set found the same numbers new");
     Ok(())
 }
@@ -297,5 +303,25 @@ mod tests {
         assert!(new < inserts, "{new} of {inserts}");
         assert!(inserts < 4 * PER_PERIOD as u64 + 4 * PER_PERIOD as u64 / 1_000);
         assert!(new > 4 * PER_PERIOD as u64 * 99 / 100);
+        let named: Vec<(&str, u64)> = KINDS[1..].iter().zip(&counts).map(|(&k, &(_, n))| (k, n)).collect();
+        assert_eq!(agree(&named), Ok(()));
+    }
+
+    /// A set that calls every insert new (a repeat too) disagrees, and the benchmark refuses it.
+    #[test]
+    fn a_set_that_misses_repeats_is_refused() {
+        struct Forgetful;
+        impl ClientSets for Forgetful {
+            fn insert(&mut self, _: usize, _: u64) -> bool {
+                true
+            }
+            fn shape(&self) -> String {
+                String::new()
+            }
+        }
+        let (_, right) = walk(make("interval-set").expect("a known kind").as_mut(), 2);
+        let (_, wrong) = walk(&mut Forgetful, 2);
+        let err = agree(&[("interval-set", right), ("forgetful", wrong)]).expect_err("must disagree");
+        assert!(err.contains("forgetful found"), "{err}");
     }
 }
