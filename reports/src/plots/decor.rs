@@ -294,6 +294,8 @@ pub(crate) enum LegendMark {
     Box,
     /// A dot (points).
     Dot,
+    /// A cross (targets drawn as crosses).
+    Cross,
     /// A line as a series draws it: `width` px, and dashes of `dash.0` px
     /// every `dash.0 + dash.1` px when `dash` is set.
     Stroke {
@@ -395,6 +397,9 @@ where
             }
             LegendMark::Dot => {
                 area.draw(&Circle::new((x + MARK_W / 2, y), 6, c.filled()))?;
+            }
+            LegendMark::Cross => {
+                area.draw(&Cross::new((x + MARK_W / 2, y), 7, c.stroke_width(3)))?;
             }
             LegendMark::Stroke { width, dash } => {
                 let (on, off) = dash.unwrap_or((MARK_W, 0));

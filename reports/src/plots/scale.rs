@@ -51,7 +51,7 @@ impl Figure for ScaleFigure {
             ),
         ];
         if !self.targets.is_empty() {
-            legend.push(LegendItem::new("target", FAULT, LegendMark::Dot));
+            legend.push(LegendItem::new("target", FAULT, LegendMark::Cross));
         }
         let area = frame(root, title, &legend)?;
         let mut points: Vec<&ScalePoint> = self
