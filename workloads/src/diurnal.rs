@@ -30,6 +30,9 @@ pub(crate) struct Diurnal {
     events_per_day: f64,
     /// Cumulative events from midnight to each minute knot (KNOTS + 1 values).
     cum: Vec<f64>,
+    /// Events a minute at each knot's rate (KNOTS + 1 values): the Hermite slopes,
+    /// kept because every arrival drawn reads two, and the shape costs a `pow`.
+    slope: Vec<f64>,
     /// Events from midnight to virtual time 0.
     before_start: f64,
     /// Curve seconds per virtual second: 1 for a real day, more for a day compressed into `day_s`.
@@ -91,6 +94,7 @@ impl Diurnal {
             scale: 1.0,
             events_per_day,
             cum: Vec::with_capacity(KNOTS + 1),
+            slope: Vec::new(),
             before_start: 0.0,
             speed: 1.0,
         };
@@ -113,6 +117,9 @@ impl Diurnal {
         for c in &mut d.cum {
             *c *= d.scale;
         }
+        d.slope = (0..=KNOTS)
+            .map(|j| d.scale * d.shape(j as f64 * KNOT_S) * KNOT_S)
+            .collect();
         d.before_start = d.since_midnight(d.offset_s);
         d
     }
@@ -149,8 +156,7 @@ impl Diurnal {
         let t0 = j as f64 * KNOT_S;
         let u = ((s - t0) / KNOT_S).clamp(0.0, 1.0);
         let (p0, p1) = (self.cum[j], self.cum[j + 1]);
-        let m0 = self.scale * self.shape(t0) * KNOT_S;
-        let m1 = self.scale * self.shape(t0 + KNOT_S) * KNOT_S;
+        let (m0, m1) = (self.slope[j], self.slope[j + 1]);
         let (u2, u3) = (u * u, u * u * u);
         let h00 = 2.0 * u3 - 3.0 * u2 + 1.0;
         let h10 = u3 - 2.0 * u2 + u;
