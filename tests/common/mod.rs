@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-/// The CLI's allocator, so the tests run what users run, as fast (src/allocator.rs says why).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// The CLI's allocator, so the tests run what users run, as fast (it says why).
+#[path = "../../src/allocator.rs"]
+mod allocator;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
