@@ -194,8 +194,10 @@ pub async fn client_main(sh: Arc<Shared>, idx: usize) {
     let mut next_tick = first_tick;
     loop {
         let wake = next_tick.max(clock::now_ms() + 1);
-        let batch = sh.fabric.recv(addr, wake).await;
-        let now_us = clock::now_us();
+        let crate::net::Received {
+            now_us,
+            envelopes: batch,
+        } = sh.fabric.recv(addr, wake).await;
         let now_ms = now_us / 1000;
         if now_ms > wake + 1 {
             // Woken well past its own deadline: the client was stalled. Its timers

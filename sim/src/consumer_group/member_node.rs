@@ -39,8 +39,10 @@ pub async fn serve(sh: &Shared, addr: Addr, node: &mut impl GroupMemberNode) {
     loop {
         let now = clock::now_ms();
         let until = node.next_heartbeat_ms().min(now + POLL_MS).max(now + 1);
-        let batch = sh.fabric.recv(addr, until).await;
-        let now_us = clock::now_us();
+        let crate::net::Received {
+            now_us,
+            envelopes: batch,
+        } = sh.fabric.recv(addr, until).await;
         let now_ms = now_us / 1000;
         for env in batch {
             match env.msg {

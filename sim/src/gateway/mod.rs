@@ -140,8 +140,10 @@ pub async fn gateway_main(sh: Arc<Shared>, idx: usize) {
     };
     loop {
         let until = g.next_wake_ms(clock::now_ms());
-        let batch = sh.fabric.recv(addr, until).await;
-        let now_us = clock::now_us();
+        let crate::net::Received {
+            now_us,
+            envelopes: batch,
+        } = sh.fabric.recv(addr, until).await;
         for env in batch {
             // Reading and parsing what arrived takes the CPU before anything leaves.
             g.cpu(now_us, env.msg.bytes());

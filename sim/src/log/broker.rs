@@ -119,11 +119,12 @@ pub async fn broker_main(sh: Arc<Shared>, id: BrokerId) {
             clock::sleep_until_ms(clock::now_ms() + SLOT_POLL_MS).await;
         }
         let mut b = Broker::start(sh.clone(), id);
+        let mut now_us = clock::now_us();
         loop {
-            let until = b.next_timer_ms();
-            let batch = sh.fabric.recv(b.addr, until).await;
-            let now_us = clock::now_us();
-            for env in batch {
+            let until = b.next_timer_ms(now_us / 1000);
+            let received = sh.fabric.recv(b.addr, until).await;
+            now_us = received.now_us;
+            for env in received.envelopes {
                 b.handle(env.src, env.msg, now_us);
             }
             b.on_timers(now_us);
@@ -209,15 +210,16 @@ impl Broker {
         }
     }
 
-    fn next_timer_ms(&mut self) -> u64 {
+    /// The millisecond the broker next has something of its own to do, after `now_ms`.
+    fn next_timer_ms(&mut self, now_ms: u64) -> u64 {
         self.next_heartbeat_ms
             .min(self.next_flush_ms)
             .min(self.next_writeback_ms)
             .min(self.next_checkpoint_ms)
-            .min(self.replicas_due_bound())
+            .min(self.replicas_due_bound(now_ms))
             .min(self.sessions_due_ms())
             .min(self.txn.next_drive_ms)
-            .max(clock::now_ms() + 1)
+            .max(now_ms + 1)
     }
 
     /// When one of this broker's fetch sessions, as a follower, times out.
@@ -269,8 +271,8 @@ impl Broker {
 
     /// [`Broker::replicas_due_ms`] or an earlier time: the walk runs again only
     /// once the kept bound has passed.
-    fn replicas_due_bound(&mut self) -> u64 {
-        if self.replicas_due_floor <= clock::now_ms() {
+    fn replicas_due_bound(&mut self, now_ms: u64) -> u64 {
+        if self.replicas_due_floor <= now_ms {
             self.replicas_due_floor = self.replicas_due_ms();
         }
         self.replicas_due_floor
@@ -545,7 +547,7 @@ impl Broker {
             }
         }
         self.drive_transactions(now_us, false);
-        if now >= self.replicas_due_bound().min(self.sessions_due_ms()) {
+        if now >= self.replicas_due_bound(now).min(self.sessions_due_ms()) {
             self.check_isr(now_us);
             self.expire_parked(now_us);
             self.expire_purgatory(now_us);

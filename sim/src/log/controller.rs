@@ -48,7 +48,7 @@ pub async fn controller_main(sh: Arc<Shared>) {
     let addr = sh.layout.controller();
     let mut next_tick = now;
     loop {
-        let batch = sh.fabric.recv(addr, next_tick.max(clock::now_ms() + 1)).await;
+        let batch = sh.fabric.recv(addr, next_tick.max(clock::now_ms() + 1)).await.envelopes;
         for env in batch {
             match env.msg {
                 Msg::Heartbeat {

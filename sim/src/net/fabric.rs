@@ -282,6 +282,17 @@ fn arm(us: u64, waker: &Waker) {
     let _ = Pin::new(&mut s).poll(&mut Context::from_waker(waker));
 }
 
+/// What a receive hands over.
+pub struct Received {
+    /// The virtual µs the receive returned at: the node's time until it next
+    /// waits. The receive reads the clock anyway, and a node reading it again
+    /// pays a thread-local lookup and madsim's clock lock (docs/PERFORMANCE.md,
+    /// "The time a receive returns at").
+    pub now_us: u64,
+    /// The messages due by then, in delivery order.
+    pub envelopes: Vec<Envelope>,
+}
+
 /// Future of [`Fabric::recv`].
 pub struct Recv<'a> {
     fabric: &'a Fabric,
@@ -290,16 +301,19 @@ pub struct Recv<'a> {
 }
 
 impl Future for Recv<'_> {
-    type Output = Vec<Envelope>;
+    type Output = Received;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<Envelope>> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Received> {
         let now = clock::now_us();
         let mut g = self.fabric.lock();
         let n = &mut g.nodes[self.addr.0 as usize];
         let head = n.head_due();
         if head.is_some_and(|d| d <= now) || now >= self.until_us {
             n.waker = None;
-            return Poll::Ready(Fabric::take_due(&mut g, self.addr, now));
+            return Poll::Ready(Received {
+                now_us: now,
+                envelopes: Fabric::take_due(&mut g, self.addr, now),
+            });
         }
         if !n.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
             n.waker = Some(cx.waker().clone());

@@ -9,6 +9,6 @@ mod fabric;
 mod link;
 mod mailbox;
 
-pub use fabric::Fabric;
+pub use fabric::{Fabric, Received};
 pub use link::{Cut, Degrade};
 pub use mailbox::Envelope;

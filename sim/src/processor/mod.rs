@@ -108,8 +108,10 @@ pub async fn processor_main(sh: Arc<Shared>, idx: usize) {
     loop {
         // Event driven: the instance sleeps until a message or its next timer.
         let until = p.next_wake_ms(clock::now_ms());
-        let batch = sh.fabric.recv(addr, until).await;
-        let now_us = clock::now_us();
+        let crate::net::Received {
+            now_us,
+            envelopes: batch,
+        } = sh.fabric.recv(addr, until).await;
         for env in batch {
             match env.msg {
                 Msg::Read(m) => p.handle(m, now_us),

@@ -3,7 +3,6 @@
 //! entry, and leases on misses. A crash loses every entry and lease: it is
 //! a cache, the database still has everything.
 
-use crate::clock;
 use crate::msg::Msg;
 use crate::resources::Cpu;
 use crate::serving::view::Value;
@@ -139,8 +138,10 @@ pub async fn cache_main(sh: Arc<Shared>) {
     let mut store = CacheStore::new(cfg.capacity, (cfg.ttl_s * 1e6) as u64, incarnation);
     let mut cpu = Cpu::new(1);
     loop {
-        let batch = sh.fabric.recv(addr, u64::MAX / 4).await;
-        let now_us = clock::now_us();
+        let crate::net::Received {
+            now_us,
+            envelopes: batch,
+        } = sh.fabric.recv(addr, u64::MAX / 4).await;
         for env in batch {
             let Msg::Serving(m) = env.msg else { continue };
             // One core runs commands in arrival order; a reply leaves when its command ran.

@@ -52,11 +52,13 @@ pub async fn reader_main(sh: Arc<Shared>) {
             .chain(issuing.then_some(next_read_us))
             .min()
             .unwrap_or(u64::MAX / 4);
-        let batch = sh
+        let crate::net::Received {
+            now_us,
+            envelopes: batch,
+        } = sh
             .fabric
             .recv(addr, wake_us.div_ceil(1000).max(clock::now_ms() + 1))
             .await;
-        let now_us = clock::now_us();
         let mut serving = sh.serving.lock().expect("serving lock");
         for env in batch {
             let Msg::Serving(m) = env.msg else { continue };

@@ -53,8 +53,10 @@ pub async fn sink_main(sh: Arc<Shared>) {
                 .min(reading.keys().next().map_or(u64::MAX, |&(us, _)| us.div_ceil(1000)));
         }
         let until = until.max(clock::now_ms() + 1);
-        let batch = sh.fabric.recv(addr, until).await;
-        let now_us = clock::now_us();
+        let crate::net::Received {
+            now_us,
+            envelopes: batch,
+        } = sh.fabric.recv(addr, until).await;
         for env in batch {
             if let (Some(r), Msg::Read(ReadMsg::ReadCommittedFetchReply { req, parts, aborted })) =
                 (reader.as_mut(), &env.msg)
