@@ -304,6 +304,7 @@ async fn supervise(
         }
     }
     let end_ms = clock::now_ms();
+    crate::log::truncation::count_late_acknowledgements(&sh);
     let read = read_path.then(|| checker::ReadDrain {
         drain_s: read_drained_ms.map(|t| t.saturating_sub(workload_ms) as f64 / 1000.0),
         max_lag,

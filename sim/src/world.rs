@@ -206,6 +206,11 @@ pub struct Shared {
     pub metrics: Mutex<Metrics>,
     /// Timeline of protocol steps and faults.
     pub timeline: Mutex<Vec<TimelineEntry>>,
+    /// The events each truncation removed before their clients were told they
+    /// were written, by the truncation's place on the timeline: an
+    /// acknowledgement may have been on its way, and the run's end counts
+    /// them again (`log::truncation::count_late_acknowledgements`).
+    pub truncated_unacknowledged: Mutex<Vec<(usize, Vec<crate::record::EventId>)>>,
     /// The workload.
     pub workload: Workload,
     /// High watermark last published by each partition's leader: (broker, leader epoch, hw).
@@ -323,6 +328,7 @@ impl Shared {
             ledger: Mutex::new(Ledger::new(t.clients)),
             metrics: Mutex::new(Metrics::new(t.partitions, scenario.bucket_ms())),
             timeline: Mutex::new(Vec::new()),
+            truncated_unacknowledged: Mutex::new(Vec::new()),
             workload,
             hw_board: Mutex::new(vec![(usize::MAX, 0, 0); t.partitions + dlq + out + txn_state]),
             counted_prefix: Mutex::new(Default::default()),

@@ -1,10 +1,13 @@
 //! Every truncation of a replica's log goes on the timeline: which broker,
 //! which partition, the offsets removed, why, and how many of the removed
-//! records were events their clients had already been told were written.
-//! A run that loses acknowledged events shows where they went.
+//! records were events their clients had already been told were written,
+//! and, counted when the run ends, how many more were acknowledged after the
+//! cut (the acknowledgement was on its way). A run that loses acknowledged
+//! events shows where they went.
 
 use super::partition_log::PartitionLog;
 use crate::ids::{BrokerId, PartitionId};
+use crate::record::EventId;
 use crate::world::{Shared, TimelineKind};
 
 /// Truncate `log` (partition `p` on broker `b`) to `to` and record it; `why` ends the
@@ -21,16 +24,13 @@ pub fn truncate_on_timeline(
     if to >= before {
         return 0;
     }
-    let acked = {
+    let (acked, unacked) = {
         let ledger = sh.ledger.lock().expect("ledger lock");
-        log.records_from(to)
-            .filter(|r| {
-                ledger
-                    .clients
-                    .get(r.id.client as usize)
-                    .is_some_and(|c| c.acked.contains(r.id.seq))
-            })
-            .count() as u64
+        let (acked, unacked): (Vec<_>, Vec<_>) = log
+            .records_from(to)
+            .map(|r| r.id)
+            .partition(|id| acknowledged(&ledger, *id));
+        (acked.len() as u64, unacked)
     };
     log.truncate_to(to);
     let after = log.leo();
@@ -51,7 +51,38 @@ pub fn truncate_on_timeline(
             ("reason".into(), why.into()),
         ],
     );
+    let at = sh.timeline.lock().expect("timeline lock").len() - 1;
+    sh.truncated_unacknowledged
+        .lock()
+        .expect("truncated events lock")
+        .push((at, unacked));
     removed
+}
+
+fn acknowledged(ledger: &crate::checker::ledger::Ledger, id: EventId) -> bool {
+    ledger
+        .clients
+        .get(id.client as usize)
+        .is_some_and(|c| c.acked.contains(id.seq))
+}
+
+/// At the end of a run: add to each truncation the removed events whose
+/// acknowledgement reached their client only after the cut, as the field
+/// `acknowledged_after_cut`. With acks=1 a leader answers as it appends, and
+/// a cut can come while the answer is still on the network.
+pub fn count_late_acknowledgements(sh: &Shared) {
+    let pending = std::mem::take(&mut *sh.truncated_unacknowledged.lock().expect("truncated events lock"));
+    let ledger = sh.ledger.lock().expect("ledger lock");
+    let mut timeline = sh.timeline.lock().expect("timeline lock");
+    for (at, ids) in pending {
+        let late = ids.iter().filter(|&&id| acknowledged(&ledger, id)).count() as u64;
+        let e = &mut timeline[at];
+        e.fields.push(("acknowledged_after_cut".into(), late.into()));
+        if late > 0 {
+            e.text
+                .push_str(&format!(", and {late} more acknowledged after the cut"));
+        }
+    }
 }
 
 /// A power loss on broker `b`: every log loses its unflushed tail, each loss on the timeline.
