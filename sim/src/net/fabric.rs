@@ -1,5 +1,6 @@
 //! The fabric: mailboxes, links, cuts, and the receive future.
 
+use super::alarms::Alarms;
 use super::link::{draw_latency_us, Cut, Degrade};
 use super::mailbox::{Envelope, Item, NodeNet};
 use crate::clock;
@@ -13,8 +14,8 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::sync::{Arc, Mutex, Weak};
+use std::task::{Context, Poll, Wake, Waker};
 
 #[cfg(test)]
 mod tests;
@@ -34,6 +35,10 @@ struct Inner {
     trace: Option<Arc<TraceHash>>,
     delivered: u64,
     dropped: u64,
+    /// The wake-ups owed to parked receives.
+    alarms: Alarms,
+    /// What the fabric's madsim timers wake: [`Bell`], set when the fabric is configured.
+    bell: Option<Waker>,
 }
 
 /// The simulated network. Registered as a madsim simulator so that madsim
@@ -59,6 +64,8 @@ impl madsim::plugin::Simulator for Fabric {
                 trace: None,
                 delivered: 0,
                 dropped: 0,
+                alarms: Alarms::default(),
+                bell: None,
             }),
         }
     }
@@ -80,7 +87,14 @@ impl Fabric {
     }
 
     /// Set up the fabric for a run: node count, link model, NIC speed, seed.
-    pub fn configure(&self, nodes: usize, link: NetworkConfig, nic_gbps: f64, seed: u64, trace: Arc<TraceHash>) {
+    pub fn configure(
+        self: &Arc<Self>,
+        nodes: usize,
+        link: NetworkConfig,
+        nic_gbps: f64,
+        seed: u64,
+        trace: Arc<TraceHash>,
+    ) {
         let mut g = self.lock();
         g.nodes = (0..nodes)
             .map(|_| NodeNet {
@@ -94,6 +108,10 @@ impl Fabric {
         g.nic_bytes_per_us = nic_gbps * 1e9 / 8.0 / 1e6;
         g.rng = streamsim_workloads::stream_rng(seed, "fabric");
         g.trace = Some(trace);
+        g.alarms = Alarms::default();
+        g.bell = Some(Waker::from(Arc::new(Bell {
+            fabric: Arc::downgrade(self),
+        })));
     }
 
     /// Give `addr` a NIC of its own speed, MB/s, instead of the fabric's.
@@ -108,24 +126,16 @@ impl Fabric {
 
     /// Mark a node up or down; a down node neither sends nor receives.
     pub fn set_up(&self, addr: Addr, up: bool) {
-        // A timer pending for the node wakes the task that registered it: the
-        // one that runs after a restart registers its own.
-        self.switch_power(addr, up, true);
-    }
-
-    /// `set_up`, with the node's pending timer forgotten or, for the tests'
-    /// negative control only, kept as the next incarnation's.
-    fn switch_power(&self, addr: Addr, up: bool, forget_timer: bool) {
         let mut g = self.lock();
         let n = &mut g.nodes[addr.0 as usize];
         n.up = up;
         if !up {
             n.queue.clear();
         }
-        if forget_timer {
-            n.waker = None;
-            n.timer_us = u64::MAX;
-        }
+        // The task that runs after a restart parks a receive of its own and
+        // sets its own alarm; the old one's alarm then rings nothing.
+        n.waker = None;
+        n.timer_us = u64::MAX;
     }
 
     /// Install a cut.
@@ -177,6 +187,27 @@ impl Fabric {
     pub fn counters(&self) -> (u64, u64) {
         let g = self.lock();
         (g.delivered, g.dropped)
+    }
+
+    /// madsim timers the fabric has armed to wake parked receives.
+    pub fn timers_armed(&self) -> u64 {
+        self.lock().alarms.timers()
+    }
+
+    /// A madsim timer of the fabric fired: wake every parked receive whose
+    /// alarm is due by then and is still the one it waits for (a node that
+    /// has since asked for an earlier one, or was restarted, has moved on).
+    fn ring(&self) {
+        let mut g = self.lock();
+        let Inner { alarms, nodes, .. } = &mut *g;
+        alarms.ring(|us, node| {
+            let n = &nodes[node as usize];
+            if n.timer_us == us {
+                if let Some(w) = &n.waker {
+                    w.wake_by_ref();
+                }
+            }
+        });
     }
 
     /// Send `msg` from `src` to `dst`, leaving `src` no earlier than `depart_us`
@@ -234,13 +265,11 @@ impl Fabric {
                     msg: if copy + 1 < copies { msg.clone() } else { msg.take() }.expect("a message for each copy"),
                 },
             });
-            // A receive waiting for something later gets a timer for this
+            // A receive waiting for something later gets an alarm for this
             // message here, rather than a wake-up now only to register it.
-            if due_us < dn.timer_us {
-                if let Some(w) = &dn.waker {
-                    arm(due_us, w);
-                    dn.timer_us = due_us;
-                }
+            if due_us < dn.timer_us && dn.waker.is_some() {
+                dn.timer_us = due_us;
+                set_alarm(g, due_us, dst);
             }
         }
     }
@@ -275,11 +304,36 @@ impl Fabric {
     }
 }
 
-/// Registers a madsim timer that wakes `waker` at the virtual µs `us`. A
-/// timer outlives the `Sleep` that registered it, and cannot be cancelled.
-fn arm(us: u64, waker: &Waker) {
-    let mut s = clock::timer_at_us(us);
-    let _ = Pin::new(&mut s).poll(&mut Context::from_waker(waker));
+/// Wake `node` at the virtual µs `us` (later than now), arming a madsim
+/// timer for that instant unless one is pending already.
+fn set_alarm(g: &mut Inner, us: u64, node: Addr) {
+    if g.alarms.set(us, node.0) {
+        let bell = g.bell.as_ref().expect("a configured fabric has its bell");
+        let mut s = clock::timer_at_us(us);
+        // A timer at or before now would not be registered, and its instant would
+        // stay armed with nothing to ring it.
+        let armed = Pin::new(&mut s).poll(&mut Context::from_waker(bell)).is_pending();
+        debug_assert!(armed, "an alarm at {us} µs is not later than now");
+    }
+}
+
+/// What the fabric's madsim timers wake. It holds the fabric weakly: a timer
+/// still pending when a run ends keeps nothing of it alive.
+struct Bell {
+    fabric: Weak<Fabric>,
+}
+
+impl Wake for Bell {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        // madsim calls this under its timer lock: ringing only wakes tasks, it arms nothing.
+        if let Some(f) = self.fabric.upgrade() {
+            f.ring();
+        }
+    }
 }
 
 /// What a receive hands over.
@@ -318,18 +372,16 @@ impl Future for Recv<'_> {
         if !n.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
             n.waker = Some(cx.waker().clone());
         }
-        // madsim timers cannot be cancelled and every poll of a pending Sleep
-        // registers another one, each a wake-up to come. So a timer is
-        // registered only when none is pending at or before the target, for
-        // this receive or an earlier one of the node's: an earlier timer still
-        // wakes the node in time, and its receive re-arms then.
+        // An alarm is set only when none is pending at or before the target,
+        // for this receive or an earlier one of the node's: an earlier alarm
+        // still wakes the node in time, and its receive sets the next then.
         if n.timer_us <= now {
             n.timer_us = u64::MAX;
         }
         let target = head.map_or(self.until_us, |d| d.min(self.until_us));
         if target < n.timer_us {
-            arm(target, cx.waker());
             n.timer_us = target;
+            set_alarm(&mut g, target, self.addr);
         }
         Poll::Pending
     }

@@ -47,9 +47,8 @@ pub(super) struct NodeNet {
     pub queue: BinaryHeap<Item>,
     /// The receive waiting, if any.
     pub waker: Option<Waker>,
-    /// The earliest madsim timer pending that wakes this node (`u64::MAX`:
-    /// none); a message due earlier needs a timer of its own, a later one
-    /// does not.
+    /// The earliest alarm pending that wakes this node (`u64::MAX`: none); a
+    /// message due earlier needs an alarm of its own, a later one does not.
     pub timer_us: u64,
     /// When the NIC's egress queue drains, µs.
     pub nic_free_us: u64,

@@ -5,6 +5,7 @@
 //! must take far more. The [`Fabric`] instead keeps one time-ordered
 //! mailbox per node and wakes a node once per tick for everything due.
 
+mod alarms;
 mod fabric;
 mod link;
 mod mailbox;
