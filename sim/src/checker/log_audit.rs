@@ -348,7 +348,7 @@ impl LogAudit {
             let disk = disk.lock().expect("disk lock");
             for (p, l) in &disk.logs {
                 let (truncated, reads) = l.summary_breaches();
-                if truncated && !lost.contains(p) {
+                if truncated && !lost.contains(&p) {
                     out.push(format!("broker {b} truncated partition {p} into its summarised prefix"));
                 }
                 if reads > 0 {

@@ -74,7 +74,7 @@ pub struct Broker {
     pub(super) id: BrokerId,
     pub(super) addr: Addr,
     pub(super) incarnation: u64,
-    pub(super) parts: BTreeMap<PartitionId, Replica>,
+    pub(super) parts: super::partition_map::PartitionMap<Replica>,
     pub(super) purgatory: Vec<PendingProduce>,
     pub(super) parked: BTreeMap<Waiter, ParkedFetch>,
     pub(super) sessions: BTreeMap<BrokerId, FetchSession>,
@@ -149,7 +149,7 @@ impl Broker {
         let addr = sh.layout.broker(id);
         let incarnation = sh.next_incarnation(addr);
         let now = clock::now_ms();
-        let mut parts = BTreeMap::new();
+        let mut parts = super::partition_map::PartitionMap::default();
         let unclean_shutdown;
         {
             let mut disk = sh.disks[id].lock().expect("disk lock");
@@ -157,14 +157,14 @@ impl Broker {
             // With autoscaling, replicas move: a broker hosts what its disk holds,
             // and takes on a new partition when the controller names it a replica.
             let hosted: Vec<PartitionId> = if sh.autoscale.is_some() {
-                disk.logs.keys().copied().collect()
+                disk.logs.keys().collect()
             } else {
                 (0..sh.assignment.len())
                     .filter(|&p| sh.assignment[p].contains(&id))
                     .collect()
             };
             for p in hosted {
-                let log = disk.logs.entry(p).or_default();
+                let log = disk.logs.get_or_default(p);
                 // Pre-KIP-101 brokers cut to this checkpoint only when they become a follower
                 // (apply_state), not here: a replica about to lead keeps its whole log.
                 let hw = log.hw_checkpoint.min(log.leo());
@@ -462,7 +462,7 @@ impl Broker {
     /// reassignment's new replica): an empty log that fetches from the leader.
     fn host(&mut self, p: PartitionId) {
         let mut disk = self.sh.disks[self.id].lock().expect("disk lock");
-        let log = disk.logs.entry(p).or_default();
+        let log = disk.logs.get_or_default(p);
         let hw = log.hw_checkpoint.min(log.leo());
         self.parts.insert(p, Replica::idle(hw));
     }
@@ -541,7 +541,7 @@ impl Broker {
             self.next_checkpoint_ms = now + cfg.hw_checkpoint_interval_ms;
             let mut disk = self.sh.disks[self.id].lock().expect("disk lock");
             for (p, r) in &self.parts {
-                if let Some(l) = disk.logs.get_mut(p) {
+                if let Some(l) = disk.logs.get_mut(&p) {
                     l.hw_checkpoint = r.hw.min(l.leo());
                 }
             }

@@ -3,14 +3,14 @@
 
 use super::page_cache::PageCache;
 use super::partition_log::PartitionLog;
-use crate::ids::{BrokerId, PartitionId};
-use std::collections::BTreeMap;
+use super::partition_map::PartitionMap;
+use crate::ids::BrokerId;
 
 /// What a broker keeps on disk: one log per hosted partition.
 #[derive(Debug, Default)]
 pub struct BrokerDisk {
     /// Logs by partition.
-    pub logs: BTreeMap<PartitionId, PartitionLog>,
+    pub logs: PartitionMap<PartitionLog>,
     /// The broker's last run ended in a power loss. Kafka detects this by the
     /// clean-shutdown file a controlled shutdown leaves and a start deletes;
     /// every stop in the simulation is a power loss, so a crash sets this and

@@ -24,7 +24,7 @@ impl Broker {
         let mut by_leader: BTreeMap<BrokerId, Vec<FetchPart>> = BTreeMap::new();
         {
             let disk = self.sh.disks[self.id].lock().expect("disk lock");
-            for (&p, r) in &self.parts {
+            for (p, r) in &self.parts {
                 if let Role::Follower {
                     leader,
                     backoff_until_ms,

@@ -480,7 +480,7 @@ impl Broker {
         let resend_after = self.sh.scenario.log.broker_heartbeat_interval_ms;
         let ctl = self.sh.layout.controller();
         let mut sends = Vec::new();
-        for (&p, r) in self.parts.iter_mut() {
+        for (p, r) in self.parts.iter_mut() {
             let (isr, le, pe) = (r.isr.clone(), r.leader_epoch, r.partition_epoch);
             let Role::Leader(ls) = &mut r.role else { continue };
             if let Some(pending) = &ls.pending_isr {

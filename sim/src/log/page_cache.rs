@@ -15,6 +15,7 @@
 //! which gives the same throughput once saturated and a sharper onset.
 
 use super::partition_log::PartitionLog;
+use super::partition_map::PartitionMap;
 use crate::config::ResourceConfig;
 use crate::ids::PartitionId;
 use crate::resources::Disk;
@@ -86,7 +87,7 @@ impl PageCache {
     /// or later if the cache is at `dirty_ratio`.
     pub fn dirtied(
         &mut self,
-        logs: &mut BTreeMap<PartitionId, PartitionLog>,
+        logs: &mut PartitionMap<PartitionLog>,
         disk: &mut Disk,
         cfg: &ResourceConfig,
         p: PartitionId,
@@ -129,7 +130,7 @@ impl PageCache {
     /// expiry, and the oldest ones while above the background ratio.
     pub fn flusher_wakeup(
         &mut self,
-        logs: &mut BTreeMap<PartitionId, PartitionLog>,
+        logs: &mut PartitionMap<PartitionLog>,
         disk: &mut Disk,
         cfg: &ResourceConfig,
         now_us: u64,
@@ -153,7 +154,7 @@ impl PageCache {
 
     /// An fsync of every log (`flush = { policy = "interval" }`): all dirty
     /// pages go to the disk with one fsync; returns when it is done.
-    pub fn sync_all(&mut self, logs: &mut BTreeMap<PartitionId, PartitionLog>, disk: &mut Disk, now_us: u64) -> u64 {
+    pub fn sync_all(&mut self, logs: &mut PartitionMap<PartitionLog>, disk: &mut Disk, now_us: u64) -> u64 {
         self.complete(logs, now_us);
         let bytes: u64 = logs.values().map(|l| l.unissued_bytes()).sum();
         for l in logs.values_mut() {
@@ -165,7 +166,7 @@ impl PageCache {
     }
 
     /// Apply every writeback the disk has finished by `now_us`.
-    pub fn complete(&mut self, logs: &mut BTreeMap<PartitionId, PartitionLog>, now_us: u64) {
+    pub fn complete(&mut self, logs: &mut PartitionMap<PartitionLog>, now_us: u64) {
         while let Some(w) = self.in_flight.front().copied().filter(|w| w.done_us <= now_us) {
             self.in_flight.pop_front();
             self.in_flight_bytes -= w.bytes;
@@ -185,7 +186,7 @@ impl PageCache {
 
     fn write_back_oldest(
         &mut self,
-        logs: &mut BTreeMap<PartitionId, PartitionLog>,
+        logs: &mut PartitionMap<PartitionLog>,
         disk: &mut Disk,
         now_us: u64,
         background: u64,
@@ -199,13 +200,7 @@ impl PageCache {
     }
 
     /// Queue partition `p`'s dirty pages on the disk.
-    fn write_back(
-        &mut self,
-        logs: &mut BTreeMap<PartitionId, PartitionLog>,
-        disk: &mut Disk,
-        p: PartitionId,
-        now_us: u64,
-    ) {
+    fn write_back(&mut self, logs: &mut PartitionMap<PartitionLog>, disk: &mut Disk, p: PartitionId, now_us: u64) {
         let Some(d) = self.dirty.remove(&p) else { return };
         self.dirty_bytes -= d.bytes;
         let Some(log) = logs.get_mut(&p) else { return };
@@ -240,8 +235,8 @@ mod tests {
     }
 
     /// Append one record of `bytes` to partition `p`'s log.
-    fn append(logs: &mut BTreeMap<PartitionId, PartitionLog>, p: PartitionId, bytes: u64) {
-        let log = logs.entry(p).or_default();
+    fn append(logs: &mut PartitionMap<PartitionLog>, p: PartitionId, bytes: u64) {
+        let log = logs.get_or_default(p);
         let record = Record {
             id: EventId {
                 client: 0,
@@ -268,7 +263,7 @@ mod tests {
     #[test]
     fn data_younger_than_the_expiry_stays_dirty() {
         let c = cfg(1024);
-        let mut logs = BTreeMap::new();
+        let mut logs = PartitionMap::default();
         let mut disk = Disk::new(100.0, 1_000);
         let mut pc = PageCache::default();
         append(&mut logs, 0, 1_000);
@@ -288,7 +283,7 @@ mod tests {
     fn above_the_background_ratio_the_oldest_log_goes_first() {
         // 10 MiB of cache: background at 1 MiB, limit at 2 MiB.
         let c = cfg(10);
-        let mut logs = BTreeMap::new();
+        let mut logs = PartitionMap::default();
         let mut disk = Disk::new(1_000.0, 1_000);
         let mut pc = PageCache::default();
         append(&mut logs, 1, 600_000);
@@ -306,7 +301,7 @@ mod tests {
     fn at_the_dirty_ratio_a_writer_waits_for_the_disk() {
         // Background at 1 MiB, limit at 2 MiB; a disk of 1 MB/s drains 1 byte per µs.
         let c = cfg(10);
-        let mut logs = BTreeMap::new();
+        let mut logs = PartitionMap::default();
         let mut disk = Disk::new(1.0, 1_000);
         let mut pc = PageCache::default();
         let mut now = 0;
@@ -330,7 +325,7 @@ mod tests {
     #[test]
     fn a_writeback_issued_before_a_truncation_does_not_vouch_for_new_records() {
         let c = cfg(10);
-        let mut logs = BTreeMap::new();
+        let mut logs = PartitionMap::default();
         let mut disk = Disk::new(1.0, 1_000);
         let mut pc = PageCache::default();
         for _ in 0..3 {
@@ -348,7 +343,7 @@ mod tests {
     #[test]
     fn power_loss_empties_the_cache_but_keeps_the_statistics() {
         let c = cfg(10);
-        let mut logs = BTreeMap::new();
+        let mut logs = PartitionMap::default();
         let mut disk = Disk::new(1.0, 1_000);
         let mut pc = PageCache::default();
         append(&mut logs, 0, 3_000_000);

@@ -286,7 +286,7 @@ impl Broker {
         }
         self.txn.next_compact_ms = now_ms + COMPACT_INTERVAL_MS;
         let mut disk = self.sh.disks[self.id].lock().expect("disk lock");
-        for (&p, r) in &self.parts {
+        for (p, r) in &self.parts {
             if !self.is_state_partition(p) {
                 continue;
             }

@@ -93,7 +93,7 @@ pub fn power_loss(sh: &Shared, b: BrokerId) {
     // What the disk finished writing before the power went is durable; the rest of the cache is not.
     disk.page_cache.complete(&mut disk.logs, crate::clock::now_us());
     disk.page_cache.lose_power();
-    for (&p, log) in disk.logs.iter_mut() {
+    for (p, log) in disk.logs.iter_mut() {
         let flushed = log.flushed();
         truncate_on_timeline(sh, b, p, log, flushed, "power loss: the unflushed tail is gone");
     }
