@@ -35,10 +35,10 @@ struct Inner {
     trace: Option<Arc<TraceHash>>,
     delivered: u64,
     dropped: u64,
-    /// The wake-ups owed to parked receives.
+    /// The instants the fabric's madsim timers are pending for.
     alarms: Alarms,
-    /// What the fabric's madsim timers wake: [`Bell`], set when the fabric is configured.
-    bell: Option<Waker>,
+    /// The fabric itself, for the [`Bell`] of each timer (set when it is configured).
+    me: Weak<Fabric>,
 }
 
 /// The simulated network. Registered as a madsim simulator so that madsim
@@ -65,7 +65,7 @@ impl madsim::plugin::Simulator for Fabric {
                 delivered: 0,
                 dropped: 0,
                 alarms: Alarms::default(),
-                bell: None,
+                me: Weak::new(),
             }),
         }
     }
@@ -109,9 +109,7 @@ impl Fabric {
         g.rng = streamsim_workloads::stream_rng(seed, "fabric");
         g.trace = Some(trace);
         g.alarms = Alarms::default();
-        g.bell = Some(Waker::from(Arc::new(Bell {
-            fabric: Arc::downgrade(self),
-        })));
+        g.me = Arc::downgrade(self);
     }
 
     /// Give `addr` a NIC of its own speed, MB/s, instead of the fabric's.
@@ -194,20 +192,19 @@ impl Fabric {
         self.lock().alarms.timers()
     }
 
-    /// A madsim timer of the fabric fired: wake every parked receive whose
-    /// alarm is due by then and is still the one it waits for (a node that
-    /// has since asked for an earlier one, or was restarted, has moved on).
-    fn ring(&self) {
+    /// The madsim timer of instant `at` fired: wake every parked receive
+    /// whose alarm is due by then. A node that has since asked for an
+    /// earlier alarm, or was restarted, has a later one or none, and sleeps on.
+    fn ring(&self, at: u64) {
         let mut g = self.lock();
-        let Inner { alarms, nodes, .. } = &mut *g;
-        alarms.ring(|us, node| {
-            let n = &nodes[node as usize];
-            if n.timer_us == us {
+        g.alarms.rung(at);
+        for n in &g.nodes {
+            if n.timer_us <= at {
                 if let Some(w) = &n.waker {
                     w.wake_by_ref();
                 }
             }
-        });
+        }
     }
 
     /// Send `msg` from `src` to `dst`, leaving `src` no earlier than `depart_us`
@@ -269,7 +266,7 @@ impl Fabric {
             // message here, rather than a wake-up now only to register it.
             if due_us < dn.timer_us && dn.waker.is_some() {
                 dn.timer_us = due_us;
-                set_alarm(g, due_us, dst);
+                set_alarm(g, due_us);
             }
         }
     }
@@ -304,23 +301,29 @@ impl Fabric {
     }
 }
 
-/// Wake `node` at the virtual µs `us` (later than now), arming a madsim
+/// A node's alarm is now at the virtual µs `us` (later than now): arm a madsim
 /// timer for that instant unless one is pending already.
-fn set_alarm(g: &mut Inner, us: u64, node: Addr) {
-    if g.alarms.set(us, node.0) {
-        let bell = g.bell.as_ref().expect("a configured fabric has its bell");
+fn set_alarm(g: &mut Inner, us: u64) {
+    if g.alarms.set(us) {
+        let bell = Waker::from(Arc::new(Bell {
+            fabric: g.me.clone(),
+            at: us,
+        }));
         let mut s = clock::timer_at_us(us);
         // A timer at or before now would not be registered, and its instant would
         // stay armed with nothing to ring it.
-        let armed = Pin::new(&mut s).poll(&mut Context::from_waker(bell)).is_pending();
+        let armed = Pin::new(&mut s).poll(&mut Context::from_waker(&bell)).is_pending();
         debug_assert!(armed, "an alarm at {us} µs is not later than now");
     }
 }
 
-/// What the fabric's madsim timers wake. It holds the fabric weakly: a timer
-/// still pending when a run ends keeps nothing of it alive.
+/// What one of the fabric's madsim timers wakes. It holds the fabric weakly:
+/// a timer still pending when a run ends keeps nothing of it alive.
 struct Bell {
     fabric: Weak<Fabric>,
+    /// The instant the timer was armed for (madsim sets its clock only after
+    /// firing the instant's timers, so the time cannot be read here).
+    at: u64,
 }
 
 impl Wake for Bell {
@@ -331,7 +334,7 @@ impl Wake for Bell {
     fn wake_by_ref(self: &Arc<Self>) {
         // madsim calls this under its timer lock: ringing only wakes tasks, it arms nothing.
         if let Some(f) = self.fabric.upgrade() {
-            f.ring();
+            f.ring(self.at);
         }
     }
 }
@@ -381,7 +384,7 @@ impl Future for Recv<'_> {
         let target = head.map_or(self.until_us, |d| d.min(self.until_us));
         if target < n.timer_us {
             n.timer_us = target;
-            set_alarm(&mut g, target, self.addr);
+            set_alarm(&mut g, target);
         }
         Poll::Pending
     }
