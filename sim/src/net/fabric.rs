@@ -2,7 +2,7 @@
 
 use super::alarms::Alarms;
 use super::link::{draw_latency_us, Cut, Degrade};
-use super::mailbox::{Envelope, Item, NodeNet};
+use super::mailbox::{Envelope, NodeNet};
 use crate::clock;
 use crate::config::NetworkConfig;
 use crate::ids::Addr;
@@ -254,14 +254,14 @@ impl Fabric {
             g.seq += 1;
             let seq = g.seq;
             let dn = &mut g.nodes[dst.0 as usize];
-            dn.queue.push(Item {
+            dn.queue.push(
                 due_us,
                 seq,
-                env: Envelope {
+                Envelope {
                     src,
                     msg: if copy + 1 < copies { msg.clone() } else { msg.take() }.expect("a message for each copy"),
                 },
-            });
+            );
             // A receive waiting for something later gets an alarm for this
             // message here, rather than a wake-up now only to register it.
             if due_us < dn.timer_us && dn.waker.is_some() {
@@ -287,9 +287,8 @@ impl Fabric {
     fn take_due(g: &mut Inner, addr: Addr, now_us: u64) -> Vec<Envelope> {
         let n = &mut g.nodes[addr.0 as usize];
         let mut out = Vec::new();
-        while n.head_due().is_some_and(|d| d <= now_us) {
-            let item = n.queue.pop().expect("peeked");
-            out.push(item.env);
+        while let Some(env) = n.queue.pop_due(now_us) {
+            out.push(env);
         }
         g.delivered += out.len() as u64;
         if let Some(t) = &g.trace {
