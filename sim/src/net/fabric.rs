@@ -193,8 +193,9 @@ impl Fabric {
     }
 
     /// The madsim timer of instant `at` fired: wake every parked receive
-    /// whose alarm is due by then. A node that has since asked for an
-    /// earlier alarm, or was restarted, has a later one or none, and sleeps on.
+    /// whose alarm is due by then. A node that asked for `at` and then for
+    /// an earlier alarm was woken by that one and holds a later alarm or
+    /// none by now, as does a restarted node: they sleep on.
     fn ring(&self, at: u64) {
         let mut g = self.lock();
         g.alarms.rung(at);
