@@ -80,11 +80,8 @@ impl<V> PartitionMap<V> {
     }
 
     /// (partition, value), ascending.
-    pub fn iter(&self) -> impl Iterator<Item = (PartitionId, &V)> {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(p, v)| v.as_ref().map(|v| (p, v)))
+    pub fn iter(&self) -> Iter<'_, V> {
+        Iter(self.slots.iter().enumerate())
     }
 
     /// (partition, value), ascending, mutably.
@@ -122,10 +119,21 @@ impl<V> std::ops::Index<&PartitionId> for PartitionMap<V> {
 
 impl<'a, V> IntoIterator for &'a PartitionMap<V> {
     type Item = (PartitionId, &'a V);
-    type IntoIter = Box<dyn Iterator<Item = (PartitionId, &'a V)> + 'a>;
+    type IntoIter = Iter<'a, V>;
 
-    fn into_iter(self) -> Self::IntoIter {
-        Box::new(self.iter())
+    fn into_iter(self) -> Iter<'a, V> {
+        self.iter()
+    }
+}
+
+/// (partition, value) of a [`PartitionMap`], ascending.
+pub struct Iter<'a, V>(std::iter::Enumerate<std::slice::Iter<'a, Option<V>>>);
+
+impl<'a, V> Iterator for Iter<'a, V> {
+    type Item = (PartitionId, &'a V);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.by_ref().find_map(|(p, v)| v.as_ref().map(|v| (p, v)))
     }
 }
 
