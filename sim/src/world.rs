@@ -413,25 +413,28 @@ impl Shared {
         self.timeline_with(kind, text, words, Vec::new());
     }
 
-    /// Append to the timeline (and the trace), with named fields for the JSON trace.
+    /// Append to the timeline (and the trace), with named fields for the JSON
+    /// trace; returns the entry's place on the timeline.
     pub fn timeline_with(
         &self,
         kind: TimelineKind,
         text: &str,
         words: &[u64],
         fields: Vec<(String, serde_json::Value)>,
-    ) {
+    ) -> usize {
         let at_ms = crate::clock::now_ms();
         let mut w = vec![at_ms, 1000 + kind as u64];
         w.extend_from_slice(words);
         self.trace.record(&w);
-        self.timeline.lock().expect("timeline lock").push(TimelineEntry {
+        let mut timeline = self.timeline.lock().expect("timeline lock");
+        timeline.push(TimelineEntry {
             at_ms,
             kind,
             text: text.to_string(),
             words: words.to_vec(),
             fields,
         });
+        timeline.len() - 1
     }
 
     /// Count records appended at a leader.

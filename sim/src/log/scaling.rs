@@ -41,7 +41,8 @@ impl Controller {
         let cfg = &self.sh.scenario.autoscale;
         match action {
             Action::Wait => {}
-            Action::Admit(b) => self.sh.timeline_with(
+            Action::Admit(b) => {
+                self.sh.timeline_with(
                 TimelineKind::Autoscale,
                 &format!(
                     "autoscaler: mean broker CPU {:.0}% over the last {} s is above {:.0}%: broker-{b} joins ({} -> {members} brokers)",
@@ -57,7 +58,8 @@ impl Controller {
                     ("to".into(), json!(members)),
                     ("cpu".into(), json!(cpu)),
                 ],
-            ),
+            );
+            }
             Action::Start(moves) => {
                 let retiring = moves.first().map(|m| m.from).filter(|&f| f + 1 == members);
                 if let Some(r) = retiring {

@@ -41,7 +41,7 @@ pub fn truncate_on_timeline(
     log.truncate_to(to);
     let after = log.leo();
     let removed = before - after;
-    sh.timeline_with(
+    let at = sh.timeline_with(
         TimelineKind::Truncation,
         &format!(
             "broker-{b} truncates partition {p} from {before} to {after} ({why}): {removed} record(s) removed, {acked} of them acknowledged"
@@ -57,7 +57,6 @@ pub fn truncate_on_timeline(
             ("reason".into(), why.into()),
         ],
     );
-    let at = sh.timeline.lock().expect("timeline lock").len() - 1;
     sh.truncated_unacknowledged
         .lock()
         .expect("truncated events lock")
