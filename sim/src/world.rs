@@ -209,7 +209,8 @@ pub struct Shared {
     /// The events each truncation removed before their clients were told they
     /// were written, by the truncation's place on the timeline: an
     /// acknowledgement may have been on its way, and the run's end counts
-    /// them again (`log::truncation::count_late_acknowledgements`).
+    /// them again (`log::truncation::count_late_acknowledgements`). Kept to
+    /// the run's end: bounded by the unacknowledged records cut.
     pub truncated_unacknowledged: Mutex<Vec<(usize, Vec<crate::record::EventId>)>>,
     /// The workload.
     pub workload: Workload,

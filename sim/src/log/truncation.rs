@@ -2,8 +2,9 @@
 //! which partition, the offsets removed, why, and how many of the removed
 //! records were events their clients had already been told were written,
 //! and, counted when the run ends, how many more were acknowledged after the
-//! cut (the acknowledgement was on its way). A run that loses acknowledged
-//! events shows where they went.
+//! cut (the acknowledgement was on its way, or a retry's copy was
+//! acknowledged later: the ledger cannot tell which). A run that loses
+//! acknowledged events shows where they went.
 
 use super::partition_log::PartitionLog;
 use crate::ids::{BrokerId, PartitionId};
@@ -71,10 +72,12 @@ fn acknowledged(ledger: &crate::checker::ledger::Ledger, id: EventId) -> bool {
         .is_some_and(|c| c.acked.contains(id.seq))
 }
 
-/// At the end of a run: add to each truncation the removed events whose
-/// acknowledgement reached their client only after the cut, as the field
+/// At the end of a run: add to each truncation the removed events that their
+/// clients heard acknowledged only after the cut, as the field
 /// `acknowledged_after_cut`. With acks=1 a leader answers as it appends, and
-/// a cut can come while the answer is still on the network.
+/// a cut can come while the answer is still on the network; a retry's copy
+/// acknowledged later counts too, so the field bounds the late answers from
+/// above.
 pub fn count_late_acknowledgements(sh: &Shared) {
     let pending = std::mem::take(&mut *sh.truncated_unacknowledged.lock().expect("truncated events lock"));
     let ledger = sh.ledger.lock().expect("ledger lock");
