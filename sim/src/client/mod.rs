@@ -192,12 +192,10 @@ pub async fn client_main(sh: Arc<Shared>, idx: usize) {
     let step = linger.max(1);
     let grid = move |t: u64| first_tick + t.saturating_sub(first_tick).div_ceil(step) * step;
     let mut next_tick = first_tick;
+    let mut inbox = Vec::new();
     loop {
         let wake = next_tick.max(clock::now_ms() + 1);
-        let crate::net::Received {
-            now_us,
-            envelopes: batch,
-        } = sh.fabric.recv(addr, wake).await;
+        let now_us = sh.fabric.recv(addr, wake, &mut inbox).await;
         let now_ms = now_us / 1000;
         if now_ms > wake + 1 {
             // Woken well past its own deadline: the client was stalled. Its timers
@@ -205,7 +203,7 @@ pub async fn client_main(sh: Arc<Shared>, idx: usize) {
             c.expire(now_ms);
         }
         let mut answered = false;
-        for env in batch {
+        for env in inbox.drain(..) {
             // Reading a reply takes the client's CPU; what it sends next queues behind that work.
             c.cpu(now_us, env.msg.bytes());
             match env.msg {

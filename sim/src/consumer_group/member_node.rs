@@ -36,15 +36,13 @@ pub trait GroupMemberNode {
 
 /// Run `node` at `addr` until the node is killed.
 pub async fn serve(sh: &Shared, addr: Addr, node: &mut impl GroupMemberNode) {
+    let mut inbox = Vec::new();
     loop {
         let now = clock::now_ms();
         let until = node.next_heartbeat_ms().min(now + POLL_MS).max(now + 1);
-        let crate::net::Received {
-            now_us,
-            envelopes: batch,
-        } = sh.fabric.recv(addr, until).await;
+        let now_us = sh.fabric.recv(addr, until, &mut inbox).await;
         let now_ms = now_us / 1000;
-        for env in batch {
+        for env in inbox.drain(..) {
             match env.msg {
                 Msg::Read(ReadMsg::GroupState {
                     generation,

@@ -138,13 +138,11 @@ pub async fn gateway_main(sh: Arc<Shared>, idx: usize) {
         client_order: ClientOrder::default(),
         sh: sh.clone(),
     };
+    let mut inbox = Vec::new();
     loop {
         let until = g.next_wake_ms(clock::now_ms());
-        let crate::net::Received {
-            now_us,
-            envelopes: batch,
-        } = sh.fabric.recv(addr, until).await;
-        for env in batch {
+        let now_us = sh.fabric.recv(addr, until, &mut inbox).await;
+        for env in inbox.drain(..) {
             // Reading and parsing what arrived takes the CPU before anything leaves.
             g.cpu(now_us, env.msg.bytes());
             match env.msg {

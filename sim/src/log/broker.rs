@@ -120,11 +120,11 @@ pub async fn broker_main(sh: Arc<Shared>, id: BrokerId) {
         }
         let mut b = Broker::start(sh.clone(), id);
         let mut now_us = clock::now_us();
+        let mut inbox = Vec::new();
         loop {
             let until = b.next_timer_ms(now_us / 1000);
-            let received = sh.fabric.recv(b.addr, until).await;
-            now_us = received.now_us;
-            for env in received.envelopes {
+            now_us = sh.fabric.recv(b.addr, until, &mut inbox).await;
+            for env in inbox.drain(..) {
                 b.handle(env.src, env.msg, now_us);
             }
             b.on_timers(now_us);

@@ -47,9 +47,12 @@ pub async fn controller_main(sh: Arc<Shared>) {
     }
     let addr = sh.layout.controller();
     let mut next_tick = now;
+    let mut inbox = Vec::new();
     loop {
-        let batch = sh.fabric.recv(addr, next_tick.max(clock::now_ms() + 1)).await.envelopes;
-        for env in batch {
+        sh.fabric
+            .recv(addr, next_tick.max(clock::now_ms() + 1), &mut inbox)
+            .await;
+        for env in inbox.drain(..) {
             match env.msg {
                 Msg::Heartbeat {
                     broker,

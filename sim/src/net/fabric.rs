@@ -272,32 +272,40 @@ impl Fabric {
         }
     }
 
-    /// Receive every message due by now, waiting until one is due or until
-    /// the millisecond `until_ms`, whichever is first (then the batch may be
-    /// empty: it is the caller's timer).
-    pub fn recv(&self, addr: Addr, until_ms: u64) -> Recv<'_> {
+    /// Receive every message due by now into `inbox`, in delivery order,
+    /// waiting until one is due or until the millisecond `until_ms`, whichever
+    /// is first (then nothing may arrive: it is the caller's timer). Returns the
+    /// virtual µs the receive returned at, which is the node's time until it
+    /// next waits: the receive reads the clock anyway, and a node reading it
+    /// again pays a thread-local lookup and madsim's clock lock
+    /// (docs/PERFORMANCE.md, "The time a receive returns at").
+    ///
+    /// The node keeps its inbox across receives, so waking up allocates
+    /// nothing; the receive appends to whatever the inbox still holds.
+    pub fn recv<'a>(&'a self, addr: Addr, until_ms: u64, inbox: &'a mut Vec<Envelope>) -> Recv<'a> {
         Recv {
             fabric: self,
             addr,
             until_us: until_ms.saturating_mul(1000),
+            inbox,
         }
     }
 
-    /// Takes the messages due for `addr` by `now_us` out of its queue, under the lock the
-    /// receive already holds.
-    fn take_due(g: &mut Inner, addr: Addr, now_us: u64) -> Vec<Envelope> {
+    /// Moves the messages due for `addr` by `now_us` from its queue to `out`, under the
+    /// lock the receive already holds.
+    fn take_due(g: &mut Inner, addr: Addr, now_us: u64, out: &mut Vec<Envelope>) {
         let n = &mut g.nodes[addr.0 as usize];
-        let mut out = Vec::new();
+        let first = out.len();
         while let Some(env) = n.queue.pop_due(now_us) {
             out.push(env);
         }
-        g.delivered += out.len() as u64;
+        let taken = &out[first..];
+        g.delivered += taken.len() as u64;
         if let Some(t) = &g.trace {
-            for e in &out {
+            for e in taken {
                 t.record(&[now_us, e.src.0 as u64, addr.0 as u64, e.msg.kind_code()]);
             }
         }
-        out
     }
 }
 
@@ -339,38 +347,27 @@ impl Wake for Bell {
     }
 }
 
-/// What a receive hands over.
-pub struct Received {
-    /// The virtual µs the receive returned at: the node's time until it next
-    /// waits. The receive reads the clock anyway, and a node reading it again
-    /// pays a thread-local lookup and madsim's clock lock (docs/PERFORMANCE.md,
-    /// "The time a receive returns at").
-    pub now_us: u64,
-    /// The messages due by then, in delivery order.
-    pub envelopes: Vec<Envelope>,
-}
-
 /// Future of [`Fabric::recv`].
 pub struct Recv<'a> {
     fabric: &'a Fabric,
     addr: Addr,
     until_us: u64,
+    inbox: &'a mut Vec<Envelope>,
 }
 
 impl Future for Recv<'_> {
-    type Output = Received;
+    type Output = u64;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Received> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u64> {
         let now = clock::now_us();
-        let mut g = self.fabric.lock();
-        let n = &mut g.nodes[self.addr.0 as usize];
+        let this = self.get_mut();
+        let mut g = this.fabric.lock();
+        let n = &mut g.nodes[this.addr.0 as usize];
         let head = n.head_due();
-        if head.is_some_and(|d| d <= now) || now >= self.until_us {
+        if head.is_some_and(|d| d <= now) || now >= this.until_us {
             n.waker = None;
-            return Poll::Ready(Received {
-                now_us: now,
-                envelopes: Fabric::take_due(&mut g, self.addr, now),
-            });
+            Fabric::take_due(&mut g, this.addr, now, this.inbox);
+            return Poll::Ready(now);
         }
         if !n.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
             n.waker = Some(cx.waker().clone());
@@ -381,7 +378,7 @@ impl Future for Recv<'_> {
         if n.timer_us <= now {
             n.timer_us = u64::MAX;
         }
-        let target = head.map_or(self.until_us, |d| d.min(self.until_us));
+        let target = head.map_or(this.until_us, |d| d.min(this.until_us));
         if target < n.timer_us {
             n.timer_us = target;
             set_alarm(&mut g, target);

@@ -10,6 +10,6 @@ mod fabric;
 mod link;
 mod mailbox;
 
-pub use fabric::{Fabric, Received};
+pub use fabric::Fabric;
 pub use link::{Cut, Degrade};
 pub use mailbox::Envelope;

@@ -105,14 +105,12 @@ pub async fn processor_main(sh: Arc<Shared>, idx: usize) {
     }
     // A new process holds nothing until the group gives it tasks.
     sh.processor_positions.lock().expect("positions lock").clear(idx);
+    let mut inbox = Vec::new();
     loop {
         // Event driven: the instance sleeps until a message or its next timer.
         let until = p.next_wake_ms(clock::now_ms());
-        let crate::net::Received {
-            now_us,
-            envelopes: batch,
-        } = sh.fabric.recv(addr, until).await;
-        for env in batch {
+        let now_us = sh.fabric.recv(addr, until, &mut inbox).await;
+        for env in inbox.drain(..) {
             match env.msg {
                 Msg::Read(m) => p.handle(m, now_us),
                 Msg::Txn(m) => p.eos_on_txn(m, now_us),

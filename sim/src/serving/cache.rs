@@ -137,12 +137,10 @@ pub async fn cache_main(sh: Arc<Shared>) {
     let cfg = sh.scenario.serving.clone();
     let mut store = CacheStore::new(cfg.capacity, (cfg.ttl_s * 1e6) as u64, incarnation);
     let mut cpu = Cpu::new(1);
+    let mut inbox = Vec::new();
     loop {
-        let crate::net::Received {
-            now_us,
-            envelopes: batch,
-        } = sh.fabric.recv(addr, u64::MAX / 4).await;
-        for env in batch {
+        let now_us = sh.fabric.recv(addr, u64::MAX / 4, &mut inbox).await;
+        for env in inbox.drain(..) {
             let Msg::Serving(m) = env.msg else { continue };
             // One core runs commands in arrival order; a reply leaves when its command ran.
             let done = cpu.run(now_us, cfg.cache_op_us);

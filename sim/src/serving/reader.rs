@@ -43,6 +43,7 @@ pub async fn reader_main(sh: Arc<Shared>) {
         st.deadline_us = now_us + cfg.db_timeout_ms * 1000;
         send(ServingMsg::DbRead { req, key: st.key }, sh.layout.sink(), now_us);
     };
+    let mut inbox = Vec::new();
     loop {
         // Reads stop with the workload, also those due just before it ended.
         let issuing = next_read_us < workload_us && clock::now_us() < workload_us;
@@ -52,15 +53,12 @@ pub async fn reader_main(sh: Arc<Shared>) {
             .chain(issuing.then_some(next_read_us))
             .min()
             .unwrap_or(u64::MAX / 4);
-        let crate::net::Received {
-            now_us,
-            envelopes: batch,
-        } = sh
+        let now_us = sh
             .fabric
-            .recv(addr, wake_us.div_ceil(1000).max(clock::now_ms() + 1))
+            .recv(addr, wake_us.div_ceil(1000).max(clock::now_ms() + 1), &mut inbox)
             .await;
         let mut serving = sh.serving.lock().expect("serving lock");
-        for env in batch {
+        for env in inbox.drain(..) {
             let Msg::Serving(m) = env.msg else { continue };
             match m {
                 ServingMsg::Hit { req, value, served_us } if stages.get(&req).is_some_and(|s| s.at_cache) => {

@@ -44,6 +44,7 @@ pub async fn sink_main(sh: Arc<Shared>) {
     if let Some(r) = reader.as_mut() {
         r.drive(&sh, clock::now_ms(), clock::now_us());
     }
+    let mut inbox = Vec::new();
     loop {
         let mut until = running.keys().next().map_or(u64::MAX / 4, |&(us, _)| us.div_ceil(1000));
         if let Some(r) = reader.as_ref() {
@@ -53,11 +54,8 @@ pub async fn sink_main(sh: Arc<Shared>) {
                 .min(reading.keys().next().map_or(u64::MAX, |&(us, _)| us.div_ceil(1000)));
         }
         let until = until.max(clock::now_ms() + 1);
-        let crate::net::Received {
-            now_us,
-            envelopes: batch,
-        } = sh.fabric.recv(addr, until).await;
-        for env in batch {
+        let now_us = sh.fabric.recv(addr, until, &mut inbox).await;
+        for env in inbox.drain(..) {
             if let (Some(r), Msg::Read(ReadMsg::ReadCommittedFetchReply { req, parts, aborted })) =
                 (reader.as_mut(), &env.msg)
             {

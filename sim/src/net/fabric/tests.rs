@@ -50,8 +50,9 @@ fn ticks(nodes: u32, cycle: Cycle) -> (Vec<Tick>, u64) {
                     let (f, w, n) = (f.clone(), w.clone(), incarnations.clone());
                     async move {
                         let incarnation = n.fetch_add(1, Ordering::SeqCst);
+                        let mut inbox = Vec::new();
                         loop {
-                            f.recv(Addr(node), clock::now_ms() + 10).await;
+                            f.recv(Addr(node), clock::now_ms() + 10, &mut inbox).await;
                             let us = clock::now_us();
                             w.lock().expect("wakes").push(Tick { node, incarnation, us });
                         }
