@@ -6,6 +6,7 @@
 
 use crate::ids::{Addr, PartitionId};
 use crate::msg::Msg;
+use crate::net::ByDestination;
 use crate::wire::ReadMsg;
 use crate::world::Shared;
 use std::collections::BTreeMap;
@@ -19,7 +20,7 @@ pub const FETCH_TIMEOUT_MS: u64 = 2_000;
 pub type FetchesInFlight = BTreeMap<u64, (Vec<PartitionId>, u64)>;
 
 /// The partitions to fetch, by leader broker, each with the offset to read from.
-pub type ByLeader = BTreeMap<usize, Vec<(PartitionId, u64)>>;
+pub type ByLeader = ByDestination<usize, (PartitionId, u64)>;
 
 /// A consumer's fetch settings, to send its fetches with.
 pub struct Fetcher<'a> {

@@ -6,7 +6,7 @@ use crate::config::Balancer;
 use crate::gateway::partition_of;
 use crate::ids::PartitionId;
 use crate::msg::{Msg, Record};
-use std::collections::BTreeMap;
+use crate::net::ByDestination;
 
 impl Client {
     /// The key the partitioner hashes: the event's own, or a hot key's sub-key under salting.
@@ -60,7 +60,7 @@ impl Client {
             return;
         }
         let now_ms = now_us / 1000;
-        let mut by_gateway: BTreeMap<usize, Vec<PartFlight>> = BTreeMap::new();
+        let mut by_gateway: ByDestination<usize, PartFlight> = ByDestination::new();
         // Round robin and least connections send one request a round; consistent hashing one per gateway.
         let mut round_gateway = None;
         for p in 0..self.queues.len() {
@@ -83,7 +83,7 @@ impl Client {
                 q.pinned = gateway;
                 self.sent_seq(p, seq, gateway);
                 let n = records.len();
-                by_gateway.entry(gateway).or_default().push(PartFlight {
+                by_gateway.group(gateway).push(PartFlight {
                     partition: p,
                     records,
                     answered: vec![false; n],

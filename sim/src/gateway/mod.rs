@@ -17,6 +17,7 @@ use crate::clock;
 use crate::config::{Acks, DedupScope};
 use crate::ids::{Addr, BrokerId, PartitionId};
 use crate::msg::{EventId, EventResult, Msg, PartReply, ProduceBatch, ProduceError, ProducerStamp, Record};
+use crate::net::ByDestination;
 use crate::world::Shared;
 use client_order::{BatchSeq, ClientOrder};
 use dedup::{DedupCache, Lookup};
@@ -90,7 +91,7 @@ struct Gateway {
     /// Client batches not settled yet, by (client, request, batch index).
     requests: BTreeMap<(Addr, u64, u32), ClientReq>,
     /// Settled client batches not yet sent back, by client: one reply per client a round.
-    outbox: BTreeMap<Addr, Vec<PartReply>>,
+    outbox: ByDestination<Addr, PartReply>,
     parts: Vec<PartQueue>,
     inflight: BTreeMap<u64, (Vec<PartitionId>, u64)>,
     next_req: u64,
@@ -127,7 +128,7 @@ pub async fn gateway_main(sh: Arc<Shared>, idx: usize) {
         metadata_stale: true,
         queued: 0,
         requests: BTreeMap::new(),
-        outbox: BTreeMap::new(),
+        outbox: ByDestination::new(),
         parts: (0..total).map(|_| PartQueue::default()).collect(),
         inflight: BTreeMap::new(),
         next_req: 0,
@@ -401,7 +402,7 @@ impl Gateway {
             self.queued -= run;
             if cr.outstanding == 0 {
                 let cr = self.requests.remove(&first.batch()).expect("present");
-                self.outbox.entry(first.client).or_default().push(PartReply {
+                self.outbox.group(first.client).push(PartReply {
                     req: first.req,
                     part: first.part,
                     runs: cr.runs,
@@ -447,7 +448,7 @@ impl Gateway {
         if self.metadata_stale || now_ms >= self.metadata_ms + cfg.metadata_max_age_ms {
             self.refresh_metadata(now_ms);
         }
-        let mut per_broker: BTreeMap<BrokerId, Vec<ProduceBatch>> = BTreeMap::new();
+        let mut per_broker: ByDestination<BrokerId, ProduceBatch> = ByDestination::new();
         let interval = self.sh.scenario.gateway.transaction_interval_ms;
         let transactional = self.txn.is_some();
         for p in 0..self.parts.len() {
@@ -506,7 +507,7 @@ impl Gateway {
                 self.metadata_stale = true;
                 continue;
             };
-            per_broker.entry(leader).or_default().push(ProduceBatch {
+            per_broker.group(leader).push(ProduceBatch {
                 partition: p,
                 producer: b.stamp,
                 records: b.records.clone(),

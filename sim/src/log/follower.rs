@@ -7,7 +7,7 @@ use super::replica::Role;
 use crate::config::FlushPolicy;
 use crate::ids::{BrokerId, PartitionId};
 use crate::msg::{FetchPart, FetchResult, Msg};
-use std::collections::BTreeMap;
+use crate::net::ByDestination;
 
 /// After an error answer, wait this long before fetching that partition again.
 const ERROR_BACKOFF_MS: u64 = 100;
@@ -21,7 +21,7 @@ impl Broker {
             return;
         }
         let mut backoff_ends = u64::MAX;
-        let mut by_leader: BTreeMap<BrokerId, Vec<FetchPart>> = BTreeMap::new();
+        let mut by_leader: ByDestination<BrokerId, FetchPart> = ByDestination::new();
         {
             let disk = self.sh.disks[self.id].lock().expect("disk lock");
             for (p, r) in &self.parts {
@@ -38,7 +38,7 @@ impl Broker {
                         continue;
                     }
                     let log = disk.logs.get(&p).expect("hosted partition");
-                    by_leader.entry(leader).or_default().push(FetchPart {
+                    by_leader.group(leader).push(FetchPart {
                         partition: p,
                         fetch_offset: log.leo(),
                         current_epoch: r.leader_epoch,

@@ -6,10 +6,12 @@
 //! mailbox per node and wakes a node once per tick for everything due.
 
 mod alarms;
+mod by_destination;
 mod fabric;
 mod link;
 mod mailbox;
 
+pub use by_destination::ByDestination;
 pub use fabric::Fabric;
 pub use link::{Cut, Degrade};
 pub use mailbox::Envelope;

@@ -492,7 +492,7 @@ impl Processor {
             match md.get(t.partition).and_then(|s| s.leader) {
                 Some(l) => {
                     t.fetching = true;
-                    by_leader.entry(l).or_default().push((t.partition, t.position));
+                    by_leader.group(l).push((t.partition, t.position));
                 }
                 None => t.idle_until_ms = now_ms + NO_LEADER_WAIT_MS,
             }

@@ -99,7 +99,7 @@ impl OutputReader {
                 match md.get(q).and_then(|s| s.leader) {
                     Some(l) => {
                         self.busy[i] = true;
-                        by_leader.entry(l).or_default().push((q, self.positions[i]));
+                        by_leader.group(l).push((q, self.positions[i]));
                     }
                     None => self.idle_until_ms[i] = now_ms + NO_LEADER_WAIT_MS,
                 }

@@ -400,7 +400,7 @@ impl Consumer {
             match md.get(p).and_then(|s| s.leader) {
                 Some(l) => {
                     t.fetching = true;
-                    by_leader.entry(l).or_default().push((p, t.position));
+                    by_leader.group(l).push((p, t.position));
                 }
                 None => t.idle_until_ms = now_ms + NO_LEADER_WAIT_MS,
             }
