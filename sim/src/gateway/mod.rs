@@ -21,6 +21,7 @@ use crate::net::ByDestination;
 use crate::world::Shared;
 use client_order::{BatchSeq, ClientOrder};
 use dedup::{DedupCache, Lookup};
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
@@ -88,8 +89,10 @@ struct Gateway {
     metadata_ms: u64,
     metadata_stale: bool,
     queued: usize,
-    /// Client batches not settled yet, by (client, request, batch index).
-    requests: BTreeMap<(Addr, u64, u32), ClientReq>,
+    /// Client batches not settled yet, by (client, request, batch index). Only
+    /// looked up, never walked, so hashed: each is inserted, found as its
+    /// events settle and removed once.
+    requests: FxHashMap<(Addr, u64, u32), ClientReq>,
     /// Settled client batches not yet sent back, by client: one reply per client a round.
     outbox: ByDestination<Addr, PartReply>,
     parts: Vec<PartQueue>,
@@ -127,7 +130,7 @@ pub async fn gateway_main(sh: Arc<Shared>, idx: usize) {
         metadata_ms: 0,
         metadata_stale: true,
         queued: 0,
-        requests: BTreeMap::new(),
+        requests: FxHashMap::default(),
         outbox: ByDestination::new(),
         parts: (0..total).map(|_| PartQueue::default()).collect(),
         inflight: BTreeMap::new(),
