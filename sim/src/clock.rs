@@ -3,9 +3,8 @@
 //! deadlines); nodes' own timers (lingers, heartbeats, timeouts) are in
 //! milliseconds.
 
-use madsim::time::{Duration, Instant, Sleep, TimeHandle};
+use madsim::time::{Duration, Instant, TimeHandle};
 use std::cell::RefCell;
-use std::pin::Pin;
 
 thread_local! {
     /// The running simulation's clock, bound for the run's thread, with the
@@ -55,29 +54,10 @@ pub fn instant_at_ms(ms: u64) -> Instant {
     start() + Duration::from_millis(ms)
 }
 
-/// The `Instant` of a virtual microsecond.
-pub fn instant_at_us(us: u64) -> Instant {
-    start() + Duration::from_micros(us)
-}
-
 /// The instant the running simulation's virtual time counts from.
 fn start() -> Instant {
     let base = BOUND.with(|b| b.borrow().as_ref().map(|(_, base)| *base));
     base.unwrap_or_else(|| start_of(&TimeHandle::current()))
-}
-
-/// A timer that fires at exactly the virtual microsecond `us` once polled.
-/// madsim's `sleep_until` rounds up to at least a millisecond from now;
-/// `reset` sets the exact deadline, so a message due in 180 µs wakes its
-/// node in 180 µs.
-pub fn timer_at_us(us: u64) -> Sleep {
-    let at = instant_at_us(us);
-    let mut s = BOUND.with(|b| match &*b.borrow() {
-        Some((h, _)) => h.sleep_until(at),
-        None => madsim::time::sleep_until(at),
-    });
-    Pin::new(&mut s).reset(at);
-    s
 }
 
 /// Sleep until a virtual millisecond (at least one tick, as madsim requires).

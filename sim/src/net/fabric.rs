@@ -9,6 +9,7 @@ use crate::ids::Addr;
 use crate::msg::Msg;
 use crate::trace::TraceHash;
 use madsim::task::NodeId;
+use madsim::time::{Duration, Instant, Sleep};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
@@ -37,6 +38,14 @@ struct Inner {
     dropped: u64,
     /// The instants the fabric's madsim timers are pending for.
     alarms: Alarms,
+    /// Arms the fabric's madsim timers: reset to an instant and polled, it
+    /// registers a timer for exactly that microsecond, and it can be reset
+    /// again at once. A new madsim sleep for each timer cloned the runtime's
+    /// time handle and read its clock, only to be reset: madsim rounds a
+    /// sleep up to a millisecond from now.
+    timer: Sleep,
+    /// The instant the runtime's virtual time counts from.
+    start: Instant,
     /// The fabric itself, for the [`Bell`] of each timer (set when it is configured).
     me: Weak<Fabric>,
 }
@@ -49,7 +58,7 @@ pub struct Fabric {
 }
 
 impl madsim::plugin::Simulator for Fabric {
-    fn new(_rand: &madsim::rand::GlobalRng, _time: &madsim::time::TimeHandle, _config: &madsim::Config) -> Self {
+    fn new(_rand: &madsim::rand::GlobalRng, time: &madsim::time::TimeHandle, _config: &madsim::Config) -> Self {
         Fabric {
             inner: Mutex::new(Inner {
                 nodes: Vec::new(),
@@ -65,6 +74,8 @@ impl madsim::plugin::Simulator for Fabric {
                 delivered: 0,
                 dropped: 0,
                 alarms: Alarms::default(),
+                timer: time.sleep(Duration::ZERO),
+                start: time.now_instant() - time.elapsed(),
                 me: Weak::new(),
             }),
         }
@@ -317,10 +328,11 @@ fn set_alarm(g: &mut Inner, us: u64) {
             fabric: g.me.clone(),
             at: us,
         }));
-        let mut s = clock::timer_at_us(us);
+        let mut timer = Pin::new(&mut g.timer);
+        timer.as_mut().reset(g.start + Duration::from_micros(us));
         // A timer at or before now would not be registered, and its instant would
         // stay armed with nothing to ring it.
-        let armed = Pin::new(&mut s).poll(&mut Context::from_waker(&bell)).is_pending();
+        let armed = timer.poll(&mut Context::from_waker(&bell)).is_pending();
         debug_assert!(armed, "an alarm at {us} µs is not later than now");
     }
 }
