@@ -142,9 +142,6 @@ impl Gateway {
         let interval = self.sh.scenario.gateway.transaction_interval_ms;
         let timeout_ms = self.sh.scenario.gateway.transaction_timeout_ms;
         let in_flight = !self.inflight.is_empty();
-        let unsettled: BTreeSet<PartitionId> = (0..self.parts.len())
-            .filter(|&p| self.parts[p].batch.is_some())
-            .collect();
         let Some(t) = self.txn.as_mut() else { return };
         if let Some((_, sent)) = t.pending {
             if now_ms < sent + COORDINATOR_TIMEOUT_MS {
@@ -199,7 +196,11 @@ impl Gateway {
                         return;
                     }
                     // A batch of the transaction still unwritten (retrying) holds the commit back.
-                    None if t.begun_ms.is_some_and(|b| now_ms >= b + interval) && t.added.is_disjoint(&unsettled) => {
+                    None if t.begun_ms.is_some_and(|b| now_ms >= b + interval)
+                        && t.added
+                            .iter()
+                            .all(|&p| self.parts.get(p).is_none_or(|q| q.batch.is_none())) =>
+                    {
                         t.phase = Phase::Ending { commit: true };
                         TxnMsg::EndTxn {
                             req: 0,
