@@ -37,11 +37,6 @@ impl<K: Ord + Copy, V> ByDestination<K, V> {
         };
         &mut self.groups[i].1
     }
-
-    /// Whether no item was added.
-    pub fn is_empty(&self) -> bool {
-        self.groups.is_empty()
-    }
 }
 
 impl<K, V> IntoIterator for ByDestination<K, V> {
@@ -75,11 +70,12 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_round_has_no_groups() {
-        let mut grouped: ByDestination<u32, u32> = ByDestination::new();
-        assert!(grouped.is_empty());
+    fn a_group_is_made_by_its_first_item_only() {
+        let empty: ByDestination<u32, u32> = ByDestination::new();
+        assert_eq!(empty.into_iter().count(), 0);
+        let mut grouped = ByDestination::new();
         grouped.group(4).push(1);
-        assert!(!grouped.is_empty());
-        assert_eq!(grouped.into_iter().count(), 1);
+        grouped.group(4).push(2);
+        assert_eq!(grouped.into_iter().collect::<Vec<_>>(), vec![(4, vec![1, 2])]);
     }
 }
