@@ -32,7 +32,7 @@ pub fn bind() -> Bound {
 }
 
 /// The instant a runtime's virtual time counts from (fixed for the runtime).
-fn start_of(h: &TimeHandle) -> Instant {
+pub(crate) fn start_of(h: &TimeHandle) -> Instant {
     h.now_instant() - h.elapsed()
 }
 

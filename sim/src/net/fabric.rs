@@ -75,7 +75,7 @@ impl madsim::plugin::Simulator for Fabric {
                 dropped: 0,
                 alarms: Alarms::default(),
                 timer: time.sleep(Duration::ZERO),
-                start: time.now_instant() - time.elapsed(),
+                start: clock::start_of(time),
                 me: Weak::new(),
             }),
         }
