@@ -43,22 +43,22 @@ impl Controller {
             Action::Wait => {}
             Action::Admit(b) => {
                 self.sh.timeline_with(
-                TimelineKind::Autoscale,
-                &format!(
-                    "autoscaler: mean broker CPU {:.0}% over the last {} s is above {:.0}%: broker-{b} joins ({} -> {members} brokers)",
-                    cpu * 100.0,
-                    cfg.period_s,
-                    cfg.cpu_scale_out * 100.0,
-                    members - 1
-                ),
-                &[b as u64, members as u64],
-                vec![
-                    ("broker".into(), json!(b)),
-                    ("from".into(), json!(members - 1)),
-                    ("to".into(), json!(members)),
-                    ("cpu".into(), json!(cpu)),
-                ],
-            );
+                    TimelineKind::Autoscale,
+                    &format!(
+                        "autoscaler: mean broker CPU {:.0}% over the last {} s is above {:.0}%: broker-{b} joins ({} -> {members} brokers)",
+                        cpu * 100.0,
+                        cfg.period_s,
+                        cfg.cpu_scale_out * 100.0,
+                        members - 1
+                    ),
+                    &[b as u64, members as u64],
+                    vec![
+                        ("broker".into(), json!(b)),
+                        ("from".into(), json!(members - 1)),
+                        ("to".into(), json!(members)),
+                        ("cpu".into(), json!(cpu)),
+                    ],
+                );
             }
             Action::Start(moves) => {
                 let retiring = moves.first().map(|m| m.from).filter(|&f| f + 1 == members);
