@@ -375,7 +375,7 @@ impl Future for Recv<'_> {
         let this = self.get_mut();
         let mut g = this.fabric.lock();
         let n = &mut g.nodes[this.addr.0 as usize];
-        let head = n.head_due();
+        let head = n.queue.head_due();
         if head.is_some_and(|d| d <= now) || now >= this.until_us {
             n.waker = None;
             Fabric::take_due(&mut g, this.addr, now, this.inbox);

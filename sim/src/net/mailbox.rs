@@ -87,12 +87,6 @@ pub(super) struct NodeNet {
     pub nic_bytes_per_us: Option<f64>,
 }
 
-impl NodeNet {
-    pub fn head_due(&self) -> Option<u64> {
-        self.queue.head_due()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::{Envelope, Mailbox};
