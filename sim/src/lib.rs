@@ -88,6 +88,7 @@ pub mod msg;
 pub mod net;
 pub mod omb;
 pub mod operator;
+pub mod partition_map;
 pub mod plugins;
 pub mod processor;
 pub mod record;

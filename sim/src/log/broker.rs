@@ -74,7 +74,7 @@ pub struct Broker {
     pub(super) id: BrokerId,
     pub(super) addr: Addr,
     pub(super) incarnation: u64,
-    pub(super) parts: super::partition_map::PartitionMap<Replica>,
+    pub(super) parts: crate::partition_map::PartitionMap<Replica>,
     pub(super) purgatory: Vec<PendingProduce>,
     pub(super) parked: BTreeMap<Waiter, ParkedFetch>,
     pub(super) sessions: BTreeMap<BrokerId, FetchSession>,
@@ -149,7 +149,7 @@ impl Broker {
         let addr = sh.layout.broker(id);
         let incarnation = sh.next_incarnation(addr);
         let now = clock::now_ms();
-        let mut parts = super::partition_map::PartitionMap::default();
+        let mut parts = crate::partition_map::PartitionMap::default();
         let unclean_shutdown;
         {
             let mut disk = sh.disks[id].lock().expect("disk lock");

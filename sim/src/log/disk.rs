@@ -3,8 +3,8 @@
 
 use super::page_cache::PageCache;
 use super::partition_log::PartitionLog;
-use super::partition_map::PartitionMap;
 use crate::ids::BrokerId;
+use crate::partition_map::PartitionMap;
 
 /// What a broker keeps on disk: one log per hosted partition.
 #[derive(Debug, Default)]

@@ -16,7 +16,6 @@ pub mod metadata;
 pub mod page_cache;
 pub mod partition_change;
 pub mod partition_log;
-pub mod partition_map;
 pub mod producer_ids;
 pub mod reassignment;
 mod replica;

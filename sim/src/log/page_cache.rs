@@ -15,9 +15,9 @@
 //! which gives the same throughput once saturated and a sharper onset.
 
 use super::partition_log::PartitionLog;
-use super::partition_map::PartitionMap;
 use crate::config::ResourceConfig;
 use crate::ids::PartitionId;
+use crate::partition_map::PartitionMap;
 use crate::resources::Disk;
 use std::collections::{BTreeMap, VecDeque};
 

@@ -535,7 +535,7 @@ impl Processor {
             ),
             &[tid, epoch as u64],
         );
-        let parts: Vec<PartitionId> = self.tasks.keys().copied().collect();
+        let parts: Vec<PartitionId> = self.tasks.keys().collect();
         for p in parts {
             self.tasks.insert(p, Task::new(p, (self.sh.plugins.operator)()));
         }

@@ -17,6 +17,7 @@ use crate::consumer_fetches::{ByLeader, Fetcher};
 use crate::ids::{Addr, PartitionId};
 use crate::log::last_stable_offset::AbortedTxn;
 use crate::msg::Msg;
+use crate::partition_map::PartitionMap;
 use crate::resources::Cpu;
 use crate::wire::{ConsumerFetchResult, ReadMsg, SinkError};
 use crate::world::{Shared, TimelineKind};
@@ -46,7 +47,8 @@ struct Processor {
     /// The member holds no partition and waits for the next generation.
     revoked: bool,
     last_group_ms: u64,
-    tasks: BTreeMap<PartitionId, Task>,
+    /// Tasks by partition.
+    tasks: PartitionMap<Task>,
     /// Fetches under way: request id to (partitions, sent ms).
     fetches: crate::consumer_fetches::FetchesInFlight,
     next_req: u64,
@@ -86,7 +88,7 @@ pub async fn processor_main(sh: Arc<Shared>, idx: usize) {
         revoking_since_ms: None,
         revoked: true,
         last_group_ms: clock::now_ms(),
-        tasks: BTreeMap::new(),
+        tasks: PartitionMap::default(),
         fetches: BTreeMap::new(),
         next_req: incarnation << 40,
         next_heartbeat_ms: clock::now_ms(),
@@ -122,7 +124,7 @@ pub async fn processor_main(sh: Arc<Shared>, idx: usize) {
         sh.processor_positions
             .lock()
             .expect("positions lock")
-            .publish(idx, p.tasks.iter().map(|(&part, t)| (part, t.position)));
+            .publish(idx, p.tasks.iter().map(|(part, t)| (part, t.position)));
     }
 }
 
@@ -245,7 +247,7 @@ impl Processor {
 
     /// Drop every task and rejoin the group with the next heartbeat, sent now.
     fn give_up_partitions(&mut self, now_ms: u64, how: &str) {
-        let parts: Vec<PartitionId> = self.tasks.keys().copied().collect();
+        let parts: Vec<PartitionId> = self.tasks.keys().collect();
         let waited = self.revoking_since_ms.map_or(0, |t| now_ms - t);
         self.sh.timeline(
             TimelineKind::Rebalance,
@@ -427,7 +429,7 @@ impl Processor {
         if !self.sh.input_closed.load(Ordering::Relaxed) {
             return;
         }
-        for (&p, t) in self.tasks.iter_mut() {
+        for (p, t) in self.tasks.iter_mut() {
             if t.phase == Phase::Running
                 && !t.finished
                 && t.caught_up
