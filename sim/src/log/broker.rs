@@ -374,9 +374,9 @@ impl Broker {
                     if !new_epoch {
                         ls.pending_isr = None;
                         // A reassignment adds and removes followers without a new epoch.
-                        ls.followers.retain(|f, _| s.replicas.contains(f));
+                        ls.followers.retain(|f| s.replicas.contains(f));
                         for &f in s.replicas.iter().filter(|&&f| f != id) {
-                            ls.followers.entry(f).or_insert_with(|| super::replica::FollowerView {
+                            ls.followers.get_or_insert_with(f, || super::replica::FollowerView {
                                 last_caught_up_ms: now_ms,
                                 ..Default::default()
                             });

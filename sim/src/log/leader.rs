@@ -284,7 +284,7 @@ impl Broker {
                 let Role::Leader(ls) = &mut r.role else {
                     unreachable!("checked above")
                 };
-                let v = ls.followers.entry(follower).or_default();
+                let v = ls.followers.get_or_insert_with(follower, Default::default);
                 if fp.fetch_offset >= leo {
                     v.last_caught_up_ms = now_ms;
                 } else if fp.fetch_offset >= v.prev_leader_leo {

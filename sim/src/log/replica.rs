@@ -2,7 +2,6 @@
 //! epochs and ISR the controller told it, and its high watermark.
 
 use crate::ids::BrokerId;
-use std::collections::BTreeMap;
 
 /// What the leader knows of one follower.
 #[derive(Debug, Clone, Default)]
@@ -17,11 +16,58 @@ pub struct FollowerView {
     pub prev_leader_leo: u64,
 }
 
+/// What a leader knows of each of its followers, by broker. A partition has
+/// a few replicas and the leader looks one up for every partition of every
+/// fetch it serves, so they sit in a short vector searched in order, where an
+/// ordered map's search cost more than the lookup it did.
+#[derive(Debug, Clone, Default)]
+pub struct Followers(Vec<(BrokerId, FollowerView)>);
+
+impl Followers {
+    /// The view of follower `b`, if it is one.
+    pub fn get(&self, b: &BrokerId) -> Option<&FollowerView> {
+        self.0.iter().find(|(f, _)| f == b).map(|(_, v)| v)
+    }
+
+    /// Whether `b` is a follower.
+    pub fn contains_key(&self, b: &BrokerId) -> bool {
+        self.get(b).is_some()
+    }
+
+    /// The view of follower `b`, made by `new` first if it is not one yet.
+    pub fn get_or_insert_with(&mut self, b: BrokerId, new: impl FnOnce() -> FollowerView) -> &mut FollowerView {
+        let i = match self.0.iter().position(|(f, _)| *f == b) {
+            Some(i) => i,
+            None => {
+                self.0.push((b, new()));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[i].1
+    }
+
+    /// Keeps only the followers `keep` accepts.
+    pub fn retain(&mut self, mut keep: impl FnMut(&BrokerId) -> bool) {
+        self.0.retain(|(f, _)| keep(f));
+    }
+}
+
+impl FromIterator<(BrokerId, FollowerView)> for Followers {
+    /// A later view of a broker replaces an earlier one, as in a map.
+    fn from_iter<I: IntoIterator<Item = (BrokerId, FollowerView)>>(views: I) -> Self {
+        let mut fs = Followers::default();
+        for (b, v) in views {
+            *fs.get_or_insert_with(b, Default::default) = v;
+        }
+        fs
+    }
+}
+
 /// Leader-only state.
 #[derive(Debug, Clone, Default)]
 pub struct LeaderState {
     /// Followers by broker.
-    pub followers: BTreeMap<BrokerId, FollowerView>,
+    pub followers: Followers,
     /// ISR change sent to the controller and not yet confirmed.
     pub pending_isr: Option<Vec<BrokerId>>,
     /// When it was sent (to resend if the controller did not answer).
@@ -162,5 +208,29 @@ mod tests {
         let mut r = leading(&[0]);
         r.role = Role::Idle;
         assert_eq!(r.hw_candidate(0, 20, None), 4);
+    }
+
+    /// The followers answer as a map would: one view per broker, a view
+    /// made only for a broker not yet held, and removal of those not kept.
+    #[test]
+    fn followers_answer_as_a_map() {
+        let view = |leo| FollowerView {
+            leo,
+            ..Default::default()
+        };
+        let mut fs: Followers = [(4, view(1)), (2, view(2)), (4, view(3))].into_iter().collect();
+        assert_eq!(
+            fs.get(&4).map(|v| v.leo),
+            Some(3),
+            "the later view of 4 replaced the first"
+        );
+        assert_eq!(fs.get(&2).map(|v| v.leo), Some(2));
+        assert!(!fs.contains_key(&7));
+        fs.get_or_insert_with(2, || view(9)).leo += 10;
+        assert_eq!(fs.get(&2).map(|v| v.leo), Some(12), "2 kept its view");
+        assert_eq!(fs.get_or_insert_with(7, || view(5)).leo, 5);
+        fs.retain(|&b| b != 4);
+        assert!(!fs.contains_key(&4));
+        assert!(fs.contains_key(&2) && fs.contains_key(&7));
     }
 }
