@@ -3,8 +3,8 @@
 //!
 //! Every hop of a run allocates and frees small batches and messages; mimalloc
 //! serves those from per-size free lists where glibc's malloc spent about a
-//! sixth of a run's time (docs/PERFORMANCE.md). It changes no result: the
-//! simulation never depends on addresses.
+//! sixth of a run's time (docs/performance-history.md, "The allocator"). It
+//! changes no result: the simulation never depends on addresses.
 
 use libmimalloc_sys::{
     mi_free, mi_malloc, mi_malloc_aligned, mi_option_set, mi_option_t, mi_realloc, mi_realloc_aligned, mi_zalloc,
@@ -26,7 +26,7 @@ const WORD: usize = std::mem::size_of::<usize>();
 /// aligned entry points, which check and re-dispatch before reaching the same
 /// free lists: 47 instructions an allocation, against 25 through the plain one.
 /// A run makes tens of millions of them, nearly all with an alignment of a word
-/// or less (docs/PERFORMANCE.md, "Allocations without the aligned path").
+/// or less (docs/performance-history.md, "Allocations without the aligned path").
 struct Mimalloc;
 
 // SAFETY: every block comes from mimalloc and goes back to it (`mi_free` frees
@@ -81,7 +81,7 @@ const PURGE_DELAY: mi_option_t = 15;
 ///   the process turns them off itself (what that option does on Linux).
 ///
 /// Together they take a tenth off the resident peak of the billion-event day's
-/// busiest 25 minutes (docs/PERFORMANCE.md, "Freed pages given back at once, no
+/// busiest 25 minutes (docs/performance-history.md, "Freed pages given back at once, no
 /// huge pages").
 pub fn hold_less_memory() {
     // SAFETY: an option is a plain integer mimalloc reads on each use. The binaries

@@ -6,7 +6,7 @@
 //! clients of one gateway), so the groups sit in a vector sorted by
 //! destination. An ordered map sends in the same order, but allocated a node
 //! for every round and walked it twice: about 1% of a day's instructions
-//! (docs/PERFORMANCE.md, "Groups by destination in a sorted vector").
+//! (docs/performance-history.md, "Groups by destination in a sorted vector").
 
 /// Items grouped by destination `K`, iterated in ascending order of `K`.
 #[derive(Debug, Clone)]

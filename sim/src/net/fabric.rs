@@ -289,7 +289,7 @@ impl Fabric {
     /// virtual µs the receive returned at, which is the node's time until it
     /// next waits: the receive reads the clock anyway, and a node reading it
     /// again pays a thread-local lookup and madsim's clock lock
-    /// (docs/PERFORMANCE.md, "The time a receive returns at").
+    /// (docs/performance-history.md, "The time a receive returns at").
     ///
     /// The node keeps its inbox across receives, so waking up allocates
     /// nothing; the receive appends to whatever the inbox still holds.
