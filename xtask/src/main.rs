@@ -9,6 +9,10 @@
 //!   figures to `target/bench/scale.csv` and plots them (`scale.svg`,
 //!   `scale.png`) beside it. `bench scale --plot CSV [OUTDIR]` draws that
 //!   plot from a CSV of the same columns.
+//! * `--cli BIN` after `bench [REPS]` or `bench scale [--quick]` measures a
+//!   build of the CLI instead of this program (`streamsim run FILE --json`,
+//!   its peak resident set from the kernel's accounting of that child): the
+//!   PGO build, say, which only the CLI has.
 //! * `cargo xtask bench sets [--events N]` times the checkers' event set
 //!   against the roaring and range-set-blaze crates on the log audit's
 //!   order at a billion-event day's peak (default 100 million events), and
@@ -33,7 +37,7 @@ mod event_sets;
 mod measure;
 mod pgo;
 
-use measure::{measure_in_child, Measured};
+use measure::{measure_cli, measure_in_child, Measured};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -94,13 +98,57 @@ fn row(name: &str, runs: &[Measured]) {
     );
 }
 
-fn bench(reps: usize) -> Result<(), String> {
-    println!("each figure is the median of {reps} seeds, every run in a process of its own");
+/// The program a benchmark runs.
+enum Subject {
+    /// This program, built with the `dist` profile as the alias builds it.
+    Own,
+    /// A build of the CLI, such as `cargo xtask pgo`'s, run as `BIN run FILE --json`.
+    Cli(PathBuf),
+}
+
+impl Subject {
+    /// `--cli BIN` taken out of `args`, or this program.
+    fn from_args(args: &mut Vec<String>) -> Result<Self, String> {
+        let Some(i) = args.iter().position(|a| a == "--cli") else {
+            return Ok(Subject::Own);
+        };
+        let bin = args.get(i + 1).ok_or("--cli needs the path of a streamsim binary")?;
+        let bin = PathBuf::from(bin);
+        if !bin.is_file() {
+            return Err(format!(
+                "--cli {}: no such file (`cargo xtask pgo` builds target/pgo/streamsim)",
+                bin.display()
+            ));
+        }
+        args.drain(i..=i + 1);
+        Ok(Subject::Cli(bin))
+    }
+
+    fn measure(&self, path: &Path, seed: u64) -> Result<Measured, String> {
+        match self {
+            Subject::Own => measure_in_child(path, seed),
+            Subject::Cli(bin) => measure_cli(bin, path, seed, 4 * 3600),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Subject::Own => "this program's `dist` build".into(),
+            Subject::Cli(bin) => bin.display().to_string(),
+        }
+    }
+}
+
+fn bench(reps: usize, subject: &Subject) -> Result<(), String> {
+    println!(
+        "each figure is the median of {reps} seeds, every run in a process of its own, measuring {}",
+        subject.describe()
+    );
     header();
     for name in BENCH_SCENARIOS {
         let path = root().join("scenarios").join(format!("{name}.toml"));
         let runs = (1..=reps as u64)
-            .map(|seed| measure_in_child(&path, seed))
+            .map(|seed| subject.measure(&path, seed))
             .collect::<Result<Vec<_>, _>>()?;
         row(name, &runs);
     }
@@ -133,7 +181,7 @@ fn scale_of(path: &std::path::Path) -> u64 {
 
 /// The virtual days of `scenarios/scale/`, smallest first; `--quick` runs only the first.
 /// Writes `target/bench/scale.csv` and its plot beside it.
-fn bench_scale(quick: bool) -> Result<(), String> {
+fn bench_scale(quick: bool, subject: &Subject) -> Result<(), String> {
     let dir = root().join("scenarios/scale");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
@@ -144,11 +192,14 @@ fn bench_scale(quick: bool) -> Result<(), String> {
     if quick {
         files.truncate(1);
     }
-    println!("one seed each, every run in a process of its own");
+    println!(
+        "one seed each, every run in a process of its own, measuring {}",
+        subject.describe()
+    );
     header();
     let mut days = Vec::new();
     for path in files {
-        let run = measure_in_child(&path, 1)?;
+        let run = subject.measure(&path, 1)?;
         let name = path
             .file_stem()
             .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
@@ -293,7 +344,7 @@ fn fuzz(cases: u64) -> Result<(), String> {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask bench [REPS] | bench scale [--quick] | bench scale --plot CSV [OUTDIR] | bench sets [--events N] | soak [--seeds N] | pgo | fuzz [--cases N]";
+const USAGE: &str = "usage: cargo xtask bench [REPS] [--cli BIN] | bench scale [--quick] [--cli BIN] | bench scale --plot CSV [OUTDIR] | bench sets [--events N] | soak [--seeds N] | pgo | fuzz [--cases N]";
 
 fn number<T: std::str::FromStr>(s: Option<&String>, what: &str) -> Result<Option<T>, String> {
     s.map(|s| {
@@ -305,19 +356,30 @@ fn number<T: std::str::FromStr>(s: Option<&String>, what: &str) -> Result<Option
 
 fn main() {
     allocator::hold_less_memory();
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let subject = match args.first().map(String::as_str) {
+        Some("bench") => Subject::from_args(&mut args),
+        _ => Ok(Subject::Own),
+    };
+    let subject = subject.unwrap_or_else(|e| {
+        eprintln!("xtask: {e}");
+        std::process::exit(2);
+    });
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match a.as_slice() {
-        ["bench", "scale"] => bench_scale(false),
-        ["bench", "scale", "--quick"] => bench_scale(true),
+        ["bench", "scale"] => bench_scale(false, &subject),
+        ["bench", "scale", "--quick"] => bench_scale(true, &subject),
+        ["bench", "sets", ..] | ["bench", "scale", "--plot", ..] if matches!(subject, Subject::Cli(_)) => Err(
+            "--cli goes with `bench [REPS]` and `bench scale [--quick]`: the plot and the event sets run no CLI".into(),
+        ),
         ["bench", "scale", "--plot", csv] => plot_scale(Path::new(csv), &root().join("target/bench")),
         ["bench", "scale", "--plot", csv, out] => plot_scale(Path::new(csv), Path::new(out)),
         ["bench", "sets"] => event_sets::bench(100_000_000, 3),
         ["bench", "sets", "--events", _] => {
             number(args.get(3), "--events").and_then(|n| event_sets::bench(n.unwrap_or(0), 3))
         }
-        ["bench"] => bench(5),
-        ["bench", _] => number(args.get(1), "REPS").and_then(|n| bench(n.unwrap_or(5))),
+        ["bench"] => bench(5, &subject),
+        ["bench", _] => number(args.get(1), "REPS").and_then(|n| bench(n.unwrap_or(5), &subject)),
         ["soak"] => soak(50),
         ["soak", "--seeds", _] => number(args.get(2), "--seeds").and_then(|n| soak(n.unwrap_or(50))),
         ["pgo"] => pgo::pgo(),
@@ -335,7 +397,7 @@ fn main() {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_scale_csv, scale_of};
+    use super::{parse_scale_csv, scale_of, Subject};
     use std::path::Path;
 
     #[test]
@@ -360,5 +422,23 @@ mod tests {
         let e = parse_scale_csv(&format!("{head}\nday-10m,1,2\n")).unwrap_err();
         assert!(e.contains("line 2") && e.contains("6 fields"), "{e}");
         assert!(parse_scale_csv("events\n").unwrap_err().contains("line 1"));
+    }
+
+    #[test]
+    fn cli_takes_its_binary_out_of_the_arguments_and_refuses_a_missing_one() {
+        let own = std::env::current_exe().unwrap().display().to_string();
+        let mut args: Vec<String> = ["bench", "scale", "--cli", &own, "--quick"].map(String::from).into();
+        assert!(matches!(Subject::from_args(&mut args), Ok(Subject::Cli(b)) if b.display().to_string() == own));
+        assert_eq!(args, ["bench", "scale", "--quick"]);
+        let mut args: Vec<String> = ["bench", "3"].map(String::from).into();
+        assert!(matches!(Subject::from_args(&mut args), Ok(Subject::Own)));
+        let mut args: Vec<String> = ["bench", "--cli", "target/no/such/streamsim"].map(String::from).into();
+        let e = Subject::from_args(&mut args).err().unwrap();
+        assert!(
+            e.contains("target/no/such/streamsim") && e.contains("no such file"),
+            "{e}"
+        );
+        let mut args: Vec<String> = ["bench", "--cli"].map(String::from).into();
+        assert!(Subject::from_args(&mut args).err().unwrap().contains("needs the path"));
     }
 }

@@ -95,3 +95,152 @@ pub fn measure_in_child(path: &Path, seed: u64) -> Result<Measured, String> {
         verdict: f[4].to_lowercase(),
     })
 }
+
+/// The figures of a run of the CLI itself (`streamsim run … --json`), with
+/// the peak resident set the kernel kept for that child: how the virtual
+/// days are measured with a build xtask is not, such as the PGO build.
+pub fn measure_cli(cli: &Path, path: &Path, seed: u64, wall_limit_s: u64) -> Result<Measured, String> {
+    if !cfg!(target_os = "linux") {
+        return Err("measuring the CLI's peak memory needs Linux's wait4".into());
+    }
+    let mut child = Command::new(cli)
+        .args(["run", &path.display().to_string(), "--seed", &seed.to_string()])
+        .args(["--no-report", "--json", "--wall-limit-s", &wall_limit_s.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("could not start {}: {e}", cli.display()))?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().expect("piped"), &mut text)
+        .map_err(|e| format!("reading the output of {}: {e}", cli.display()))?;
+    let (code, peak_rss_mib) = wait_with_peak(child.id())?;
+    // 0 is a pass and 1 a violation, both with their figures; 2 and 3 are bad input
+    // and an unfinished run, which the CLI explained on the error output shown above.
+    if !matches!(code, Some(0 | 1)) {
+        return Err(format!(
+            "{} run {} --seed {seed} exited with {} (its error output is above)",
+            cli.display(),
+            path.display(),
+            code.map_or_else(|| "a signal".to_string(), |c| format!("status {c}"))
+        ));
+    }
+    let mut m = figures_from_json(&text)?;
+    m.peak_rss_mib = peak_rss_mib;
+    Ok(m)
+}
+
+/// Events, virtual and wall seconds and verdict from `streamsim run --json`'s object.
+pub fn figures_from_json(text: &str) -> Result<Measured, String> {
+    let v: serde_json::Value = serde_json::from_str(text.trim())
+        .map_err(|e| format!("the CLI's JSON summary does not parse ({e}): {text:?}"))?;
+    let field = |name: &str| {
+        v.get(name)
+            .ok_or_else(|| format!("the CLI's JSON summary has no `{name}`"))
+    };
+    let number = |name: &str| {
+        field(name)?
+            .as_f64()
+            .ok_or_else(|| format!("the CLI's JSON summary's `{name}` is not a number"))
+    };
+    Ok(Measured {
+        events: field("events_sent")?
+            .as_u64()
+            .ok_or("the CLI's JSON summary's `events_sent` is not a whole number")?,
+        virtual_s: number("virtual_s")?,
+        wall_s: number("wall_s")?,
+        peak_rss_mib: 0.0,
+        verdict: field("verdict")?
+            .as_str()
+            .ok_or("the CLI's JSON summary's `verdict` is not a string")?
+            .to_lowercase(),
+    })
+}
+
+/// Waits for the child `pid` and returns its exit code (`None` if a signal
+/// ended it) and its peak resident set, MiB. `wait4` gives the peak of that
+/// one child, where `getrusage` would give the largest of every child so far.
+#[cfg(target_os = "linux")]
+fn wait_with_peak(pid: u32) -> Result<(Option<i32>, f64), String> {
+    let mut status = 0;
+    // SAFETY: zeroed is a valid `rusage` (plain integers), and wait4 writes only
+    // through the two pointers, which outlive the call.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = pid as libc::pid_t;
+    // SAFETY: as above; `pid` is our own child, not yet waited for.
+    if unsafe { libc::wait4(pid, &mut status, 0, &mut usage) } != pid {
+        return Err(format!("waiting for the CLI: {}", std::io::Error::last_os_error()));
+    }
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    // Linux gives `ru_maxrss` in KiB.
+    Ok((code, usage.ru_maxrss as f64 / 1024.0))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn wait_with_peak(_pid: u32) -> Result<(Option<i32>, f64), String> {
+    unreachable!("measure_cli refuses before it starts a child")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::figures_from_json;
+
+    #[test]
+    fn the_cli_summary_gives_the_figures_and_names_what_it_lacks() {
+        let m = figures_from_json(
+            r#"{"events_sent": 299856, "virtual_s": 60.2, "wall_s": 1.5, "verdict": "Pass", "trace_hash": "x"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (m.events, m.virtual_s, m.wall_s, m.verdict.as_str()),
+            (299_856, 60.2, 1.5, "pass")
+        );
+        let e = figures_from_json(r#"{"events_sent": 1, "virtual_s": 2.0, "verdict": "pass"}"#)
+            .err()
+            .unwrap();
+        assert!(e.contains("`wall_s`"), "{e}");
+        let e = figures_from_json(r#"{"events_sent": -1, "virtual_s": 2.0, "wall_s": 1.0, "verdict": "pass"}"#)
+            .err()
+            .unwrap();
+        assert!(e.contains("`events_sent`") && e.contains("whole number"), "{e}");
+        assert!(figures_from_json("PASS steady seed 1")
+            .err()
+            .unwrap()
+            .contains("does not parse"));
+    }
+
+    /// A stand-in for the CLI: a script that answers `run … --json` as it would.
+    #[cfg(target_os = "linux")]
+    fn fake_cli(dir: &std::path::Path, name: &str, body: &str) -> std::path::PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_cli_run_is_measured_with_its_own_peak_memory_and_its_failures_reported() {
+        use super::measure_cli;
+        use std::path::Path;
+        let dir = std::env::temp_dir().join(format!("xtask-measure-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let scenario = Path::new("day.toml");
+        // The arguments must be the ones a benchmark run needs, the summary its JSON,
+        // and a violation (exit 1) still gives figures.
+        let cli = fake_cli(
+            &dir,
+            "passes",
+            r#"[ "$*" = "run day.toml --seed 7 --no-report --json --wall-limit-s 60" ] || exit 2
+echo '{"events_sent": 10, "virtual_s": 3.5, "wall_s": 0.25, "verdict": "fail"}'
+exit 1"#,
+        );
+        let m = measure_cli(&cli, scenario, 7, 60).unwrap();
+        assert_eq!((m.events, m.verdict.as_str()), (10, "fail"));
+        // The shell's own resident set: more than nothing, far less than a run.
+        assert!(m.peak_rss_mib > 0.1 && m.peak_rss_mib < 64.0, "{}", m.peak_rss_mib);
+        let bad = fake_cli(&dir, "refuses", "exit 2");
+        let e = measure_cli(&bad, scenario, 1, 60).err().unwrap();
+        assert!(e.contains("status 2") && e.contains("day.toml --seed 1"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
