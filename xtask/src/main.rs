@@ -50,8 +50,12 @@ const BENCH_SCENARIOS: &[&str] = &[
     "processor-crash-eos",
 ];
 
+/// The workspace's root, as a plain path (it is printed beside what a command writes).
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits inside the workspace")
+        .to_path_buf()
 }
 
 /// Cargo at the workspace root, with the environment's rustc flags removed:

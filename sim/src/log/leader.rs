@@ -190,6 +190,9 @@ impl Broker {
         let mut out = Vec::with_capacity(parts.len());
         let mut urgent = false;
         let mut advanced = Vec::new();
+        // One lock for the whole fetch: it names a few partitions, and nothing
+        // below appends to this broker's logs until the loop is done.
+        let disk = self.sh.disks[self.id].lock().expect("disk lock");
         for fp in parts {
             let p = fp.partition;
             let Some(r) = self.parts.get_mut(&p) else {
@@ -207,7 +210,6 @@ impl Broker {
                 urgent = true;
                 continue;
             }
-            let disk = self.sh.disks[self.id].lock().expect("disk lock");
             let log = disk.logs.get(&p).expect("hosted partition");
             let leo = log.leo();
             if epoch_mode && fp.fetch_offset > 0 {
@@ -271,7 +273,6 @@ impl Broker {
                     hw: 0,
                 }
             };
-            drop(disk);
             let (has_data, bytes) = match &result {
                 FetchResult::Records { batches, .. } => (!batches.is_empty(), batches.iter().map(|b| b.bytes).sum()),
                 FetchResult::Summary { span, .. } => (true, span.bytes),
@@ -303,6 +304,7 @@ impl Broker {
             }
             out.push((p, result));
         }
+        drop(disk);
         for (p, moved) in advanced {
             self.maybe_expand_isr(p, follower, now_us);
             if moved {
