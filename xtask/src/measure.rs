@@ -229,7 +229,7 @@ mod tests {
         // and a violation (exit 1) still gives figures.
         let cli = fake_cli(
             &dir,
-            "passes",
+            "violates",
             r#"[ "$*" = "run day.toml --seed 7 --no-report --json --wall-limit-s 60" ] || exit 2
 echo '{"events_sent": 10, "virtual_s": 3.5, "wall_s": 0.25, "verdict": "fail"}'
 exit 1"#,
